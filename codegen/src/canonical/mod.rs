@@ -1,0 +1,1 @@
+//! Canonical schema form and hash (see docs/schema-hash.md).

@@ -1,0 +1,3 @@
+//! ampygen: one source of truth for the AmpyFin bus contract.
+
+pub mod canonical;

@@ -1,1 +1,284 @@
-fn main() {}
+//! The `ampygen` command line: a thin shell over the `ampygen` library.
+//!
+//! Exit codes are part of the interface: 0 ok, 1 a check failed (the
+//! registry, protos or a payload break the contract), 2 bad input or usage.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ampygen::{Diagnostic, Diagnostics, Project};
+use clap::{Parser, Subcommand, ValueEnum};
+use miette::{GraphicalReportHandler, GraphicalTheme};
+
+const CHECK_FAILED: u8 = 1;
+const BAD_INPUT: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "ampygen", version, about = "Schema registry and code generator for the AmpyFin bus")]
+struct Cli {
+    /// The registry file.
+    #[arg(long, global = true, default_value = "registry/ampy.yaml")]
+    registry: PathBuf,
+
+    /// How diagnostics are printed: `human` with source snippets, or
+    /// `short` as one `file:line:col: error[code]: message` line each.
+    #[arg(long, global = true, value_enum, default_value_t = Style::Human)]
+    diagnostics: Style,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Style {
+    Human,
+    Short,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate the registry, compile the protos and verify every locked hash.
+    Check,
+    /// Write computed schema hashes into the registry (in place) and the lock file.
+    Lock {
+        /// Show what would change without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the canonical schema hash of a message.
+    Hash {
+        /// Fully qualified message name, e.g. `ampy.bars.v1.BarBatch`.
+        fqdn: String,
+        /// Print the canonical form that is hashed instead of the hash.
+        #[arg(long)]
+        canonical: bool,
+    },
+    /// Print the subject and partition key of a proto-JSON payload.
+    Route {
+        /// Topic id: `domain.version` or `domain.version.topic`, e.g. `ticks.v1.trade`.
+        topic: String,
+        /// Environment, e.g. `prod`.
+        #[arg(long)]
+        env: String,
+        /// Proto3 JSON payload file, or `-` for standard input.
+        #[arg(long)]
+        payload: PathBuf,
+        /// Also print where the record goes if it is dead-lettered.
+        #[arg(long)]
+        dlq: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer::new(cli.diagnostics);
+    let project = match ampygen::load(&cli.registry) {
+        Ok(p) => p,
+        Err(diags) => {
+            printer.print_all(&diags);
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    printer.print_all(&project.warnings);
+    match cli.command {
+        Command::Check => check(&project, &printer),
+        Command::Lock { dry_run } => lock(&project, &printer, dry_run),
+        Command::Hash { fqdn, canonical } => hash(&project, &fqdn, canonical),
+        Command::Route { topic, env, payload, dlq, format } => route(&project, &topic, &env, &payload, dlq, format),
+    }
+}
+
+fn check(project: &Project, printer: &Printer) -> ExitCode {
+    let findings = ampygen::check::check(project);
+    printer.print_all(&findings);
+    if findings.has_errors() {
+        eprintln!("check failed: {} error(s) in {}", findings.errors().count(), project.registry_path.display());
+        return ExitCode::from(CHECK_FAILED);
+    }
+    println!(
+        "ok: {} topics, {} payload schemas match their locked hashes ({})",
+        project.registry.topics().count(),
+        project.resolved.values().map(|r| r.message.full_name()).collect::<std::collections::BTreeSet<_>>().len(),
+        project.registry_path.display()
+    );
+    ExitCode::SUCCESS
+}
+
+fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
+    let plan = match ampygen::lock::plan(project) {
+        Ok(p) => p,
+        Err(diags) => {
+            printer.print_all(&diags);
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    for (topic, old, new) in &plan.updated {
+        match old {
+            Some(old) => println!("{topic}: {old} -> {new}"),
+            None => println!("{topic}: locked {new}"),
+        }
+    }
+    if plan.writes.is_empty() {
+        println!("already locked: nothing to write");
+        return ExitCode::SUCCESS;
+    }
+    if dry_run {
+        for w in &plan.writes {
+            println!("would write {}", w.path.display());
+        }
+        return ExitCode::SUCCESS;
+    }
+    match ampygen::output::write_changed(&plan.writes) {
+        Ok(written) => {
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: could not write the lock: {e} (nothing was changed)");
+            ExitCode::from(BAD_INPUT)
+        }
+    }
+}
+
+fn hash(project: &Project, fqdn: &str, canonical: bool) -> ExitCode {
+    let Some(message) = project.compiled.pool.get_message_by_name(fqdn) else {
+        let names: Vec<String> = project.compiled.pool.all_messages().map(|m| m.full_name().to_owned()).collect();
+        let hint = ampygen::diag::suggest(fqdn, names.iter().map(String::as_str))
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        eprintln!("error: no message `{fqdn}` in the compiled protos{hint}");
+        return ExitCode::from(BAD_INPUT);
+    };
+    if canonical {
+        print!("{}", ampygen::canonical::canonical_form(&message));
+    } else {
+        println!("{}", ampygen::canonical::schema_hash(&message));
+    }
+    ExitCode::SUCCESS
+}
+
+fn route(project: &Project, topic: &str, env: &str, payload: &PathBuf, dlq: bool, format: Format) -> ExitCode {
+    let t = match project.registry.find_topic(topic) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let Some(resolved) = project.resolved.get(&t.id()) else {
+        eprintln!("error: `{}` is a dlq topic; route the original record's topic with `--dlq` instead", t.id());
+        return ExitCode::from(BAD_INPUT);
+    };
+    let text = if payload.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map(|_| s)
+    } else {
+        std::fs::read_to_string(payload)
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read payload `{}`: {e}", payload.display());
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let message = match ampygen::route::decode_json(&resolved.message, &text) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!(
+                "error: {}:{}:{}: not valid proto3 JSON for `{}`: {}",
+                payload.display(),
+                e.line,
+                e.column,
+                resolved.message.full_name(),
+                e.message
+            );
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let routed = ampygen::route::route(&project.registry, t, resolved, env, &message).and_then(|r| {
+        let dlq_subject = match dlq {
+            true => Some(ampygen::route::dlq_subject(&project.registry, env, &t.domain.name.value)?),
+            false => None,
+        };
+        Ok((dlq_subject, r))
+    });
+    match (routed, format) {
+        (Ok((dlq_subject, r)), Format::Text) => {
+            println!("subject        {}", r.subject);
+            println!("partition_key  {}", r.partition_key);
+            println!("kafka_topic    {}", r.kafka_topic);
+            if let Some(d) = dlq_subject {
+                println!("dlq_subject    {d}");
+            }
+            ExitCode::SUCCESS
+        }
+        (Ok((dlq_subject, r)), Format::Json) => {
+            let mut obj = serde_json::json!({
+                "topic": t.id(),
+                "subject": r.subject,
+                "partition_key": r.partition_key,
+                "kafka_topic": r.kafka_topic,
+            });
+            if let Some(d) = dlq_subject {
+                obj["dlq_subject"] = d.into();
+            }
+            println!("{obj}");
+            ExitCode::SUCCESS
+        }
+        (Err(e), format) => {
+            if format == Format::Json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "topic": t.id(), "error": { "kind": e.kind(), "message": e.to_string() } })
+                );
+            }
+            eprintln!("error[route::{}]: {e}", e.kind());
+            ExitCode::from(if e.is_usage() { BAD_INPUT } else { CHECK_FAILED })
+        }
+    }
+}
+
+/// Renders diagnostics to stderr, with colour only on a terminal.
+struct Printer {
+    style: Style,
+    handler: GraphicalReportHandler,
+}
+
+impl Printer {
+    fn new(style: Style) -> Self {
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+        Self { style, handler: GraphicalReportHandler::new_themed(theme).with_width(110) }
+    }
+
+    fn print(&self, d: &Diagnostic) {
+        match self.style {
+            Style::Short => eprintln!("{}", d.render_plain()),
+            Style::Human => {
+                let mut out = String::new();
+                if self.handler.render_report(&mut out, d).is_err() {
+                    out = d.render_plain();
+                }
+                eprintln!("{out}");
+            }
+        }
+    }
+
+    fn print_all(&self, diags: &Diagnostics) {
+        for d in diags {
+            self.print(d);
+        }
+    }
+}

@@ -1,3 +1,33 @@
 //! ampygen: one source of truth for the AmpyFin bus contract.
+//!
+//! The crate is a pure core plus a thin writing layer:
+//! [`load`] reads and validates a registry and compiles its protos with
+//! protox into a [`Project`]; [`check::check`], [`lock::plan`] and
+//! [`route::route`] work on that in memory and return values or
+//! [`Diagnostics`]; only [`output::write_changed`] touches the disk.
+//!
+//! ```no_run
+//! let project = ampygen::load(std::path::Path::new("registry/ampy.yaml"))
+//!     .map_err(|d| d.render_plain())?;
+//! let findings = ampygen::check::check(&project);
+//! assert!(!findings.has_errors(), "{}", findings.render_plain());
+//! # Ok::<(), String>(())
+//! ```
 
 pub mod canonical;
+pub mod check;
+pub mod diag;
+pub mod lock;
+pub mod output;
+mod project;
+pub mod protos;
+pub mod registry;
+pub mod route;
+pub mod template;
+pub mod yaml;
+
+pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use project::{load, load_source, Project};
+
+/// The generator version, stamped into every file ampygen writes.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

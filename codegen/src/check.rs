@@ -1,0 +1,147 @@
+//! `ampygen check`: every locked hash equals the hash of the protos as they
+//! are now, and the lock file agrees. A failure names the payload, both
+//! hashes, and each message, enum, field or value that changed, pointing
+//! into the proto file where it can.
+
+use std::sync::Arc;
+
+use prost_reflect::{DescriptorPool, FileDescriptor};
+
+use crate::canonical::{self, Change, Item};
+use crate::diag::{Diagnostic, Diagnostics, Label, Source};
+use crate::lock::{lock_path, Lockfile};
+use crate::project::Project;
+use crate::protos::Compiled;
+use crate::registry::DomainKind;
+
+/// Runs the check; every returned error means "check failed" (exit 1).
+pub fn check(project: &Project) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let source = &project.registry.source;
+    let lock_file = lock_path(&project.registry_path);
+    let locked = match Lockfile::read(&lock_file) {
+        Ok(l) => l,
+        Err(d) => {
+            diags.push(d);
+            None
+        }
+    };
+    let computed = Lockfile::compute(project);
+    let mut mismatched = false;
+    for t in project.registry.topics() {
+        if t.domain.kind == DomainKind::Dlq {
+            continue;
+        }
+        let (Some(resolved), Some(payload)) = (project.resolved.get(&t.id()), &t.topic.payload) else { continue };
+        let fqdn = resolved.message.full_name();
+        let Some(now) = computed.schemas.get(fqdn) else { continue };
+        match &t.topic.schema_hash {
+            None => {
+                mismatched = true;
+                diags.push(
+                    Diagnostic::error("check::not_locked", format!("topic `{}` has no schema_hash", t.id()))
+                        .at(source, payload.span.clone())
+                        .label(format!("payload {fqdn}"))
+                        .note(format!("computed: {}", now.hash))
+                        .help("run `ampygen lock` to record it, and commit the registry and lock file together"),
+                );
+            }
+            Some(h) if h.value == now.hash => {}
+            Some(h) => {
+                mismatched = true;
+                let before = locked.as_ref().and_then(|l| l.schemas.get(fqdn)).filter(|s| s.hash == h.value);
+                let mut d = Diagnostic::error(
+                    "check::hash_mismatch",
+                    format!("schema of `{fqdn}` (topic `{}`) no longer matches its locked hash", t.id()),
+                )
+                .at(source, h.span.clone())
+                .label("locked here")
+                .note(format!("locked:   {}", h.value))
+                .note(format!("computed: {}", now.hash));
+                match before {
+                    Some(before) => {
+                        for change in canonical::diff(&before.canonical, &now.canonical) {
+                            d = d.note(format!("  {change}"));
+                            if let Some(label) = change_location(&project.compiled, &change) {
+                                d = d.with_label(label);
+                            }
+                        }
+                    }
+                    None => {
+                        d = d.note(format!(
+                            "  (no canonical form for the locked hash in `{}`, so the changed fields cannot be listed)",
+                            lock_file.display()
+                        ));
+                    }
+                }
+                let bump = t.topic.schema_version.as_ref().map(|v| v.value.to_string()).unwrap_or_default();
+                diags.push(d.help(format!(
+                    "if the change is intended and compatible, bump schema_version (now {bump}) and run `ampygen lock`; a breaking change needs a new topic version"
+                )));
+            }
+        }
+    }
+    if !mismatched && !diags.has_errors() && locked.as_ref() != Some(&computed) {
+        let what = if locked.is_none() { "is missing" } else { "is out of date" };
+        diags.push(
+            Diagnostic::error("check::lock_stale", format!("lock file `{}` {what}", lock_file.display()))
+                .note("it must hold the canonical form of every locked payload schema")
+                .help("run `ampygen lock` and commit the result"),
+        );
+    }
+    diags
+}
+
+/// Points at the current definition of a changed item, when it still
+/// exists (a removed field points at its message).
+fn change_location(compiled: &Compiled, change: &Change) -> Option<Label> {
+    let pool: &DescriptorPool = &compiled.pool;
+    // `whole` marks a label on the changed element itself; labels on an
+    // enclosing message or enum are clipped to its first line.
+    let (file, path, what, whole): (FileDescriptor, Vec<i32>, String, bool) = match &change.item {
+        Item::Field { message, number, name } => {
+            let m = pool.get_message_by_name(message)?;
+            match m.get_field(*number) {
+                Some(f) => (m.parent_file(), f.path().to_vec(), format!("field `{name}` changed"), true),
+                None => (m.parent_file(), m.path().to_vec(), format!("field `{name}` removed from here"), false),
+            }
+        }
+        Item::Message(name) => {
+            let m = pool.get_message_by_name(name)?;
+            (m.parent_file(), m.path().to_vec(), format!("message `{name}` changed"), false)
+        }
+        Item::Enum(name) => {
+            let e = pool.get_enum_by_name(name)?;
+            (e.parent_file(), e.path().to_vec(), format!("enum `{name}` changed"), false)
+        }
+        Item::Value { enum_name, number, name } => {
+            let e = pool.get_enum_by_name(enum_name)?;
+            match e.get_value(*number) {
+                Some(v) => (e.parent_file(), v.path().to_vec(), format!("value `{name}` changed"), true),
+                None => (e.parent_file(), e.path().to_vec(), format!("value `{name}` removed from here"), false),
+            }
+        }
+        Item::Root => return None,
+    };
+    let source = compiled.source(file.name())?;
+    let mut span = span_of(source, &file, &path)?;
+    if !whole {
+        let first_line = source.text()[span.clone()].find('\n').map_or(span.end, |i| span.start + i);
+        span.end = first_line;
+    }
+    Some(Label::new(source, span).with_message(what))
+}
+
+/// The byte span of a descriptor from the file's source info.
+fn span_of(source: &Arc<Source>, file: &FileDescriptor, path: &[i32]) -> Option<std::ops::Range<usize>> {
+    let info = file.file_descriptor_proto().source_code_info.as_ref()?;
+    let loc = info.location.iter().find(|l| l.path == path)?;
+    let (sl, sc, el, ec) = match loc.span.as_slice() {
+        [sl, sc, ec] => (*sl, *sc, *sl, *ec),
+        [sl, sc, el, ec] => (*sl, *sc, *el, *ec),
+        _ => return None,
+    };
+    let start = source.offset_of(usize::try_from(sl).ok()? + 1, usize::try_from(sc).ok()?);
+    let end = source.offset_of(usize::try_from(el).ok()? + 1, usize::try_from(ec).ok()?);
+    Some(start..end.max(start))
+}

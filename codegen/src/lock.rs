@@ -1,0 +1,233 @@
+//! `ampygen lock`: write the computed schema hashes into the registry in
+//! place, and record each locked schema's canonical form in the lock file
+//! next to it so a later mismatch can say exactly what changed.
+//!
+//! The registry rewrite touches only the bytes of `schema_hash` values
+//! (or inserts a missing `schema_hash:` line); comments, order and quoting
+//! elsewhere stay exactly as they were.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::canonical;
+use crate::diag::{Diagnostic, Diagnostics, Source};
+use crate::output::FileWrite;
+use crate::project::Project;
+use crate::registry::DomainKind;
+
+/// Lock-file format this build reads and writes.
+pub const LOCK_FORMAT: u64 = 1;
+
+/// One locked payload schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockedSchema {
+    pub hash: String,
+    pub canonical: String,
+}
+
+/// The lock file's content, by payload full name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lockfile {
+    pub schemas: BTreeMap<String, LockedSchema>,
+}
+
+/// `registry/ampy.yaml` → `registry/ampy.lock.json`.
+pub fn lock_path(registry_path: &Path) -> PathBuf {
+    let stem = registry_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "registry".into());
+    registry_path.with_file_name(format!("{stem}.lock.json"))
+}
+
+impl Lockfile {
+    /// The lock that the current protos produce.
+    pub fn compute(project: &Project) -> Lockfile {
+        let mut schemas = BTreeMap::new();
+        for resolved in project.resolved.values() {
+            let canonical = canonical::canonical_form(&resolved.message);
+            let hash = canonical::hash_canonical(&canonical);
+            schemas.insert(resolved.message.full_name().to_owned(), LockedSchema { hash, canonical });
+        }
+        Lockfile { schemas }
+    }
+
+    /// Deterministic JSON: sorted keys, one canonical line per array item
+    /// so review diffs show exactly which fields changed.
+    pub fn render(&self) -> String {
+        let mut schemas = serde_json::Map::new();
+        for (name, s) in &self.schemas {
+            let lines: Vec<&str> = s.canonical.lines().collect();
+            schemas.insert(name.clone(), json!({ "hash": s.hash, "canonical": lines }));
+        }
+        let doc = json!({
+            "format": LOCK_FORMAT,
+            "generator": concat!("ampygen ", env!("CARGO_PKG_VERSION")),
+            "note": "Written by `ampygen lock`: the canonical form of every locked payload schema. Review diffs; do not edit by hand.",
+            "schemas": Value::Object(schemas),
+        });
+        let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        out.push('\n');
+        out
+    }
+
+    /// Reads a lock file; `Ok(None)` when there is none yet.
+    pub fn read(path: &Path) -> Result<Option<Lockfile>, Diagnostic> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(Diagnostic::error("lock::unreadable", format!("cannot read `{}`: {e}", path.display())))
+            }
+        };
+        let source = Source::new(path.display().to_string(), text);
+        Self::parse(&source).map(Some)
+    }
+
+    fn parse(source: &Arc<Source>) -> Result<Lockfile, Diagnostic> {
+        let bad = |message: String, offset: usize| {
+            Diagnostic::error("lock::invalid", message)
+                .at(source, offset..offset)
+                .help("the lock file is generated; restore it from version control or rerun `ampygen lock`")
+        };
+        let doc: Value = serde_json::from_str(source.text()).map_err(|e| {
+            let offset = source.offset_of(e.line(), e.column().saturating_sub(1));
+            bad(format!("invalid lock file: {e}"), offset)
+        })?;
+        if doc.get("format").and_then(Value::as_u64) != Some(LOCK_FORMAT) {
+            return Err(bad(format!("unsupported lock file format (this ampygen reads format {LOCK_FORMAT})"), 0));
+        }
+        let mut schemas = BTreeMap::new();
+        for (name, entry) in doc.get("schemas").and_then(Value::as_object).into_iter().flatten() {
+            let hash = entry.get("hash").and_then(Value::as_str);
+            let lines: Option<Vec<&str>> =
+                entry.get("canonical").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect());
+            let (Some(hash), Some(lines)) = (hash, lines) else {
+                return Err(bad(format!("lock entry `{name}` needs `hash` and `canonical`"), 0));
+            };
+            let mut canonical = lines.join("\n");
+            canonical.push('\n');
+            schemas.insert(name.clone(), LockedSchema { hash: hash.to_owned(), canonical });
+        }
+        Ok(Lockfile { schemas })
+    }
+}
+
+/// What `lock` would change, computed in memory.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// Files to write (only those whose content changes).
+    pub writes: Vec<FileWrite>,
+    /// `(topic id, old hash, new hash)` for every hash that changes.
+    pub updated: Vec<(String, Option<String>, String)>,
+}
+
+/// Computes the new registry text and lock file.
+pub fn plan(project: &Project) -> Result<Plan, Diagnostics> {
+    let source = &project.registry.source;
+    let text = source.text();
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    let mut updated = Vec::new();
+    let mut diags = Diagnostics::new();
+    for t in project.registry.topics() {
+        if t.domain.kind == DomainKind::Dlq {
+            continue;
+        }
+        let Some(resolved) = project.resolved.get(&t.id()) else { continue };
+        let hash = canonical::schema_hash(&resolved.message);
+        match &t.topic.schema_hash {
+            Some(old) if old.value == hash => {}
+            Some(old) => {
+                let raw = &text[old.span.clone()];
+                let replacement = match raw.chars().next() {
+                    Some('"') => format!("\"{hash}\""),
+                    Some('\'') => format!("'{hash}'"),
+                    _ => hash.clone(),
+                };
+                edits.push((old.span.clone(), replacement));
+                updated.push((t.id(), Some(old.value.clone()), hash));
+            }
+            None => match insertion(text, t.topic.schema_version.as_ref().map(|v| v.span.clone())) {
+                Some((at, indent)) => {
+                    edits.push((at..at, format!("{indent}schema_hash: \"{hash}\"\n")));
+                    updated.push((t.id(), None, hash));
+                }
+                None => diags.push(
+                    Diagnostic::error("lock::cannot_insert", format!("cannot add `schema_hash` to topic `{}` automatically", t.id()))
+                        .at(source, t.topic.span.clone())
+                        .help("the topic is not a block mapping with `schema_version:` on its own line; add `schema_hash:` by hand, then rerun `ampygen lock`"),
+                ),
+            },
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    edits.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+    let mut new_text = text.to_owned();
+    for (range, replacement) in edits {
+        new_text.replace_range(range, &replacement);
+    }
+    let lock = Lockfile::compute(project);
+    let lock_path = lock_path(&project.registry_path);
+    let mut writes = Vec::new();
+    if new_text != text {
+        writes.push(FileWrite { path: project.registry_path.clone(), contents: new_text.into_bytes() });
+    }
+    // Rewrite the lock only when its schemas differ, so upgrading ampygen
+    // alone does not churn the file.
+    let current = Lockfile::read(&lock_path).ok().flatten();
+    if current.as_ref() != Some(&lock) {
+        writes.push(FileWrite { path: lock_path, contents: lock.render().into_bytes() });
+    }
+    Ok(Plan { writes, updated })
+}
+
+/// Where to insert a `schema_hash:` line: the start of the line after
+/// `schema_version:`, with the same indentation. `None` unless that line
+/// is a block-mapping entry.
+fn insertion(text: &str, version_span: Option<std::ops::Range<usize>>) -> Option<(usize, String)> {
+    let span = version_span?;
+    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..];
+    let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+    if !line[indent.len()..].starts_with("schema_version:") {
+        return None;
+    }
+    let line_end = text[span.end..].find('\n').map_or(text.len(), |i| span.end + i + 1);
+    let prefix = if line_end == text.len() && !text.ends_with('\n') { "\n" } else { "" };
+    Some((line_end, format!("{prefix}{indent}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_path_sits_next_to_the_registry() {
+        assert_eq!(lock_path(Path::new("registry/ampy.yaml")), Path::new("registry/ampy.lock.json"));
+    }
+
+    #[test]
+    fn insertion_keeps_indentation() {
+        let text = "t:\n    schema_version: 1.0.0 # c\n    key: x\n";
+        let start = text.find("1.0.0").unwrap();
+        let (at, indent) = insertion(text, Some(start..start + 5)).unwrap();
+        assert_eq!(&text[at..], "    key: x\n");
+        assert_eq!(indent, "    ");
+        let flow = "t: {schema_version: 1.0.0}\n";
+        let start = flow.find("1.0.0").unwrap();
+        assert!(insertion(flow, Some(start..start + 5)).is_none());
+    }
+
+    #[test]
+    fn lockfile_round_trips() {
+        let mut lock = Lockfile::default();
+        lock.schemas.insert("a.v1.M".into(), LockedSchema { hash: "sha256:00".into(), canonical: "x\ny\n".into() });
+        let source = Source::new("l.json", lock.render());
+        assert_eq!(Lockfile::parse(&source).unwrap(), lock);
+        let broken = Source::new("l.json", "{\n  \"format\": 1,\n  oops\n}");
+        let err = Lockfile::parse(&broken).unwrap_err();
+        assert_eq!(err.location().map(|l| l.line), Some(3));
+    }
+}

@@ -1,0 +1,60 @@
+//! Loading a registry and everything it refers to, in one pure step that
+//! either yields a [`Project`] or every diagnostic it found.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diag::{Diagnostic, Diagnostics, Source};
+use crate::protos::{self, Compiled};
+use crate::registry::resolve::{self, Resolved};
+use crate::registry::{self, Registry};
+
+/// A validated registry bound to its compiled protos.
+#[derive(Clone, Debug)]
+pub struct Project {
+    /// The registry path as the user gave it (used for display and to find
+    /// the lock file next to it).
+    pub registry_path: PathBuf,
+    pub registry: Registry,
+    pub compiled: Compiled,
+    pub resolved: Resolved,
+    /// Non-fatal findings.
+    pub warnings: Diagnostics,
+}
+
+/// Reads, parses, validates and compiles the registry at `path`.
+pub fn load(path: &Path) -> Result<Project, Diagnostics> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::error("io::read", format!("cannot read registry `{}`: {e}", path.display()))
+            .help("pass the registry with `--registry PATH` (default `registry/ampy.yaml`, relative to the working directory)")
+    })?;
+    load_source(path, Source::new(path.display().to_string(), text))
+}
+
+/// Like [`load`] with the registry text already in memory; `path` still
+/// decides where include roots are resolved from.
+pub fn load_source(path: &Path, source: Arc<Source>) -> Result<Project, Diagnostics> {
+    let (registry, mut diags) = registry::parse(&source);
+    let Some(registry) = registry else {
+        diags.sort();
+        return Err(diags);
+    };
+    let base = path.parent().unwrap_or(Path::new(""));
+    let compiled = match protos::compile(&registry, base) {
+        Ok(c) => c,
+        Err(d) => {
+            diags.extend(d);
+            diags.sort();
+            return Err(diags);
+        }
+    };
+    let resolved = resolve::resolve(&registry, &compiled.pool).unwrap_or_else(|d| {
+        diags.extend(d);
+        Resolved::new()
+    });
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+    Ok(Project { registry_path: path.to_path_buf(), registry, compiled, resolved, warnings: diags })
+}

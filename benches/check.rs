@@ -1,0 +1,98 @@
+//! `cargo bench --bench check`: the cost of `ampygen check` on the default
+//! registry, in process (by stage) and as a whole process next to
+//! `protoc -o` on the same protos. Prints figures; asserts nothing.
+//!
+//! Goals (issue 2): ≤ 3 ms in process (release), and the whole process at
+//! most 1.5× `protoc -o`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Runs `f` `n` times after a warm-up and returns the median.
+fn time<T>(n: usize, mut f: impl FnMut() -> T) -> Duration {
+    for _ in 0..3 {
+        std::hint::black_box(f());
+    }
+    median(
+        (0..n)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(f());
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn main() {
+    let registry_path = Path::new("registry/ampy.yaml");
+    let text = std::fs::read_to_string(registry_path).expect("run from the repository root");
+    let n = 200;
+
+    let parse = time(n, || {
+        let source = ampygen::diag::Source::new("registry/ampy.yaml", text.as_str());
+        ampygen::registry::parse(&source).0.expect("valid registry")
+    });
+    let source = ampygen::diag::Source::new("registry/ampy.yaml", text.as_str());
+    let registry = ampygen::registry::parse(&source).0.expect("valid registry");
+    let compile = time(n, || ampygen::protos::compile(&registry, Path::new("registry")).expect("protos compile"));
+    let project = ampygen::load(registry_path).expect("default registry loads");
+    let hash =
+        time(n, || project.resolved.values().map(|r| ampygen::canonical::schema_hash(&r.message)).collect::<Vec<_>>());
+    let end_to_end = time(n, || {
+        let project = ampygen::load(registry_path).expect("loads");
+        let findings = ampygen::check::check(&project);
+        assert!(!findings.has_errors());
+    });
+
+    println!(
+        "ampygen check, default registry ({} topics, {} proto files read), median of {n} runs:",
+        project.registry.topics().count(),
+        project.compiled.files.len()
+    );
+    println!("  in process  parse registry       {}", ms(parse));
+    println!("  in process  compile protos       {}", ms(compile));
+    println!("  in process  hash payloads        {}", ms(hash));
+    println!("  in process  load + check (all)   {}   (goal <= 3 ms)", ms(end_to_end));
+
+    let runs = 40;
+    let bin = env!("CARGO_BIN_EXE_ampygen");
+    let ours = time(runs, || {
+        let status = Command::new(bin).arg("check").output().expect("run ampygen");
+        assert!(status.status.success());
+    });
+    println!("  whole process  ampygen check     {}", ms(ours));
+
+    let files: Vec<String> = registry.protos.files.iter().map(|f| f.value.clone()).collect();
+    let out = std::env::temp_dir().join(format!("ampygen-bench-{}.pb", std::process::id()));
+    let protoc = || {
+        Command::new("protoc")
+            .arg("-Iproto")
+            .arg("--include_imports")
+            .arg(format!("-o{}", out.display()))
+            .args(&files)
+            .output()
+    };
+    match protoc() {
+        Ok(o) if o.status.success() => {
+            let theirs = time(runs, || assert!(protoc().expect("protoc").status.success()));
+            println!("  whole process  protoc -o         {}", ms(theirs));
+            println!(
+                "  ratio ampygen check / protoc -o  {:.2}x   (goal <= 1.5x)",
+                ours.as_secs_f64() / theirs.as_secs_f64()
+            );
+        }
+        _ => println!("  whole process  protoc -o         (protoc not found: install Debian's protobuf-compiler)"),
+    }
+    let _ = std::fs::remove_file(out);
+}

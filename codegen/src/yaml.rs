@@ -72,6 +72,10 @@ impl Node {
 pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
     let text = source.text();
     let mut builder = Builder { source, stack: Vec::new(), root: None };
+    // Markers count characters; in ASCII text that is the byte offset, so
+    // the common case skips the per-event line walk.
+    let ascii = text.is_ascii();
+    let offset = |m: &Marker| if ascii { m.index() } else { offset(source, m) };
     let mut parser = Parser::new_from_str(text);
     let mut documents = 0usize;
     // The parser keeps yielding the same error forever once it fails, so
@@ -80,14 +84,14 @@ pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
         let (event, span) = match next {
             Ok(ok) => ok,
             Err(err) => {
-                let at = offset(source, err.marker());
+                let at = offset(err.marker());
                 return Err(Diagnostic::error("yaml::syntax", format!("invalid YAML: {}", err.info()))
                     .at(source, at..at)
                     .help("fix the YAML syntax at this position; the registry must be a single YAML document"));
             }
         };
-        let start = offset(source, &span.start);
-        let end = offset(source, &span.end).max(start);
+        let start = offset(&span.start);
+        let end = offset(&span.end).max(start);
         match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {}
             Event::DocumentStart(_) => {

@@ -126,7 +126,8 @@ fn change_location(compiled: &Compiled, change: &Change) -> Option<Label> {
     let source = compiled.source(file.name())?;
     let mut span = span_of(source, &file, &path)?;
     if !whole {
-        let first_line = source.text()[span.clone()].find('\n').map_or(span.end, |i| span.start + i);
+        let first_line =
+            source.text().get(span.clone()).and_then(|t| t.find('\n')).map_or(span.end, |i| span.start + i);
         span.end = first_line;
     }
     Some(Label::new(source, span).with_message(what))

@@ -146,6 +146,11 @@ fn bar_field(kind: ChangeKind, number: u32, name: &str, old: Option<&str>, new: 
     field(kind, ROOT, number, name, old, new)
 }
 
+/// The edit changed exactly one field of the root message, from `old` to `new`.
+fn assert_field_changed(changes: &[Change], number: u32, name: &str, old: &str, new: &str) {
+    assert_eq!(changes, [bar_field(Changed, number, name, Some(old), Some(new))]);
+}
+
 fn value(kind: ChangeKind, number: i32, name: &str, old: Option<&str>, new: Option<&str>) -> Change {
     Change {
         kind,
@@ -369,15 +374,12 @@ fn invariant_fully_qualified_type_references() {
 #[test]
 fn sensitive_scalar_type_change() {
     let c = changes(&edit(BASE, "int64 volume = 2;", "int32 volume = 2;"));
-    assert_eq!(
-        c,
-        vec![bar_field(
-            Changed,
-            2,
-            "volume",
-            Some(r#"  field 2 volume optional implicit int64 json="volume""#),
-            Some(r#"  field 2 volume optional implicit int32 json="volume""#),
-        )]
+    assert_field_changed(
+        &c,
+        2,
+        "volume",
+        r#"  field 2 volume optional implicit int64 json="volume""#,
+        r#"  field 2 volume optional implicit int32 json="volume""#,
     );
     assert_eq!(
         c[0].to_string(),
@@ -400,15 +402,12 @@ fn sensitive_field_renumbered() {
 #[test]
 fn sensitive_field_renamed() {
     let c = changes(&edit(BASE, "int64 volume = 2;", "int64 qty = 2;"));
-    assert_eq!(
-        c,
-        vec![bar_field(
-            Changed,
-            2,
-            "qty",
-            Some(r#"  field 2 volume optional implicit int64 json="volume""#),
-            Some(r#"  field 2 qty optional implicit int64 json="qty""#),
-        )]
+    assert_field_changed(
+        &c,
+        2,
+        "qty",
+        r#"  field 2 volume optional implicit int64 json="volume""#,
+        r#"  field 2 qty optional implicit int64 json="qty""#,
     );
     assert_eq!(
         c[0].to_string(),
@@ -480,15 +479,12 @@ fn sensitive_enum_alias_added() {
 #[test]
 fn sensitive_field_moved_into_oneof() {
     let c = changes(&edit(BASE, "  string symbol = 1;", "  oneof ident {\n    string symbol = 1;\n  }"));
-    assert_eq!(
-        c,
-        vec![bar_field(
-            Changed,
-            1,
-            "symbol",
-            Some(r#"  field 1 symbol optional implicit string json="symbol""#),
-            Some(r#"  field 1 symbol optional explicit string json="symbol" oneof=ident"#),
-        )]
+    assert_field_changed(
+        &c,
+        1,
+        "symbol",
+        r#"  field 1 symbol optional implicit string json="symbol""#,
+        r#"  field 1 symbol optional explicit string json="symbol" oneof=ident"#,
     );
 }
 
@@ -519,75 +515,60 @@ fn sensitive_oneof_renamed() {
 #[test]
 fn sensitive_proto3_optional_added() {
     let c = changes(&edit(BASE, "  int64 volume = 2;", "  optional int64 volume = 2;"));
-    assert_eq!(
-        c,
-        vec![bar_field(
-            Changed,
-            2,
-            "volume",
-            Some(r#"  field 2 volume optional implicit int64 json="volume""#),
-            Some(r#"  field 2 volume optional explicit int64 json="volume""#),
-        )]
+    assert_field_changed(
+        &c,
+        2,
+        "volume",
+        r#"  field 2 volume optional implicit int64 json="volume""#,
+        r#"  field 2 volume optional explicit int64 json="volume""#,
     );
 }
 
 #[test]
 fn sensitive_repeated_to_singular() {
     let c = changes(&edit(BASE, "  repeated int32 sizes = 9;", "  int32 sizes = 9;"));
-    assert_eq!(
-        c,
-        vec![bar_field(
-            Changed,
-            9,
-            "sizes",
-            Some(r#"  field 9 sizes repeated implicit int32 json="sizes" packed"#),
-            Some(r#"  field 9 sizes optional implicit int32 json="sizes""#),
-        )]
+    assert_field_changed(
+        &c,
+        9,
+        "sizes",
+        r#"  field 9 sizes repeated implicit int32 json="sizes" packed"#,
+        r#"  field 9 sizes optional implicit int32 json="sizes""#,
     );
 }
 
 #[test]
 fn sensitive_singular_to_repeated() {
     let c = changes(&edit(BASE, "  string symbol = 1;", "  repeated string symbol = 1;"));
-    assert_eq!(
-        c,
-        vec![bar_field(
-            Changed,
-            1,
-            "symbol",
-            Some(r#"  field 1 symbol optional implicit string json="symbol""#),
-            Some(r#"  field 1 symbol repeated implicit string json="symbol""#),
-        )]
+    assert_field_changed(
+        &c,
+        1,
+        "symbol",
+        r#"  field 1 symbol optional implicit string json="symbol""#,
+        r#"  field 1 symbol repeated implicit string json="symbol""#,
     );
 }
 
 #[test]
 fn sensitive_custom_json_name() {
     let c = changes(&edit(BASE, "  string symbol = 1;", "  string symbol = 1 [json_name = \"sym\"];"));
-    assert_eq!(
-        c,
-        vec![bar_field(
-            Changed,
-            1,
-            "symbol",
-            Some(r#"  field 1 symbol optional implicit string json="symbol""#),
-            Some(r#"  field 1 symbol optional implicit string json="sym""#),
-        )]
+    assert_field_changed(
+        &c,
+        1,
+        "symbol",
+        r#"  field 1 symbol optional implicit string json="symbol""#,
+        r#"  field 1 symbol optional implicit string json="sym""#,
     );
 }
 
 #[test]
 fn sensitive_packed_false_on_repeated_int() {
     let c = changes(&edit(BASE, "  repeated int32 sizes = 9;", "  repeated int32 sizes = 9 [packed = false];"));
-    assert_eq!(
-        c,
-        vec![bar_field(
-            Changed,
-            9,
-            "sizes",
-            Some(r#"  field 9 sizes repeated implicit int32 json="sizes" packed"#),
-            Some(r#"  field 9 sizes repeated implicit int32 json="sizes""#),
-        )]
+    assert_field_changed(
+        &c,
+        9,
+        "sizes",
+        r#"  field 9 sizes repeated implicit int32 json="sizes" packed"#,
+        r#"  field 9 sizes repeated implicit int32 json="sizes""#,
     );
 }
 
@@ -621,15 +602,12 @@ fn sensitive_map_value_type_change() {
 #[test]
 fn sensitive_map_key_type_change() {
     let c = changes(&edit(BASE, "map<string, Leg> legs = 5;", "map<int64, Leg> legs = 5;"));
-    assert_eq!(
-        c,
-        vec![bar_field(
-            Changed,
-            5,
-            "legs",
-            Some(r#"  field 5 legs repeated implicit map(string,message(ampy.test.v1.Leg)) json="legs""#),
-            Some(r#"  field 5 legs repeated implicit map(int64,message(ampy.test.v1.Leg)) json="legs""#),
-        )]
+    assert_field_changed(
+        &c,
+        5,
+        "legs",
+        r#"  field 5 legs repeated implicit map(string,message(ampy.test.v1.Leg)) json="legs""#,
+        r#"  field 5 legs repeated implicit map(int64,message(ampy.test.v1.Leg)) json="legs""#,
     );
 }
 

@@ -43,12 +43,12 @@ fn original() -> String {
 fn every_truncation_point_is_handled() {
     let text = original();
     let mut loaded = 0;
-    for (i, _) in text.char_indices().step_by(5) {
+    for (i, _) in text.char_indices().step_by(7) {
         loaded += usize::from(exercise(&text[..i], &format!("truncated at byte {i}")));
     }
     // Only cuts inside the trailing comment-free tail can still load; most
     // must fail, which shows the cuts really reach the validator.
-    assert!(loaded < text.len() / 50, "{loaded} truncations loaded");
+    assert!(loaded < text.len() / 70, "{loaded} truncations loaded");
 }
 
 #[test]

@@ -129,12 +129,13 @@ pub fn plan(project: &Project) -> Result<Plan, Diagnostics> {
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     let mut updated = Vec::new();
     let mut diags = Diagnostics::new();
+    let lock = Lockfile::compute(project);
     for t in project.registry.topics() {
         if t.domain.kind == DomainKind::Dlq {
             continue;
         }
         let Some(resolved) = project.resolved.get(&t.id()) else { continue };
-        let hash = canonical::schema_hash(&resolved.message);
+        let Some(hash) = lock.schemas.get(resolved.message.full_name()).map(|s| s.hash.clone()) else { continue };
         match &t.topic.schema_hash {
             Some(old) if old.value == hash => {}
             Some(old) => {
@@ -168,7 +169,6 @@ pub fn plan(project: &Project) -> Result<Plan, Diagnostics> {
     for (range, replacement) in edits {
         new_text.replace_range(range, &replacement);
     }
-    let lock = Lockfile::compute(project);
     let lock_path = lock_path(&project.registry_path);
     let mut writes = Vec::new();
     if new_text != text {

@@ -91,7 +91,8 @@ pub fn token_problem(value: &str) -> Option<&'static str> {
     None
 }
 
-fn is_ident(s: &str) -> bool {
+/// `[a-z][a-z0-9_]*`: names that become identifiers in generated code.
+pub(crate) fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some('a'..='z')) && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }

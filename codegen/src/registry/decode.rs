@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::diag::{suggest, Diagnostic, Diagnostics, Label, Source};
-use crate::template::{self, SyntaxError, Token};
+use crate::template::{self, is_ident, SyntaxError, Token};
 use crate::yaml::{Kind, Node};
 
 const TOP_KEYS: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains"];
@@ -713,11 +713,6 @@ fn describe(node: &Node) -> String {
         Some(s) => format!("`{s}`"),
         None => node.kind_name().to_owned(),
     }
-}
-
-fn is_ident(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some('a'..='z')) && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
 /// `v1` → 1. Rejects `v0`, `v01`, `V1`, `1`.

@@ -202,7 +202,18 @@ fn field_type_token(field: &FieldDescriptor) -> String {
 }
 
 fn type_token(field: &FieldDescriptor) -> String {
-    let scalar = match field.kind() {
+    match field.kind() {
+        Kind::Message(m) if field.is_group() => format!("group({})", m.full_name()),
+        Kind::Message(m) => format!("message({})", m.full_name()),
+        Kind::Enum(e) => format!("enum({})", e.full_name()),
+        kind => scalar_name(&kind).unwrap_or_default().to_owned(),
+    }
+}
+
+/// The `.proto` spelling of a scalar kind; `None` for messages and enums.
+/// Shared with registry diagnostics so a kind is named one way everywhere.
+pub(crate) fn scalar_name(kind: &Kind) -> Option<&'static str> {
+    Some(match kind {
         Kind::Double => "double",
         Kind::Float => "float",
         Kind::Int64 => "int64",
@@ -218,11 +229,8 @@ fn type_token(field: &FieldDescriptor) -> String {
         Kind::Sfixed64 => "sfixed64",
         Kind::Sint32 => "sint32",
         Kind::Sint64 => "sint64",
-        Kind::Message(m) if field.is_group() => return format!("group({})", m.full_name()),
-        Kind::Message(m) => return format!("message({})", m.full_name()),
-        Kind::Enum(e) => return format!("enum({})", e.full_name()),
-    };
-    scalar.to_owned()
+        Kind::Message(_) | Kind::Enum(_) => return None,
+    })
 }
 
 /// Renders an explicit default from the *parsed* value rather than the raw

@@ -320,22 +320,8 @@ fn resolve_path(
 
 fn kind_name(kind: &Kind) -> String {
     match kind {
-        Kind::Double => "double".into(),
-        Kind::Float => "float".into(),
-        Kind::Int32 => "int32".into(),
-        Kind::Int64 => "int64".into(),
-        Kind::Uint32 => "uint32".into(),
-        Kind::Uint64 => "uint64".into(),
-        Kind::Sint32 => "sint32".into(),
-        Kind::Sint64 => "sint64".into(),
-        Kind::Fixed32 => "fixed32".into(),
-        Kind::Fixed64 => "fixed64".into(),
-        Kind::Sfixed32 => "sfixed32".into(),
-        Kind::Sfixed64 => "sfixed64".into(),
-        Kind::Bool => "bool".into(),
-        Kind::String => "string".into(),
-        Kind::Bytes => "bytes".into(),
         Kind::Message(m) => format!("message {}", m.full_name()),
         Kind::Enum(e) => format!("enum {}", e.full_name()),
+        scalar => crate::canonical::scalar_name(scalar).unwrap_or_default().to_owned(),
     }
 }

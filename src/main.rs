@@ -153,8 +153,7 @@ fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
 
 fn hash(project: &Project, fqdn: &str, canonical: bool) -> ExitCode {
     let Some(message) = project.compiled.pool.get_message_by_name(fqdn) else {
-        let names: Vec<String> = project.compiled.pool.all_messages().map(|m| m.full_name().to_owned()).collect();
-        let hint = ampygen::diag::suggest(fqdn, names.iter().map(String::as_str))
+        let hint = ampygen::registry::resolve::suggest_message(&project.compiled.pool, fqdn)
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
         eprintln!("error: no message `{fqdn}` in the compiled protos{hint}");

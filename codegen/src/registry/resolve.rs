@@ -125,12 +125,7 @@ pub fn resolve(registry: &Registry, pool: &DescriptorPool) -> Result<Resolved, D
 }
 
 fn unknown_payload(source: &Arc<Source>, payload: &Spanned<String>, pool: &DescriptorPool) -> Diagnostic {
-    let names: Vec<String> = pool.all_messages().map(|m| m.full_name().to_owned()).collect();
-    let simple = payload.value.rsplit('.').next().unwrap_or_default();
-    let by_simple = names.iter().find(|n| n.rsplit('.').next() == Some(simple));
-    let guess =
-        suggest(&payload.value, names.iter().map(String::as_str)).map(str::to_owned).or_else(|| by_simple.cloned());
-    let help = match guess {
+    let help = match suggest_message(pool, &payload.value) {
         Some(g) => format!("did you mean `{g}`? payloads are fully qualified message names"),
         None => {
             "payloads are fully qualified message names (`package.Message`) from the files under `protos.files`".into()
@@ -139,6 +134,17 @@ fn unknown_payload(source: &Arc<Source>, payload: &Spanned<String>, pool: &Descr
     Diagnostic::error("registry::unknown_payload", format!("message `{}` is not in the compiled protos", payload.value))
         .at(source, payload.span.clone())
         .help(help)
+}
+
+/// The message a mistyped full name most likely meant: the closest full
+/// name by edit distance, else one with the same short name (a wrong or
+/// missing package).
+pub fn suggest_message(pool: &DescriptorPool, name: &str) -> Option<String> {
+    let names: Vec<String> = pool.all_messages().map(|m| m.full_name().to_owned()).collect();
+    let simple = name.rsplit('.').next().unwrap_or_default();
+    suggest(name, names.iter().map(String::as_str))
+        .map(str::to_owned)
+        .or_else(|| names.iter().find(|n| n.rsplit('.').next() == Some(simple)).cloned())
 }
 
 fn check_package_version(

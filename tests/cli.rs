@@ -5,14 +5,12 @@ mod common;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use common::{ampygen, default_layout, snapshot_tree};
 use predicates::prelude::*;
 
-fn cli() -> Command {
-    let mut cmd = Command::cargo_bin("ampygen").expect("binary");
-    cmd.env("NO_COLOR", "1");
-    cmd
+/// The binary in the repository root, against the default registry.
+fn cli() -> assert_cmd::Command {
+    ampygen(Path::new("."))
 }
 
 #[test]
@@ -218,7 +216,7 @@ fn lock_rewrites_only_the_hash_bytes_and_keeps_quoting() {
         edited.replace_range(start..*end, text);
     }
     std::fs::write(&path, &edited).expect("write");
-    ampygen(dir.path()).arg("check").assert_fails_with(1);
+    ampygen(dir.path()).arg("check").assert().code(1);
 
     let out = ampygen(dir.path()).arg("lock").output().expect("run");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -240,7 +238,7 @@ fn lock_rewrites_only_the_hash_bytes_and_keeps_quoting() {
         e
     };
     assert_eq!(relocked, expected);
-    ampygen(dir.path()).arg("check").assert_fails_with(0);
+    ampygen(dir.path()).arg("check").assert().success();
 }
 
 #[test]
@@ -288,7 +286,7 @@ fn check_fails_when_the_lock_file_is_missing_or_stale() {
     let out = ampygen(dir.path()).args(["--diagnostics", "short", "check"]).output().expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is out of date"));
-    ampygen(dir.path()).arg("lock").assert_fails_with(0);
+    ampygen(dir.path()).arg("lock").assert().success();
     assert_eq!(std::fs::read_to_string(&lock).expect("read"), text);
 }
 
@@ -313,15 +311,4 @@ fn output_is_deterministic_and_machine_independent() {
     assert!(!lock.contains(&*cwd.to_string_lossy()), "no absolute paths in output");
     assert!(lock.contains(&format!("\"generator\": \"ampygen {}\"", env!("CARGO_PKG_VERSION"))));
     assert!(Path::new("registry/ampy.lock.json").exists());
-}
-
-trait AssertExit {
-    fn assert_fails_with(&mut self, code: i32);
-}
-
-impl AssertExit for std::process::Command {
-    fn assert_fails_with(&mut self, code: i32) {
-        let out = self.output().expect("run");
-        assert_eq!(out.status.code(), Some(code), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    }
 }

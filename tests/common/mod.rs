@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The `ampygen` binary under test, run in `dir`.
-pub fn ampygen(dir: &Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ampygen"));
+/// The `ampygen` binary under test, run in `dir`, without colour.
+pub fn ampygen(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ampygen"));
     cmd.current_dir(dir).env("NO_COLOR", "1");
     cmd
 }

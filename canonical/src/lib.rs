@@ -212,7 +212,7 @@ fn type_token(field: &FieldDescriptor) -> String {
 
 /// The `.proto` spelling of a scalar kind; `None` for messages and enums.
 /// Shared with registry diagnostics so a kind is named one way everywhere.
-pub(crate) fn scalar_name(kind: &Kind) -> Option<&'static str> {
+pub fn scalar_name(kind: &Kind) -> Option<&'static str> {
     Some(match kind {
         Kind::Double => "double",
         Kind::Float => "float",

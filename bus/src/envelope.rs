@@ -1,0 +1,5 @@
+//! Envelopes (being written).
+pub struct Envelope;
+pub struct EnvelopeBuilder;
+pub struct EnvelopeError;
+pub struct Record;

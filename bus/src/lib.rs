@@ -1,0 +1,55 @@
+//! `ampy-bus`: the runtime that ampygen-generated code and
+//! `#[derive(Payload)]` target.
+//!
+//! Every service on the AmpyFin bus links this crate, so it carries only what
+//! a producer or consumer needs at run time: the contract's headers
+//! ([`Headers`]), envelopes with gzip and blob pointers ([`Envelope`]),
+//! subjects and subscription patterns ([`topic`]), partition keys ([`key`])
+//! and schema checks ([`Schema`]). Compiling protos, reading the registry
+//! and rendering code live in the `ampygen` crate, a build dependency.
+//!
+//! The traits are the seam between the two: generated code and the derive
+//! implement them with constants taken from the registry, and the runtime
+//! only ever calls through them, so hand-written and generated payloads
+//! behave identically.
+
+pub mod envelope;
+pub mod headers;
+pub mod key;
+#[cfg(feature = "reflect")]
+pub mod linked;
+pub mod schema;
+pub mod topic;
+
+pub use envelope::{Envelope, EnvelopeBuilder, EnvelopeError, Record};
+pub use headers::{HeaderError, Headers};
+pub use key::{PartitionKey, RouteError};
+pub use schema::{Delivery, Qos, Schema, SchemaError};
+pub use topic::{Env, EnvName, Subject, Topic};
+
+#[cfg(feature = "derive")]
+pub use ampygen_macros::Payload;
+
+/// Re-exported so generated code and derives name one `prost`, the one
+/// this runtime was built against.
+pub use prost;
+pub use prost_types;
+
+/// Includes the module tree that `ampygen::configure().compile()` wrote to
+/// `OUT_DIR`: one line instead of an `include!` per proto package.
+///
+/// ```ignore
+/// mod contract {
+///     ampy_bus::include_generated!();
+/// }
+/// use contract::ampy::bars::v1::BarBatch;
+/// ```
+#[macro_export]
+macro_rules! include_generated {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/ampygen.rs"));
+    };
+    ($file:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $file));
+    };
+}

@@ -1,0 +1,1 @@
+//! Recomputing the canonical hash from linked types (being written).

@@ -1,0 +1,305 @@
+//! Subjects, the Kafka mapping and subscription patterns.
+//!
+//! A subject is `{namespace}.{env}.{domain}.{version}.{subtopic}`. Every
+//! token comes either from the registry (checked when it was validated) or
+//! from a payload value, and a value containing `.`, `*`, `>`, whitespace
+//! or a control character would silently change which subject a record
+//! lands on, so builders reject it with [`RouteError::IllegalToken`].
+
+use std::fmt;
+
+use crate::key::{KeyValue, PartitionKey, RouteError};
+use crate::schema::{Qos, Schema};
+
+/// An environment name, the second subject token.
+///
+/// Generated code defines an `Env` enum with the registry's envs; the
+/// contract's default set is [`Env`] here, for derives and tests.
+pub trait EnvName {
+    fn env_name(&self) -> &str;
+}
+
+impl EnvName for &str {
+    fn env_name(&self) -> &str {
+        self
+    }
+}
+
+/// The contract's environments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Env {
+    Dev,
+    Paper,
+    Prod,
+}
+
+impl Env {
+    pub const ALL: [Env; 3] = [Env::Dev, Env::Paper, Env::Prod];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Env::Dev => "dev",
+            Env::Paper => "paper",
+            Env::Prod => "prod",
+        }
+    }
+}
+
+impl EnvName for Env {
+    fn env_name(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is wrong with a subject token, or `None` when it is legal.
+///
+/// The same rule as the registry's literal tokens, so a value that passes
+/// here could also have been written into a template.
+pub fn token_problem(value: &str) -> Option<&'static str> {
+    if value.is_empty() {
+        return Some("is empty");
+    }
+    if value.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'.' | b'*' | b'>')) {
+        return None;
+    }
+    for c in value.chars() {
+        match c {
+            '.' => return Some("contains `.` (the subject separator)"),
+            '*' => return Some("contains `*` (a NATS wildcard)"),
+            '>' => return Some("contains `>` (a NATS wildcard)"),
+            c if c.is_whitespace() => return Some("contains whitespace"),
+            c if c.is_control() => return Some("contains a control character"),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A concrete subject, with the Kafka mapping on the side.
+///
+/// One string holds the whole subject; the Kafka topic is its prefix, so
+/// building a subject costs one allocation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Subject {
+    text: String,
+    topic_len: usize,
+}
+
+impl Subject {
+    /// The NATS subject, `ampy.prod.bars.v1.XNAS.AAPL`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn into_string(self) -> String {
+        self.text
+    }
+
+    /// The Kafka topic, `ampy.prod.bars.v1` (Kafka topics cannot hold the
+    /// subtopic: `@` and the per-key fan-out do not fit its naming rules).
+    pub fn kafka_topic(&self) -> &str {
+        &self.text[..self.topic_len]
+    }
+
+    /// The subject's tokens after the Kafka topic, `XNAS.AAPL`.
+    pub fn subtopic(&self) -> &str {
+        &self.text[self.topic_len + 1..]
+    }
+
+    /// The Kafka record key: the subtopic, a space, and the partition key.
+    ///
+    /// The subtopic alone would put every record of a fixed-subtopic topic
+    /// (`orders.v1.requests`) on one partition and let log compaction keep
+    /// one record per topic; the partition key alone would lose the
+    /// subtopic. A subtopic never contains whitespace, so the first space
+    /// splits the two unambiguously.
+    pub fn kafka_key(&self, partition_key: &str) -> String {
+        let sub = self.subtopic();
+        let mut key = String::with_capacity(sub.len() + 1 + partition_key.len());
+        key.push_str(sub);
+        key.push(' ');
+        key.push_str(partition_key);
+        key
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl AsRef<str> for Subject {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Builds a subject token by token, checking each value.
+pub struct SubjectBuf {
+    text: String,
+    topic_len: usize,
+}
+
+impl SubjectBuf {
+    /// Starts `{namespace}.{env}.{domain}.{version}`; `extra` sizes the
+    /// buffer for the subtopic so that the subject is allocated once.
+    #[inline]
+    pub fn new(namespace: &str, env: &str, domain: &str, version: &str, extra: usize) -> Result<Self, RouteError> {
+        if let Some(problem) = token_problem(env) {
+            return Err(RouteError::IllegalToken { field: "env", value: env.to_owned(), problem });
+        }
+        let mut text = String::with_capacity(namespace.len() + env.len() + domain.len() + version.len() + 4 + extra);
+        for (i, t) in [namespace, env, domain, version].into_iter().enumerate() {
+            if i > 0 {
+                text.push('.');
+            }
+            text.push_str(t);
+        }
+        let topic_len = text.len();
+        Ok(SubjectBuf { text, topic_len })
+    }
+
+    /// Appends a literal token from the registry.
+    #[inline]
+    pub fn literal(&mut self, token: &str) {
+        self.text.push('.');
+        self.text.push_str(token);
+    }
+
+    /// Appends a value token, rejecting one that would change the subject.
+    #[inline]
+    pub fn param<V: KeyValue>(&mut self, field: &'static str, value: &V) -> Result<(), RouteError> {
+        self.text.push('.');
+        let start = self.text.len();
+        value.write_to(&mut self.text);
+        if let Some(problem) = token_problem(&self.text[start..]) {
+            let value = self.text[start..].to_owned();
+            return Err(RouteError::IllegalToken { field, value, problem });
+        }
+        Ok(())
+    }
+
+    /// Appends a subscription token: the value, or `*` for any.
+    pub fn wildcard_or(&mut self, field: &'static str, value: Option<&str>) -> Result<(), RouteError> {
+        match value {
+            Some(v) => self.param(field, &v),
+            None => {
+                self.literal("*");
+                Ok(())
+            }
+        }
+    }
+
+    pub fn finish(self) -> Subject {
+        Subject { text: self.text, topic_len: self.topic_len }
+    }
+}
+
+/// Subscription patterns above a single topic.
+pub mod pattern {
+    use super::{token_problem, RouteError};
+
+    /// Every subject of an env: `ampy.prod.>`.
+    pub fn env(namespace: &str, env: &str) -> Result<String, RouteError> {
+        join(namespace, env, &[])
+    }
+
+    /// Every version and topic of a domain: `ampy.prod.bars.>`.
+    pub fn domain(namespace: &str, env: &str, domain: &str) -> Result<String, RouteError> {
+        join(namespace, env, &[domain])
+    }
+
+    /// Every subject of a domain version: `ampy.prod.bars.v1.>`.
+    pub fn version(namespace: &str, env: &str, domain: &str, version: &str) -> Result<String, RouteError> {
+        join(namespace, env, &[domain, version])
+    }
+
+    fn join(namespace: &str, env: &str, rest: &[&str]) -> Result<String, RouteError> {
+        if let Some(problem) = token_problem(env) {
+            return Err(RouteError::IllegalToken { field: "env", value: env.to_owned(), problem });
+        }
+        let mut s = format!("{namespace}.{env}");
+        for t in rest {
+            s.push('.');
+            s.push_str(t);
+        }
+        s.push_str(".>");
+        Ok(s)
+    }
+}
+
+/// One topic of the registry, as a type.
+///
+/// Generated code has one marker type per topic (a payload may travel on
+/// several, like `fx.v1.rates` and `fx.v1.pair`); a derive makes the
+/// payload struct its own topic.
+pub trait Topic {
+    /// The payload type the topic carries.
+    type Payload: Schema + PartitionKey;
+    /// The topic id, `domain.version.topic`.
+    const ID: &'static str;
+    const NAMESPACE: &'static str;
+    const DOMAIN: &'static str;
+    /// The topic version, `v1`: the payload's major version.
+    const VERSION: &'static str;
+    /// The subtopic template as written in the registry.
+    const SUBTOPIC: &'static str;
+    const QOS: Qos;
+
+    /// The subject a payload is published on, with its subtopic values
+    /// taken from the payload through the registry's key paths.
+    ///
+    /// Key fields are evaluated first (so the errors match
+    /// [`PartitionKey::partition_key`] and `ampygen route`), then each
+    /// subtopic value is checked as a token.
+    fn topic_for<E: EnvName>(payload: &Self::Payload, env: E) -> Result<Subject, RouteError>;
+
+    /// Every subject of this topic in `env`: the subtopic's placeholders as
+    /// `*`, e.g. `ampy.prod.bars.v1.*.*`.
+    fn pattern<E: EnvName>(env: E) -> Result<String, RouteError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_tokens_are_rejected_with_a_reason() {
+        for (v, why) in [
+            ("", "is empty"),
+            ("A.B", "`.`"),
+            ("*", "`*`"),
+            ("a>", "`>`"),
+            ("a b", "whitespace"),
+            ("a\u{a0}b", "whitespace"),
+            ("a\u{7}b", "control"),
+        ] {
+            let mut s = SubjectBuf::new("ampy", "prod", "bars", "v1", 8).unwrap();
+            let err = s.param("symbol", &v).unwrap_err();
+            assert_eq!(err.kind(), "illegal_token");
+            assert!(err.to_string().contains(why), "{v:?}: {err}");
+        }
+        assert!(SubjectBuf::new("ampy", "pr od", "bars", "v1", 0).is_err());
+    }
+
+    #[test]
+    fn subject_and_kafka_mapping() {
+        let mut s = SubjectBuf::new("ampy", Env::Prod.as_str(), "bars", "v1", 9).unwrap();
+        s.param("mic", &"XNAS").unwrap();
+        s.param("symbol", &"AAPL").unwrap();
+        let s = s.finish();
+        assert_eq!(s.as_str(), "ampy.prod.bars.v1.XNAS.AAPL");
+        assert_eq!(s.kafka_topic(), "ampy.prod.bars.v1");
+        assert_eq!(s.subtopic(), "XNAS.AAPL");
+        assert_eq!(s.kafka_key("XNAS.AAPL"), "XNAS.AAPL XNAS.AAPL");
+        assert_eq!(pattern::version("ampy", "prod", "bars", "v1").unwrap(), "ampy.prod.bars.v1.>");
+        assert_eq!(pattern::env("ampy", "dev").unwrap(), "ampy.dev.>");
+    }
+}

@@ -15,6 +15,12 @@ pub trait PartitionKey {
     /// The `partition_key` header: the registry's `key.format` with each
     /// field's value, per the key rules.
     fn partition_key(&self) -> Result<String, RouteError>;
+
+    /// The `dedupe_key` header, from the registry's `dedupe` path when the
+    /// topic has one. Unset or empty values give `None`.
+    fn dedupe_key(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Why a payload cannot be routed. [`RouteError::kind`] names are shared

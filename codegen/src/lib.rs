@@ -16,16 +16,20 @@
 
 pub mod canonical;
 pub mod check;
+mod config;
 pub mod diag;
+pub mod generate;
 pub mod lock;
 pub mod output;
 mod project;
 pub mod protos;
 pub mod registry;
 pub mod route;
+pub mod rust;
 pub mod template;
 pub mod yaml;
 
+pub use config::{configure, Config, Error};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use project::{load, load_source, Project};
 

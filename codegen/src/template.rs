@@ -366,6 +366,40 @@ pub fn parse_path(text: &str) -> Result<KeyPath, SyntaxError> {
     Ok(KeyPath { segments })
 }
 
+fn escape_braces(s: &str) -> String {
+    s.replace('{', "{{").replace('}', "}}")
+}
+
+/// Writes the template back in registry syntax (`trade.{symbol}`), which is
+/// what generated code exposes as the topic's `SUBTOPIC`.
+impl std::fmt::Display for Subtopic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, t) in self.tokens.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            match t {
+                Token::Literal(l) => f.write_str(&escape_braces(l))?,
+                Token::Param(p) => write!(f, "{{{p}}}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes the format back in registry syntax (`{symbol}.{mic}`).
+impl std::fmt::Display for KeyFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for p in &self.parts {
+            match p {
+                Part::Literal(l) => f.write_str(&escape_braces(l))?,
+                Part::Field(name) => write!(f, "{{{name}}}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

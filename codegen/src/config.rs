@@ -1,0 +1,179 @@
+//! The build.rs API, in the style of prost-build and tonic-build.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     ampygen::configure().registry("registry/ampy.yaml").compile()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! and in the crate, once:
+//!
+//! ```ignore
+//! mod contract {
+//!     ampy_bus::include_generated!();
+//! }
+//! ```
+//!
+//! Generation is pure ([`Config::generate`] returns the files in memory);
+//! [`Config::compile`] then writes only files whose content changed, so an
+//! unchanged registry does not touch mtimes or trigger rebuilds.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::diag::Diagnostics;
+use crate::output::{write_changed, FileWrite};
+use crate::rust::{self, Files, Options};
+use crate::Project;
+
+/// Starts a build configuration with the defaults: registry
+/// `registry/ampy.yaml`, output to `OUT_DIR`, every domain.
+pub fn configure() -> Config {
+    Config {
+        registry: PathBuf::from("registry/ampy.yaml"),
+        out_dir: None,
+        options: Options::default(),
+        emit_rerun_if_changed: true,
+    }
+}
+
+/// A build.rs configuration; see [`configure`].
+#[derive(Clone, Debug)]
+#[must_use = "call .compile() to generate"]
+pub struct Config {
+    registry: PathBuf,
+    out_dir: Option<PathBuf>,
+    options: Options,
+    emit_rerun_if_changed: bool,
+}
+
+impl Config {
+    /// The registry file, relative to the crate's manifest directory (the
+    /// working directory of build scripts).
+    pub fn registry(mut self, path: impl AsRef<Path>) -> Self {
+        self.registry = path.as_ref().to_path_buf();
+        self
+    }
+
+    /// Where to write; defaults to `OUT_DIR`.
+    pub fn out_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.out_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Generates only these domains' topics, and only the proto files their
+    /// payloads need. Call again to add more; by default every domain.
+    pub fn domains<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.domains.extend(domains.into_iter().map(Into::into));
+        self
+    }
+
+    /// Uses an existing Rust type for a proto package or message instead of
+    /// generating it, as `prost_build::Config::extern_path` does; bindings
+    /// follow the same mapping.
+    pub fn extern_path(mut self, proto_path: impl Into<String>, rust_path: impl Into<String>) -> Self {
+        self.options.extern_paths.push((proto_path.into(), rust_path.into()));
+        self
+    }
+
+    /// The path generated code reaches prost through (default
+    /// `::ampy_bus::prost`, so the crate needs no direct prost dependency).
+    pub fn prost_path(mut self, path: impl Into<String>) -> Self {
+        self.options.prost_path = Some(path.into());
+        self
+    }
+
+    /// Whether to print `cargo:rerun-if-changed` lines (default true).
+    pub fn emit_rerun_if_changed(mut self, yes: bool) -> Self {
+        self.emit_rerun_if_changed = yes;
+        self
+    }
+
+    /// Loads the registry and renders every file, touching nothing.
+    pub fn generate(&self) -> Result<(Project, Files), Error> {
+        let project = crate::load(&self.registry).map_err(Error)?;
+        let files = rust::generate(&project, &self.options).map_err(Error)?;
+        Ok((project, files))
+    }
+
+    /// Generates and writes the files whose content changed, and tells
+    /// cargo to rerun when the registry or a proto file it read changes.
+    pub fn compile(&self) -> Result<(), Error> {
+        if self.emit_rerun_if_changed {
+            // Printed first, so that a broken registry is also watched and
+            // fixing it reruns the build script.
+            println!("cargo:rerun-if-changed={}", self.registry.display());
+        }
+        let (project, files) = self.generate()?;
+        if self.emit_rerun_if_changed {
+            for file in project.compiled.files.values() {
+                if let Some(path) = &file.path {
+                    println!("cargo:rerun-if-changed={}", path.display());
+                }
+            }
+        }
+        let out_dir = match &self.out_dir {
+            Some(d) => d.clone(),
+            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| {
+                Error(
+                    crate::Diagnostic::error("io::out_dir", "OUT_DIR is not set")
+                        .help("run from a build script, or set a directory with `.out_dir(..)`")
+                        .into(),
+                )
+            })?,
+        };
+        let writes: Vec<FileWrite> = files
+            .into_iter()
+            .map(|(name, contents)| FileWrite { path: out_dir.join(name), contents: contents.into_bytes() })
+            .collect();
+        write_changed(&writes).map_err(|e| {
+            Error(
+                crate::Diagnostic::error("io::write", format!("cannot write to `{}`: {e}", out_dir.display()))
+                    .help("check that the output directory is writable")
+                    .into(),
+            )
+        })?;
+        Ok(())
+    }
+}
+
+/// Everything that went wrong, rendered like the CLI renders it.
+///
+/// `Debug` renders too, because a build script returning
+/// `Result<(), Box<dyn Error>>` prints its error with `Debug`.
+pub struct Error(pub Diagnostics);
+
+impl Error {
+    pub fn diagnostics(&self) -> &Diagnostics {
+        &self.0
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor()).with_width(110);
+        for d in &self.0 {
+            let mut out = String::new();
+            if handler.render_report(&mut out, d).is_err() {
+                out = d.render_plain();
+            }
+            writeln!(f, "{out}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,133 @@
+//! Rust names for proto and registry items, computed the way prost-build
+//! computes them, so that bindings can name prost's types and fields.
+//!
+//! Registry names are validated as `[a-z][a-z0-9_]*`, but that still lets
+//! through Rust keywords (`type`, `match`, `self`), so every identifier goes
+//! through [`ident`], which makes raw identifiers or appends `_` exactly as
+//! prost-build does for its own output.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::{Ident, Span, TokenStream};
+use prost_reflect::{EnumDescriptor, MessageDescriptor};
+use quote::quote;
+
+/// prost-build's `sanitize_identifier`, as an [`Ident`].
+pub fn ident(name: &str) -> Ident {
+    match name {
+        "as" | "break" | "const" | "continue" | "else" | "enum" | "false" | "fn" | "for" | "if" | "impl" | "in"
+        | "let" | "loop" | "match" | "mod" | "move" | "mut" | "pub" | "ref" | "return" | "static" | "struct"
+        | "trait" | "true" | "type" | "unsafe" | "use" | "where" | "while" | "dyn" | "abstract" | "become" | "box"
+        | "do" | "final" | "macro" | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "async"
+        | "await" | "try" | "gen" => Ident::new_raw(name, Span::call_site()),
+        "_" | "super" | "self" | "Self" | "extern" | "crate" => Ident::new(&format!("{name}_"), Span::call_site()),
+        _ => Ident::new(name, Span::call_site()),
+    }
+}
+
+/// A module or field name (prost's `to_snake`).
+pub fn snake(name: &str) -> Ident {
+    ident(&name.to_snake_case())
+}
+
+/// A type or variant name (prost's `to_upper_camel`).
+pub fn camel(name: &str) -> Ident {
+    ident(&name.to_upper_camel_case())
+}
+
+/// Maps proto names to Rust paths relative to the root of the generated
+/// module tree, honouring `extern_path` overrides.
+#[derive(Clone, Debug, Default)]
+pub struct Paths {
+    /// `(".pkg.Name", "::crate::path")`, longest match wins.
+    pub externs: Vec<(String, String)>,
+}
+
+impl Paths {
+    /// The path of a message type from the tree root, e.g.
+    /// `ampy::orders::v1::OrderRequest`, or an extern crate's path.
+    pub fn message(&self, root: &TokenStream, m: &MessageDescriptor) -> TokenStream {
+        self.type_path(root, m.full_name(), m.package_name(), m.parent_message().as_ref())
+    }
+
+    pub fn enumeration(&self, root: &TokenStream, e: &EnumDescriptor) -> TokenStream {
+        self.type_path(root, e.full_name(), e.package_name(), e.parent_message().as_ref())
+    }
+
+    /// The module prost puts a message's nested types and oneofs in.
+    pub fn nested_module(&self, root: &TokenStream, m: &MessageDescriptor) -> TokenStream {
+        let name = snake(m.name());
+        match m.parent_message() {
+            Some(p) => {
+                let parent = self.nested_module(root, &p);
+                quote!(#parent::#name)
+            }
+            None => {
+                let pkg = self.package(root, m.package_name());
+                quote!(#pkg::#name)
+            }
+        }
+    }
+
+    fn type_path(
+        &self,
+        root: &TokenStream,
+        full_name: &str,
+        package: &str,
+        parent: Option<&MessageDescriptor>,
+    ) -> TokenStream {
+        if let Some(path) = self.extern_for(full_name) {
+            return path;
+        }
+        let name = camel(full_name.rsplit('.').next().unwrap_or(full_name));
+        match parent {
+            Some(p) => {
+                let module = self.nested_module(root, p);
+                quote!(#module::#name)
+            }
+            None => {
+                let pkg = self.package(root, package);
+                quote!(#pkg::#name)
+            }
+        }
+    }
+
+    fn package(&self, root: &TokenStream, package: &str) -> TokenStream {
+        let parts = package.split('.').filter(|p| !p.is_empty()).map(snake);
+        quote!(#root #(::#parts)*)
+    }
+
+    fn extern_for(&self, full_name: &str) -> Option<TokenStream> {
+        let dotted = format!(".{full_name}");
+        let (proto, rust) = self
+            .externs
+            .iter()
+            .filter(|(p, _)| dotted == *p || dotted.starts_with(&format!("{p}.")))
+            .max_by_key(|(p, _)| p.len())?;
+        let rest = &dotted[proto.len()..];
+        let mut path = rust.clone();
+        let segments: Vec<&str> = rest.split('.').filter(|s| !s.is_empty()).collect();
+        for (i, s) in segments.iter().enumerate() {
+            path.push_str("::");
+            if i + 1 == segments.len() {
+                path.push_str(&camel(s).to_string());
+            } else {
+                path.push_str(&snake(s).to_string());
+            }
+        }
+        path.parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_become_raw_or_suffixed_like_prost() {
+        assert_eq!(snake("type").to_string(), "r#type");
+        assert_eq!(snake("self").to_string(), "self_");
+        assert_eq!(camel("self").to_string(), "Self_");
+        assert_eq!(camel("bar_batch").to_string(), "BarBatch");
+        assert_eq!(snake("BarBatch").to_string(), "bar_batch");
+    }
+}

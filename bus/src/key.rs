@@ -66,8 +66,11 @@ impl fmt::Display for RouteError {
                 f,
                 "key field `{field}` ({path}) differs across the batch: element 0 has `{first}`, element {index} has `{other}`"
             ),
+            RouteError::IllegalToken { field: "env", value, problem } => {
+                write!(f, "env `{}` cannot be a subject token: it {problem}", value.escape_debug())
+            }
             RouteError::IllegalToken { field, value, problem } => {
-                write!(f, "`{field}` value `{}` cannot be a subject token: it {problem}", value.escape_debug())
+                write!(f, "key field `{field}` value `{}` cannot be a subject token: it {problem}", value.escape_debug())
             }
             RouteError::InvalidTimestamp { field, path, seconds, nanos } => {
                 write!(f, "key field `{field}` ({path}) is not a valid Timestamp (seconds={seconds}, nanos={nanos})")

@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use crate::key::{KeyValue, PartitionKey, RouteError};
+#[cfg(doc)]
+use crate::key::PartitionKey;
+use crate::key::{KeyValue, RouteError};
 use crate::schema::{Qos, Schema};
 
 /// An environment name, the second subject token.
@@ -241,8 +243,10 @@ pub mod pattern {
 /// several, like `fx.v1.rates` and `fx.v1.pair`); a derive makes the
 /// payload struct its own topic.
 pub trait Topic {
-    /// The payload type the topic carries.
-    type Payload: Schema + PartitionKey;
+    /// The payload type the topic carries. It implements [`PartitionKey`]
+    /// too unless it travels on several topics with different keys; the
+    /// topic's own [`Topic::partition_key`] always applies.
+    type Payload: Schema;
     /// The topic id, `domain.version.topic`.
     const ID: &'static str;
     const NAMESPACE: &'static str;
@@ -260,6 +264,9 @@ pub trait Topic {
     /// [`PartitionKey::partition_key`] and `ampygen route`), then each
     /// subtopic value is checked as a token.
     fn topic_for<E: EnvName>(payload: &Self::Payload, env: E) -> Result<Subject, RouteError>;
+
+    /// The `partition_key` header for a payload on this topic.
+    fn partition_key(payload: &Self::Payload) -> Result<String, RouteError>;
 
     /// Every subject of this topic in `env`: the subtopic's placeholders as
     /// `*`, e.g. `ampy.prod.bars.v1.*.*`.

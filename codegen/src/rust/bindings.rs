@@ -280,6 +280,9 @@ impl TopicModel<'_> {
                 fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     #fns topic_for(payload, env)
                 }
+                fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
+                    #fns partition_key(payload)
+                }
                 fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
                     #fns pattern(env)
                 }
@@ -287,15 +290,20 @@ impl TopicModel<'_> {
         }
     }
 
-    /// `Schema` and `PartitionKey` for the payload, delegating to `fns`.
-    pub fn payload_impls(&self, payload: &TokenStream, fns: &TokenStream) -> TokenStream {
+    /// `Schema` for the payload, delegating to `fns`.
+    pub fn schema_impl(&self, payload: &TokenStream, fns: &TokenStream) -> TokenStream {
         quote! {
             impl ::ampy_bus::Schema for #payload {
                 const FQDN: &'static str = #fns FQDN;
                 const SCHEMA_VERSION: &'static str = #fns SCHEMA_VERSION;
                 const SCHEMA_HASH: Option<&'static str> = #fns SCHEMA_HASH;
             }
+        }
+    }
 
+    /// `PartitionKey` for the payload, delegating to `fns`.
+    pub fn key_impl(&self, payload: &TokenStream, fns: &TokenStream) -> TokenStream {
+        quote! {
             impl ::ampy_bus::PartitionKey for #payload {
                 fn partition_key(&self) -> Result<String, ::ampy_bus::RouteError> {
                     #fns partition_key(self)

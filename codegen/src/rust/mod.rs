@@ -104,8 +104,8 @@ fn models<'a>(project: &'a Project, options: &Options) -> Result<Vec<TopicModel<
     Ok(out)
 }
 
-/// A payload type has one `Schema` and one `PartitionKey` impl, so topics
-/// sharing a payload must agree on its schema version and key.
+/// A payload type has one `Schema` impl, so topics sharing a payload must
+/// agree on its schema version.
 fn check_shared_payloads(project: &Project, models: &[TopicModel<'_>], diags: &mut Diagnostics) {
     let mut first: BTreeMap<&str, &TopicModel<'_>> = BTreeMap::new();
     let source = &project.registry.source;
@@ -116,24 +116,6 @@ fn check_shared_payloads(project: &Project, models: &[TopicModel<'_>], diags: &m
             continue;
         };
         let (a, b) = (&prev.topic.topic, &m.topic.topic);
-        let key_spec = |t: &crate::registry::Topic| {
-            t.key.as_ref().map(|k| {
-                let fields: Vec<(String, String)> =
-                    k.fields.iter().map(|f| (f.name.value.clone(), f.path.value.to_string())).collect();
-                (fields, k.format.value.to_string())
-            })
-        };
-        if key_spec(a) != key_spec(b) {
-            let span = b.key.as_ref().map_or(b.span.clone(), |k| k.format.span.clone());
-            diags.push(
-                Diagnostic::error(
-                    "generate::shared_payload_key",
-                    format!("`{}` also carries `{fqdn}` with another partition key than `{}`", m.id(), prev.id()),
-                )
-                .at(source, span)
-                .help("a payload type has one partition key: give both topics the same `key`, or use distinct payload messages"),
-            );
-        }
         let version = |t: &crate::registry::Topic| t.schema_version.as_ref().map(|v| v.value.to_string());
         if version(a) != version(b) {
             let span = b.schema_version.as_ref().map_or(b.span.clone(), |v| v.span.clone());
@@ -147,6 +129,14 @@ fn check_shared_payloads(project: &Project, models: &[TopicModel<'_>], diags: &m
             );
         }
     }
+}
+
+/// A topic's key, as written: equal specs give equal keys.
+fn key_spec(m: &TopicModel<'_>) -> Option<(Vec<(String, String)>, String)> {
+    m.topic.topic.key.as_ref().map(|k| {
+        let fields = k.fields.iter().map(|f| (f.name.value.clone(), f.path.value.to_string())).collect();
+        (fields, k.format.value.to_string())
+    })
 }
 
 fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) -> Result<Files, Diagnostics> {
@@ -237,7 +227,7 @@ fn tree(
     let scope = Scope { paths, root: Some(root_from_topic.clone()) };
     let mut domains: BTreeMap<String, BTreeMap<String, Vec<TokenStream>>> = BTreeMap::new();
     let mut impls = Vec::new();
-    let mut seen_payloads = BTreeMap::new();
+    let mut by_payload: BTreeMap<&str, Vec<(&TopicModel<'_>, TokenStream)>> = BTreeMap::new();
     let mut markers: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for m in models {
         let (d, v, t) = (&m.topic.domain.name.value, &m.topic.version.name.value, &m.topic.topic.name.value);
@@ -286,35 +276,27 @@ fn tree(
             pub struct #marker;
             #marker_impl
         });
-        let fqdn = m.resolved.message.full_name().to_owned();
         let fns = quote!(topics::#dm::#vm::#tm::);
-        let payload = paths.message(&quote!(self), &m.resolved.message);
-        let entry = seen_payloads.entry(fqdn).or_insert_with(|| (payload.clone(), fns.clone(), 0usize));
-        if entry.2 == 0 {
-            impls.push(m.payload_impls(&payload, &fns));
-        }
-        entry.2 += 1;
+        by_payload.entry(m.resolved.message.full_name()).or_default().push((m, fns));
     }
-    // An inherent `topic_for` only where the payload has one topic.
-    for m in models {
-        let fqdn = m.resolved.message.full_name();
-        if let Some((payload, fns, 1)) = seen_payloads.get(fqdn) {
-            let (d, v, t) = (
-                module(&m.topic.domain.name.value),
-                module(&m.topic.version.name.value),
-                module(&m.topic.topic.name.value),
-            );
-            let this = quote!(topics::#d::#v::#t::);
-            if this.to_string() == fns.to_string() {
-                impls.push(quote! {
-                    impl #payload {
-                        /// The subject this payload is published on in `env`.
-                        pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                            #fns topic_for(self, env)
-                        }
+    // One Schema impl per payload; PartitionKey where its topics agree on
+    // the key; an inherent `topic_for` where it has a single topic.
+    for topics in by_payload.values() {
+        let (first, fns) = &topics[0];
+        let payload = paths.message(&quote!(self), &first.resolved.message);
+        impls.push(first.schema_impl(&payload, fns));
+        if topics.iter().all(|(m, _)| key_spec(m) == key_spec(first)) {
+            impls.push(first.key_impl(&payload, fns));
+        }
+        if topics.len() == 1 {
+            impls.push(quote! {
+                impl #payload {
+                    /// The subject this payload is published on in `env`.
+                    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                        #fns topic_for(self, env)
                     }
-                });
-            }
+                }
+            });
         }
     }
     if diags.has_errors() {
@@ -484,13 +466,15 @@ pub fn derive_impls(project: &Project, topic_id: &str, self_ty: &TokenStream) ->
     let functions = model.functions(&scope, self_ty, &TokenStream::new())?;
     let consts = model.consts(&quote!(#[allow(dead_code)]));
     let topic_impl = model.topic_impl(self_ty, self_ty, &TokenStream::new());
-    let payload_impls = model.payload_impls(self_ty, &TokenStream::new());
+    let schema_impl = model.schema_impl(self_ty, &TokenStream::new());
+    let key_impl = model.key_impl(self_ty, &TokenStream::new());
     Ok(quote! {
         const _: () = {
             #consts
             #functions
             #topic_impl
-            #payload_impls
+            #schema_impl
+            #key_impl
             impl #self_ty {
                 /// The subject this payload is published on in `env`.
                 pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {

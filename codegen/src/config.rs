@@ -112,10 +112,8 @@ impl Config {
         }
         let (project, files) = self.generate()?;
         if self.emit_rerun_if_changed {
-            for file in project.compiled.files.values() {
-                if let Some(path) = &file.path {
-                    println!("cargo:rerun-if-changed={}", path.display());
-                }
+            for path in rerun_if_changed(&project).iter().skip(1) {
+                println!("cargo:rerun-if-changed={}", path.display());
             }
         }
         let out_dir = match &self.out_dir {
@@ -141,6 +139,15 @@ impl Config {
         })?;
         Ok(())
     }
+}
+
+/// The files a build depends on: the registry, then every proto file that
+/// was read from disk (the well-known types are built in, and directories
+/// are never listed, so unrelated edits do not rerun the build).
+pub fn rerun_if_changed(project: &Project) -> Vec<PathBuf> {
+    let mut paths = vec![project.registry_path.clone()];
+    paths.extend(project.compiled.files.values().filter_map(|f| f.path.clone()));
+    paths
 }
 
 /// Everything that went wrong, rendered like the CLI renders it.

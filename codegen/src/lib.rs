@@ -29,7 +29,7 @@ pub mod rust;
 pub mod template;
 pub mod yaml;
 
-pub use config::{configure, Config, Error};
+pub use config::{configure, rerun_if_changed, Config, Error};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use project::{load, load_source, Project};
 

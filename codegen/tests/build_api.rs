@@ -1,0 +1,85 @@
+//! The build.rs API: what it writes, what it leaves alone, what it watches.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+const REGISTRY: &str = "../registry/ampy.yaml";
+
+fn mtimes(dir: &Path) -> Vec<(PathBuf, SystemTime)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.path(), e.metadata().unwrap().modified().unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn compile_writes_every_file_then_only_what_changed() {
+    let out = tempfile::tempdir().unwrap();
+    let config = ampygen::configure().registry(REGISTRY).out_dir(out.path()).emit_rerun_if_changed(false);
+    config.clone().compile().unwrap();
+    let first = mtimes(out.path());
+    assert!(first.iter().any(|(p, _)| p.ends_with("ampygen.rs")));
+    assert!(first.iter().any(|(p, _)| p.ends_with("ampy.bars.v1.rs")));
+    assert!(
+        !first.iter().any(|(p, _)| p.to_string_lossy().contains("google")),
+        "well-known types come from prost-types"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    config.compile().unwrap();
+    assert_eq!(mtimes(out.path()), first, "an unchanged registry must not touch any file");
+}
+
+#[test]
+fn a_bad_registry_writes_nothing_and_names_the_spot() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("bad.yaml");
+    std::fs::write(&registry, "format: 1\nnamespace: ampy\nenvs: [dev]\nbogus: 1\n").unwrap();
+    let out = dir.path().join("out");
+    let err =
+        ampygen::configure().registry(&registry).out_dir(&out).emit_rerun_if_changed(false).compile().unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("bad.yaml:4:1"), "{text}");
+    assert!(err.diagnostics().iter().any(|d| d.code == "registry::unknown_key"), "{text}");
+    // Debug renders the same report, for `fn main() -> Result<(), Box<dyn Error>>`.
+    assert_eq!(format!("{err:?}"), text);
+    assert!(!out.exists());
+}
+
+#[test]
+fn domains_limit_the_payloads_and_the_proto_files() {
+    let (_, files) = ampygen::configure().registry(REGISTRY).domains(["bars", "fills"]).generate().unwrap();
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    // fills import orders (Side) and common; nothing else is generated.
+    assert_eq!(names, ["ampy.bars.v1.rs", "ampy.common.v1.rs", "ampy.fills.v1.rs", "ampy.orders.v1.rs", "ampygen.rs"]);
+    let tree = &files["ampygen.rs"];
+    assert!(tree.contains("pub mod fills") && !tree.contains("pub mod positions"));
+    let err = ampygen::configure().registry(REGISTRY).domains(["bras"]).generate().unwrap_err();
+    assert!(err.to_string().contains("no domain `bras`"), "{err}");
+}
+
+#[test]
+fn extern_paths_are_used_by_prost_and_the_bindings() {
+    let (_, files) = ampygen::configure()
+        .registry(REGISTRY)
+        .domains(["bars"])
+        .extern_path(".ampy.common.v1", "::ampy_common::v1")
+        .generate()
+        .unwrap();
+    assert!(!files.contains_key("ampy.common.v1.rs"));
+    assert!(files["ampy.bars.v1.rs"].contains("::ampy_common::v1::SecurityId"));
+}
+
+#[test]
+fn rerun_if_changed_lists_the_registry_and_each_proto_read() {
+    let project = ampygen::load(Path::new(REGISTRY)).unwrap();
+    let paths = ampygen::rerun_if_changed(&project);
+    assert_eq!(paths[0], Path::new(REGISTRY));
+    let protos: Vec<String> = paths[1..].iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect();
+    assert_eq!(protos.len(), 14, "{protos:?}");
+    assert!(protos.iter().all(|p| p.starts_with("../proto/ampy/") && p.ends_with(".proto")), "{protos:?}");
+}

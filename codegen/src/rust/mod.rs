@@ -10,6 +10,7 @@
 mod bindings;
 mod keys;
 pub mod names;
+mod print;
 
 use std::collections::BTreeMap;
 
@@ -47,9 +48,35 @@ pub type Files = BTreeMap<String, String>;
 /// Renders the prost types and bindings for `project`.
 pub fn generate(project: &Project, options: &Options) -> Result<Files, Diagnostics> {
     let models = models(project, options)?;
-    let mut files = prost_files(project, options, &models)?;
     let paths = Paths { externs: options.extern_paths.clone() };
-    let tree = tree(project, &paths, &models, files.keys().cloned().collect())?;
+    // prost-build and the bindings are independent; build scripts run
+    // unoptimised, so rendering them side by side is a real saving.
+    let (prost, tree) = std::thread::scope(|scope| {
+        let bindings = scope.spawn(|| tree(project, &paths, &models));
+        let prost = prost_files(project, options, &models);
+        let tree = bindings.join().unwrap_or_else(|_| {
+            Err(Diagnostic::error("generate::internal", "the bindings renderer panicked")
+                .help("this is a bug in ampygen; please report it with the registry that triggers it")
+                .into())
+        });
+        (prost, tree)
+    });
+    let (mut files, tree) = match (prost, tree) {
+        (Ok(files), Ok(tree)) => (files, tree),
+        (prost, tree) => {
+            let mut diags = Diagnostics::new();
+            diags.extend(prost.err().into_iter().flatten());
+            diags.extend(tree.err().into_iter().flatten());
+            return Err(diags);
+        }
+    };
+    // The package modules include prost's files, which are known only now.
+    let mut tree_mods = ModTree::default();
+    for file in files.keys() {
+        let parts: Vec<String> = file.trim_end_matches(".rs").split('.').map(|p| names::snake(p).to_string()).collect();
+        tree_mods.insert(&parts, file.clone());
+    }
+    let tree = format!("{}{}{}", header(project), print::print_file(tree_mods.render()), tree);
     files.insert(TREE_FILE.to_owned(), tree);
     Ok(files)
 }
@@ -201,26 +228,19 @@ fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) 
 
 /// `ampygen.rs`: the package modules (including prost's files), the `Env`
 /// enum, one module per topic under `topics`, and the trait impls.
-fn tree(
-    project: &Project,
-    paths: &Paths,
-    models: &[TopicModel<'_>],
-    prost: Vec<String>,
-) -> Result<String, Diagnostics> {
+fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>]) -> Result<String, Diagnostics> {
     let mut diags = Diagnostics::new();
     let source = &project.registry.source;
-    // Package modules from prost file names (`ampy.bars.v1.rs`).
-    let mut packages = ModTree::default();
-    for file in &prost {
-        let package = file.trim_end_matches(".rs");
-        let parts: Vec<String> = package.split('.').map(|p| names::snake(p).to_string()).collect();
-        if parts.first().map(String::as_str) == Some("topics") || parts.first().map(String::as_str) == Some("Env") {
-            diags.push(Diagnostic::error(
-                "generate::reserved_package",
-                format!("proto package `{package}` would collide with ampygen's `topics` module"),
-            ));
+    for package in project.compiled.pool.files().map(|f| f.package_name().to_owned()) {
+        if package.split('.').next().map(|p| names::snake(p).to_string()).as_deref() == Some("topics") {
+            diags.push(
+                Diagnostic::error(
+                    "generate::reserved_package",
+                    format!("proto package `{package}` would collide with ampygen's `topics` module"),
+                )
+                .help("rename the package; ampygen reserves the top-level module `topics`"),
+            );
         }
-        packages.insert(&parts, file.clone());
     }
     let env_enum = env_enum(project, &mut diags);
     let root_from_topic = quote!(super::super::super::super);
@@ -327,10 +347,7 @@ fn tree(
         }
     });
     let ns = project.registry.namespace.value.as_str();
-    let package_mods = packages.render();
     let file = quote! {
-        #package_mods
-
         /// The first subject token.
         pub const NAMESPACE: &str = #ns;
 
@@ -349,7 +366,7 @@ fn tree(
 
         #(#impls)*
     };
-    Ok(format!("{}{}", header(project), unparse(file)?))
+    Ok(print::print_file(file))
 }
 
 fn env_enum(project: &Project, diags: &mut Diagnostics) -> TokenStream {
@@ -373,7 +390,7 @@ fn env_enum(project: &Project, diags: &mut Diagnostics) -> TokenStream {
         let doc = format!(" `{name}`");
         quote!(#[doc = #doc] #v,)
     });
-    let all = variants.iter().map(|(v, _)| quote!(Env::#v,));
+    let all = variants.iter().map(|(v, _)| quote!(Env::#v));
     let as_str = variants.iter().map(|(v, name)| quote!(Env::#v => #name,));
     let parse = variants.iter().map(|(v, name)| quote!(#name => Ok(Env::#v),));
     let count = proc_macro2::Literal::usize_unsuffixed(variants.len());
@@ -383,7 +400,7 @@ fn env_enum(project: &Project, diags: &mut Diagnostics) -> TokenStream {
         pub enum Env { #(#decl)* }
 
         impl Env {
-            pub const ALL: [Env; #count] = [#(#all)*];
+            pub const ALL: [Env; #count] = [#(#all),*];
 
             pub const fn as_str(self) -> &'static str {
                 match self { #(#as_str)* }
@@ -432,22 +449,12 @@ impl ModTree {
     fn render(&self) -> TokenStream {
         let include = self.file.as_ref().map(|f| quote!(include!(#f);));
         let children = self.children.iter().map(|(name, child)| {
-            let m: proc_macro2::Ident = syn::parse_str(name).unwrap_or_else(|_| names::ident(name));
+            let m = names::ident(name);
             let inner = child.render();
             quote!(pub mod #m { #inner })
         });
         quote!(#include #(#children)*)
     }
-}
-
-fn unparse(tokens: TokenStream) -> Result<String, Diagnostics> {
-    let file: syn::File = syn::parse2(tokens).map_err(|e| {
-        Diagnostics::from(
-            Diagnostic::error("generate::internal", format!("generated Rust does not parse: {e}"))
-                .help("this is a bug in ampygen; please report it with the registry that triggers it"),
-        )
-    })?;
-    Ok(prettyplease::unparse(&file))
 }
 
 /// The bindings a `#[derive(Payload)]` emits for `self_ty` on `topic_id`:

@@ -22,9 +22,14 @@ fn bars_ticks_news_fx() {
     let batch = bars::v1::BarBatch { bars: vec![bar.clone(), bar], ..Default::default() };
     assert_eq!(route(batch.topic_for(Env::Prod), &batch), ("ampy.prod.bars.v1.XNAS.AAPL".into(), "XNAS.AAPL".into()));
 
-    let trades =
-        ticks::v1::TradeBatch { trades: vec![ticks::v1::Trade { security: sec("MSFT", "XNAS"), ..Default::default() }], ..Default::default() };
-    assert_eq!(route(trades.topic_for(Env::Prod), &trades), ("ampy.prod.ticks.v1.trade.MSFT".into(), "MSFT.XNAS".into()));
+    let trades = ticks::v1::TradeBatch {
+        trades: vec![ticks::v1::Trade { security: sec("MSFT", "XNAS"), ..Default::default() }],
+        ..Default::default()
+    };
+    assert_eq!(
+        route(trades.topic_for(Env::Prod), &trades),
+        ("ampy.prod.ticks.v1.trade.MSFT".into(), "MSFT.XNAS".into())
+    );
 
     let item = news::v1::NewsItem { id: "marketbeat:2025-09-05:amzn-headline-8b12c6".into(), ..Default::default() };
     assert_eq!(
@@ -35,20 +40,33 @@ fn bars_ticks_news_fx() {
 
     // fx travels on two topics, so routing goes through the topic types.
     let rate = fx::v1::FxRate { base: "USD".into(), quote: "JPY".into(), ..Default::default() };
-    assert_eq!(route(topics::fx::v1::Rates::topic_for(&rate, Env::Prod), &rate), ("ampy.prod.fx.v1.rates".into(), "USD.JPY".into()));
-    assert_eq!(route(topics::fx::v1::Pair::topic_for(&rate, Env::Prod), &rate), ("ampy.prod.fx.v1.USD.JPY".into(), "USD.JPY".into()));
+    assert_eq!(
+        route(topics::fx::v1::Rates::topic_for(&rate, Env::Prod), &rate),
+        ("ampy.prod.fx.v1.rates".into(), "USD.JPY".into())
+    );
+    assert_eq!(
+        route(topics::fx::v1::Pair::topic_for(&rate, Env::Prod), &rate),
+        ("ampy.prod.fx.v1.USD.JPY".into(), "USD.JPY".into())
+    );
 }
 
 #[test]
 fn signals_orders_fills_positions_metrics() {
-    let signal = signals::v1::Signal { model_id: "hyper@2025-09-05".into(), security: sec("NVDA", "XNAS"), ..Default::default() };
+    let signal = signals::v1::Signal {
+        model_id: "hyper@2025-09-05".into(),
+        security: sec("NVDA", "XNAS"),
+        ..Default::default()
+    };
     assert_eq!(
         route(signal.topic_for(Env::Prod), &signal),
         ("ampy.prod.signals.v1.hyper@2025-09-05".into(), "hyper@2025-09-05|NVDA.XNAS".into())
     );
 
     let order = orders::v1::OrderRequest { client_order_id: "co_20250905_001".into(), ..Default::default() };
-    assert_eq!(route(order.topic_for(Env::Paper), &order), ("ampy.paper.orders.v1.requests".into(), "co_20250905_001".into()));
+    assert_eq!(
+        route(order.topic_for(Env::Paper), &order),
+        ("ampy.paper.orders.v1.requests".into(), "co_20250905_001".into())
+    );
 
     let fill = fills::v1::Fill {
         account_id: "ALPACA-LIVE-01".into(),
@@ -60,14 +78,18 @@ fn signals_orders_fills_positions_metrics() {
         ("ampy.prod.fills.v1.events".into(), "ALPACA-LIVE-01|co_20250905_001".into())
     );
 
-    let position =
-        positions::v1::PositionSnapshot { account_id: "ALPACA-LIVE-01".into(), security: sec("AAPL", "XNAS"), ..Default::default() };
+    let position = positions::v1::PositionSnapshot {
+        account_id: "ALPACA-LIVE-01".into(),
+        security: sec("AAPL", "XNAS"),
+        ..Default::default()
+    };
     assert_eq!(
         route(position.topic_for(Env::Prod), &position),
         ("ampy.prod.positions.v1.snapshots".into(), "ALPACA-LIVE-01|AAPL.XNAS".into())
     );
 
-    let metric = metrics::v1::Metric { service: "ampy-oms".into(), name: "oms.order_rejects".into(), ..Default::default() };
+    let metric =
+        metrics::v1::Metric { service: "ampy-oms".into(), name: "oms.order_rejects".into(), ..Default::default() };
     assert_eq!(
         route(metric.topic_for(Env::Prod), &metric),
         ("ampy.prod.metrics.v1.ampy-oms".into(), "ampy-oms|oms.order_rejects".into())
@@ -99,7 +121,10 @@ fn typed_builders_patterns_and_kafka_mapping() {
     assert_eq!(topics::pattern(Env::Prod).unwrap(), "ampy.prod.>");
     assert_eq!(topics::bars::pattern(Env::Prod).unwrap(), "ampy.prod.bars.>");
     assert_eq!(topics::bars::v1::pattern(Env::Prod).unwrap(), "ampy.prod.bars.v1.>");
-    assert_eq!(topics::bars::v1::bars::pattern_with(Env::Prod, Some("XNAS"), None).unwrap(), "ampy.prod.bars.v1.XNAS.*");
+    assert_eq!(
+        topics::bars::v1::bars::pattern_with(Env::Prod, Some("XNAS"), None).unwrap(),
+        "ampy.prod.bars.v1.XNAS.*"
+    );
     assert_eq!(topics::ticks::v1::Trade::pattern(Env::Dev).unwrap(), "ampy.dev.ticks.v1.trade.*");
     assert_eq!("paper".parse::<Env>(), Ok(Env::Paper));
     assert!("staging".parse::<Env>().is_err());

@@ -16,7 +16,9 @@
 
 pub mod canonical;
 pub mod check;
+pub mod compat;
 pub mod diag;
+pub mod generate;
 pub mod lock;
 pub mod output;
 mod project;

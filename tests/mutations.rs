@@ -94,6 +94,7 @@ impl Case {
     }
 }
 
+const RESERVE_20: Edit = Replace(B, "  bool is_final = 17;\n", "  bool is_final = 17;\n  reserved 20;\n");
 const BARS_VERSION: &str = "payload: ampy.bars.v1.BarBatch\n            schema_version: 1.0.0";
 const MINOR: Edit = Replace(R, BARS_VERSION, "payload: ampy.bars.v1.BarBatch\n            schema_version: 1.1.0");
 const PATCH: Edit = Replace(R, BARS_VERSION, "payload: ampy.bars.v1.BarBatch\n            schema_version: 1.0.1");
@@ -273,6 +274,13 @@ const CASES: &[Case] = &[
         .refused(),
     case("referenced_message_renamed", &[Replace(B, "message BarInterval {", "message BarSize {"), Replace(B, "  BarInterval interval = 4;", "  BarSize interval = 4;")])
         .finds("breaking-wire", "compat::breaking_wire", B, "  BarSize interval = 4;")
+        .refused(),
+    case("reservation_dropped", &[Replace(B, "  reserved 20;\n", "")])
+        .after(&[RESERVE_20])
+        .finds("compatible", "compat::caution", B, "message Bar {"),
+    case("reserved_number_reused", &[Replace(B, "  reserved 20;\n", "  string venue = 20;\n"), MINOR])
+        .after(&[RESERVE_20])
+        .finds("breaking-wire", "compat::breaking_wire", B, "  string venue = 20;")
         .refused(),
     // Enums.
     case("enum_value_removed", &[Replace(B, "  INTERVAL_UNIT_MONTH = 6;\n", "")])

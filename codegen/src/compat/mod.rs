@@ -100,8 +100,9 @@ pub struct Change {
     pub summary: String,
     /// An addition (field, value, message): needs a minor version bump.
     pub addition: bool,
-    /// Compatible but worth a look (a widening, a new default).
-    pub warning: bool,
+    /// Compatible but worth a look: the warning's code and advice
+    /// (`compat::widened` for a widening, `compat::caution` otherwise).
+    pub warning: Option<(&'static str, &'static str)>,
     pub loc: Loc,
 }
 
@@ -114,7 +115,7 @@ impl Change {
         summary: String,
         loc: Loc,
     ) -> Change {
-        Change { class, item, old, new, summary, addition: false, warning: false, loc }
+        Change { class, item, old, new, summary, addition: false, warning: None, loc }
     }
 
     pub fn fingerprint(&self) -> String {
@@ -228,8 +229,14 @@ pub fn evaluate(baseline: &Baseline, project: &Project) -> Vec<Finding> {
             &model::Schema::parse(&new.canonical, &new.reserved),
             json_breaking,
         );
+        let (old_model, new_model) =
+            (model::Schema::parse(&old.canonical, &old.reserved), model::Schema::parse(&new.canonical, &new.reserved));
         for change in changes {
             schema_changes.entry(id.clone()).or_default().push(change.fingerprint());
+            add(change, id, &mut groups);
+        }
+        // Not a schema change (the hash stays), so no version rule applies.
+        for change in schema::reservations_dropped(&old_model, &new_model) {
             add(change, id, &mut groups);
         }
     }

@@ -100,11 +100,9 @@ pub(super) fn changes(
         }
         let message = format!("{}: {}", change.class.title(), change.summary);
         let mut d = if !change.class.is_breaking() {
-            let d = Diagnostic::warning(if change.warning { "compat::widened" } else { "compat::compatible" }, message);
-            if change.warning {
-                d.help("compatible on the wire, but readers built against the old schema truncate or misread new values; upgrade consumers first")
-            } else {
-                downgrade(d)
+            match change.warning {
+                Some((code, advice)) => Diagnostic::warning(code, message).help(advice),
+                None => downgrade(Diagnostic::warning("compat::compatible", message)),
             }
         } else {
             let mut accepted_by = Vec::new();

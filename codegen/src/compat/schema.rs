@@ -101,6 +101,13 @@ fn message(out: &mut Vec<Change>, name: &str, old: &Message, new: &Message, json
     }
 }
 
+const WIDENED: (&str, &str) = (
+    "compat::widened",
+    "compatible on the wire, but readers built against the old schema truncate new values; upgrade consumers first",
+);
+const CAUTION: (&str, &str) =
+    ("compat::caution", "compatible on the wire, but readers may behave differently; review the consumers");
+
 /// Scalar widenings that keep every old value and the wire type: compatible,
 /// flagged as a warning because narrower readers truncate new values.
 const WIDENINGS: &[(&str, &str)] = &[("int32", "int64"), ("uint32", "uint64"), ("sint32", "sint64")];
@@ -110,10 +117,10 @@ fn field_changed(message: &str, o: &Field, f: &Field, json: Class, loc: Loc) -> 
         return None;
     }
     let mut aspects: Vec<(Class, String)> = Vec::new();
-    let mut warning = false;
+    let mut warning = None;
     if o.ty != f.ty {
         if WIDENINGS.contains(&(o.ty.as_str(), f.ty.as_str())) {
-            warning = true;
+            warning = Some(WIDENED);
             aspects.push((Class::Compatible, format!("type widened `{}` -> `{}`", o.ty, f.ty)));
         } else if o.ty.starts_with("message(") && f.ty.starts_with("message(")
             || o.ty.starts_with("enum(") && f.ty.starts_with("enum(")
@@ -143,7 +150,7 @@ fn field_changed(message: &str, o: &Field, f: &Field, json: Class, loc: Loc) -> 
         aspects.push((Class::Compatible, "packed encoding changed (parsers accept both)".to_owned()));
     }
     if o.default != f.default {
-        warning = true;
+        warning = warning.or(Some(CAUTION));
         aspects.push((Class::Compatible, "default value changed".to_owned()));
     }
     let class = aspects.iter().map(|(c, _)| *c).max().unwrap_or(Class::Compatible);
@@ -151,9 +158,57 @@ fn field_changed(message: &str, o: &Field, f: &Field, json: Class, loc: Loc) -> 
     let summary = format!("field `{}` (#{}) of `{message}`: {}", f.name, f.number, what.join("; "));
     let item = format!("field {message}.{} (#{})", f.name, f.number);
     Some(Change {
-        warning: warning && class == Class::Compatible,
+        warning: warning.filter(|_| class == Class::Compatible),
         ..Change::new(class, item, Some(o.line.clone()), Some(f.line.clone()), summary, loc)
     })
+}
+
+/// Reservations the baseline had and the current schema dropped: the
+/// number or name may now be reused, which a later check can no longer
+/// tell from a fresh addition. Compatible (nothing on the wire moved), but
+/// a warning.
+pub fn reservations_dropped(old: &Schema, new: &Schema) -> Vec<Change> {
+    let mut out = Vec::new();
+    let blocks = old
+        .messages
+        .iter()
+        .map(|(n, m)| ("message", n, &m.reserved, new.messages.get(n).map(|m| &m.reserved)))
+        .chain(old.enums.iter().map(|(n, e)| ("enum", n, &e.reserved, new.enums.get(n).map(|e| &e.reserved))));
+    for (kind, name, was, now) in blocks {
+        // A definition that is gone (or unreachable) is reported elsewhere.
+        let Some(now) = now else { continue };
+        let mut dropped: Vec<String> = Vec::new();
+        for &(a, b) in &was.ranges {
+            let mut pos = a;
+            while pos <= b {
+                match now.ranges.iter().find(|(x, y)| (*x..=*y).contains(&pos)) {
+                    Some(&(_, y)) => pos = y.saturating_add(1),
+                    None => {
+                        dropped.push(if a == b { a.to_string() } else { format!("{a}-{b}") });
+                        break;
+                    }
+                }
+            }
+        }
+        dropped.extend(was.names.difference(&now.names).map(|n| format!("\"{n}\"")));
+        if dropped.is_empty() {
+            continue;
+        }
+        let loc = if kind == "message" { Loc::Message(name.clone()) } else { Loc::Enum(name.clone()) };
+        let text = dropped.join(", ");
+        out.push(Change {
+            warning: Some(CAUTION),
+            ..Change::new(
+                Class::Compatible,
+                format!("{kind} {name} reserved"),
+                Some(format!("{kind} {name} reserved {text}")),
+                None,
+                format!("reservation {text} of `{name}` removed: a later change could reuse it unnoticed"),
+                loc,
+            )
+        });
+    }
+    out
 }
 
 fn enumeration(out: &mut Vec<Change>, name: &str, old: &Enum, new: &Enum, json: Class) {
@@ -261,7 +316,7 @@ mod tests {
         let base = schema(&format!("{M}  field 1 x optional implicit int32 json=\"x\"\n"), &[]);
         let widened = schema(&format!("{M}  field 1 x optional implicit int64 json=\"x\"\n"), &[]);
         let c = diff(&base, &widened, true);
-        assert_eq!((c[0].class, c[0].warning), (Class::Compatible, true));
+        assert_eq!((c[0].class, c[0].warning.map(|w| w.0)), (Class::Compatible, Some("compat::widened")));
         let narrowed = diff(&widened, &base, true);
         assert_eq!(narrowed[0].class, Class::BreakingWire);
         let renamed = schema(&format!("{M}  field 1 y optional implicit int32 json=\"y\"\n"), &[]);
@@ -271,6 +326,12 @@ mod tests {
         assert_eq!(classes(&base, &removed)[0].0, Class::BreakingWire);
         let reserved = schema(M, &["message a.v1.M reserved 1", "message a.v1.M reserved name x"]);
         assert_eq!(classes(&base, &reserved)[0].0, Class::Compatible);
+        let dropped = reservations_dropped(&reserved, &base);
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(
+            dropped[0].summary,
+            "reservation 1, \"x\" of `a.v1.M` removed: a later change could reuse it unnoticed"
+        );
         let number_only = schema(M, &["message a.v1.M reserved 1"]);
         assert_eq!(classes(&base, &number_only)[0].0, Class::BreakingJson);
         let reuse = classes(&number_only, &base);

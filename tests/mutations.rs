@@ -487,3 +487,16 @@ fn fingerprints_are_stable_and_printed_for_copying() {
     let Replace(_, _, accepted) = ACCEPT_VOLUME else { unreachable!() };
     assert!(accepted.contains(VOLUME_TO_DOUBLE));
 }
+
+/// What a reviewer sees for a break: the class, the proto line, the
+/// affected topics, old and new, and the two ways out with the fingerprint.
+#[test]
+fn human_output_for_a_breaking_change() {
+    let dir = default_layout();
+    apply(dir.path(), &[Replace(B, "  bool is_final = 17;", "  repeated bool is_final = 17;")], "human");
+    let out = ampygen(dir.path()).arg("check").output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let gate = stderr.split("compat::breaking_wire").nth(1).expect("the classified finding");
+    insta::assert_snapshot!(format!("compat::breaking_wire{gate}"));
+}

@@ -146,7 +146,7 @@ fn field_changed(message: &str, o: &Field, f: &Field, json: Class, loc: Loc) -> 
     if o.presence != f.presence {
         aspects.push((Class::Compatible, format!("presence changed `{}` -> `{}`", o.presence, f.presence)));
     }
-    if o.packed != f.packed {
+    if o.packed != f.packed && o.label == f.label {
         aspects.push((Class::Compatible, "packed encoding changed (parsers accept both)".to_owned()));
     }
     if o.default != f.default {

@@ -150,15 +150,15 @@ fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[Strin
         findings.extend(compat::evaluate(baseline, &project));
     }
     for spec in generated {
-        let parsed = spec.split_once('=').and_then(|(l, d)| Some((l.parse::<ampygen::generate::Lang>().ok()?, d)));
-        let Some((lang, dir)) = parsed.filter(|(_, d)| !d.is_empty()) else {
+        let parsed = spec.split_once('=').and_then(|(l, d)| Some((l, l.parse::<ampygen::generate::Lang>().ok()?, d)));
+        let Some((name, lang, dir)) = parsed.filter(|(_, _, d)| !d.is_empty()) else {
             let d = Diagnostic::error("usage::generated", format!("`--generated {spec}` is not LANG=DIR"))
                 .help("write e.g. `--generated rust=gen/rust`; LANG is rust, go or python");
             findings.push(Finding::plain(d));
             return out.finish(findings, BAD_INPUT, None);
         };
         match ampygen::generate::generate(&project, lang) {
-            Ok(files) => findings.extend(compat::generated::compare(lang, &files, std::path::Path::new(dir))),
+            Ok(files) => findings.extend(compat::generated::compare(name, &files, std::path::Path::new(dir))),
             Err(diags) => {
                 findings.extend(diags.into_iter().map(Finding::plain));
                 return out.finish(findings, BAD_INPUT, None);

@@ -11,7 +11,7 @@ use similar::TextDiff;
 
 use super::Finding;
 use crate::diag::{Diagnostic, Source};
-use crate::generate::{Files, Lang};
+use crate::generate::Files;
 
 /// How many leading lines may hold the generated-file header.
 const HEADER_LINES: usize = 5;
@@ -27,10 +27,12 @@ pub fn is_generated(text: &str) -> bool {
     })
 }
 
-/// Compares `files` (what the generator produces now) with `dir`: a missing
-/// file, a different file, and an extra file carrying the ampygen header
-/// are each an error; a difference carries a unified diff.
-pub fn compare(lang: Lang, files: &Files, dir: &Path) -> Vec<Finding> {
+/// Compares `files` (what the generator for `lang`, e.g. `go`, produces
+/// now) with `dir`: a missing file, a different file, and an extra file
+/// carrying the ampygen header are each an error; a difference carries a
+/// unified diff. `lang` is only used in messages, which keeps this module
+/// independent of the generators' types.
+pub fn compare(lang: &str, files: &Files, dir: &Path) -> Vec<Finding> {
     let mut out = Vec::new();
     let regenerate = format!("regenerate the {lang} code into `{}` and commit it", dir.display());
     for (rel, want) in files {

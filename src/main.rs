@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ampygen::compat::{self, Baseline, Finding};
 use ampygen::{Diagnostic, Diagnostics, Project};
 use clap::{Parser, Subcommand, ValueEnum};
 use miette::{GraphicalReportHandler, GraphicalTheme};
@@ -42,10 +43,33 @@ enum Format {
     Json,
 }
 
+/// Output of `check`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    /// miette reports with source snippets (or `--diagnostics short` lines) on stderr.
+    Human,
+    /// One JSON document on stdout; the schema is in docs/ci.md.
+    Json,
+    /// GitHub Actions `::error file=…,line=…::` annotations on stdout.
+    Github,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Validate the registry, compile the protos and verify every locked hash.
-    Check,
+    /// Validate the registry, compile the protos, verify every locked hash and
+    /// classify every change against the lock (or a git revision).
+    Check {
+        /// Classify changes against the registry and protos at this git
+        /// revision (read through git, no checkout) instead of the lock file.
+        #[arg(long, value_name = "GIT_REF")]
+        against: Option<String>,
+        /// Fail if committed generated code in DIR differs from what this
+        /// registry generates now. Repeatable, e.g. `--generated rust=gen/rust`.
+        #[arg(long, value_name = "LANG=DIR")]
+        generated: Vec<String>,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+    },
     /// Write computed schema hashes into the registry (in place) and the lock file.
     Lock {
         /// Show what would change without writing anything.
@@ -81,6 +105,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer::new(cli.diagnostics);
+    if let Command::Check { against, generated, format } = &cli.command {
+        return check(&cli, &printer, against.as_deref(), generated, *format);
+    }
     let project = match ampygen::load(&cli.registry) {
         Ok(p) => p,
         Err(diags) => {
@@ -90,27 +117,93 @@ fn main() -> ExitCode {
     };
     printer.print_all(&project.warnings);
     match cli.command {
-        Command::Check => check(&project, &printer),
+        Command::Check { .. } => ExitCode::from(BAD_INPUT),
         Command::Lock { dry_run } => lock(&project, &printer, dry_run),
         Command::Hash { fqdn, canonical } => hash(&project, &fqdn, canonical),
         Command::Route { topic, env, payload, dlq, format } => route(&project, &topic, &env, &payload, dlq, format),
     }
 }
 
-fn check(project: &Project, printer: &Printer) -> ExitCode {
-    let findings = ampygen::check::check(project);
-    printer.print_all(&findings);
-    if findings.has_errors() {
-        eprintln!("check failed: {} error(s) in {}", findings.errors().count(), project.registry_path.display());
-        return ExitCode::from(CHECK_FAILED);
+/// The CI gate: lock consistency, classification against the lock or a
+/// git revision, and stale generated code. Exit 0 ok, 1 failed, 2 bad input.
+fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[String], format: CheckFormat) -> ExitCode {
+    let out = Output { printer, format, against, registry: cli.registry.display().to_string() };
+    let project = match ampygen::load(&cli.registry) {
+        Ok(p) => p,
+        Err(diags) => return out.finish(diags.into_iter().map(Finding::plain).collect(), BAD_INPUT, None),
+    };
+    let mut findings: Vec<Finding> = project.warnings.iter().cloned().map(Finding::plain).collect();
+    findings.extend(ampygen::check::check(&project).into_iter().map(Finding::plain));
+    let baseline = match against {
+        Some(rev) => match compat::git::load_at(rev, &cli.registry) {
+            Ok(Some(old)) => Some(Baseline::from_project(&old)),
+            Ok(None) => Some(Baseline::default()),
+            Err(diags) => {
+                findings.extend(diags.into_iter().map(Finding::plain));
+                return out.finish(findings, BAD_INPUT, None);
+            }
+        },
+        // A missing or unreadable lock is already reported by the lock check.
+        None => Baseline::from_lock_file(&project).ok().flatten(),
+    };
+    if let Some(baseline) = &baseline {
+        findings.extend(compat::evaluate(baseline, &project));
     }
-    println!(
-        "ok: {} topics, {} payload schemas match their locked hashes ({})",
-        project.registry.topics().count(),
-        project.resolved.values().map(|r| r.message.full_name()).collect::<std::collections::BTreeSet<_>>().len(),
-        project.registry_path.display()
-    );
-    ExitCode::SUCCESS
+    for spec in generated {
+        let parsed = spec.split_once('=').and_then(|(l, d)| Some((l, l.parse::<ampygen::generate::Lang>().ok()?, d)));
+        let Some((name, lang, dir)) = parsed.filter(|(_, _, d)| !d.is_empty()) else {
+            let d = Diagnostic::error("usage::generated", format!("`--generated {spec}` is not LANG=DIR"))
+                .help("write e.g. `--generated rust=gen/rust`; LANG is rust, go or python");
+            findings.push(Finding::plain(d));
+            return out.finish(findings, BAD_INPUT, None);
+        };
+        match ampygen::generate::generate(&project, lang) {
+            Ok(files) => findings.extend(compat::generated::compare(name, &files, std::path::Path::new(dir))),
+            Err(diags) => {
+                findings.extend(diags.into_iter().map(Finding::plain));
+                return out.finish(findings, BAD_INPUT, None);
+            }
+        }
+    }
+    let failed = findings.iter().any(|f| f.diagnostic.is_error());
+    out.finish(findings, if failed { CHECK_FAILED } else { 0 }, Some(&project))
+}
+
+/// Renders the findings of `check` in the chosen format.
+struct Output<'a> {
+    printer: &'a Printer,
+    format: CheckFormat,
+    against: Option<&'a str>,
+    registry: String,
+}
+
+impl Output<'_> {
+    fn finish(&self, findings: Vec<Finding>, code: u8, project: Option<&Project>) -> ExitCode {
+        match self.format {
+            CheckFormat::Json => print!("{}", compat::report::json(&findings, self.against, &self.registry)),
+            CheckFormat::Github => print!("{}", compat::report::github(&findings)),
+            CheckFormat::Human => {
+                for f in &findings {
+                    self.printer.print(&f.diagnostic);
+                }
+            }
+        }
+        let errors = findings.iter().filter(|f| f.diagnostic.is_error()).count();
+        if code == CHECK_FAILED {
+            eprintln!("check failed: {errors} error(s) in {}", self.registry);
+        } else if let (Some(project), CheckFormat::Human) = (project, self.format) {
+            let schemas: std::collections::BTreeSet<&str> =
+                project.resolved.values().map(|r| r.message.full_name()).collect();
+            let against = self.against.map(|r| format!("; no breaking change against `{r}`")).unwrap_or_default();
+            println!(
+                "ok: {} topics, {} payload schemas match their locked hashes ({}){against}",
+                project.registry.topics().count(),
+                schemas.len(),
+                project.registry_path.display()
+            );
+        }
+        ExitCode::from(code)
+    }
 }
 
 fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
@@ -121,6 +214,20 @@ fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
             return ExitCode::from(BAD_INPUT);
         }
     };
+    // The lock is the baseline later checks classify against, so it only
+    // moves through the gate: a breaking change needs a new topic version
+    // or an acceptance, and every schema change needs its version bump.
+    if let Ok(Some(baseline)) = Baseline::from_lock_file(project) {
+        let findings = compat::evaluate(&baseline, project);
+        for f in &findings {
+            printer.print(&f.diagnostic);
+        }
+        let errors = findings.iter().filter(|f| f.diagnostic.is_error()).count();
+        if errors > 0 {
+            eprintln!("lock refused: {errors} error(s) against the current lock; nothing was written");
+            return ExitCode::from(CHECK_FAILED);
+        }
+    }
     for (topic, old, new) in &plan.updated {
         match old {
             Some(old) => println!("{topic}: {old} -> {new}"),

@@ -267,8 +267,16 @@ fn check_names_the_changed_field_and_points_into_the_proto() {
         stderr.contains(&format!("--> proto/ampy/bars/v1/bars.proto:{field_line}:3: field `volume` changed")),
         "{stderr}"
     );
-    // Only BarBatch reaches Bar; every other topic still checks.
-    assert_eq!(stderr.matches("error[").count(), 1, "{stderr}");
+    // Only BarBatch reaches Bar; every other topic still checks. Besides
+    // the hash mismatch, the gate classifies the change (see tests/mutations.rs).
+    assert_eq!(stderr.matches("error[").count(), 2, "{stderr}");
+    assert_eq!(stderr.matches("error[check::hash_mismatch]").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "proto/ampy/bars/v1/bars.proto:{field_line}:3: error[compat::breaking_wire]: breaking change (wire): field `volume`"
+        )),
+        "{stderr}"
+    );
     assert_eq!(snapshot_tree(dir.path()), before, "check writes nothing");
 }
 

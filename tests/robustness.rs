@@ -1,10 +1,14 @@
 //! Damaged registries must produce diagnostics, never a panic: every
 //! truncation point, every deleted line, and hostile bytes spliced into
 //! every line of the default registry go through the full loader (parse,
-//! validate, compile, resolve) and, when they load, `check` and `lock`.
+//! validate, compile, resolve) and, when they load, `check`, `lock` and
+//! the gate's classification against the default registry. Damaged lock
+//! files go through the gate too.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
+use ampygen::compat::{self, Baseline};
 use ampygen::diag::Source;
 
 const REGISTRY: &str = "registry/ampy.yaml";
@@ -17,6 +21,7 @@ fn exercise(text: &str, what: &str) -> bool {
         Ok(project) => {
             let _ = ampygen::check::check(&project);
             let _ = ampygen::lock::plan(&project);
+            let _ = compat::evaluate(baseline(), &project);
             true
         }
         Err(diags) => {
@@ -33,6 +38,12 @@ fn exercise(text: &str, what: &str) -> bool {
             false
         }
     }
+}
+
+/// The default registry as a baseline, computed once.
+fn baseline() -> &'static Baseline {
+    static BASELINE: OnceLock<Baseline> = OnceLock::new();
+    BASELINE.get_or_init(|| Baseline::from_project(&ampygen::load(Path::new(REGISTRY)).expect("default registry")))
 }
 
 fn original() -> String {
@@ -77,6 +88,37 @@ fn hostile_text_in_every_value_is_handled() {
             let spliced = format!("{line}{h}");
             edited[i] = &spliced;
             exercise(&(edited.join("\n") + "\n"), &format!("line {} + {h:?}", i + 1));
+        }
+    }
+}
+
+#[test]
+fn damaged_lock_files_are_handled_by_the_gate() {
+    let project = ampygen::load(Path::new(REGISTRY)).expect("default registry");
+    let lock = std::fs::read_to_string("registry/ampy.lock.json").expect("lock");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut moved = project.clone();
+    moved.registry_path = dir.path().join("ampy.yaml");
+    let lock_path = dir.path().join("ampy.lock.json");
+    let lines: Vec<&str> = lock.lines().collect();
+    let mut variants: Vec<String> = lock.char_indices().step_by(97).map(|(i, _)| lock[..i].to_owned()).collect();
+    variants.extend((0..lines.len()).step_by(3).map(|i| {
+        let mut edited = lines.clone();
+        edited.remove(i);
+        edited.join("\n")
+    }));
+    variants.push(lock.replace("\"key_fields\": [", "\"key_fields\": 7, \"x\": ["));
+    variants.push(lock.replace("  field ", "  field x"));
+    variants.push(lock.replace("json=\"", "json=\"\\"));
+    for (i, text) in variants.iter().enumerate() {
+        std::fs::write(&lock_path, text).expect("write");
+        let _ = ampygen::check::check(&moved);
+        match Baseline::from_lock_file(&moved) {
+            Ok(Some(b)) => {
+                let _ = compat::evaluate(&b, &moved);
+            }
+            Ok(None) => panic!("variant {i}: the lock file exists"),
+            Err(d) => assert!(d.location().is_some() && d.help.is_some(), "variant {i}: {}", d.render_plain()),
         }
     }
 }

@@ -134,7 +134,7 @@ fn change_location(compiled: &Compiled, change: &Change) -> Option<Label> {
 }
 
 /// The byte span of a descriptor from the file's source info.
-fn span_of(source: &Arc<Source>, file: &FileDescriptor, path: &[i32]) -> Option<std::ops::Range<usize>> {
+pub(crate) fn span_of(source: &Arc<Source>, file: &FileDescriptor, path: &[i32]) -> Option<std::ops::Range<usize>> {
     let info = file.file_descriptor_proto().source_code_info.as_ref()?;
     let loc = info.location.iter().find(|l| l.path == path)?;
     let (sl, sc, el, ec) = match loc.span.as_slice() {

@@ -187,6 +187,11 @@ impl Diagnostic {
         d
     }
 
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.data.severity = severity;
+        self
+    }
+
     pub fn at(mut self, source: &Arc<Source>, span: Range<usize>) -> Self {
         self.data.primary = Some(Label::new(source, span));
         self

@@ -5,6 +5,9 @@
 //! protox into a [`Project`]; [`check::check`], [`lock::plan`] and
 //! [`route::route`] work on that in memory and return values or
 //! [`Diagnostics`]; only [`output::write_changed`] touches the disk.
+//! [`compat::evaluate`] is the CI gate: it classifies every difference
+//! against a [`compat::Baseline`] (the lock file, or a git revision read
+//! by [`compat::git::load_at`]) as breaking or compatible.
 //!
 //! ```no_run
 //! let project = ampygen::load(std::path::Path::new("registry/ampy.yaml"))
@@ -16,6 +19,7 @@
 
 pub mod canonical;
 pub mod check;
+pub mod compat;
 mod config;
 pub mod diag;
 pub mod generate;

@@ -1,6 +1,9 @@
 //! `ampygen lock`: write the computed schema hashes into the registry in
-//! place, and record each locked schema's canonical form in the lock file
-//! next to it so a later mismatch can say exactly what changed.
+//! place, and record in the lock file next to it everything a later
+//! `check` needs to classify a change without git history: each locked
+//! schema's canonical form plus its reserved numbers and names, and each
+//! topic's routing (subtopic, key paths, key format, key field types),
+//! schema version and deprecation.
 //!
 //! The registry rewrite touches only the bytes of `schema_hash` values
 //! (or inserts a missing `schema_hash:` line); comments, order and quoting
@@ -18,20 +21,47 @@ use crate::output::FileWrite;
 use crate::project::Project;
 use crate::registry::DomainKind;
 
-/// Lock-file format this build reads and writes.
-pub const LOCK_FORMAT: u64 = 1;
+/// Lock-file format this build writes. Format 2 added `reserved` and
+/// `topics`; format 1 files are still read (schemas only), so upgrading
+/// ampygen reports the lock as out of date instead of failing.
+pub const LOCK_FORMAT: u64 = 2;
 
 /// One locked payload schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LockedSchema {
     pub hash: String,
     pub canonical: String,
+    /// Reserved numbers and names of every message and enum the schema
+    /// reaches, one sorted line each (see `compat::model::reserved_lines`).
+    /// The canonical form leaves them out because they do not change the
+    /// wire format, but they decide whether a removal is safe.
+    pub reserved: Vec<String>,
 }
 
-/// The lock file's content, by payload full name.
+/// One topic's routing as locked: what existing subscriptions and per-key
+/// ordering depend on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LockedTopic {
+    /// Payload full name; `None` for dlq topics.
+    pub payload: Option<String>,
+    pub schema_version: Option<String>,
+    /// The subtopic template as written.
+    pub subtopic: String,
+    /// The key format as written; `None` for dlq topics.
+    pub key_format: Option<String>,
+    /// `name=path`, in declaration order (the order keys are evaluated in).
+    pub key_fields: Vec<String>,
+    /// `name=type`: how each key value is formatted (docs/registry.md).
+    pub key_types: Vec<String>,
+    /// `since: reason`, when the topic or its version is deprecated.
+    pub deprecated: Option<String>,
+}
+
+/// The lock file's content: schemas by payload full name, topics by id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lockfile {
     pub schemas: BTreeMap<String, LockedSchema>,
+    pub topics: BTreeMap<String, LockedTopic>,
 }
 
 /// `registry/ampy.yaml` → `registry/ampy.lock.json`.
@@ -47,9 +77,29 @@ impl Lockfile {
         for resolved in project.resolved.values() {
             let canonical = canonical::canonical_form(&resolved.message);
             let hash = canonical::hash_canonical(&canonical);
-            schemas.insert(resolved.message.full_name().to_owned(), LockedSchema { hash, canonical });
+            let reserved = crate::compat::model::reserved_lines(&resolved.message, &canonical);
+            schemas.insert(resolved.message.full_name().to_owned(), LockedSchema { hash, canonical, reserved });
         }
-        Lockfile { schemas }
+        let mut topics = BTreeMap::new();
+        for t in project.registry.topics() {
+            let resolved = project.resolved.get(&t.id());
+            let key = t.topic.key.as_ref();
+            let topic = LockedTopic {
+                payload: resolved.map(|r| r.message.full_name().to_owned()),
+                schema_version: t.topic.schema_version.as_ref().map(|v| v.value.to_string()),
+                subtopic: t.topic.subtopic.value.to_template(),
+                key_format: key.map(|k| k.format.value.to_template()),
+                key_fields: key
+                    .map(|k| k.fields.iter().map(|f| format!("{}={}", f.name.value, f.path.value)).collect())
+                    .unwrap_or_default(),
+                key_types: resolved
+                    .map(|r| r.fields.iter().map(|f| format!("{}={}", f.name, f.path.leaf.describe())).collect())
+                    .unwrap_or_default(),
+                deprecated: t.deprecation().map(|d| format!("{}: {}", d.since.value, d.reason.value)),
+            };
+            topics.insert(t.id(), topic);
+        }
+        Lockfile { schemas, topics }
     }
 
     /// Deterministic JSON: sorted keys, one canonical line per array item
@@ -58,13 +108,31 @@ impl Lockfile {
         let mut schemas = serde_json::Map::new();
         for (name, s) in &self.schemas {
             let lines: Vec<&str> = s.canonical.lines().collect();
-            schemas.insert(name.clone(), json!({ "hash": s.hash, "canonical": lines }));
+            schemas.insert(name.clone(), json!({ "hash": s.hash, "canonical": lines, "reserved": s.reserved }));
+        }
+        let mut topics = serde_json::Map::new();
+        for (id, t) in &self.topics {
+            let mut obj = serde_json::Map::new();
+            let mut put = |k: &str, v: Value| {
+                if !v.is_null() {
+                    obj.insert(k.to_owned(), v);
+                }
+            };
+            put("payload", json!(t.payload));
+            put("schema_version", json!(t.schema_version));
+            put("subtopic", json!(t.subtopic));
+            put("key_format", json!(t.key_format));
+            put("key_fields", json!(t.key_fields));
+            put("key_types", json!(t.key_types));
+            put("deprecated", json!(t.deprecated));
+            topics.insert(id.clone(), Value::Object(obj));
         }
         let doc = json!({
             "format": LOCK_FORMAT,
             "generator": concat!("ampygen ", env!("CARGO_PKG_VERSION")),
-            "note": "Written by `ampygen lock`: the canonical form of every locked payload schema. Review diffs; do not edit by hand.",
+            "note": "Written by `ampygen lock`: the canonical form and reserved numbers of every locked payload schema, and every topic's routing. `ampygen check` classifies changes against it. Review diffs; do not edit by hand.",
             "schemas": Value::Object(schemas),
+            "topics": Value::Object(topics),
         });
         let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
         out.push('\n');
@@ -94,9 +162,18 @@ impl Lockfile {
             let offset = source.offset_of(e.line(), e.column().saturating_sub(1));
             bad(format!("invalid lock file: {e}"), offset)
         })?;
-        if doc.get("format").and_then(Value::as_u64) != Some(LOCK_FORMAT) {
-            return Err(bad(format!("unsupported lock file format (this ampygen reads format {LOCK_FORMAT})"), 0));
+        let format = doc.get("format").and_then(Value::as_u64);
+        if !matches!(format, Some(1 | LOCK_FORMAT)) {
+            return Err(bad(
+                format!("unsupported lock file format (this ampygen reads formats 1 and {LOCK_FORMAT})"),
+                0,
+            ));
         }
+        let strings = |v: Option<&Value>| -> Vec<String> {
+            v.and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
         let mut schemas = BTreeMap::new();
         for (name, entry) in doc.get("schemas").and_then(Value::as_object).into_iter().flatten() {
             let hash = entry.get("hash").and_then(Value::as_str);
@@ -107,9 +184,29 @@ impl Lockfile {
             };
             let mut canonical = lines.join("\n");
             canonical.push('\n');
-            schemas.insert(name.clone(), LockedSchema { hash: hash.to_owned(), canonical });
+            let reserved = strings(entry.get("reserved"));
+            schemas.insert(name.clone(), LockedSchema { hash: hash.to_owned(), canonical, reserved });
         }
-        Ok(Lockfile { schemas })
+        let mut topics = BTreeMap::new();
+        for (id, entry) in doc.get("topics").and_then(Value::as_object).into_iter().flatten() {
+            let text = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_owned);
+            let Some(subtopic) = text("subtopic") else {
+                return Err(bad(format!("lock topic `{id}` needs `subtopic`"), 0));
+            };
+            topics.insert(
+                id.clone(),
+                LockedTopic {
+                    payload: text("payload"),
+                    schema_version: text("schema_version"),
+                    subtopic,
+                    key_format: text("key_format"),
+                    key_fields: strings(entry.get("key_fields")),
+                    key_types: strings(entry.get("key_types")),
+                    deprecated: text("deprecated"),
+                },
+            );
+        }
+        Ok(Lockfile { schemas, topics })
     }
 }
 
@@ -223,10 +320,29 @@ mod tests {
     #[test]
     fn lockfile_round_trips() {
         let mut lock = Lockfile::default();
-        lock.schemas.insert("a.v1.M".into(), LockedSchema { hash: "sha256:00".into(), canonical: "x\ny\n".into() });
+        lock.schemas.insert(
+            "a.v1.M".into(),
+            LockedSchema {
+                hash: "sha256:00".into(),
+                canonical: "x\ny\n".into(),
+                reserved: vec!["message a.v1.M reserved 3".into()],
+            },
+        );
+        lock.topics.insert(
+            "a.v1.t".into(),
+            LockedTopic {
+                payload: Some("a.v1.M".into()),
+                schema_version: Some("1.0.0".into()),
+                subtopic: "{k}".into(),
+                key_format: Some("{k}".into()),
+                key_fields: vec!["k=k".into()],
+                key_types: vec!["k=string".into()],
+                deprecated: None,
+            },
+        );
         let source = Source::new("l.json", lock.render());
         assert_eq!(Lockfile::parse(&source).unwrap(), lock);
-        let broken = Source::new("l.json", "{\n  \"format\": 1,\n  oops\n}");
+        let broken = Source::new("l.json", "{\n  \"format\": 2,\n  oops\n}");
         let err = Lockfile::parse(&broken).unwrap_err();
         assert_eq!(err.location().map(|l| l.line), Some(3));
     }

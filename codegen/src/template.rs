@@ -191,6 +191,17 @@ pub struct KeyFormat {
 }
 
 impl KeyFormat {
+    /// The format as written, with `{{`/`}}` escapes restored.
+    pub fn to_template(&self) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Literal(l) => l.replace('{', "{{").replace('}', "}}"),
+                Part::Field(f) => format!("{{{f}}}"),
+            })
+            .collect()
+    }
+
     pub fn fields(&self) -> impl Iterator<Item = (&str, Range<usize>)> {
         self.parts.iter().zip(&self.ranges).filter_map(|(p, r)| match p {
             Part::Field(f) => Some((f.as_str(), r.clone())),

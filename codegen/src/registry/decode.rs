@@ -11,16 +11,29 @@ use crate::diag::{suggest, Diagnostic, Diagnostics, Label, Source};
 use crate::template::{self, is_ident, SyntaxError, Token};
 use crate::yaml::{Kind, Node};
 
+mod gate;
+
 const TOP_KEYS: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains"];
 const PROTO_KEYS: &[&str] = &["include", "files"];
 const QOS_KEYS: &[&str] = &["delivery", "p99_ms", "description"];
-const DOMAIN_KEYS: &[&str] = &["kind", "description", "qos", "versions"];
-const VERSION_KEYS: &[&str] = &["topics"];
-const TOPIC_KEYS: &[&str] =
-    &["description", "subtopic", "payload", "schema_version", "schema_hash", "key", "ordering", "dedupe"];
+const DOMAIN_KEYS: &[&str] = &["kind", "description", "qos", "versions", "compat"];
+const VERSION_KEYS: &[&str] = &["topics", "deprecated"];
+const TOPIC_KEYS: &[&str] = &[
+    "description",
+    "subtopic",
+    "payload",
+    "schema_version",
+    "schema_hash",
+    "key",
+    "ordering",
+    "dedupe",
+    "deprecated",
+    "accept_breaking",
+];
 const KEY_KEYS: &[&str] = &["fields", "format"];
 /// Keys a dlq topic must not have: it carries another topic's record.
-const NOT_FOR_DLQ: &[&str] = &["payload", "schema_version", "schema_hash", "key", "ordering", "dedupe"];
+const NOT_FOR_DLQ: &[&str] =
+    &["payload", "schema_version", "schema_hash", "key", "ordering", "dedupe", "accept_breaking"];
 /// The one placeholder a dlq subtopic takes.
 pub const DLQ_PARAM: &str = "source_domain";
 
@@ -362,7 +375,8 @@ impl Decoder<'_> {
             }
         }
         let versions = obj.get("versions").map(|n| self.versions(name, kind, n)).unwrap_or_default();
-        Some(Domain { name: name.clone(), kind, description: description?, qos: tier?, versions })
+        let compat_json = obj.get("compat").and_then(|n| self.compat(n, &what));
+        Some(Domain { name: name.clone(), kind, description: description?, qos: tier?, versions, compat_json })
     }
 
     fn versions(&mut self, domain: &Spanned<String>, kind: DomainKind, node: &Node) -> Vec<Version> {
@@ -388,10 +402,11 @@ impl Decoder<'_> {
                 );
             }
             let what = format!("version `{}.{}`", domain.value, name.value);
-            let Some(obj) = self.object(value, &what, VERSION_KEYS, VERSION_KEYS) else { continue };
+            let Some(obj) = self.object(value, &what, VERSION_KEYS, &["topics"]) else { continue };
             let topics = obj.get("topics").map(|n| self.topics(domain, name, kind, n)).unwrap_or_default();
+            let deprecated = obj.get("deprecated").and_then(|n| self.deprecation(n, &what));
             if let Some(major) = major {
-                versions.push(Version { name: name.clone(), major, topics });
+                versions.push(Version { name: name.clone(), major, topics, deprecated });
             }
         }
         versions
@@ -501,6 +516,11 @@ impl Decoder<'_> {
         let ordering =
             obj.get("ordering").filter(|_| kind == DomainKind::Payload).and_then(|n| self.path(n, "`ordering`"));
         let dedupe = obj.get("dedupe").filter(|_| kind == DomainKind::Payload).and_then(|n| self.path(n, "`dedupe`"));
+        let deprecated = obj.get("deprecated").and_then(|n| self.deprecation(n, &what));
+        let accept_breaking = match (kind, obj.get("accept_breaking")) {
+            (DomainKind::Payload, Some(n)) => self.acceptances(n, &what),
+            _ => Vec::new(),
+        };
         let (subtopic, subtopic_text) = (subtopic?, subtopic_text?);
         match kind {
             DomainKind::Payload => self.placeholders(&subtopic, &subtopic_text, key.as_ref()),
@@ -523,6 +543,8 @@ impl Decoder<'_> {
             key,
             ordering,
             dedupe,
+            deprecated,
+            accept_breaking,
             span: obj.span,
         })
     }

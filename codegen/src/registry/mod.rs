@@ -98,6 +98,38 @@ pub struct Domain {
     pub description: Spanned<String>,
     pub qos: Spanned<String>,
     pub versions: Vec<Version>,
+    /// `compat: {json: false}`: JSON-level changes (renames, json_name)
+    /// are compatible in this domain. Default `true`, because the bus allows
+    /// JSON for diagnostics and a rename breaks every JSON reader.
+    pub compat_json: Option<Spanned<bool>>,
+}
+
+impl Domain {
+    /// Whether JSON-level changes count as breaking (the default).
+    pub fn json_breaking(&self) -> bool {
+        self.compat_json.as_ref().is_none_or(|j| j.value)
+    }
+}
+
+/// `deprecated: {since, reason}` on a topic version or topic: the step that
+/// must be locked before the version (or topic) may be removed, so
+/// consumers get a release in which to move.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deprecation {
+    pub since: Spanned<String>,
+    pub reason: Spanned<String>,
+    pub span: Range<usize>,
+}
+
+/// `accept_breaking: [{fingerprint, by, reason}]` on a topic: a reviewed,
+/// explicit acceptance of one exact breaking change (see
+/// docs/compatibility.md). It stops matching as soon as the change differs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acceptance {
+    pub fingerprint: Spanned<String>,
+    pub by: Spanned<String>,
+    pub reason: Spanned<String>,
+    pub span: Range<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -106,6 +138,7 @@ pub struct Version {
     pub name: Spanned<String>,
     pub major: u64,
     pub topics: Vec<Topic>,
+    pub deprecated: Option<Deprecation>,
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +153,8 @@ pub struct Topic {
     pub key: Option<Key>,
     pub ordering: Option<Spanned<KeyPath>>,
     pub dedupe: Option<Spanned<KeyPath>>,
+    pub deprecated: Option<Deprecation>,
+    pub accept_breaking: Vec<Acceptance>,
     /// The span of the topic's mapping, for diagnostics about the topic as
     /// a whole (e.g. a missing `schema_hash`).
     pub span: Range<usize>,
@@ -254,6 +289,11 @@ impl TopicRef<'_> {
     /// The full id, `domain.version.topic`.
     pub fn id(&self) -> String {
         format!("{}.{}.{}", self.domain.name.value, self.version.name.value, self.topic.name.value)
+    }
+
+    /// The topic's own deprecation, else its version's.
+    pub fn deprecation(&self) -> Option<&Deprecation> {
+        self.topic.deprecated.as_ref().or(self.version.deprecated.as_ref())
     }
 }
 

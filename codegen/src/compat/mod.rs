@@ -1,0 +1,305 @@
+//! The CI gate: classify every difference between a baseline (the lock
+//! file, or the registry and protos at a git revision) and the current
+//! registry and protos, and apply the version rules.
+//!
+//! Each difference gets exactly one [`Class`] (docs/compatibility.md):
+//! breaking at the wire, JSON or routing level, or compatible. Breaking
+//! changes fail unless they arrive as a new topic version or the registry
+//! accepts their exact [fingerprint](fingerprint). The engine is pure: it
+//! returns [`Finding`]s; the CLI renders them (human, json, github).
+
+pub mod generated;
+pub mod git;
+pub mod model;
+pub mod report;
+pub mod routing;
+mod rules;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::diag::{Diagnostic, Label, Source};
+use crate::lock::{lock_path, Lockfile};
+use crate::project::Project;
+
+/// The class of one difference. Ordered from least to most severe, so the
+/// class of a field with several changed aspects is the maximum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    Compatible,
+    BreakingJson,
+    BreakingRouting,
+    BreakingWire,
+}
+
+impl Class {
+    /// The stable name used in JSON output and fingerprints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Compatible => "compatible",
+            Class::BreakingJson => "breaking-json",
+            Class::BreakingRouting => "breaking-routing",
+            Class::BreakingWire => "breaking-wire",
+        }
+    }
+
+    pub fn is_breaking(self) -> bool {
+        self != Class::Compatible
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Class::Compatible => "compatible change",
+            Class::BreakingJson => "breaking change (JSON)",
+            Class::BreakingRouting => "breaking change (routing)",
+            Class::BreakingWire => "breaking change (wire)",
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Class::Compatible => "compat::compatible",
+            Class::BreakingJson => "compat::breaking_json",
+            Class::BreakingRouting => "compat::breaking_routing",
+            Class::BreakingWire => "compat::breaking_wire",
+        }
+    }
+}
+
+/// Which part of a topic a routing change is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TopicPart {
+    Payload,
+    Subtopic,
+    KeyFormat,
+    KeyField(String),
+    Whole,
+}
+
+/// What a change points at in the current sources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Loc {
+    Message(String),
+    Enum(String),
+    Field { message: String, number: u32 },
+    Value { enum_name: String, number: i32, name: String },
+    Topic { id: String, part: TopicPart },
+}
+
+/// One classified difference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub class: Class,
+    /// What changed, e.g. `field ampy.bars.v1.Bar.volume (#10)`.
+    pub item: String,
+    /// The exact old and new text (canonical lines, templates).
+    pub old: Option<String>,
+    pub new: Option<String>,
+    /// One line for people.
+    pub summary: String,
+    /// An addition (field, value, message): needs a minor version bump.
+    pub addition: bool,
+    /// Compatible but worth a look: the warning's code and advice
+    /// (`compat::widened` for a widening, `compat::caution` otherwise).
+    pub warning: Option<(&'static str, &'static str)>,
+    pub loc: Loc,
+}
+
+impl Change {
+    pub fn new(
+        class: Class,
+        item: String,
+        old: Option<String>,
+        new: Option<String>,
+        summary: String,
+        loc: Loc,
+    ) -> Change {
+        Change { class, item, old, new, summary, addition: false, warning: None, loc }
+    }
+
+    pub fn fingerprint(&self) -> String {
+        fingerprint(self.class, &self.item, self.old.as_deref(), self.new.as_deref())
+    }
+}
+
+/// A stable fingerprint of one exact change: 16 hex digits of the SHA-256
+/// of its class, item, old and new text. Any difference in what changed
+/// (or how it is classified) gives another fingerprint, which is what makes
+/// an acceptance go stale.
+pub fn fingerprint(class: Class, item: &str, old: Option<&str>, new: Option<&str>) -> String {
+    let text = format!(
+        "ampy-change v1\nclass {}\nitem {item}\nold {}\nnew {}\n",
+        class.as_str(),
+        old.unwrap_or("-"),
+        new.unwrap_or("-")
+    );
+    crate::canonical::hash_canonical(&text).chars().skip("sha256:".len()).take(16).collect()
+}
+
+/// A diagnostic plus what CI tooling needs to act on it.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub diagnostic: Diagnostic,
+    /// `None` for findings that are not a classified difference (a stale
+    /// lock, a version rule, stale generated code).
+    pub class: Option<Class>,
+    pub fingerprint: Option<String>,
+    /// The topics the finding concerns, by id.
+    pub topics: Vec<String>,
+}
+
+impl Finding {
+    pub fn plain(diagnostic: Diagnostic) -> Finding {
+        Finding { diagnostic, class: None, fingerprint: None, topics: Vec::new() }
+    }
+}
+
+/// What changes are classified against.
+#[derive(Clone, Debug, Default)]
+pub struct Baseline {
+    pub lock: Lockfile,
+    /// Where each baseline topic was declared, to point at removed ones.
+    pub topic_labels: BTreeMap<String, Label>,
+}
+
+impl Baseline {
+    /// The lock file next to the registry. `Ok(None)` when there is none.
+    /// Schemas whose canonical form does not hash to the recorded hash are
+    /// left out: a hand-edited lock is no baseline (check reports it stale).
+    pub fn from_lock_file(project: &Project) -> Result<Option<Baseline>, Diagnostic> {
+        let path = lock_path(&project.registry_path);
+        let Some(mut lock) = Lockfile::read(&path)? else { return Ok(None) };
+        lock.schemas.retain(|_, s| crate::canonical::hash_canonical(&s.canonical) == s.hash);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let source = Source::new(path.display().to_string(), text);
+        let mut topic_labels = BTreeMap::new();
+        for id in lock.topics.keys() {
+            let needle = format!("\"{id}\": {{");
+            if let Some(at) = source.text().rfind(&needle) {
+                topic_labels.insert(id.clone(), Label::new(&source, at..at + needle.len() - 3));
+            }
+        }
+        Ok(Some(Baseline { lock, topic_labels }))
+    }
+
+    /// The baseline a whole project gives (e.g. loaded at a git revision).
+    pub fn from_project(project: &Project) -> Baseline {
+        let source = &project.registry.source;
+        let topic_labels =
+            project.registry.topics().map(|t| (t.id(), Label::new(source, t.topic.name.span.clone()))).collect();
+        Baseline { lock: Lockfile::compute(project), topic_labels }
+    }
+}
+
+/// Classifies every difference between `baseline` and `project` and
+/// applies the version and acceptance rules. Findings come in a stable
+/// order: topics added/removed, then changes, then rule findings.
+pub fn evaluate(baseline: &Baseline, project: &Project) -> Vec<Finding> {
+    let current = Lockfile::compute(project);
+    let mut groups: Vec<(String, Change, Vec<String>)> = Vec::new();
+    let add = |change: Change, topic: &str, groups: &mut Vec<(String, Change, Vec<String>)>| {
+        let fp = change.fingerprint();
+        match groups.iter_mut().find(|(f, _, _)| *f == fp) {
+            Some((_, _, topics)) => topics.push(topic.to_owned()),
+            None => groups.push((fp, change, vec![topic.to_owned()])),
+        }
+    };
+    let mut findings = Vec::new();
+    let mut schema_changes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (id, now) in &current.topics {
+        let Some(was) = baseline.lock.topics.get(id) else {
+            // A format-1 lock has schemas but no topics: nothing to compare.
+            if !baseline.lock.topics.is_empty() || baseline.lock.schemas.is_empty() {
+                findings.push(rules::topic_added(project, baseline, id));
+            }
+            continue;
+        };
+        for change in routing::diff(id, was, now) {
+            add(change, id, &mut groups);
+        }
+        let (Some(fqdn), true) = (&now.payload, was.payload == now.payload) else { continue };
+        let (Some(old), Some(new)) = (baseline.lock.schemas.get(fqdn), current.schemas.get(fqdn)) else { continue };
+        if old.hash == new.hash && old.reserved == new.reserved {
+            continue;
+        }
+        let json_breaking = project.registry.find_topic(id).map(|t| t.domain.json_breaking()).unwrap_or(true);
+        let changes = schema::diff(
+            &model::Schema::parse(&old.canonical, &old.reserved),
+            &model::Schema::parse(&new.canonical, &new.reserved),
+            json_breaking,
+        );
+        let (old_model, new_model) =
+            (model::Schema::parse(&old.canonical, &old.reserved), model::Schema::parse(&new.canonical, &new.reserved));
+        for change in changes {
+            schema_changes.entry(id.clone()).or_default().push(change.fingerprint());
+            add(change, id, &mut groups);
+        }
+        // Not a schema change (the hash stays), so no version rule applies.
+        for change in schema::reservations_dropped(&old_model, &new_model) {
+            add(change, id, &mut groups);
+        }
+    }
+    for (id, was) in &baseline.lock.topics {
+        if !current.topics.contains_key(id) {
+            findings.push(rules::topic_removed(baseline, id, was));
+        }
+    }
+    findings.extend(rules::changes(project, groups, &schema_changes, baseline));
+    findings
+}
+
+/// The label for a change in the current sources, if it can be found.
+pub(crate) fn locate(project: &Project, loc: &Loc) -> Option<Label> {
+    use crate::check::span_of;
+    let pool = &project.compiled.pool;
+    let (file, path, what, whole) = match loc {
+        Loc::Field { message, number } => {
+            let m = pool.get_message_by_name(message)?;
+            match m.get_field(*number) {
+                Some(f) => (m.parent_file(), f.path().to_vec(), format!("field `{}`", f.name()), true),
+                None => (m.parent_file(), m.path().to_vec(), format!("field #{number} was here"), false),
+            }
+        }
+        Loc::Message(name) => {
+            let m = pool.get_message_by_name(name)?;
+            (m.parent_file(), m.path().to_vec(), format!("message `{name}`"), false)
+        }
+        Loc::Enum(name) => {
+            let e = pool.get_enum_by_name(name)?;
+            (e.parent_file(), e.path().to_vec(), format!("enum `{name}`"), false)
+        }
+        Loc::Value { enum_name, number, name } => {
+            let e = pool.get_enum_by_name(enum_name)?;
+            match e.get_value_by_name(name).or_else(|| e.get_value(*number)) {
+                Some(v) => (e.parent_file(), v.path().to_vec(), format!("value `{}`", v.name()), true),
+                None => (e.parent_file(), e.path().to_vec(), format!("value `{name}` was here"), false),
+            }
+        }
+        Loc::Topic { id, part } => return locate_topic(project, id, part),
+    };
+    let source = project.compiled.source(file.name())?;
+    let mut span = span_of(source, &file, &path)?;
+    if !whole {
+        let text = source.text().get(span.clone()).unwrap_or_default();
+        span.end = text.find('\n').map_or(span.end, |i| span.start + i);
+    }
+    Some(Label::new(source, span).with_message(what))
+}
+
+fn locate_topic(project: &Project, id: &str, part: &TopicPart) -> Option<Label> {
+    let t = project.registry.find_topic(id).ok()?;
+    let source: &Arc<Source> = &project.registry.source;
+    let key = t.topic.key.as_ref();
+    let (span, what) = match part {
+        TopicPart::Payload => (t.topic.payload.as_ref()?.span.clone(), "payload"),
+        TopicPart::Subtopic => (t.topic.subtopic.span.clone(), "subtopic"),
+        TopicPart::KeyFormat => (key?.format.span.clone(), "key format"),
+        TopicPart::KeyField(name) => match key?.fields.iter().find(|f| f.name.value == *name) {
+            Some(f) => (f.path.span.clone(), "key path"),
+            None => (key?.format.span.clone(), "key format"),
+        },
+        TopicPart::Whole => (t.topic.name.span.clone(), "topic"),
+    };
+    Some(Label::new(source, span).with_message(what))
+}

@@ -7,11 +7,15 @@
 
 use std::path::Path;
 
+/// The options `examples/rust-app/build.rs` uses.
+fn options() -> ampygen::rust::Options {
+    ampygen::rust::Options { linked: true, ..Default::default() }
+}
+
 #[test]
 fn default_registry_rust_output() {
     let project = ampygen::load(Path::new("registry/ampy.yaml")).unwrap_or_else(|d| panic!("{}", d.render_plain()));
-    let files = ampygen::rust::generate(&project, &ampygen::rust::Options::default())
-        .unwrap_or_else(|d| panic!("{}", d.render_plain()));
+    let files = ampygen::rust::generate(&project, &options()).unwrap_or_else(|d| panic!("{}", d.render_plain()));
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
     insta::assert_snapshot!("files", names.join("\n"));
     for (name, content) in &files {
@@ -20,6 +24,6 @@ fn default_registry_rust_output() {
         insta::assert_snapshot!(name.as_str(), content);
     }
     // Deterministic: a second run gives the same bytes.
-    let again = ampygen::rust::generate(&project, &ampygen::rust::Options::default()).unwrap();
+    let again = ampygen::rust::generate(&project, &options()).unwrap();
     assert_eq!(files, again);
 }

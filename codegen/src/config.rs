@@ -89,6 +89,15 @@ impl Config {
         self
     }
 
+    /// Embeds the payloads' descriptors and implements
+    /// `ampy_bus::linked::Linked` for every payload, plus a root
+    /// `verify_linked()` that checks them all against the locked hashes.
+    /// Needs ampy-bus's `reflect` feature. Off by default.
+    pub fn linked_descriptors(mut self, yes: bool) -> Self {
+        self.options.linked = yes;
+        self
+    }
+
     /// Whether to print `cargo:rerun-if-changed` lines (default true).
     pub fn emit_rerun_if_changed(mut self, yes: bool) -> Self {
         self.emit_rerun_if_changed = yes;

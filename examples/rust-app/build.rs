@@ -1,4 +1,4 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    ampygen::configure().registry("../../registry/ampy.yaml").compile()?;
+    ampygen::configure().registry("../../registry/ampy.yaml").linked_descriptors(true).compile()?;
     Ok(())
 }

@@ -40,7 +40,16 @@ pub struct Options {
     pub extern_paths: Vec<(String, String)>,
     /// Where `prost` is reached from generated code.
     pub prost_path: Option<String>,
+    /// Embed the payloads' descriptors and implement
+    /// `ampy_bus::linked::Linked`, so a service can check at startup that
+    /// the types it links hash to the locked schemas (needs ampy-bus's
+    /// `reflect` feature).
+    pub linked: bool,
 }
+
+/// The file that holds the embedded descriptor set when
+/// [`Options::linked`] is on.
+pub const DESCRIPTORS_FILE: &str = "ampygen.descriptors.rs";
 
 /// Generated files by name, in name order.
 pub type Files = BTreeMap<String, String>;
@@ -52,7 +61,7 @@ pub fn generate(project: &Project, options: &Options) -> Result<Files, Diagnosti
     // prost-build and the bindings are independent; build scripts run
     // unoptimised, so rendering them side by side is a real saving.
     let (prost, tree) = std::thread::scope(|scope| {
-        let bindings = scope.spawn(|| tree(project, &paths, &models));
+        let bindings = scope.spawn(|| tree(project, &paths, &models, options.linked));
         let prost = prost_files(project, options, &models);
         let tree = bindings.join().unwrap_or_else(|_| {
             Err(Diagnostic::error("generate::internal", "the bindings renderer panicked")
@@ -78,7 +87,37 @@ pub fn generate(project: &Project, options: &Options) -> Result<Files, Diagnosti
     }
     let tree = format!("{}{}{}", header(project), print::print_file(tree_mods.render()), tree);
     files.insert(TREE_FILE.to_owned(), tree);
+    if options.linked {
+        files.insert(DESCRIPTORS_FILE.to_owned(), descriptors(project, options, &models));
+    }
     Ok(files)
+}
+
+/// The file descriptor set of every file the payloads need, without
+/// source info (comments would only grow the binary), in dependency order.
+fn descriptors(project: &Project, options: &Options, models: &[TopicModel<'_>]) -> String {
+    use prost_reflect::prost::Message as _;
+    use prost_reflect::prost_types;
+    let needed = needed_files(project, options, models);
+    let set = prost_types::FileDescriptorSet {
+        file: project
+            .compiled
+            .pool
+            .files()
+            .filter(|f| needed.contains(f.name()))
+            .map(|f| prost_types::FileDescriptorProto { source_code_info: None, ..f.file_descriptor_proto().clone() })
+            .collect(),
+    };
+    let bytes = proc_macro2::Literal::byte_string(&set.encode_to_vec());
+    let doc = " The payloads' file descriptor set, for `ampy_bus::linked`.";
+    format!(
+        "{}{}",
+        header(project),
+        print::print_file(quote! {
+            #[doc = #doc]
+            pub const FILE_DESCRIPTOR_SET: &[u8] = #bytes;
+        })
+    )
 }
 
 /// The first line of every file ampygen writes for Rust.
@@ -166,9 +205,9 @@ fn key_spec(m: &TopicModel<'_>) -> Option<(Vec<(String, String)>, String)> {
     })
 }
 
-fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) -> Result<Files, Diagnostics> {
+/// The proto files the chosen payloads need, dependencies included.
+fn needed_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) -> std::collections::BTreeSet<String> {
     let pool = &project.compiled.pool;
-    // The files the chosen payloads need, dependencies included.
     let mut needed = std::collections::BTreeSet::new();
     let mut stack: Vec<String> = models.iter().map(|m| m.resolved.message.parent_file().name().to_owned()).collect();
     if options.domains.is_empty() {
@@ -182,6 +221,12 @@ fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) 
             stack.extend(file.dependencies().map(|d| d.name().to_owned()));
         }
     }
+    needed
+}
+
+fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) -> Result<Files, Diagnostics> {
+    let pool = &project.compiled.pool;
+    let needed = needed_files(project, options, models);
     // prost-build needs every file (the well-known types included) to decide
     // derives; extern types produce nothing, and unneeded packages are
     // dropped below.
@@ -228,7 +273,7 @@ fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) 
 
 /// `ampygen.rs`: the package modules (including prost's files), the `Env`
 /// enum, one module per topic under `topics`, and the trait impls.
-fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>]) -> Result<String, Diagnostics> {
+fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: bool) -> Result<String, Diagnostics> {
     let mut diags = Diagnostics::new();
     let source = &project.registry.source;
     for package in project.compiled.pool.files().map(|f| f.package_name().to_owned()) {
@@ -248,6 +293,7 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>]) -> Result<S
     let mut domains: BTreeMap<String, BTreeMap<String, Vec<TokenStream>>> = BTreeMap::new();
     let mut impls = Vec::new();
     let mut by_payload: BTreeMap<&str, Vec<(&TopicModel<'_>, TokenStream)>> = BTreeMap::new();
+    let mut verify_all = Vec::new();
     let mut markers: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for m in models {
         let (d, v, t) = (&m.topic.domain.name.value, &m.topic.version.name.value, &m.topic.topic.name.value);
@@ -308,6 +354,17 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>]) -> Result<S
         if topics.iter().all(|(m, _)| key_spec(m) == key_spec(first)) {
             impls.push(first.key_impl(&payload, fns));
         }
+        if linked {
+            impls.push(quote! {
+                impl ::ampy_bus::linked::Linked for #payload {
+                    fn descriptor() -> Result<::ampy_bus::linked::prost_reflect::MessageDescriptor, ::ampy_bus::linked::LinkError> {
+                        ::ampy_bus::linked::message(&DESCRIPTOR_POOL, FILE_DESCRIPTOR_SET, <Self as ::ampy_bus::Schema>::FQDN)
+                    }
+                }
+            });
+            let fqdn = first.resolved.message.full_name();
+            verify_all.push(quote!(if let Err(e) = <#payload as ::ampy_bus::linked::Linked>::verify_linked() { failed.push((#fqdn, e)); }));
+        }
         if topics.len() == 1 {
             impls.push(quote! {
                 impl #payload {
@@ -346,6 +403,25 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>]) -> Result<S
             }
         }
     });
+    let linked_items = if linked {
+        quote! {
+            include!(#DESCRIPTORS_FILE);
+
+            static DESCRIPTOR_POOL: ::std::sync::OnceLock<::ampy_bus::linked::prost_reflect::DescriptorPool> = ::std::sync::OnceLock::new();
+
+            /// Recomputes the canonical hash of every payload type this binary
+            /// links and compares it with the hash locked in the registry. Call
+            /// it at startup to refuse to run with types the registry did not
+            /// lock; the error lists every payload that differs.
+            pub fn verify_linked() -> Result<(), Vec<(&'static str, ::ampy_bus::linked::LinkError)>> {
+                let mut failed = Vec::new();
+                #(#verify_all)*
+                if failed.is_empty() { Ok(()) } else { Err(failed) }
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
     let ns = project.registry.namespace.value.as_str();
     let file = quote! {
         /// The first subject token.
@@ -365,6 +441,7 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>]) -> Result<S
         }
 
         #(#impls)*
+        #linked_items
     };
     Ok(print::print_file(file))
 }

@@ -182,3 +182,15 @@ fn error_cases_are_typed() {
     let order = orders::v1::OrderRequest::default();
     assert_eq!(order.partition_key().unwrap_err().kind(), "empty_key_field");
 }
+
+#[test]
+fn linked_types_hash_to_the_locked_schemas() {
+    use ampy_bus::Linked;
+    ampy_example::contract::verify_linked().unwrap_or_else(|failed| panic!("{failed:?}"));
+    // The recomputation is real: it reads the embedded descriptor.
+    let desc = <bars::v1::BarBatch as Linked>::descriptor().unwrap();
+    assert_eq!(desc.full_name(), "ampy.bars.v1.BarBatch");
+    assert_eq!(Some(ampy_bus::linked::canonical_hash(&desc).as_str()), bars::v1::BarBatch::SCHEMA_HASH);
+    let fill = <fills::v1::Fill as Linked>::descriptor().unwrap();
+    assert_ne!(ampy_bus::linked::canonical_hash(&fill), ampy_bus::linked::canonical_hash(&desc));
+}

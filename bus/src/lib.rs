@@ -18,11 +18,13 @@ pub mod headers;
 pub mod key;
 #[cfg(feature = "reflect")]
 pub mod linked;
+#[cfg(feature = "reflect")]
+pub use linked::{LinkError, Linked};
 pub mod schema;
 pub mod topic;
 
-pub use envelope::{Envelope, EnvelopeBuilder, EnvelopeError, Record};
-pub use headers::{HeaderError, Headers};
+pub use envelope::{BlobPointer, DeadLetter, Dlq, Envelope, EnvelopeBuilder, EnvelopeError, Record};
+pub use headers::{ContentEncoding, HeaderError, Headers, MessageId, TraceParent};
 pub use key::{PartitionKey, RouteError};
 pub use schema::{Delivery, Qos, Schema, SchemaError};
 pub use topic::{Env, EnvName, Subject, Topic};

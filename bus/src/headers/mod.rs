@@ -1,0 +1,379 @@
+//! The envelope headers of the bus contract, typed.
+//!
+//! Headers travel as string pairs (NATS headers, Kafka record headers) and
+//! are read by the Go and Python runtimes too, so parsing is strict: every
+//! value has one accepted spelling, and a header another runtime would read
+//! differently is an error here rather than a silent normalisation. Unknown
+//! header names are skipped, so that a later contract can add headers
+//! without breaking consumers built against this one.
+
+use std::borrow::Cow;
+use std::fmt;
+
+mod check;
+mod ids;
+
+pub use ids::{ContentEncoding, MessageId, TraceParent};
+
+pub(crate) use ids::{fill_random, hex};
+
+use crate::envelope::BlobPointer;
+
+/// The only `content_type` of the contract.
+pub const CONTENT_TYPE: &str = "application/x-protobuf";
+
+/// [`CONTENT_TYPE`] under a name that `use names::*` cannot shadow.
+const PROTOBUF: &str = CONTENT_TYPE;
+
+/// Header names as they appear on the wire (lowercase, matched exactly).
+pub mod names {
+    pub const MESSAGE_ID: &str = "message_id";
+    pub const SCHEMA_FQDN: &str = "schema_fqdn";
+    pub const SCHEMA_VERSION: &str = "schema_version";
+    pub const CONTENT_TYPE: &str = "content_type";
+    pub const PRODUCED_AT: &str = "produced_at";
+    pub const PRODUCER: &str = "producer";
+    pub const SOURCE: &str = "source";
+    pub const RUN_ID: &str = "run_id";
+    pub const TRACEPARENT: &str = "traceparent";
+    pub const PARTITION_KEY: &str = "partition_key";
+    pub const CONTENT_ENCODING: &str = "content_encoding";
+    pub const DEDUPE_KEY: &str = "dedupe_key";
+    pub const RETRY_COUNT: &str = "retry_count";
+    pub const DLQ_REASON: &str = "dlq_reason";
+    pub const SCHEMA_HASH: &str = "schema_hash";
+    pub const BLOB_REF: &str = "blob_ref";
+    pub const BLOB_HASH: &str = "blob_hash";
+    pub const BLOB_SIZE: &str = "blob_size";
+
+    /// Every record carries these, in this order on the wire.
+    pub const REQUIRED: [&str; 10] = [
+        MESSAGE_ID,
+        SCHEMA_FQDN,
+        SCHEMA_VERSION,
+        CONTENT_TYPE,
+        PRODUCED_AT,
+        PRODUCER,
+        SOURCE,
+        RUN_ID,
+        TRACEPARENT,
+        PARTITION_KEY,
+    ];
+
+    /// Written after the required ones, in this order, when present.
+    pub const OPTIONAL: [&str; 8] =
+        [CONTENT_ENCODING, DEDUPE_KEY, RETRY_COUNT, DLQ_REASON, SCHEMA_HASH, BLOB_REF, BLOB_HASH, BLOB_SIZE];
+
+    /// [`REQUIRED`] then [`OPTIONAL`]: the order of [`crate::Headers::to_pairs`].
+    pub const ALL: [&str; 18] = [
+        MESSAGE_ID,
+        SCHEMA_FQDN,
+        SCHEMA_VERSION,
+        CONTENT_TYPE,
+        PRODUCED_AT,
+        PRODUCER,
+        SOURCE,
+        RUN_ID,
+        TRACEPARENT,
+        PARTITION_KEY,
+        CONTENT_ENCODING,
+        DEDUPE_KEY,
+        RETRY_COUNT,
+        DLQ_REASON,
+        SCHEMA_HASH,
+        BLOB_REF,
+        BLOB_HASH,
+        BLOB_SIZE,
+    ];
+
+    /// The position of a known name in [`ALL`].
+    pub(crate) fn index(name: &str) -> Option<usize> {
+        ALL.iter().position(|n| *n == name)
+    }
+}
+
+/// Every header of the contract. Required headers are plain fields,
+/// optional ones are `Option`s; the three blob headers are one
+/// [`BlobPointer`] because they only make sense together.
+///
+/// Producers get these from [`crate::Envelope::builder`]; building one by
+/// hand is for relays and tests, and [`Headers::validate`] is the check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Headers {
+    pub message_id: MessageId,
+    pub schema_fqdn: Cow<'static, str>,
+    pub schema_version: Cow<'static, str>,
+    /// Always [`CONTENT_TYPE`]; a field so the header round-trips as sent.
+    pub content_type: Cow<'static, str>,
+    /// RFC 3339 UTC with `Z`. Kept as text so a relayed header is re-sent
+    /// byte for byte, whatever fraction length its producer chose.
+    pub produced_at: String,
+    pub producer: String,
+    pub source: String,
+    pub run_id: String,
+    pub traceparent: TraceParent,
+    pub partition_key: String,
+    pub content_encoding: Option<ContentEncoding>,
+    pub dedupe_key: Option<String>,
+    pub retry_count: Option<u32>,
+    pub dlq_reason: Option<String>,
+    pub schema_hash: Option<Cow<'static, str>>,
+    /// `blob_ref`, `blob_hash` and `blob_size`.
+    pub blob: Option<BlobPointer>,
+}
+
+impl Headers {
+    /// Checks every rule that the field types do not already enforce.
+    ///
+    /// Parsing runs this too, so a `Headers` from [`Headers::from_pairs`]
+    /// is always valid; call it after editing fields by hand.
+    pub fn validate(&self) -> Result<(), HeaderError> {
+        use names::*;
+        let invalid =
+            |name: &'static str, value: &str, reason| HeaderError::Invalid { name, value: value.to_owned(), reason };
+        let text = |name: &'static str, value: &str| {
+            check::text(value).map_err(|reason| {
+                if value.is_empty() {
+                    HeaderError::Missing { name }
+                } else {
+                    invalid(name, value, reason)
+                }
+            })
+        };
+        text(SCHEMA_FQDN, &self.schema_fqdn)?;
+        check::fqdn(&self.schema_fqdn).map_err(|r| invalid(SCHEMA_FQDN, &self.schema_fqdn, r))?;
+        text(SCHEMA_VERSION, &self.schema_version)?;
+        check::semver(&self.schema_version).map_err(|r| invalid(SCHEMA_VERSION, &self.schema_version, r))?;
+        if self.content_type != PROTOBUF {
+            return Err(invalid(CONTENT_TYPE, &self.content_type, "is not `application/x-protobuf`"));
+        }
+        text(PRODUCED_AT, &self.produced_at)?;
+        check::rfc3339_utc(&self.produced_at).map_err(|r| invalid(PRODUCED_AT, &self.produced_at, r))?;
+        text(PRODUCER, &self.producer)?;
+        text(SOURCE, &self.source)?;
+        text(RUN_ID, &self.run_id)?;
+        if let Some(reason) = self.traceparent.problem() {
+            return Err(invalid(TRACEPARENT, &self.traceparent.to_string(), reason));
+        }
+        text(PARTITION_KEY, &self.partition_key)?;
+        let optional = |name: &'static str, value: Option<&str>| match value {
+            Some(v) => check::text(v).map_err(|r| invalid(name, v, r)),
+            None => Ok(()),
+        };
+        optional(DEDUPE_KEY, self.dedupe_key.as_deref())?;
+        optional(DLQ_REASON, self.dlq_reason.as_deref())?;
+        if let Some(hash) = &self.schema_hash {
+            check::sha256_ref(hash).map_err(|r| invalid(SCHEMA_HASH, hash, r))?;
+        }
+        if let Some(blob) = &self.blob {
+            check::text(&blob.blob_ref).map_err(|r| invalid(BLOB_REF, &blob.blob_ref, r))?;
+            check::sha256_ref(&blob.blob_hash).map_err(|r| invalid(BLOB_HASH, &blob.blob_hash, r))?;
+        }
+        Ok(())
+    }
+
+    /// The headers as wire pairs: the required ones in [`names::REQUIRED`]
+    /// order, then the optional ones that are set, in [`names::OPTIONAL`]
+    /// order. A fixed order makes records byte-comparable across runs and
+    /// runtimes.
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::with_capacity(names::ALL.len());
+        self.write_pairs(&mut out, self.content_encoding, self.blob.as_ref());
+        out
+    }
+
+    /// [`Headers::to_pairs`] with the encoding and blob headers decided by
+    /// the caller (the encoder knows them, the fields may be stale).
+    pub(crate) fn write_pairs(
+        &self,
+        out: &mut Vec<(&'static str, String)>,
+        encoding: Option<ContentEncoding>,
+        blob: Option<&BlobPointer>,
+    ) {
+        use names::*;
+        out.push((MESSAGE_ID, self.message_id.to_string()));
+        out.push((SCHEMA_FQDN, self.schema_fqdn.to_string()));
+        out.push((SCHEMA_VERSION, self.schema_version.to_string()));
+        out.push((names::CONTENT_TYPE, self.content_type.to_string()));
+        out.push((PRODUCED_AT, self.produced_at.clone()));
+        out.push((PRODUCER, self.producer.clone()));
+        out.push((SOURCE, self.source.clone()));
+        out.push((RUN_ID, self.run_id.clone()));
+        out.push((TRACEPARENT, self.traceparent.to_string()));
+        out.push((PARTITION_KEY, self.partition_key.clone()));
+        if let Some(e) = encoding {
+            out.push((CONTENT_ENCODING, e.as_str().to_owned()));
+        }
+        if let Some(v) = &self.dedupe_key {
+            out.push((DEDUPE_KEY, v.clone()));
+        }
+        if let Some(v) = self.retry_count {
+            out.push((RETRY_COUNT, v.to_string()));
+        }
+        if let Some(v) = &self.dlq_reason {
+            out.push((DLQ_REASON, v.clone()));
+        }
+        if let Some(v) = &self.schema_hash {
+            out.push((names::SCHEMA_HASH, v.to_string()));
+        }
+        if let Some(b) = blob {
+            out.push((BLOB_REF, b.blob_ref.clone()));
+            out.push((BLOB_HASH, b.blob_hash.clone()));
+            out.push((BLOB_SIZE, b.blob_size.to_string()));
+        }
+    }
+
+    /// Parses and validates wire pairs.
+    ///
+    /// Names match exactly (the contract's lowercase names); unknown names
+    /// are skipped and not kept. A known name twice is an error, since the
+    /// two transports disagree on which copy wins. Errors come in input
+    /// order for malformed values, then missing required headers in
+    /// [`names::REQUIRED`] order.
+    pub fn from_pairs<I, K, V>(pairs: I) -> Result<Headers, HeaderError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut seen = 0u32;
+        let mut message_id = None;
+        let mut traceparent = None;
+        let mut strings: [Option<String>; 18] = Default::default();
+        let mut content_type = None;
+        let mut content_encoding = None;
+        let mut retry_count = None;
+        let mut blob_size = None;
+        for (k, v) in pairs {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            let Some(i) = names::index(k) else { continue };
+            let name = names::ALL[i];
+            if seen & (1 << i) != 0 {
+                return Err(HeaderError::Duplicate { name });
+            }
+            seen |= 1 << i;
+            let invalid = |reason| HeaderError::Invalid { name, value: v.to_owned(), reason };
+            match name {
+                names::MESSAGE_ID => message_id = Some(v.parse::<MessageId>().map_err(invalid)?),
+                names::TRACEPARENT => traceparent = Some(v.parse::<TraceParent>().map_err(invalid)?),
+                names::CONTENT_ENCODING => content_encoding = Some(v.parse::<ContentEncoding>().map_err(invalid)?),
+                names::RETRY_COUNT => retry_count = Some(check::decimal::<u32>(v).map_err(invalid)?),
+                names::BLOB_SIZE => blob_size = Some(check::decimal::<u64>(v).map_err(invalid)?),
+                // The one value every record shares: no copy.
+                names::CONTENT_TYPE if v == PROTOBUF => content_type = Some(Cow::Borrowed(PROTOBUF)),
+                names::CONTENT_TYPE => content_type = Some(Cow::Owned(v.to_owned())),
+                _ => strings[i] = Some(v.to_owned()),
+            }
+        }
+        use names::*;
+        let mut take = |name: &'static str| strings[names::index(name).unwrap_or(0)].take();
+        let missing = |name| HeaderError::Missing { name };
+        let message_id = message_id.ok_or(missing(MESSAGE_ID))?;
+        let schema_fqdn = take(SCHEMA_FQDN).ok_or(missing(SCHEMA_FQDN))?;
+        let schema_version = take(SCHEMA_VERSION).ok_or(missing(SCHEMA_VERSION))?;
+        let content_type = content_type.ok_or(missing(names::CONTENT_TYPE))?;
+        let produced_at = take(PRODUCED_AT).ok_or(missing(PRODUCED_AT))?;
+        let producer = take(PRODUCER).ok_or(missing(PRODUCER))?;
+        let source = take(SOURCE).ok_or(missing(SOURCE))?;
+        let run_id = take(RUN_ID).ok_or(missing(RUN_ID))?;
+        let traceparent = traceparent.ok_or(missing(TRACEPARENT))?;
+        let partition_key = take(PARTITION_KEY).ok_or(missing(PARTITION_KEY))?;
+        let blob = match (take(BLOB_REF), take(BLOB_HASH), blob_size) {
+            (None, None, None) => None,
+            (Some(blob_ref), Some(blob_hash), Some(blob_size)) => Some(BlobPointer { blob_ref, blob_hash, blob_size }),
+            (r, h, _) => {
+                let first_missing = if r.is_none() {
+                    BLOB_REF
+                } else if h.is_none() {
+                    BLOB_HASH
+                } else {
+                    BLOB_SIZE
+                };
+                return Err(missing(first_missing));
+            }
+        };
+        let headers = Headers {
+            message_id,
+            schema_fqdn: Cow::Owned(schema_fqdn),
+            schema_version: Cow::Owned(schema_version),
+            content_type,
+            produced_at,
+            producer,
+            source,
+            run_id,
+            traceparent,
+            partition_key,
+            content_encoding,
+            dedupe_key: take(DEDUPE_KEY),
+            retry_count,
+            dlq_reason: take(DLQ_REASON),
+            schema_hash: take(names::SCHEMA_HASH).map(Cow::Owned),
+            blob,
+        };
+        headers.validate()?;
+        Ok(headers)
+    }
+
+    /// `produced_at` as (Unix seconds, nanos).
+    pub fn produced_at_unix(&self) -> Option<(i64, u32)> {
+        check::rfc3339_utc(&self.produced_at).ok()
+    }
+}
+
+/// Why headers are invalid. [`HeaderError::kind`] names are shared with the
+/// Go and Python runtimes and the cross-language vectors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeaderError {
+    /// A required header is absent or empty, or one of the three blob
+    /// headers is set without the others.
+    Missing { name: &'static str },
+    /// A header's value breaks its syntax rule; `reason` completes the
+    /// sentence "header `name` value `value` …".
+    Invalid { name: &'static str, value: String, reason: &'static str },
+    /// A known header appears twice.
+    Duplicate { name: &'static str },
+}
+
+impl HeaderError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HeaderError::Missing { .. } => "missing_header",
+            HeaderError::Invalid { name: names::TRACEPARENT, .. } => "malformed_traceparent",
+            HeaderError::Invalid { name: names::MESSAGE_ID, .. } => "malformed_message_id",
+            HeaderError::Invalid { .. } => "malformed_header",
+            HeaderError::Duplicate { .. } => "duplicate_header",
+        }
+    }
+
+    /// The header the error is about.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HeaderError::Missing { name } | HeaderError::Invalid { name, .. } | HeaderError::Duplicate { name } => name,
+        }
+    }
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeaderError::Missing { name: name @ (names::BLOB_REF | names::BLOB_HASH | names::BLOB_SIZE) } => write!(
+                f,
+                "header `{name}` is missing: blob_ref, blob_hash and blob_size are set together (the blob pointer pattern)"
+            ),
+            HeaderError::Missing { name } => write!(
+                f,
+                "required header `{name}` is missing or empty: producers must set it (Envelope::builder fills it)"
+            ),
+            HeaderError::Invalid { name, value, reason } => {
+                let shown: String = value.chars().take(80).collect();
+                let more = if shown.len() < value.len() { "…" } else { "" };
+                write!(f, "header `{name}` value `{}{more}` {reason}", shown.escape_debug())
+            }
+            HeaderError::Duplicate { name } => {
+                write!(f, "header `{name}` appears more than once: send each contract header exactly once")
+            }
+        }
+    }
+}
+
+impl std::error::Error for HeaderError {}

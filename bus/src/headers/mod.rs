@@ -360,9 +360,13 @@ impl fmt::Display for HeaderError {
                 f,
                 "header `{name}` is missing: blob_ref, blob_hash and blob_size are set together (the blob pointer pattern)"
             ),
+            HeaderError::Missing { name: name @ (names::PRODUCER | names::SOURCE | names::RUN_ID) } => write!(
+                f,
+                "required header `{name}` is missing or empty: set it with `.{name}(…)` on the envelope builder"
+            ),
             HeaderError::Missing { name } => write!(
                 f,
-                "required header `{name}` is missing or empty: producers must set it (Envelope::builder fills it)"
+                "required header `{name}` is missing or empty: every record carries it (Envelope::builder fills it)"
             ),
             HeaderError::Invalid { name, value, reason } => {
                 let shown: String = value.chars().take(80).collect();

@@ -87,7 +87,8 @@ fn the_cli_checks_committed_rust_against_a_fresh_generation() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("generated::stale") && stderr.contains("ampx"), "{stderr}");
 
-    let out = common::ampygen(std::path::Path::new(".")).args(["check", "--generated", "cobol=x"]).output().expect("run");
+    let out =
+        common::ampygen(std::path::Path::new(".")).args(["check", "--generated", "cobol=x"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not LANG=DIR"));
 }

@@ -7,8 +7,10 @@
 //! a derive can know: whether the user's struct has the fields the topic's
 //! key paths start from, with the types prost gives them.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use ampygen::diag::Source;
 use ampygen::Project;
@@ -121,7 +123,7 @@ fn unknown_topic(project: &Project, form: &RegistryForm, message: String) -> syn
 /// Reads and validates the registry named by the `registry` literal,
 /// resolved against `CARGO_MANIFEST_DIR` like `include_str!` paths are
 /// against the source file. Returns the project and the registry's path.
-fn load(lit: &LitStr) -> Result<(Project, PathBuf), syn::Error> {
+fn load(lit: &LitStr) -> Result<(Rc<Project>, PathBuf), syn::Error> {
     let rel = lit.value();
     let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR") else {
         return Err(syn::Error::new(
@@ -139,12 +141,60 @@ fn load(lit: &LitStr) -> Result<(Project, PathBuf), syn::Error> {
             ),
         )
     })?;
+    if let Some(project) = cached(&path, &rel, &text) {
+        return Ok((project, path));
+    }
     // Diagnostics name the registry as the user wrote it, so messages do
     // not depend on where the checkout lives.
-    let project = ampygen::load_source(&path, Source::new(rel.clone(), text)).map_err(|d| {
+    let project = ampygen::load_source(&path, Source::new(rel.clone(), text.clone())).map_err(|d| {
         syn::Error::new(lit.span(), format!("the registry `{rel}` is invalid:\n{}", d.render_plain().trim()))
     })?;
+    let project = Rc::new(project);
+    remember(&path, &rel, text, &project);
     Ok((project, path))
+}
+
+/// A project loaded by an earlier derive in this process, with the exact
+/// inputs it was loaded from.
+struct Cached {
+    path: PathBuf,
+    rel: String,
+    text: String,
+    /// Each proto file on disk and the text that was compiled.
+    protos: Vec<(PathBuf, String)>,
+    project: Rc<Project>,
+}
+
+thread_local! {
+    /// Compiling the protos takes far longer than a derive should, and a
+    /// crate may derive dozens of payloads from one registry; the compiler
+    /// keeps the proc-macro process alive across them. Entries are reused
+    /// only when the registry text and every proto file read are unchanged,
+    /// so a long-lived process (an IDE's) never sees stale schemas.
+    static CACHE: RefCell<Vec<Cached>> = const { RefCell::new(Vec::new()) };
+}
+
+fn cached(path: &Path, rel: &str, text: &str) -> Option<Rc<Project>> {
+    CACHE.with(|cache| {
+        let cache = cache.borrow();
+        let hit = cache.iter().find(|c| c.path == path && c.rel == rel && c.text == text)?;
+        let fresh = hit.protos.iter().all(|(p, content)| std::fs::read_to_string(p).is_ok_and(|t| t == *content));
+        fresh.then(|| Rc::clone(&hit.project))
+    })
+}
+
+fn remember(path: &Path, rel: &str, text: String, project: &Rc<Project>) {
+    let protos = project
+        .compiled
+        .files
+        .values()
+        .filter_map(|f| f.path.clone().map(|p| (p, f.source.text().to_owned())))
+        .collect();
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        cache.retain(|c| c.path != path || c.rel != rel);
+        cache.push(Cached { path: path.to_path_buf(), rel: rel.to_owned(), text, protos, project: Rc::clone(project) });
+    });
 }
 
 /// Every file the expansion depends on, for `include_bytes!`: the stable

@@ -11,4 +11,11 @@ pub struct TradeBatch {
     pub trades: Vec<()>,
 }
 
+// Dead letters carry the original record, not a payload type of their own.
+#[derive(ampy_bus::Payload)]
+#[ampy(registry = "../registry/ampy.yaml", topic = "dlq.v1")]
+pub struct DeadLetter {
+    pub source_domain: String,
+}
+
 fn main() {}

@@ -59,29 +59,7 @@ impl fmt::Display for Env {
     }
 }
 
-/// What is wrong with a subject token, or `None` when it is legal.
-///
-/// The same rule as the registry's literal tokens, so a value that passes
-/// here could also have been written into a template.
-pub fn token_problem(value: &str) -> Option<&'static str> {
-    if value.is_empty() {
-        return Some("is empty");
-    }
-    if value.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'.' | b'*' | b'>')) {
-        return None;
-    }
-    for c in value.chars() {
-        match c {
-            '.' => return Some("contains `.` (the subject separator)"),
-            '*' => return Some("contains `*` (a NATS wildcard)"),
-            '>' => return Some("contains `>` (a NATS wildcard)"),
-            c if c.is_whitespace() => return Some("contains whitespace"),
-            c if c.is_control() => return Some("contains a control character"),
-            _ => {}
-        }
-    }
-    None
-}
+pub use ampy_canonical::text::token_problem;
 
 /// A concrete subject, with the Kafka mapping on the side.
 ///

@@ -93,45 +93,7 @@ pub struct Routed {
     pub kafka_topic: String,
 }
 
-/// Formats a Timestamp as RFC 3339 UTC with `Z` and 0, 3, 6 or 9
-/// fractional digits: the proto3 JSON form, which every language's
-/// protobuf runtime already produces identically.
-pub fn format_timestamp(seconds: i64, nanos: i32) -> Option<String> {
-    const MIN: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
-    const MAX: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
-    if !(MIN..=MAX).contains(&seconds) || !(0..=999_999_999).contains(&nanos) {
-        return None;
-    }
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let mut out = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
-    if nanos != 0 {
-        if nanos % 1_000_000 == 0 {
-            out.push_str(&format!(".{:03}", nanos / 1_000_000));
-        } else if nanos % 1_000 == 0 {
-            out.push_str(&format!(".{:06}", nanos / 1_000));
-        } else {
-            out.push_str(&format!(".{nanos:09}"));
-        }
-    }
-    out.push('Z');
-    Some(out)
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
+pub use ampy_canonical::text::format_timestamp;
 
 /// A visited element: its formatted value, or `None` when empty/unset.
 type Visit = Result<Option<String>, RouteError>;
@@ -340,25 +302,4 @@ pub fn decode_json(message: &prost_reflect::MessageDescriptor, text: &str) -> Re
     let msg = DynamicMessage::deserialize(message.clone(), &mut de).map_err(to_err)?;
     de.end().map_err(to_err)?;
     Ok(msg)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_timestamp;
-
-    #[test]
-    fn timestamps_follow_proto_json() {
-        assert_eq!(format_timestamp(0, 0).as_deref(), Some("1970-01-01T00:00:00Z"));
-        assert_eq!(format_timestamp(1_757_100_661, 0).as_deref(), Some("2025-09-05T19:31:01Z"));
-        assert_eq!(format_timestamp(1_757_100_661, 5_000_000).as_deref(), Some("2025-09-05T19:31:01.005Z"));
-        assert_eq!(format_timestamp(1_757_100_661, 5_000).as_deref(), Some("2025-09-05T19:31:01.000005Z"));
-        assert_eq!(format_timestamp(1_757_100_661, 5).as_deref(), Some("2025-09-05T19:31:01.000000005Z"));
-        assert_eq!(format_timestamp(-1, 0).as_deref(), Some("1969-12-31T23:59:59Z"));
-        assert_eq!(format_timestamp(-62_135_596_800, 0).as_deref(), Some("0001-01-01T00:00:00Z"));
-        assert_eq!(format_timestamp(253_402_300_799, 999_999_999).as_deref(), Some("9999-12-31T23:59:59.999999999Z"));
-        assert_eq!(format_timestamp(951_782_400, 0).as_deref(), Some("2000-02-29T00:00:00Z"));
-        assert_eq!(format_timestamp(253_402_300_800, 0), None);
-        assert_eq!(format_timestamp(0, -1), None);
-        assert_eq!(format_timestamp(0, 1_000_000_000), None);
-    }
 }

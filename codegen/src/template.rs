@@ -69,27 +69,8 @@ impl Subtopic {
     }
 }
 
-/// Why a string is not a legal subject token, if it is not.
-///
-/// A token must be non-empty and must not contain the NATS separator `.`,
-/// the wildcards `*` and `>`, whitespace, or control characters; any of
-/// those would change which subjects a message lands on or matches.
-pub fn token_problem(value: &str) -> Option<&'static str> {
-    if value.is_empty() {
-        return Some("is empty");
-    }
-    for c in value.chars() {
-        match c {
-            '.' => return Some("contains `.` (the subject separator)"),
-            '*' => return Some("contains `*` (a NATS wildcard)"),
-            '>' => return Some("contains `>` (a NATS wildcard)"),
-            c if c.is_whitespace() => return Some("contains whitespace"),
-            c if c.is_control() => return Some("contains a control character"),
-            _ => {}
-        }
-    }
-    None
-}
+/// What is wrong with a subject token; shared with the runtime.
+pub use ampy_canonical::text::token_problem;
 
 /// `[a-z][a-z0-9_]*`: names that become identifiers in generated code.
 pub(crate) fn is_ident(s: &str) -> bool {

@@ -65,7 +65,7 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 }
 
 /// Proleptic Gregorian date to days since 1970-01-01 (H. Hinnant), the
-/// inverse of `key::civil_from_days`.
+/// inverse of `ampy_canonical::text::civil_from_days`.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);

@@ -164,3 +164,29 @@ fn prost_still_encodes_the_struct() {
     assert_eq!(Fill::decode(f.encode_to_vec().as_slice()).unwrap(), f);
     let _ = TimestampValue { seconds: 0, nanos: 0 };
 }
+
+/// The derive expands in the user's scope: shadowing prelude names there
+/// must not break it.
+mod shadowed_prelude {
+    #[allow(dead_code)]
+    type Result<T> = core::result::Result<T, ()>;
+    #[allow(dead_code)]
+    struct String;
+    #[allow(dead_code)]
+    struct Option;
+
+    #[derive(Clone, PartialEq, prost::Message, ampy_bus::Payload)]
+    #[ampy(registry = "../registry/ampy.yaml", topic = "orders.v1")]
+    pub struct OrderRequest {
+        #[prost(string, tag = "1")]
+        pub client_order_id: ::std::string::String,
+    }
+
+    #[test]
+    fn still_routes() {
+        use ampy_bus::PartitionKey;
+        let o = OrderRequest { client_order_id: "co_20250905_001".into() };
+        assert_eq!(o.partition_key().unwrap(), "co_20250905_001");
+        assert_eq!(o.topic_for(ampy_bus::Env::Paper).unwrap().as_str(), "ampy.paper.orders.v1.requests");
+    }
+}

@@ -554,6 +554,14 @@ pub fn derive_impls(project: &Project, topic_id: &str, self_ty: &TokenStream) ->
     let key_impl = model.key_impl(self_ty, &TokenStream::new());
     Ok(quote! {
         const _: () = {
+            // The derive expands in the user's scope, where `Result` or
+            // `String` may be their own; these names win inside the block.
+            #[allow(unused_imports)]
+            use ::core::option::Option::{self, None, Some};
+            #[allow(unused_imports)]
+            use ::core::result::Result::{self, Err, Ok};
+            #[allow(unused_imports)]
+            use ::std::string::String;
             #consts
             #functions
             #topic_impl

@@ -82,7 +82,9 @@ pub fn generate(project: &Project, options: &Options) -> Result<Files, Diagnosti
     // The package modules include prost's files, which are known only now.
     let mut tree_mods = ModTree::default();
     for file in files.keys() {
-        let parts: Vec<String> = file.trim_end_matches(".rs").split('.').map(|p| names::snake(p).to_string()).collect();
+        // prost names files after its already-sanitised module path
+        // (`ampy.r#type.v1.rs`).
+        let parts: Vec<String> = file.trim_end_matches(".rs").split('.').map(str::to_owned).collect();
         tree_mods.insert(&parts, file.clone());
     }
     let tree = format!("{}{}{}", header(project), print::print_file(tree_mods.render()), tree);
@@ -386,7 +388,14 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
                 }
             }
         });
+        let doc = project
+            .registry
+            .domains
+            .iter()
+            .find(|x| x.name.value == d)
+            .map_or_else(String::new, |x| format!(" {}", x.description.value));
         quote! {
+            #[doc = #doc]
             pub mod #dm {
                 /// Every subject of this domain in `env`, all versions.
                 pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
@@ -519,7 +528,7 @@ impl ModTree {
     fn render(&self) -> TokenStream {
         let include = self.file.as_ref().map(|f| quote!(include!(#f);));
         let children = self.children.iter().map(|(name, child)| {
-            let m = names::ident(name);
+            let m = names::sanitized(name);
             let inner = child.render();
             quote!(pub mod #m { #inner })
         });

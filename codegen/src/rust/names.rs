@@ -20,7 +20,29 @@ pub fn ident(name: &str) -> Ident {
         | "do" | "final" | "macro" | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "async"
         | "await" | "try" | "gen" => Ident::new_raw(name, Span::call_site()),
         "_" | "super" | "self" | "Self" | "extern" | "crate" => Ident::new(&format!("{name}_"), Span::call_site()),
-        _ => Ident::new(name, Span::call_site()),
+        _ => Ident::new(&valid(name), Span::call_site()),
+    }
+}
+
+/// `Ident::new` panics on anything that is not an identifier; names reach
+/// here from validated registries and proto identifiers, but a generator
+/// must not panic on any input, so anything else is mapped onto `_`s.
+fn valid(name: &str) -> String {
+    let mut out: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) || out == "_" {
+        out.insert(0, '_');
+        out.push('_');
+    }
+    out
+}
+
+/// An identifier prost already sanitised (`r#type`, `self_`).
+pub fn sanitized(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) if valid(raw) == raw && !matches!(raw, "self" | "super" | "crate" | "Self" | "extern") => {
+            Ident::new_raw(raw, Span::call_site())
+        }
+        _ => Ident::new(&valid(name), Span::call_site()),
     }
 }
 
@@ -129,5 +151,12 @@ mod tests {
         assert_eq!(camel("self").to_string(), "Self_");
         assert_eq!(camel("bar_batch").to_string(), "BarBatch");
         assert_eq!(snake("BarBatch").to_string(), "bar_batch");
+        // Never a panic, whatever comes in.
+        for odd in ["", "_", "9x", "a-b", "ü", "r#"] {
+            let _ = ident(odd);
+            let _ = camel(odd);
+            let _ = snake(odd);
+            let _ = sanitized(odd);
+        }
     }
 }

@@ -12,7 +12,7 @@ use super::keys::{self, Scope};
 use super::names::snake;
 use crate::registry::resolve::{Leaf, ResolvedTopic};
 use crate::registry::{Delivery, Registry, TopicRef};
-use crate::template::{Part, Token};
+use crate::template::{KeyFormat, Part, Subtopic, Token};
 
 /// One payload topic with everything needed to render it.
 pub struct TopicModel<'a> {
@@ -21,45 +21,78 @@ pub struct TopicModel<'a> {
     pub resolved: &'a ResolvedTopic,
 }
 
+/// One key field: its name, the Rust type its value is compared and
+/// written as, and an expression of type `Result<that type, RouteError>`
+/// that evaluates it on `p`.
+pub struct FieldValue {
+    pub name: String,
+    pub ty: TokenStream,
+    pub value: TokenStream,
+}
+
+/// Everything the routing functions and trait impls are rendered from.
+///
+/// The registry (build.rs and the registry-backed derive) and the explicit
+/// derive attributes both produce one, so every path renders the same
+/// code from the same function.
+pub struct Routing {
+    pub id: String,
+    pub namespace: String,
+    pub domain: String,
+    pub version: String,
+    pub subtopic: Subtopic,
+    pub key_format: KeyFormat,
+    pub fqdn: String,
+    pub schema_version: String,
+    pub schema_hash: Option<String>,
+    /// An `::ampy_bus::Qos` expression.
+    pub qos: TokenStream,
+    /// In evaluation order.
+    pub fields: Vec<FieldValue>,
+    pub dedupe: Option<FieldValue>,
+}
+
 impl TopicModel<'_> {
     pub fn id(&self) -> String {
         self.topic.id()
     }
 
-    fn payload_fqdn(&self) -> &str {
-        self.resolved.message.full_name()
-    }
-
-    /// `pub const`s describing the topic and its schema.
-    pub fn consts(&self, vis: &TokenStream) -> TokenStream {
-        let ns = self.registry.namespace.value.as_str();
-        let domain = self.topic.domain.name.value.as_str();
-        let version = self.topic.version.name.value.as_str();
-        let id = self.id();
-        let subtopic = self.topic.topic.subtopic.value.to_string();
-        let fqdn = self.payload_fqdn();
-        let schema_version = self.topic.topic.schema_version.as_ref().map(|v| v.value.to_string()).unwrap_or_default();
-        let hash = opt_str(self.topic.topic.schema_hash.as_ref().map(|h| h.value.as_str()));
-        let qos = self.qos();
-        let format = self.topic.topic.key.as_ref().map(|k| k.format.value.to_string()).unwrap_or_default();
-        quote! {
-            /// Topic id, `domain.version.topic`.
-            #vis const ID: &str = #id;
-            #vis const NAMESPACE: &str = #ns;
-            #vis const DOMAIN: &str = #domain;
-            /// Topic version: the payload's major version.
-            #vis const VERSION: &str = #version;
-            /// Subtopic template, as written in the registry.
-            #vis const SUBTOPIC: &str = #subtopic;
-            /// Partition key format, as written in the registry.
-            #vis const KEY_FORMAT: &str = #format;
-            /// The payload's fully qualified message name.
-            #vis const FQDN: &str = #fqdn;
-            #vis const SCHEMA_VERSION: &str = #schema_version;
-            /// Canonical schema hash locked in the registry.
-            #vis const SCHEMA_HASH: Option<&str> = #hash;
-            #vis const QOS: ::ampy_bus::Qos = #qos;
-        }
+    /// The routing of this topic, with key paths walked on `p`.
+    pub fn routing(&self, scope: &Scope<'_>) -> Result<Routing, String> {
+        let p = quote!(p);
+        let value = |f: &crate::registry::resolve::ResolvedField| -> Result<FieldValue, String> {
+            Ok(FieldValue {
+                name: f.name.clone(),
+                ty: keys::value_type(&f.path),
+                value: keys::field_value(scope, f, &p)?,
+            })
+        };
+        let fields = self.resolved.fields.iter().map(value).collect::<Result<Vec<_>, _>>()?;
+        let dedupe = match &self.resolved.dedupe {
+            Some(path) => {
+                Some(value(&crate::registry::resolve::ResolvedField { name: "dedupe".into(), path: path.clone() })?)
+            }
+            None => None,
+        };
+        let t = self.topic.topic;
+        Ok(Routing {
+            id: self.id(),
+            namespace: self.registry.namespace.value.clone(),
+            domain: self.topic.domain.name.value.clone(),
+            version: self.topic.version.name.value.clone(),
+            subtopic: t.subtopic.value.clone(),
+            key_format: t
+                .key
+                .as_ref()
+                .map(|k| k.format.value.clone())
+                .unwrap_or(KeyFormat { parts: Vec::new(), ranges: Vec::new() }),
+            fqdn: self.resolved.message.full_name().to_owned(),
+            schema_version: t.schema_version.as_ref().map(|v| v.value.to_string()).unwrap_or_default(),
+            schema_hash: t.schema_hash.as_ref().map(|h| h.value.clone()),
+            qos: self.qos(),
+            fields,
+            dedupe,
+        })
     }
 
     fn qos(&self) -> TokenStream {
@@ -78,135 +111,6 @@ impl TopicModel<'_> {
         };
         quote!(::ampy_bus::Qos { tier: #name, delivery: #delivery, p99_ms: #p99 })
     }
-
-    /// The routing functions over payload type `payload`: `key_fields`,
-    /// `partition_key`, `dedupe_key`, `topic_for` and `pattern`.
-    pub fn functions(
-        &self,
-        scope: &Scope<'_>,
-        payload: &TokenStream,
-        vis: &TokenStream,
-    ) -> Result<TokenStream, String> {
-        let fields = &self.resolved.fields;
-        let p = quote!(p);
-        let mut values = Vec::new();
-        for f in fields {
-            let value = keys::field_value(scope, f, &p)?;
-            let var = var(&f.name);
-            values.push(quote!(let #var = #value?;));
-        }
-        let tys = fields.iter().map(|f| keys::value_type(&f.path));
-        let vars: Vec<_> = fields.iter().map(|f| var(&f.name)).collect();
-        let key_fields_fn = quote! {
-            /// Every key field's value, checked in declaration order.
-            fn key_fields(p: &#payload) -> Result<(#(#tys,)*), ::ampy_bus::RouteError> {
-                #(#values)*
-                Ok((#(#vars,)*))
-            }
-        };
-        let format = self.topic.topic.key.as_ref().map(|k| k.format.value.parts.clone()).unwrap_or_default();
-        let used = |names: &[&str]| -> TokenStream {
-            let pats = fields.iter().map(|f| {
-                if names.contains(&f.name.as_str()) {
-                    let v = var(&f.name);
-                    quote!(#v)
-                } else {
-                    quote!(_)
-                }
-            });
-            quote!((#(#pats,)*))
-        };
-        let key_names: Vec<&str> =
-            format.iter().filter_map(|p| if let Part::Field(f) = p { Some(f.as_str()) } else { None }).collect();
-        let key_pat = used(&key_names);
-        let literal_len: usize = format.iter().map(|p| if let Part::Literal(l) = p { l.len() } else { 0 }).sum();
-        let mut capacity: Vec<TokenStream> = key_names
-            .iter()
-            .map(|n| {
-                let v = var(n);
-                quote!(::ampy_bus::key::KeyValue::len_hint(&#v))
-            })
-            .collect();
-        if literal_len > 0 || capacity.is_empty() {
-            let n = proc_macro2::Literal::usize_unsuffixed(literal_len);
-            capacity.insert(0, quote!(#n));
-        }
-        let writes = format.iter().map(|p| match p {
-            Part::Literal(l) if l.chars().count() == 1 => {
-                let c = l.chars().next().unwrap_or_default();
-                quote!(out.push(#c);)
-            }
-            Part::Literal(l) => quote!(out.push_str(#l);),
-            Part::Field(f) => {
-                let v = var(f);
-                quote!(::ampy_bus::key::KeyValue::write_to(&#v, &mut out);)
-            }
-        });
-        let tokens = &self.topic.topic.subtopic.value.tokens;
-        let sub_names: Vec<&str> = self.topic.topic.subtopic.value.params().map(|(n, _)| n).collect();
-        let sub_pat = used(&sub_names);
-        let (pushes, extra) = subject_pushes(tokens, |name| {
-            let v = var(name);
-            quote!(&#v)
-        });
-        let wild = tokens.iter().map(|t| match t {
-            Token::Literal(l) => quote!(s.literal(#l);),
-            Token::Param(_) => quote!(s.literal("*");),
-        });
-        let (dedupe_value_fn, dedupe) = match &self.resolved.dedupe {
-            Some(path) => {
-                let field = crate::registry::resolve::ResolvedField { name: "dedupe".into(), path: path.clone() };
-                let value = keys::field_value(scope, &field, &p)?;
-                let ty = keys::value_type(path);
-                let f = quote! {
-                    fn dedupe_value(p: &#payload) -> Result<#ty, ::ampy_bus::RouteError> {
-                        #value
-                    }
-                };
-                let body = quote! {
-                    let value = dedupe_value(p).ok()?;
-                    let mut out = String::new();
-                    ::ampy_bus::key::KeyValue::write_to(&value, &mut out);
-                    Some(out)
-                };
-                (f, body)
-            }
-            None => (TokenStream::new(), quote!(let _ = p; None)),
-        };
-        Ok(quote! {
-            #key_fields_fn
-            #dedupe_value_fn
-
-            /// The `partition_key` header for a payload.
-            #vis fn partition_key(p: &#payload) -> Result<String, ::ampy_bus::RouteError> {
-                let #key_pat = key_fields(p)?;
-                let mut out = String::with_capacity(#(#capacity)+*);
-                #(#writes)*
-                Ok(out)
-            }
-
-            /// The `dedupe_key` header, from the registry's `dedupe` path.
-            #vis fn dedupe_key(p: &#payload) -> Option<String> {
-                #dedupe
-            }
-
-            /// The subject a payload is published on in `env`.
-            #vis fn topic_for<E: ::ampy_bus::EnvName>(p: &#payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                let #sub_pat = key_fields(p)?;
-                let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, #extra)?;
-                #(#pushes)*
-                Ok(s.finish())
-            }
-
-            /// Every subject of this topic in `env`, placeholders as `*`.
-            #vis fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
-                #(#wild)*
-                Ok(s.finish().into_string())
-            }
-        })
-    }
-
     /// Typed builders from explicit values, for the build.rs output:
     /// `subject(env, mic, symbol)` and `pattern_with(env, Some(mic), None)`.
     pub fn typed_builders(&self, env_ty: &TokenStream) -> TokenStream {
@@ -265,6 +169,152 @@ impl TopicModel<'_> {
             }
         }
     }
+}
+
+impl Routing {
+    /// The routing functions over payload type `payload`: `key_fields`,
+    /// `partition_key`, `dedupe_key`, `topic_for` and `pattern`.
+    pub fn functions(&self, payload: &TokenStream, vis: &TokenStream) -> TokenStream {
+        let fields = &self.fields;
+        let values = fields.iter().map(|f| {
+            let (v, value) = (var(&f.name), &f.value);
+            quote!(let #v = #value?;)
+        });
+        let tys = fields.iter().map(|f| &f.ty);
+        let vars: Vec<_> = fields.iter().map(|f| var(&f.name)).collect();
+        let key_fields_fn = quote! {
+            /// Every key field's value, checked in declaration order.
+            fn key_fields(p: &#payload) -> Result<(#(#tys,)*), ::ampy_bus::RouteError> {
+                #(#values)*
+                Ok((#(#vars,)*))
+            }
+        };
+        let format = &self.key_format.parts;
+        let used = |names: &[&str]| -> TokenStream {
+            let pats = fields.iter().map(|f| {
+                if names.contains(&f.name.as_str()) {
+                    let v = var(&f.name);
+                    quote!(#v)
+                } else {
+                    quote!(_)
+                }
+            });
+            quote!((#(#pats,)*))
+        };
+        let key_names: Vec<&str> =
+            format.iter().filter_map(|p| if let Part::Field(f) = p { Some(f.as_str()) } else { None }).collect();
+        let key_pat = used(&key_names);
+        let literal_len: usize = format.iter().map(|p| if let Part::Literal(l) = p { l.len() } else { 0 }).sum();
+        let mut capacity: Vec<TokenStream> = key_names
+            .iter()
+            .map(|n| {
+                let v = var(n);
+                quote!(::ampy_bus::key::KeyValue::len_hint(&#v))
+            })
+            .collect();
+        if literal_len > 0 || capacity.is_empty() {
+            let n = proc_macro2::Literal::usize_unsuffixed(literal_len);
+            capacity.insert(0, quote!(#n));
+        }
+        let writes = format.iter().map(|p| match p {
+            Part::Literal(l) if l.chars().count() == 1 => {
+                let c = l.chars().next().unwrap_or_default();
+                quote!(out.push(#c);)
+            }
+            Part::Literal(l) => quote!(out.push_str(#l);),
+            Part::Field(f) => {
+                let v = var(f);
+                quote!(::ampy_bus::key::KeyValue::write_to(&#v, &mut out);)
+            }
+        });
+        let tokens = &self.subtopic.tokens;
+        let sub_names: Vec<&str> = self.subtopic.params().map(|(n, _)| n).collect();
+        let sub_pat = used(&sub_names);
+        let (pushes, extra) = subject_pushes(tokens, |name| {
+            let v = var(name);
+            quote!(&#v)
+        });
+        let wild = tokens.iter().map(|t| match t {
+            Token::Literal(l) => quote!(s.literal(#l);),
+            Token::Param(_) => quote!(s.literal("*");),
+        });
+        let (dedupe_value_fn, dedupe) = match &self.dedupe {
+            Some(f) => {
+                let (ty, value) = (&f.ty, &f.value);
+                let func = quote! {
+                    fn dedupe_value(p: &#payload) -> Result<#ty, ::ampy_bus::RouteError> {
+                        #value
+                    }
+                };
+                let body = quote! {
+                    let value = dedupe_value(p).ok()?;
+                    let mut out = String::new();
+                    ::ampy_bus::key::KeyValue::write_to(&value, &mut out);
+                    Some(out)
+                };
+                (func, body)
+            }
+            None => (TokenStream::new(), quote!(let _ = p; None)),
+        };
+        quote! {
+            #key_fields_fn
+            #dedupe_value_fn
+
+            /// The `partition_key` header for a payload.
+            #vis fn partition_key(p: &#payload) -> Result<String, ::ampy_bus::RouteError> {
+                let #key_pat = key_fields(p)?;
+                let mut out = String::with_capacity(#(#capacity)+*);
+                #(#writes)*
+                Ok(out)
+            }
+
+            /// The `dedupe_key` header, from the registry's `dedupe` path.
+            #vis fn dedupe_key(p: &#payload) -> Option<String> {
+                #dedupe
+            }
+
+            /// The subject a payload is published on in `env`.
+            #vis fn topic_for<E: ::ampy_bus::EnvName>(p: &#payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                let #sub_pat = key_fields(p)?;
+                let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, #extra)?;
+                #(#pushes)*
+                Ok(s.finish())
+            }
+
+            /// Every subject of this topic in `env`, placeholders as `*`.
+            #vis fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                #(#wild)*
+                Ok(s.finish().into_string())
+            }
+        }
+    }
+
+    /// `const`s describing the topic and its schema.
+    pub fn consts(&self, vis: &TokenStream) -> TokenStream {
+        let Routing { id, namespace, domain, version, fqdn, schema_version, qos, .. } = self;
+        let subtopic = self.subtopic.to_string();
+        let format = self.key_format.to_string();
+        let hash = opt_str(self.schema_hash.as_deref());
+        quote! {
+            /// Topic id, `domain.version.topic`.
+            #vis const ID: &str = #id;
+            #vis const NAMESPACE: &str = #namespace;
+            #vis const DOMAIN: &str = #domain;
+            /// Topic version: the payload's major version.
+            #vis const VERSION: &str = #version;
+            /// Subtopic template, as written in the registry.
+            #vis const SUBTOPIC: &str = #subtopic;
+            /// Partition key format, as written in the registry.
+            #vis const KEY_FORMAT: &str = #format;
+            /// The payload's fully qualified message name.
+            #vis const FQDN: &str = #fqdn;
+            #vis const SCHEMA_VERSION: &str = #schema_version;
+            /// Canonical schema hash locked in the registry.
+            #vis const SCHEMA_HASH: Option<&str> = #hash;
+            #vis const QOS: ::ampy_bus::Qos = #qos;
+        }
+    }
 
     /// `impl Topic for #ty` delegating to the routing functions at `fns`.
     pub fn topic_impl(&self, ty: &TokenStream, payload: &TokenStream, fns: &TokenStream) -> TokenStream {
@@ -312,6 +362,40 @@ impl TopicModel<'_> {
                     #fns dedupe_key(self)
                 }
             }
+        }
+    }
+
+    /// What `#[derive(Payload)]` expands to on `self_ty`: the routing
+    /// functions and every trait impl, inside a `const _` block.
+    pub fn derive_block(&self, self_ty: &TokenStream) -> TokenStream {
+        let consts = self.consts(&quote!(#[allow(dead_code)]));
+        let functions = self.functions(self_ty, &TokenStream::new());
+        let none = TokenStream::new();
+        let topic_impl = self.topic_impl(self_ty, self_ty, &none);
+        let schema_impl = self.schema_impl(self_ty, &none);
+        let key_impl = self.key_impl(self_ty, &none);
+        quote! {
+            const _: () = {
+                // The derive expands in the user's scope, where `Result` or
+                // `String` may be their own; these names win inside the block.
+                #[allow(unused_imports)]
+                use ::core::option::Option::{self, None, Some};
+                #[allow(unused_imports)]
+                use ::core::result::Result::{self, Err, Ok};
+                #[allow(unused_imports)]
+                use ::std::string::String;
+                #consts
+                #functions
+                #topic_impl
+                #schema_impl
+                #key_impl
+                impl #self_ty {
+                    /// The subject this payload is published on in `env`.
+                    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                        topic_for(self, env)
+                    }
+                }
+            };
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::registry::DomainKind;
 use crate::Project;
 use bindings::{module, TopicModel};
+pub use bindings::{FieldValue, Routing};
 use keys::Scope;
 use names::{camel, Paths};
 
@@ -287,20 +288,21 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
     let scope = Scope { paths, root: Some(root_from_topic.clone()) };
     let mut domains: BTreeMap<String, BTreeMap<String, Vec<TokenStream>>> = BTreeMap::new();
     let mut impls = Vec::new();
-    let mut by_payload: BTreeMap<&str, Vec<(&TopicModel<'_>, TokenStream)>> = BTreeMap::new();
+    let mut by_payload: BTreeMap<&str, Vec<(&TopicModel<'_>, TokenStream, Routing)>> = BTreeMap::new();
     let mut verify_all = Vec::new();
     let mut markers: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for m in models {
         let (d, v, t) = (&m.topic.domain.name.value, &m.topic.version.name.value, &m.topic.topic.name.value);
         let payload_from_topic = paths.message(&root_from_topic, &m.resolved.message);
-        let functions = match m.functions(&scope, &payload_from_topic, &quote!(pub)) {
-            Ok(f) => f,
+        let routing = match m.routing(&scope) {
+            Ok(r) => r,
             Err(e) => {
                 diags.push(Diagnostic::error("generate::key_path", e).at(source, m.topic.topic.span.clone()));
                 continue;
             }
         };
-        let consts = m.consts(&quote!(pub));
+        let functions = routing.functions(&payload_from_topic, &quote!(pub));
+        let consts = routing.consts(&quote!(pub));
         let typed = m.typed_builders(&quote!(super::super::super::super::Env));
         let (dm, vm, tm) = (module(d), module(v), module(t));
         let marker = camel(t);
@@ -327,7 +329,7 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
             }
         };
         let payload_from_version = paths.message(&quote!(super::super::super), &m.resolved.message);
-        let marker_impl = m.topic_impl(&quote!(#marker), &payload_from_version, &quote!(#tm::));
+        let marker_impl = routing.topic_impl(&quote!(#marker), &payload_from_version, &quote!(#tm::));
         let marker_doc = format!(" The `{}` topic, as a type.", m.id());
         let items = domains.entry(d.clone()).or_default().entry(v.clone()).or_default();
         items.push(topic_mod);
@@ -338,16 +340,16 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
             #marker_impl
         });
         let fns = quote!(topics::#dm::#vm::#tm::);
-        by_payload.entry(m.resolved.message.full_name()).or_default().push((m, fns));
+        by_payload.entry(m.resolved.message.full_name()).or_default().push((m, fns, routing));
     }
     // One Schema impl per payload; PartitionKey where its topics agree on
     // the key; an inherent `topic_for` where it has a single topic.
     for topics in by_payload.values() {
-        let (first, fns) = &topics[0];
+        let (first, fns, routing) = &topics[0];
         let payload = paths.message(&quote!(self), &first.resolved.message);
-        impls.push(first.schema_impl(&payload, fns));
-        if topics.iter().all(|(m, _)| key_spec(m) == key_spec(first)) {
-            impls.push(first.key_impl(&payload, fns));
+        impls.push(routing.schema_impl(&payload, fns));
+        if topics.iter().all(|(m, _, _)| key_spec(m) == key_spec(first)) {
+            impls.push(routing.key_impl(&payload, fns));
         }
         if linked {
             impls.push(quote! {
@@ -549,34 +551,7 @@ pub fn derive_impls(project: &Project, topic_id: &str, self_ty: &TokenStream) ->
     let model = TopicModel { registry: &project.registry, topic, resolved };
     let paths = Paths::default();
     let scope = Scope { paths: &paths, root: None };
-    let functions = model.functions(&scope, self_ty, &TokenStream::new())?;
-    let consts = model.consts(&quote!(#[allow(dead_code)]));
-    let topic_impl = model.topic_impl(self_ty, self_ty, &TokenStream::new());
-    let schema_impl = model.schema_impl(self_ty, &TokenStream::new());
-    let key_impl = model.key_impl(self_ty, &TokenStream::new());
-    Ok(quote! {
-        const _: () = {
-            // The derive expands in the user's scope, where `Result` or
-            // `String` may be their own; these names win inside the block.
-            #[allow(unused_imports)]
-            use ::core::option::Option::{self, None, Some};
-            #[allow(unused_imports)]
-            use ::core::result::Result::{self, Err, Ok};
-            #[allow(unused_imports)]
-            use ::std::string::String;
-            #consts
-            #functions
-            #topic_impl
-            #schema_impl
-            #key_impl
-            impl #self_ty {
-                /// The subject this payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    topic_for(self, env)
-                }
-            }
-        };
-    })
+    Ok(model.routing(&scope)?.derive_block(self_ty))
 }
 
 /// The message a topic carries, for callers that check user structs.

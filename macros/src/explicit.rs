@@ -14,6 +14,7 @@
 //! which error a payload with several bad fields reports.
 
 use ampygen::registry::Semver;
+use ampygen::rust::{FieldValue, Routing};
 use ampygen::template::{self, Part, SyntaxError, Token};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -152,18 +153,23 @@ pub fn expand(form: &ExplicitForm, ident: &Ident, fields: &[&Field]) -> Result<T
     let (Some(subtopic), Some(key)) = (subtopic, key) else {
         return Err(syn::Error::new(form.key.span(), "the key or subtopic template is invalid"));
     };
-    let consts = Consts {
+    let value = |k: &KeyField<'_>| FieldValue { name: k.name.clone(), ty: k.value_ty.clone(), value: agree(k) };
+    let routing = Routing {
         id: format!("{domain}.{version}"),
         namespace,
         domain,
         version,
-        subtopic: form.subtopic.value(),
+        subtopic,
+        key_format: key,
         fqdn: form.schema.value(),
         schema_version: form.schema_version.value(),
         schema_hash: form.schema_hash.as_ref().map(LitStr::value),
         qos,
+        fields: key_fields.iter().map(value).collect(),
+        dedupe: dedupe.as_ref().map(value),
     };
-    Ok(render(ident, &consts, &key_fields, &key.parts, &subtopic.tokens, dedupe.as_ref()))
+    // The same renderer as build.rs output and the registry-backed form.
+    Ok(routing.derive_block(&quote!(#ident)))
 }
 
 /// Resolves a placeholder to a struct field and its key kind; an unknown
@@ -338,176 +344,6 @@ fn is_word(s: &str, dash: bool) -> bool {
 fn unraw(ident: &Ident) -> String {
     let s = ident.to_string();
     s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
-}
-
-/// The topic's constants, as strings.
-struct Consts {
-    id: String,
-    namespace: String,
-    domain: String,
-    version: String,
-    subtopic: String,
-    fqdn: String,
-    schema_version: String,
-    schema_hash: Option<String>,
-    qos: TokenStream,
-}
-
-/// The impls. Paths are absolute (`::core::result::Result`, …) so that a
-/// user's `type Result<T> = …` in scope cannot change their meaning.
-fn render(
-    ident: &Ident,
-    c: &Consts,
-    fields: &[KeyField<'_>],
-    format: &[Part],
-    tokens: &[Token],
-    dedupe: Option<&KeyField<'_>>,
-) -> TokenStream {
-    let result = quote!(::core::result::Result);
-    let string = quote!(::std::string::String);
-    let err = quote!(::ampy_bus::RouteError);
-    let var = |name: &str| format_ident!("f_{}", name);
-    let values = fields.iter().map(|k| {
-        let v = var(&k.name);
-        let value = agree(k);
-        quote!(let #v = #value?;)
-    });
-    let tys = fields.iter().map(|k| &k.value_ty);
-    let vars: Vec<Ident> = fields.iter().map(|k| var(&k.name)).collect();
-    let pattern_of = |used: &[&str]| {
-        let pats = fields.iter().map(|k| {
-            if used.contains(&k.name.as_str()) {
-                let v = var(&k.name);
-                quote!(#v)
-            } else {
-                quote!(_)
-            }
-        });
-        quote!((#(#pats,)*))
-    };
-    let key_names: Vec<&str> =
-        format.iter().filter_map(|p| if let Part::Field(f) = p { Some(f.as_str()) } else { None }).collect();
-    let key_pat = pattern_of(&key_names);
-    let literal_len: usize = format.iter().map(|p| if let Part::Literal(l) = p { l.len() } else { 0 }).sum();
-    let literal_len = Literal::usize_unsuffixed(literal_len);
-    let hints = key_names.iter().map(|n| {
-        let v = var(n);
-        quote!(+ ::ampy_bus::key::KeyValue::len_hint(&#v))
-    });
-    let writes = format.iter().map(|p| match p {
-        Part::Literal(l) => quote!(out.push_str(#l);),
-        Part::Field(f) => {
-            let v = var(f);
-            quote!(::ampy_bus::key::KeyValue::write_to(&#v, &mut out);)
-        }
-    });
-    let sub_names: Vec<&str> =
-        tokens.iter().filter_map(|t| if let Token::Param(p) = t { Some(p.as_str()) } else { None }).collect();
-    let sub_pat = pattern_of(&sub_names);
-    let extra: usize = tokens.iter().map(|t| if let Token::Literal(l) = t { l.len() + 1 } else { 17 }).sum();
-    let extra = Literal::usize_unsuffixed(extra);
-    let pushes = tokens.iter().map(|t| match t {
-        Token::Literal(l) => quote!(s.literal(#l);),
-        Token::Param(p) => {
-            let v = var(p);
-            quote!(s.param(#p, &#v)?;)
-        }
-    });
-    let wild = tokens.iter().map(|t| match t {
-        Token::Literal(l) => quote!(s.literal(#l);),
-        Token::Param(_) => quote!(s.literal("*");),
-    });
-    let (dedupe_fn, dedupe_body) = match dedupe {
-        Some(k) => {
-            let value = agree(k);
-            let ty = &k.value_ty;
-            let f = quote! {
-                /// The `dedupe` field's value, under the key rules.
-                fn dedupe_value(p: &#ident) -> #result<#ty, #err> {
-                    #value
-                }
-            };
-            let body = quote! {
-                let value = dedupe_value(self).ok()?;
-                let mut out = #string::new();
-                ::ampy_bus::key::KeyValue::write_to(&value, &mut out);
-                ::core::option::Option::Some(out)
-            };
-            (f, body)
-        }
-        None => (TokenStream::new(), quote!(::core::option::Option::None)),
-    };
-    let Consts { id, namespace, domain, version, subtopic, fqdn, schema_version, schema_hash, qos } = c;
-    let hash = match schema_hash {
-        Some(h) => quote!(::core::option::Option::Some(#h)),
-        None => quote!(::core::option::Option::None),
-    };
-    quote! {
-        const _: () = {
-            const NAMESPACE: &str = #namespace;
-            const DOMAIN: &str = #domain;
-            const VERSION: &str = #version;
-
-            /// Every key field's value, checked in order.
-            fn key_fields(p: &#ident) -> #result<(#(#tys,)*), #err> {
-                #(#values)*
-                #result::Ok((#(#vars,)*))
-            }
-            #dedupe_fn
-
-            impl ::ampy_bus::Schema for #ident {
-                const FQDN: &'static str = #fqdn;
-                const SCHEMA_VERSION: &'static str = #schema_version;
-                const SCHEMA_HASH: ::core::option::Option<&'static str> = #hash;
-            }
-
-            impl ::ampy_bus::PartitionKey for #ident {
-                fn partition_key(&self) -> #result<#string, #err> {
-                    <#ident as ::ampy_bus::Topic>::partition_key(self)
-                }
-                fn dedupe_key(&self) -> ::core::option::Option<#string> {
-                    #dedupe_body
-                }
-            }
-
-            impl ::ampy_bus::Topic for #ident {
-                type Payload = Self;
-                const ID: &'static str = #id;
-                const NAMESPACE: &'static str = NAMESPACE;
-                const DOMAIN: &'static str = DOMAIN;
-                const VERSION: &'static str = VERSION;
-                const SUBTOPIC: &'static str = #subtopic;
-                const QOS: ::ampy_bus::Qos = #qos;
-
-                fn topic_for<E: ::ampy_bus::EnvName>(p: &Self, env: E) -> #result<::ampy_bus::Subject, #err> {
-                    let #sub_pat = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, #extra)?;
-                    #(#pushes)*
-                    #result::Ok(s.finish())
-                }
-
-                fn partition_key(p: &Self) -> #result<#string, #err> {
-                    let #key_pat = key_fields(p)?;
-                    let mut out = #string::with_capacity(#literal_len #(#hints)*);
-                    #(#writes)*
-                    #result::Ok(out)
-                }
-
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> #result<#string, #err> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
-                    #(#wild)*
-                    #result::Ok(s.finish().into_string())
-                }
-            }
-
-            impl #ident {
-                /// The subject this payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> #result<::ampy_bus::Subject, #err> {
-                    <#ident as ::ampy_bus::Topic>::topic_for(self, env)
-                }
-            }
-        };
-    }
 }
 
 /// An expression of type `Result<V, RouteError>` evaluating one key field

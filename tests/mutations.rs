@@ -247,6 +247,13 @@ const CASES: &[Case] = &[
     case("int32_to_string", &[Replace(B, "int32 count = 2;", "string count = 2;")])
         .finds("breaking-wire", "compat::breaking_wire", B, "  string count = 2;")
         .refused(),
+    // Same wire bytes, different proto3 JSON: breaking at the JSON level.
+    case("enum_to_int32", &[Replace(B, "  AdjustmentPolicy adjustment_policy = 13;", "  int32 adjustment_policy = 13;")])
+        .finds("breaking-json", "compat::breaking_json", B, "  int32 adjustment_policy = 13;")
+        .refused(),
+    case("string_to_bytes", &[Replace(B, "  string currency = 14;", "  bytes currency = 14;")])
+        .finds("breaking-json", "compat::breaking_json", B, "  bytes currency = 14;")
+        .refused(),
     case("int32_to_int64_widened", &[Replace(B, "int32 trade_count = 11;", "int64 trade_count = 11;"), PATCH])
         .finds("compatible", "compat::widened", B, "  int64 trade_count = 11;"),
     case("int64_to_int32_narrowed", &[Replace(B, "int64 volume = 10;", "int32 volume = 10;")])

@@ -112,6 +112,18 @@ const CAUTION: (&str, &str) =
 /// flagged as a warning because narrower readers truncate new values.
 const WIDENINGS: &[(&str, &str)] = &[("int32", "int64"), ("uint32", "uint64"), ("sint32", "sint64")];
 
+/// Type changes that keep the bytes on the wire readable, losslessly, but
+/// change the JSON form: an enum and `int32` (names against numbers; enums
+/// are int32 varints and proto3 enums keep unknown numbers), and `string`,
+/// `bytes` and embedded messages (text, base64 and objects, all
+/// length-delimited). Narrowings and sign changes stay wire breaks: they
+/// parse, but change values.
+fn json_only_type_change(old: &str, new: &str) -> bool {
+    let enumeration = |t: &str| t.starts_with("enum(");
+    let length = |t: &str| t == "string" || t == "bytes" || t.starts_with("message(");
+    old == "int32" && enumeration(new) || enumeration(old) && new == "int32" || length(old) && length(new)
+}
+
 fn field_changed(message: &str, o: &Field, f: &Field, json: Class, loc: Loc) -> Option<Change> {
     if o.line == f.line {
         return None;
@@ -127,6 +139,11 @@ fn field_changed(message: &str, o: &Field, f: &Field, json: Class, loc: Loc) -> 
         {
             aspects
                 .push((Class::BreakingWire, format!("referenced type renamed or replaced `{}` -> `{}`", o.ty, f.ty)));
+        } else if json_only_type_change(&o.ty, &f.ty) {
+            aspects.push((
+                json,
+                format!("type changed `{}` -> `{}` (same wire encoding, different JSON form)", o.ty, f.ty),
+            ));
         } else {
             aspects.push((Class::BreakingWire, format!("type changed `{}` -> `{}`", o.ty, f.ty)));
         }

@@ -8,6 +8,8 @@
 //! `quote`, so escaping and identifiers stay correct by construction; only
 //! whitespace is decided here. The golden tests compile what it prints.
 
+use std::fmt::Write as _;
+
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 
 /// Formats a sequence of items.
@@ -211,20 +213,19 @@ impl Printer {
     fn token(&mut self, t: &TokenTree, next: Option<&TokenTree>, pipes: &mut usize) {
         match t {
             TokenTree::Ident(id) => {
-                let s = id.to_string();
                 if !matches!(self.prev, Prev::Tight | Prev::LineStart | Prev::PipeOpen) {
                     self.space();
                 }
                 self.start();
-                self.out.push_str(&s);
-                self.prev = if KEYWORDS.contains(&s.as_str()) { Prev::Keyword } else { Prev::Word };
+                let _ = write!(self.out, "{id}");
+                self.prev = if KEYWORDS.iter().any(|k| id == k) { Prev::Keyword } else { Prev::Word };
             }
             TokenTree::Literal(l) => {
                 if !matches!(self.prev, Prev::Tight | Prev::LineStart | Prev::PipeOpen) {
                     self.space();
                 }
                 self.start();
-                self.out.push_str(&l.to_string());
+                let _ = write!(self.out, "{l}");
                 self.prev = Prev::Word;
             }
             TokenTree::Group(g) => {

@@ -10,6 +10,7 @@ use quote::{format_ident, quote};
 
 use super::keys::{self, Scope};
 use super::names::snake;
+use super::{braced, concat};
 use crate::registry::resolve::{Leaf, ResolvedTopic};
 use crate::registry::{Delivery, Registry, TopicRef};
 use crate::template::{KeyFormat, Part, Subtopic, Token};
@@ -177,18 +178,18 @@ impl Routing {
     pub fn functions(&self, payload: &TokenStream, vis: &TokenStream) -> TokenStream {
         let fields = &self.fields;
         let values = fields.iter().map(|f| {
-            let (v, value) = (var(&f.name), &f.value);
-            quote!(let #v = #value?;)
+            let v = var(&f.name);
+            concat([quote!(let #v =), f.value.clone(), quote!(?;)])
         });
         let tys = fields.iter().map(|f| &f.ty);
         let vars: Vec<_> = fields.iter().map(|f| var(&f.name)).collect();
-        let key_fields_fn = quote! {
-            /// Every key field's value, checked in declaration order.
-            fn key_fields(p: &#payload) -> Result<(#(#tys,)*), ::ampy_bus::RouteError> {
-                #(#values)*
-                Ok((#(#vars,)*))
-            }
-        };
+        let key_fields_fn = braced(
+            quote! {
+                /// Every key field's value, checked in declaration order.
+                fn key_fields(p: &#payload) -> Result<(#(#tys,)*), ::ampy_bus::RouteError>
+            },
+            concat(values.chain([quote!(Ok((#(#vars,)*)))])),
+        );
         let format = &self.key_format.parts;
         let used = |names: &[&str]| -> TokenStream {
             let pats = fields.iter().map(|f| {
@@ -256,10 +257,7 @@ impl Routing {
             }
             None => (TokenStream::new(), quote!(let _ = p; None)),
         };
-        quote! {
-            #key_fields_fn
-            #dedupe_value_fn
-
+        let rest = quote! {
             /// The `partition_key` header for a payload.
             #vis fn partition_key(p: &#payload) -> Result<String, ::ampy_bus::RouteError> {
                 let #key_pat = key_fields(p)?;
@@ -287,7 +285,8 @@ impl Routing {
                 #(#wild)*
                 Ok(s.finish().into_string())
             }
-        }
+        };
+        concat([key_fields_fn, dedupe_value_fn, rest])
     }
 
     /// `const`s describing the topic and its schema.

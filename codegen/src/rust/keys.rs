@@ -11,6 +11,7 @@ use prost_reflect::{FieldDescriptor, Kind};
 use quote::{format_ident, quote};
 
 use super::names::{camel, snake, Paths};
+use super::{braced, concat};
 use crate::registry::resolve::{Leaf, ResolvedField, ResolvedPath};
 use crate::template::Index;
 
@@ -72,11 +73,12 @@ pub fn field_value(scope: &Scope<'_>, field: &ResolvedField, var: &TokenStream) 
     let path = field.path.path.to_string();
     let fans_out = field.path.fans_out();
     let walk = step(scope, &field.path, 0, var)?;
-    Ok(quote! {{
-        let mut acc = ::ampy_bus::key::Agree::<#ty>::new(#name, #path, #fans_out);
-        #walk
-        acc.finish()
-    }})
+    let body = concat([
+        quote!(let mut acc = ::ampy_bus::key::Agree::<#ty>::new(#name, #path, #fans_out);),
+        walk,
+        quote!(acc.finish()),
+    ]);
+    Ok(braced(TokenStream::new(), body))
 }
 
 /// Statements that visit the leaves below step `i` of `path` on message
@@ -98,14 +100,15 @@ fn step(scope: &Scope<'_>, path: &ResolvedPath, i: usize, var: &TokenStream) -> 
     match s.index {
         Index::All => {
             let inner = on_elem(scope)?;
-            Ok(quote! {
-                if #var.#f.is_empty() {
-                    return Err(acc.empty_batch());
-                }
-                for #elem in &#var.#f {
-                    #inner
-                }
-            })
+            Ok(braced(
+                quote! {
+                    if #var.#f.is_empty() {
+                        return Err(acc.empty_batch());
+                    }
+                    for #elem in &#var.#f
+                },
+                inner,
+            ))
         }
         Index::First => {
             let inner = on_elem(scope)?;
@@ -140,12 +143,9 @@ fn step(scope: &Scope<'_>, path: &ResolvedPath, i: usize, var: &TokenStream) -> 
             if is_message(&s.field) || s.field.supports_presence() {
                 // Option<T>: unset explicit-presence fields are empty.
                 let inner = on_elem(scope)?;
-                Ok(quote! {
-                    match #var.#f.as_ref() {
-                        None => acc.visit(None)?,
-                        Some(#elem) => { #inner }
-                    }
-                })
+                let arms =
+                    concat([quote!(None => acc.visit(None)?, Some(#elem) =>), braced(TokenStream::new(), inner)]);
+                Ok(braced(quote!(match #var.#f.as_ref()), arms))
             } else {
                 let leaf = leaf(path, &quote!(#var.#f), false);
                 Ok(quote!(acc.visit(Some(#leaf))?;))

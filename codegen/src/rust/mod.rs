@@ -320,14 +320,7 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
             " {}",
             m.topic.topic.description.as_ref().map_or_else(|| format!("The `{}` topic.", m.id()), |d| d.value.clone())
         );
-        let topic_mod = quote! {
-            #[doc = #doc]
-            pub mod #tm {
-                #consts
-                #typed
-                #functions
-            }
-        };
+        let topic_mod = braced(quote!(#[doc = #doc] pub mod #tm), concat([consts, typed, functions]));
         let payload_from_version = paths.message(&quote!(super::super::super), &m.resolved.message);
         let marker_impl = routing.topic_impl(&quote!(#marker), &payload_from_version, &quote!(#tm::));
         let marker_doc = format!(" The `{}` topic, as a type.", m.id());
@@ -380,15 +373,13 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
         let dm = module(&d);
         let version_mods = versions.into_iter().map(|(v, items)| {
             let vm = module(&v);
-            quote! {
-                pub mod #vm {
-                    /// Every subject of this domain version in `env`.
-                    pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                        ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), #d, #v)
-                    }
-                    #(#items)*
+            let pattern = quote! {
+                /// Every subject of this domain version in `env`.
+                pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), #d, #v)
                 }
-            }
+            };
+            braced(quote!(pub mod #vm), concat(std::iter::once(pattern).chain(items)))
         });
         let doc = project
             .registry
@@ -396,16 +387,13 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
             .iter()
             .find(|x| x.name.value == d)
             .map_or_else(String::new, |x| format!(" {}", x.description.value));
-        quote! {
-            #[doc = #doc]
-            pub mod #dm {
-                /// Every subject of this domain in `env`, all versions.
-                pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                    ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), #d)
-                }
-                #(#version_mods)*
+        let pattern = quote! {
+            /// Every subject of this domain in `env`, all versions.
+            pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), #d)
             }
-        }
+        };
+        braced(quote!(#[doc = #doc] pub mod #dm), concat(std::iter::once(pattern).chain(version_mods)))
     });
     let linked_items = if linked {
         quote! {
@@ -427,27 +415,42 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
         TokenStream::new()
     };
     let ns = project.registry.namespace.value.as_str();
-    let file = quote! {
+    let topics_pattern = quote! {
+        /// Every subject of `env`.
+        pub fn pattern(env: super::Env) -> Result<String, ::ampy_bus::RouteError> {
+            ::ampy_bus::topic::pattern::env(super::NAMESPACE, env.as_str())
+        }
+    };
+    let topics = braced(
+        quote! {
+            /// One module per topic (`topics::bars::v1::bars`) with its constants,
+            /// subject builders, patterns and key functions, and one marker type
+            /// per topic implementing `ampy_bus::Topic`.
+            pub mod topics
+        },
+        concat(std::iter::once(topics_pattern).chain(domain_mods)),
+    );
+    let head = quote! {
         /// The first subject token.
         pub const NAMESPACE: &str = #ns;
-
-        #env_enum
-
-        /// One module per topic (`topics::bars::v1::bars`) with its constants,
-        /// subject builders, patterns and key functions, and one marker type
-        /// per topic implementing `ampy_bus::Topic`.
-        pub mod topics {
-            /// Every subject of `env`.
-            pub fn pattern(env: super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::env(super::NAMESPACE, env.as_str())
-            }
-            #(#domain_mods)*
-        }
-
-        #(#impls)*
-        #linked_items
     };
+    let file = concat([head, env_enum, topics].into_iter().chain(impls).chain([linked_items]));
     Ok(print::print_file(file))
+}
+
+/// `head { body }`, moving `body` rather than copying it as `quote!`
+/// interpolation does: in an unoptimised build script, copying the token
+/// trees at every level of nesting was most of the bindings' cost.
+pub(crate) fn braced(mut head: TokenStream, body: TokenStream) -> TokenStream {
+    head.extend([proc_macro2::TokenTree::Group(proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body))]);
+    head
+}
+
+/// Token streams one after another, moved.
+pub(crate) fn concat(parts: impl IntoIterator<Item = TokenStream>) -> TokenStream {
+    let mut out = TokenStream::new();
+    out.extend(parts);
+    out
 }
 
 fn env_enum(project: &Project, diags: &mut Diagnostics) -> TokenStream {

@@ -153,7 +153,8 @@ pub fn expand(form: &ExplicitForm, ident: &Ident, fields: &[&Field]) -> Result<T
     let (Some(subtopic), Some(key)) = (subtopic, key) else {
         return Err(syn::Error::new(form.key.span(), "the key or subtopic template is invalid"));
     };
-    let value = |k: &KeyField<'_>| FieldValue { name: k.name.clone(), ty: k.value_ty.clone(), value: agree(k) };
+    let value =
+        |k: &KeyField<'_>| FieldValue { name: k.name.clone(), ty: k.value_ty.to_string(), value: agree(k).to_string() };
     let routing = Routing {
         id: format!("{domain}.{version}"),
         namespace,
@@ -164,12 +165,12 @@ pub fn expand(form: &ExplicitForm, ident: &Ident, fields: &[&Field]) -> Result<T
         fqdn: form.schema.value(),
         schema_version: form.schema_version.value(),
         schema_hash: form.schema_hash.as_ref().map(LitStr::value),
-        qos,
+        qos: qos.to_string(),
         fields: key_fields.iter().map(value).collect(),
         dedupe: dedupe.as_ref().map(value),
     };
     // The same renderer as build.rs output and the registry-backed form.
-    Ok(routing.derive_block(&quote!(#ident)))
+    crate::parse_generated(&routing.derive_block(&ident.to_string())).map_err(|e| syn::Error::new(ident.span(), e))
 }
 
 /// Resolves a placeholder to a struct field and its key kind; an unknown

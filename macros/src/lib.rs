@@ -82,3 +82,14 @@ fn expand(input: &DeriveInput) -> Result<proc_macro2::TokenStream, syn::Error> {
         attrs::Form::Explicit(form) => explicit::expand(&form, ident, &fields),
     }
 }
+
+/// The generator writes Rust as text (the same text build.rs writes);
+/// parse it back into tokens. A failure is a bug in ampygen, reported as a
+/// compile error rather than a panic.
+pub(crate) fn parse_generated(code: &str) -> Result<proc_macro2::TokenStream, String> {
+    code.parse().map_err(|e| {
+        format!(
+            "ampygen generated code that does not parse ({e}); please report this with the attribute that triggered it"
+        )
+    })
+}

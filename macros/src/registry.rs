@@ -82,8 +82,8 @@ pub fn expand(form: &RegistryForm, ident: &Ident, fields: &[&Field]) -> Result<T
             }
         }
     }
-    let self_ty = quote!(#ident);
-    let impls = ampygen::rust::derive_impls(&project, &id, &self_ty);
+    let impls =
+        ampygen::rust::derive_impls(&project, &id, &ident.to_string()).and_then(|code| crate::parse_generated(&code));
     let impls = match impls {
         Ok(tokens) => Some(tokens),
         Err(e) => {

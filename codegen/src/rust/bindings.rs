@@ -1,17 +1,15 @@
 //! The bus bindings for one topic or payload: constants, subject builders,
 //! subscription patterns and the `ampy_bus` trait impls.
 //!
-//! The same functions serve build.rs output (one module per topic, marker
-//! types) and `#[derive(Payload)]` (a `const _` block on the user's struct),
-//! so both paths route and key payloads identically.
+//! One [`Routing`] value renders them all, for build.rs output (one module
+//! per topic, marker types) and for both forms of `#[derive(Payload)]` (a
+//! `const _` block on the user's struct), so every path routes and keys
+//! payloads identically.
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
-
+use super::code::{lit, Code};
 use super::keys::{self, Scope};
 use super::names::snake;
-use super::{braced, concat};
-use crate::registry::resolve::{Leaf, ResolvedTopic};
+use crate::registry::resolve::{Leaf, ResolvedField, ResolvedTopic};
 use crate::registry::{Delivery, Registry, TopicRef};
 use crate::template::{KeyFormat, Part, Subtopic, Token};
 
@@ -23,12 +21,12 @@ pub struct TopicModel<'a> {
 }
 
 /// One key field: its name, the Rust type its value is compared and
-/// written as, and an expression of type `Result<that type, RouteError>`
-/// that evaluates it on `p`.
+/// written as, and a block expression of type `Result<that type,
+/// RouteError>` that evaluates it on `p`.
 pub struct FieldValue {
     pub name: String,
-    pub ty: TokenStream,
-    pub value: TokenStream,
+    pub ty: String,
+    pub value: String,
 }
 
 /// Everything the routing functions and trait impls are rendered from.
@@ -47,7 +45,7 @@ pub struct Routing {
     pub schema_version: String,
     pub schema_hash: Option<String>,
     /// An `::ampy_bus::Qos` expression.
-    pub qos: TokenStream,
+    pub qos: String,
     /// In evaluation order.
     pub fields: Vec<FieldValue>,
     pub dedupe: Option<FieldValue>,
@@ -60,19 +58,16 @@ impl TopicModel<'_> {
 
     /// The routing of this topic, with key paths walked on `p`.
     pub fn routing(&self, scope: &Scope<'_>) -> Result<Routing, String> {
-        let p = quote!(p);
-        let value = |f: &crate::registry::resolve::ResolvedField| -> Result<FieldValue, String> {
+        let value = |f: &ResolvedField| -> Result<FieldValue, String> {
             Ok(FieldValue {
                 name: f.name.clone(),
                 ty: keys::value_type(&f.path),
-                value: keys::field_value(scope, f, &p)?,
+                value: keys::field_value(scope, f, "p")?,
             })
         };
         let fields = self.resolved.fields.iter().map(value).collect::<Result<Vec<_>, _>>()?;
         let dedupe = match &self.resolved.dedupe {
-            Some(path) => {
-                Some(value(&crate::registry::resolve::ResolvedField { name: "dedupe".into(), path: path.clone() })?)
-            }
+            Some(path) => Some(value(&ResolvedField { name: "dedupe".into(), path: path.clone() })?),
             None => None,
         };
         let t = self.topic.topic;
@@ -96,353 +91,285 @@ impl TopicModel<'_> {
         })
     }
 
-    fn qos(&self) -> TokenStream {
+    fn qos(&self) -> String {
         let name = &self.topic.domain.qos.value;
         let tier = self.registry.qos.iter().find(|q| q.name.value == *name);
         let delivery = match tier.map(|t| t.delivery.value) {
-            Some(Delivery::AtMostOnce) => quote!(::ampy_bus::Delivery::AtMostOnce),
-            _ => quote!(::ampy_bus::Delivery::AtLeastOnce),
+            Some(Delivery::AtMostOnce) => "AtMostOnce",
+            _ => "AtLeastOnce",
         };
         let p99 = match tier.and_then(|t| t.p99_ms.as_ref()).map(|p| u32::try_from(p.value).unwrap_or(u32::MAX)) {
-            Some(ms) => {
-                let ms = proc_macro2::Literal::u32_unsuffixed(ms);
-                quote!(Some(#ms))
-            }
-            None => quote!(None),
+            Some(ms) => format!("Some({ms})"),
+            None => "None".to_owned(),
         };
-        quote!(::ampy_bus::Qos { tier: #name, delivery: #delivery, p99_ms: #p99 })
+        format!("::ampy_bus::Qos {{ tier: {}, delivery: ::ampy_bus::Delivery::{delivery}, p99_ms: {p99} }}", lit(name))
     }
+
     /// Typed builders from explicit values, for the build.rs output:
     /// `subject(env, mic, symbol)` and `pattern_with(env, Some(mic), None)`.
-    pub fn typed_builders(&self, env_ty: &TokenStream) -> TokenStream {
-        let tokens = &self.topic.topic.subtopic.value.tokens;
-        let params: Vec<(&str, &crate::registry::resolve::ResolvedPath)> = self
-            .topic
-            .topic
-            .subtopic
-            .value
+    pub fn typed_builders(&self, c: &mut Code, env_ty: &str) {
+        let subtopic = &self.topic.topic.subtopic.value;
+        let params: Vec<(&str, &crate::registry::resolve::ResolvedPath)> = subtopic
             .params()
             .filter_map(|(n, _)| self.resolved.fields.iter().find(|f| f.name == n).map(|f| (n, &f.path)))
             .collect();
-        let args = params.iter().map(|(n, path)| {
-            let v = arg(n);
-            let ty = keys::param_type(path);
-            quote!(#v: #ty)
-        });
-        let opt_args = params.iter().map(|(n, _)| {
-            let v = arg(n);
-            quote!(#v: Option<&str>)
-        });
-        let converts = params.iter().filter_map(|(n, path)| match &path.leaf {
-            Leaf::Enum(_) => {
+        let args: String = params.iter().map(|(n, path)| format!(", {}: {}", arg(n), keys::param_type(path))).collect();
+        let opt_args: String = params.iter().map(|(n, _)| format!(", {}: Option<&str>", arg(n))).collect();
+        c.doc(" The subject for explicit subtopic values. Each value is checked");
+        c.doc(" as a subject token.");
+        c.open(format!("pub fn subject(env: {env_ty}{args}) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>"));
+        for (n, path) in &params {
+            if let Leaf::Enum(_) = &path.leaf {
                 let v = arg(n);
-                let name = keys::enum_name_fn(&path.leaf);
-                Some(quote!(let #v = ::ampy_bus::key::EnumValue { number: #v, name: #name };))
-            }
-            _ => None,
-        });
-        let (pushes, extra) = subject_pushes(tokens, |name| {
-            let v = arg(name);
-            quote!(&#v)
-        });
-        let wild = tokens.iter().map(|t| match t {
-            Token::Literal(l) => quote!(s.literal(#l);),
-            Token::Param(p) => {
-                let v = arg(p);
-                quote!(s.wildcard_or(#p, #v)?;)
-            }
-        });
-        quote! {
-            /// The subject for explicit subtopic values. Each value is checked
-            /// as a subject token.
-            pub fn subject(env: #env_ty, #(#args),*) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                #(#converts)*
-                let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, #extra)?;
-                #(#pushes)*
-                Ok(s.finish())
-            }
-
-            /// A subscription pattern: each `None` becomes `*`.
-            pub fn pattern_with(env: #env_ty, #(#opt_args),*) -> Result<String, ::ampy_bus::RouteError> {
-                let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
-                #(#wild)*
-                Ok(s.finish().into_string())
+                c.line(format!(
+                    "let {v} = ::ampy_bus::key::EnumValue {{ number: {v}, name: {} }};",
+                    keys::enum_name_fn(&path.leaf)
+                ));
             }
         }
+        let extra = subject_extra(&subtopic.tokens);
+        c.line(format!(
+            "let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, {extra})?;"
+        ));
+        push_tokens(c, &subtopic.tokens, |p| format!("s.param({}, &{})?;", lit(p), arg(p)));
+        c.line("Ok(s.finish())");
+        c.close("");
+        c.doc(" A subscription pattern: each `None` becomes `*`.");
+        c.open(format!("pub fn pattern_with(env: {env_ty}{opt_args}) -> Result<String, ::ampy_bus::RouteError>"));
+        c.line("let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;");
+        push_tokens(c, &subtopic.tokens, |p| format!("s.wildcard_or({}, {})?;", lit(p), arg(p)));
+        c.line("Ok(s.finish().into_string())");
+        c.close("");
     }
 }
 
 impl Routing {
     /// The routing functions over payload type `payload`: `key_fields`,
-    /// `partition_key`, `dedupe_key`, `topic_for` and `pattern`.
-    pub fn functions(&self, payload: &TokenStream, vis: &TokenStream) -> TokenStream {
+    /// `partition_key`, `dedupe_key`, `topic_for` and `pattern`, each
+    /// prefixed with `vis` (`pub ` or nothing).
+    pub fn functions(&self, c: &mut Code, payload: &str, vis: &str) {
         let fields = &self.fields;
-        let values = fields.iter().map(|f| {
-            let v = var(&f.name);
-            concat([quote!(let #v =), f.value.clone(), quote!(?;)])
-        });
-        let tys = fields.iter().map(|f| &f.ty);
-        let vars: Vec<_> = fields.iter().map(|f| var(&f.name)).collect();
-        let key_fields_fn = braced(
-            quote! {
-                /// Every key field's value, checked in declaration order.
-                fn key_fields(p: &#payload) -> Result<(#(#tys,)*), ::ampy_bus::RouteError>
-            },
-            concat(values.chain([quote!(Ok((#(#vars,)*)))])),
-        );
-        let format = &self.key_format.parts;
-        let used = |names: &[&str]| -> TokenStream {
-            let pats = fields.iter().map(|f| {
-                if names.contains(&f.name.as_str()) {
-                    let v = var(&f.name);
-                    quote!(#v)
-                } else {
-                    quote!(_)
-                }
-            });
-            quote!((#(#pats,)*))
+        let tuple = |items: Vec<String>| match items.len() {
+            1 => format!("({},)", items[0]),
+            _ => format!("({})", items.join(", ")),
         };
+        c.doc(" Every key field's value, checked in declaration order.");
+        let tys = tuple(fields.iter().map(|f| f.ty.clone()).collect());
+        c.open(format!("fn key_fields(p: &{payload}) -> Result<{tys}, ::ampy_bus::RouteError>"));
+        for f in fields {
+            // `let f_x = { … }?;`, the block re-indented.
+            let lines: Vec<&str> = f.value.trim().lines().collect();
+            let last = lines.len().saturating_sub(1);
+            for (i, l) in lines.iter().enumerate() {
+                let head = if i == 0 { format!("let {} = ", var(&f.name)) } else { String::new() };
+                let tail = if i == last { "?;" } else { "" };
+                c.append(&format!("{head}{l}{tail}"));
+            }
+        }
+        c.line(format!("Ok({})", tuple(fields.iter().map(|f| var(&f.name)).collect())));
+        c.close("");
+        if let Some(d) = &self.dedupe {
+            c.open(format!("fn dedupe_value(p: &{payload}) -> Result<{}, ::ampy_bus::RouteError>", d.ty));
+            c.append(&d.value);
+            c.close("");
+        }
+        let pattern = |names: &[&str]| {
+            tuple(
+                fields
+                    .iter()
+                    .map(|f| if names.contains(&f.name.as_str()) { var(&f.name) } else { "_".into() })
+                    .collect(),
+            )
+        };
+
+        let format = &self.key_format.parts;
         let key_names: Vec<&str> =
             format.iter().filter_map(|p| if let Part::Field(f) = p { Some(f.as_str()) } else { None }).collect();
-        let key_pat = used(&key_names);
         let literal_len: usize = format.iter().map(|p| if let Part::Literal(l) = p { l.len() } else { 0 }).sum();
-        let mut capacity: Vec<TokenStream> = key_names
-            .iter()
-            .map(|n| {
-                let v = var(n);
-                quote!(::ampy_bus::key::KeyValue::len_hint(&#v))
-            })
-            .collect();
+        let mut capacity: Vec<String> =
+            key_names.iter().map(|n| format!("::ampy_bus::key::KeyValue::len_hint(&{})", var(n))).collect();
         if literal_len > 0 || capacity.is_empty() {
-            let n = proc_macro2::Literal::usize_unsuffixed(literal_len);
-            capacity.insert(0, quote!(#n));
+            capacity.insert(0, literal_len.to_string());
         }
-        let writes = format.iter().map(|p| match p {
-            Part::Literal(l) if l.chars().count() == 1 => {
-                let c = l.chars().next().unwrap_or_default();
-                quote!(out.push(#c);)
+        c.doc(" The `partition_key` header for a payload.");
+        c.open(format!("{vis}fn partition_key(p: &{payload}) -> Result<String, ::ampy_bus::RouteError>"));
+        c.line(format!("let {} = key_fields(p)?;", pattern(&key_names)));
+        c.line(format!("let mut out = String::with_capacity({});", capacity.join(" + ")));
+        for part in format {
+            match part {
+                Part::Literal(l) if l.chars().count() == 1 => {
+                    c.line(format!("out.push({:?});", l.chars().next().unwrap_or_default()));
+                }
+                Part::Literal(l) => c.line(format!("out.push_str({});", lit(l))),
+                Part::Field(f) => c.line(format!("::ampy_bus::key::KeyValue::write_to(&{}, &mut out);", var(f))),
             }
-            Part::Literal(l) => quote!(out.push_str(#l);),
-            Part::Field(f) => {
-                let v = var(f);
-                quote!(::ampy_bus::key::KeyValue::write_to(&#v, &mut out);)
-            }
-        });
+        }
+        c.line("Ok(out)");
+        c.close("");
+
+        c.doc(" The `dedupe_key` header, from the registry's `dedupe` path.");
+        c.open(format!("{vis}fn dedupe_key(p: &{payload}) -> Option<String>"));
+        if self.dedupe.is_some() {
+            c.line("let value = dedupe_value(p).ok()?;");
+            c.line("let mut out = String::new();");
+            c.line("::ampy_bus::key::KeyValue::write_to(&value, &mut out);");
+            c.line("Some(out)");
+        } else {
+            c.line("let _ = p;");
+            c.line("None");
+        }
+        c.close("");
+
         let tokens = &self.subtopic.tokens;
         let sub_names: Vec<&str> = self.subtopic.params().map(|(n, _)| n).collect();
-        let sub_pat = used(&sub_names);
-        let (pushes, extra) = subject_pushes(tokens, |name| {
-            let v = var(name);
-            quote!(&#v)
-        });
-        let wild = tokens.iter().map(|t| match t {
-            Token::Literal(l) => quote!(s.literal(#l);),
-            Token::Param(_) => quote!(s.literal("*");),
-        });
-        let (dedupe_value_fn, dedupe) = match &self.dedupe {
-            Some(f) => {
-                let (ty, value) = (&f.ty, &f.value);
-                let func = quote! {
-                    fn dedupe_value(p: &#payload) -> Result<#ty, ::ampy_bus::RouteError> {
-                        #value
-                    }
-                };
-                let body = quote! {
-                    let value = dedupe_value(p).ok()?;
-                    let mut out = String::new();
-                    ::ampy_bus::key::KeyValue::write_to(&value, &mut out);
-                    Some(out)
-                };
-                (func, body)
-            }
-            None => (TokenStream::new(), quote!(let _ = p; None)),
-        };
-        let rest = quote! {
-            /// The `partition_key` header for a payload.
-            #vis fn partition_key(p: &#payload) -> Result<String, ::ampy_bus::RouteError> {
-                let #key_pat = key_fields(p)?;
-                let mut out = String::with_capacity(#(#capacity)+*);
-                #(#writes)*
-                Ok(out)
-            }
+        c.doc(" The subject a payload is published on in `env`.");
+        c.open(format!(
+            "{vis}fn topic_for<E: ::ampy_bus::EnvName>(p: &{payload}, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>"
+        ));
+        c.line(format!("let {} = key_fields(p)?;", pattern(&sub_names)));
+        c.line(format!(
+            "let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, {})?;",
+            subject_extra(tokens)
+        ));
+        push_tokens(c, tokens, |p| format!("s.param({}, &{})?;", lit(p), var(p)));
+        c.line("Ok(s.finish())");
+        c.close("");
 
-            /// The `dedupe_key` header, from the registry's `dedupe` path.
-            #vis fn dedupe_key(p: &#payload) -> Option<String> {
-                #dedupe
-            }
-
-            /// The subject a payload is published on in `env`.
-            #vis fn topic_for<E: ::ampy_bus::EnvName>(p: &#payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                let #sub_pat = key_fields(p)?;
-                let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, #extra)?;
-                #(#pushes)*
-                Ok(s.finish())
-            }
-
-            /// Every subject of this topic in `env`, placeholders as `*`.
-            #vis fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
-                #(#wild)*
-                Ok(s.finish().into_string())
-            }
-        };
-        concat([key_fields_fn, dedupe_value_fn, rest])
+        c.doc(" Every subject of this topic in `env`, placeholders as `*`.");
+        c.open(format!("{vis}fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError>"));
+        c.line("let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;");
+        push_tokens(c, tokens, |_| "s.literal(\"*\");".to_owned());
+        c.line("Ok(s.finish().into_string())");
+        c.close("");
     }
 
-    /// `const`s describing the topic and its schema.
-    pub fn consts(&self, vis: &TokenStream) -> TokenStream {
-        let Routing { id, namespace, domain, version, fqdn, schema_version, qos, .. } = self;
-        let subtopic = self.subtopic.to_string();
-        let format = self.key_format.to_string();
-        let hash = opt_str(self.schema_hash.as_deref());
-        quote! {
-            /// Topic id, `domain.version.topic`.
-            #vis const ID: &str = #id;
-            #vis const NAMESPACE: &str = #namespace;
-            #vis const DOMAIN: &str = #domain;
-            /// Topic version: the payload's major version.
-            #vis const VERSION: &str = #version;
-            /// Subtopic template, as written in the registry.
-            #vis const SUBTOPIC: &str = #subtopic;
-            /// Partition key format, as written in the registry.
-            #vis const KEY_FORMAT: &str = #format;
-            /// The payload's fully qualified message name.
-            #vis const FQDN: &str = #fqdn;
-            #vis const SCHEMA_VERSION: &str = #schema_version;
-            /// Canonical schema hash locked in the registry.
-            #vis const SCHEMA_HASH: Option<&str> = #hash;
-            #vis const QOS: ::ampy_bus::Qos = #qos;
-        }
+    /// `const`s describing the topic and its schema, each prefixed with
+    /// `vis` (`pub ` or an attribute).
+    pub fn consts(&self, c: &mut Code, vis: &str) {
+        let hash = match &self.schema_hash {
+            Some(h) => format!("Some({})", lit(h)),
+            None => "None".to_owned(),
+        };
+        c.doc(" Topic id, `domain.version.topic`.");
+        c.line(format!("{vis}const ID: &str = {};", lit(&self.id)));
+        c.line(format!("{vis}const NAMESPACE: &str = {};", lit(&self.namespace)));
+        c.line(format!("{vis}const DOMAIN: &str = {};", lit(&self.domain)));
+        c.doc(" Topic version: the payload's major version.");
+        c.line(format!("{vis}const VERSION: &str = {};", lit(&self.version)));
+        c.doc(" Subtopic template, as written in the registry.");
+        c.line(format!("{vis}const SUBTOPIC: &str = {};", lit(&self.subtopic.to_string())));
+        c.doc(" Partition key format, as written in the registry.");
+        c.line(format!("{vis}const KEY_FORMAT: &str = {};", lit(&self.key_format.to_string())));
+        c.doc(" The payload's fully qualified message name.");
+        c.line(format!("{vis}const FQDN: &str = {};", lit(&self.fqdn)));
+        c.line(format!("{vis}const SCHEMA_VERSION: &str = {};", lit(&self.schema_version)));
+        c.doc(" Canonical schema hash locked in the registry.");
+        c.line(format!("{vis}const SCHEMA_HASH: Option<&str> = {hash};"));
+        c.line(format!("{vis}const QOS: ::ampy_bus::Qos = {};", self.qos));
     }
 
-    /// `impl Topic for #ty` delegating to the routing functions at `fns`.
-    pub fn topic_impl(&self, ty: &TokenStream, payload: &TokenStream, fns: &TokenStream) -> TokenStream {
-        quote! {
-            impl ::ampy_bus::Topic for #ty {
-                type Payload = #payload;
-                const ID: &'static str = #fns ID;
-                const NAMESPACE: &'static str = #fns NAMESPACE;
-                const DOMAIN: &'static str = #fns DOMAIN;
-                const VERSION: &'static str = #fns VERSION;
-                const SUBTOPIC: &'static str = #fns SUBTOPIC;
-                const QOS: ::ampy_bus::Qos = #fns QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    #fns topic_for(payload, env)
-                }
-                fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
-                    #fns partition_key(payload)
-                }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    #fns pattern(env)
-                }
-            }
+    /// `impl Topic for ty` delegating to the routing functions at `fns`
+    /// (a path prefix such as `bars::`, or nothing).
+    pub fn topic_impl(&self, c: &mut Code, ty: &str, payload: &str, fns: &str) {
+        c.open(format!("impl ::ampy_bus::Topic for {ty}"));
+        c.line(format!("type Payload = {payload};"));
+        for name in ["ID", "NAMESPACE", "DOMAIN", "VERSION", "SUBTOPIC"] {
+            c.line(format!("const {name}: &'static str = {fns}{name};"));
         }
+        c.line(format!("const QOS: ::ampy_bus::Qos = {fns}QOS;"));
+        c.open("fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>");
+        c.line(format!("{fns}topic_for(payload, env)"));
+        c.close("");
+        c.open("fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError>");
+        c.line(format!("{fns}partition_key(payload)"));
+        c.close("");
+        c.open("fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError>");
+        c.line(format!("{fns}pattern(env)"));
+        c.close("");
+        c.close("");
     }
 
     /// `Schema` for the payload, delegating to `fns`.
-    pub fn schema_impl(&self, payload: &TokenStream, fns: &TokenStream) -> TokenStream {
-        quote! {
-            impl ::ampy_bus::Schema for #payload {
-                const FQDN: &'static str = #fns FQDN;
-                const SCHEMA_VERSION: &'static str = #fns SCHEMA_VERSION;
-                const SCHEMA_HASH: Option<&'static str> = #fns SCHEMA_HASH;
-            }
-        }
+    pub fn schema_impl(&self, c: &mut Code, payload: &str, fns: &str) {
+        c.open(format!("impl ::ampy_bus::Schema for {payload}"));
+        c.line(format!("const FQDN: &'static str = {fns}FQDN;"));
+        c.line(format!("const SCHEMA_VERSION: &'static str = {fns}SCHEMA_VERSION;"));
+        c.line(format!("const SCHEMA_HASH: Option<&'static str> = {fns}SCHEMA_HASH;"));
+        c.close("");
     }
 
     /// `PartitionKey` for the payload, delegating to `fns`.
-    pub fn key_impl(&self, payload: &TokenStream, fns: &TokenStream) -> TokenStream {
-        quote! {
-            impl ::ampy_bus::PartitionKey for #payload {
-                fn partition_key(&self) -> Result<String, ::ampy_bus::RouteError> {
-                    #fns partition_key(self)
-                }
-                fn dedupe_key(&self) -> Option<String> {
-                    #fns dedupe_key(self)
-                }
-            }
-        }
+    pub fn key_impl(&self, c: &mut Code, payload: &str, fns: &str) {
+        c.open(format!("impl ::ampy_bus::PartitionKey for {payload}"));
+        c.open("fn partition_key(&self) -> Result<String, ::ampy_bus::RouteError>");
+        c.line(format!("{fns}partition_key(self)"));
+        c.close("");
+        c.open("fn dedupe_key(&self) -> Option<String>");
+        c.line(format!("{fns}dedupe_key(self)"));
+        c.close("");
+        c.close("");
     }
 
     /// What `#[derive(Payload)]` expands to on `self_ty`: the routing
     /// functions and every trait impl, inside a `const _` block.
-    pub fn derive_block(&self, self_ty: &TokenStream) -> TokenStream {
-        let consts = self.consts(&quote!(#[allow(dead_code)]));
-        let functions = self.functions(self_ty, &TokenStream::new());
-        let none = TokenStream::new();
-        let topic_impl = self.topic_impl(self_ty, self_ty, &none);
-        let schema_impl = self.schema_impl(self_ty, &none);
-        let key_impl = self.key_impl(self_ty, &none);
-        quote! {
-            const _: () = {
-                // The derive expands in the user's scope, where `Result` or
-                // `String` may be their own; these names win inside the block.
-                #[allow(unused_imports)]
-                use ::core::option::Option::{self, None, Some};
-                #[allow(unused_imports)]
-                use ::core::result::Result::{self, Err, Ok};
-                #[allow(unused_imports)]
-                use ::std::string::String;
-                #consts
-                #functions
-                #topic_impl
-                #schema_impl
-                #key_impl
-                impl #self_ty {
-                    /// The subject this payload is published on in `env`.
-                    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                        topic_for(self, env)
-                    }
-                }
-            };
+    pub fn derive_block(&self, self_ty: &str) -> String {
+        let mut c = Code::new();
+        c.open("const _: () =");
+        // The derive expands in the user's scope, where `Result` or `String`
+        // may be their own; these names win inside the block.
+        c.line("#[allow(unused_imports)]");
+        c.line("use ::core::option::Option::{self, None, Some};");
+        c.line("#[allow(unused_imports)]");
+        c.line("use ::core::result::Result::{self, Err, Ok};");
+        c.line("#[allow(unused_imports)]");
+        c.line("use ::std::string::String;");
+        self.consts(&mut c, "#[allow(dead_code)] ");
+        self.functions(&mut c, self_ty, "");
+        self.topic_impl(&mut c, self_ty, self_ty, "");
+        self.schema_impl(&mut c, self_ty, "");
+        self.key_impl(&mut c, self_ty, "");
+        c.open(format!("impl {self_ty}"));
+        c.doc(" The subject this payload is published on in `env`.");
+        c.open("pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>");
+        c.line("topic_for(self, env)");
+        c.close("");
+        c.close("");
+        c.close(";");
+        c.finish()
+    }
+}
+
+/// The bytes to reserve for the subtopic beyond the topic prefix.
+fn subject_extra(tokens: &[Token]) -> usize {
+    tokens.iter().map(|t| if let Token::Literal(l) = t { l.len() + 1 } else { 17 }).sum()
+}
+
+/// `s.literal(..)` per literal token and `param(p)` per placeholder.
+fn push_tokens(c: &mut Code, tokens: &[Token], param: impl Fn(&str) -> String) {
+    for t in tokens {
+        match t {
+            Token::Literal(l) => c.line(format!("s.literal({});", lit(l))),
+            Token::Param(p) => c.line(param(p)),
         }
     }
 }
 
-/// `s.literal(..)` / `s.param(..)?` per subtopic token, and the byte count
-/// to reserve beyond the topic prefix.
-fn subject_pushes(tokens: &[Token], value: impl Fn(&str) -> TokenStream) -> (Vec<TokenStream>, proc_macro2::Literal) {
-    let mut extra = 0;
-    let pushes = tokens
-        .iter()
-        .map(|t| match t {
-            Token::Literal(l) => {
-                extra += l.len() + 1;
-                quote!(s.literal(#l);)
-            }
-            Token::Param(p) => {
-                extra += 17;
-                let v = value(p);
-                quote!(s.param(#p, #v)?;)
-            }
-        })
-        .collect();
-    (pushes, proc_macro2::Literal::usize_unsuffixed(extra))
-}
-
 /// Local variable for a key field (`f_symbol`), clear of keywords and of
 /// the generated code's own names.
-pub fn var(name: &str) -> proc_macro2::Ident {
-    format_ident!("f_{}", name)
+pub fn var(name: &str) -> String {
+    format!("f_{name}")
 }
 
 /// A typed builder's argument: the key field's own name, clear of the
 /// builder's `env` and `s`.
-fn arg(name: &str) -> proc_macro2::Ident {
+fn arg(name: &str) -> String {
     match name {
-        "env" | "s" => format_ident!("{}_", name),
-        _ => snake(name),
-    }
-}
-
-fn opt_str(s: Option<&str>) -> TokenStream {
-    match s {
-        Some(s) => quote!(Some(#s)),
-        None => quote!(None),
+        "env" | "s" => format!("{name}_"),
+        _ => snake(name).to_string(),
     }
 }
 
 /// The module name for a registry name (domain, version, topic).
-pub fn module(name: &str) -> proc_macro2::Ident {
-    snake(name)
+pub fn module(name: &str) -> String {
+    snake(name).to_string()
 }

@@ -6,118 +6,115 @@
 //! are resolved against descriptors at generation time, so the generated
 //! code never reflects and allocates nothing until the key is written.
 
-use proc_macro2::TokenStream;
 use prost_reflect::{FieldDescriptor, Kind};
-use quote::{format_ident, quote};
 
+use super::code::{lit, Code};
 use super::names::{camel, snake, Paths};
-use super::{braced, concat};
 use crate::registry::resolve::{Leaf, ResolvedField, ResolvedPath};
 use crate::template::Index;
 
 /// Where generated code can name prost types from.
 pub struct Scope<'a> {
     pub paths: &'a Paths,
-    /// Tokens that reach the root of the generated tree from the code being
-    /// emitted (`super::super`), or `None` when types cannot be named (a
-    /// derive on a user struct), which rules out paths through oneofs.
-    pub root: Option<TokenStream>,
+    /// The path that reaches the root of the generated tree from the code
+    /// being emitted (`super::super`), or `None` when types cannot be named
+    /// (a derive on a user struct), which rules out paths through oneofs.
+    pub root: Option<String>,
 }
 
 /// The Rust type a leaf is compared and written as.
-pub fn value_type(path: &ResolvedPath) -> TokenStream {
+pub fn value_type(path: &ResolvedPath) -> String {
     let field = &path.steps[path.steps.len() - 1].field;
     match &path.leaf {
-        Leaf::String => quote!(&str),
-        Leaf::Bool => quote!(bool),
+        Leaf::String => "&str",
+        Leaf::Bool => "bool",
         Leaf::Int | Leaf::Uint => integer_type(&field.kind()),
-        Leaf::Enum(_) => quote!(::ampy_bus::key::EnumValue),
-        Leaf::Timestamp => quote!(::ampy_bus::key::TimestampValue),
+        Leaf::Enum(_) => "::ampy_bus::key::EnumValue",
+        Leaf::Timestamp => "::ampy_bus::key::TimestampValue",
     }
+    .to_owned()
 }
 
 /// The argument type of a typed subject builder for this leaf.
-pub fn param_type(path: &ResolvedPath) -> TokenStream {
+pub fn param_type(path: &ResolvedPath) -> String {
     match &path.leaf {
-        Leaf::Enum(_) => quote!(i32),
+        Leaf::Enum(_) => "i32".to_owned(),
         _ => value_type(path),
     }
 }
 
-fn integer_type(kind: &Kind) -> TokenStream {
+fn integer_type(kind: &Kind) -> &'static str {
     match kind {
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => quote!(i32),
-        Kind::Uint32 | Kind::Fixed32 => quote!(u32),
-        Kind::Uint64 | Kind::Fixed64 => quote!(u64),
-        _ => quote!(i64),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => "i32",
+        Kind::Uint32 | Kind::Fixed32 => "u32",
+        Kind::Uint64 | Kind::Fixed64 => "u64",
+        _ => "i64",
     }
 }
 
 /// A non-capturing closure from enum number to declared name; the first
 /// declared name wins for aliases, as in descriptor lookups everywhere.
-pub fn enum_name_fn(leaf: &Leaf) -> TokenStream {
-    let Leaf::Enum(e) = leaf else { return quote!(|_| None) };
+pub fn enum_name_fn(leaf: &Leaf) -> String {
+    let Leaf::Enum(e) = leaf else { return "|_| None".to_owned() };
     let mut seen = std::collections::BTreeSet::new();
-    let arms = e.values().filter(|v| seen.insert(v.number())).map(|v| {
-        let (n, name) = (proc_macro2::Literal::i32_unsuffixed(v.number()), v.name());
-        quote!(#n => Some(#name),)
-    });
-    quote!(|n: i32| -> Option<&'static str> { match n { #(#arms)* _ => None } })
+    let arms: String = e
+        .values()
+        .filter(|v| seen.insert(v.number()))
+        .map(|v| format!("{} => Some({}), ", v.number(), lit(v.name())))
+        .collect();
+    format!("|n: i32| -> Option<&'static str> {{ match n {{ {arms}_ => None }} }}")
 }
 
-/// An expression of type `Result<V, RouteError>` (used with `?`) that
+/// A block expression of type `Result<V, RouteError>` (used with `?`) that
 /// evaluates one key field on `var`.
-pub fn field_value(scope: &Scope<'_>, field: &ResolvedField, var: &TokenStream) -> Result<TokenStream, String> {
-    let ty = value_type(&field.path);
-    let name = field.name.as_str();
-    let path = field.path.path.to_string();
-    let fans_out = field.path.fans_out();
-    let walk = step(scope, &field.path, 0, var)?;
-    let body = concat([
-        quote!(let mut acc = ::ampy_bus::key::Agree::<#ty>::new(#name, #path, #fans_out);),
-        walk,
-        quote!(acc.finish()),
-    ]);
-    Ok(braced(TokenStream::new(), body))
+pub fn field_value(scope: &Scope<'_>, field: &ResolvedField, var: &str) -> Result<String, String> {
+    let mut c = Code::new();
+    c.open("");
+    c.line(format!(
+        "let mut acc = ::ampy_bus::key::Agree::<{}>::new({}, {}, {});",
+        value_type(&field.path),
+        lit(&field.name),
+        lit(&field.path.path.to_string()),
+        field.path.fans_out()
+    ));
+    step(&mut c, scope, &field.path, 0, var)?;
+    c.line("acc.finish()");
+    c.close("");
+    // `open("")` wrote ` {`; a block starts at its brace.
+    Ok(c.finish().trim_start().to_owned())
 }
 
 /// Statements that visit the leaves below step `i` of `path` on message
 /// reference `var`.
-fn step(scope: &Scope<'_>, path: &ResolvedPath, i: usize, var: &TokenStream) -> Result<TokenStream, String> {
+fn step(c: &mut Code, scope: &Scope<'_>, path: &ResolvedPath, i: usize, var: &str) -> Result<(), String> {
     let s = &path.steps[i];
     let last = i + 1 == path.steps.len();
     let f = snake(s.field.name());
-    let elem = format_ident!("x{}", i);
-    let elem_ts = quote!(#elem);
-    let on_elem = |scope: &Scope<'_>| -> Result<TokenStream, String> {
+    let elem = format!("x{i}");
+    let on_elem = |c: &mut Code| -> Result<(), String> {
         if last {
-            let leaf = leaf(path, &elem_ts, true);
-            Ok(quote!(acc.visit(Some(#leaf))?;))
+            c.line(format!("acc.visit(Some({}))?;", leaf(path, &elem, true)));
+            Ok(())
         } else {
-            step(scope, path, i + 1, &elem_ts)
+            step(c, scope, path, i + 1, &elem)
         }
     };
     match s.index {
         Index::All => {
-            let inner = on_elem(scope)?;
-            Ok(braced(
-                quote! {
-                    if #var.#f.is_empty() {
-                        return Err(acc.empty_batch());
-                    }
-                    for #elem in &#var.#f
-                },
-                inner,
-            ))
+            c.open(format!("if {var}.{f}.is_empty()"));
+            c.line("return Err(acc.empty_batch());");
+            c.close("");
+            c.open(format!("for {elem} in &{var}.{f}"));
+            on_elem(c)?;
+            c.close("");
         }
         Index::First => {
-            let inner = on_elem(scope)?;
-            Ok(quote! {
-                match #var.#f.first() {
-                    None => return Err(acc.empty_batch()),
-                    Some(#elem) => { #inner }
-                }
-            })
+            c.open(format!("match {var}.{f}.first()"));
+            c.line("None => return Err(acc.empty_batch()),");
+            c.open(format!("Some({elem}) =>"));
+            on_elem(c)?;
+            c.close("");
+            c.close("");
         }
         Index::None => {
             if let Some(oneof) = s.field.containing_oneof().filter(|o| !o.is_synthetic()) {
@@ -130,28 +127,27 @@ fn step(scope: &Scope<'_>, path: &ResolvedPath, i: usize, var: &TokenStream) -> 
                     ));
                 };
                 let module = scope.paths.nested_module(root, &oneof.parent_message().clone());
-                let (o, variant) = (snake(oneof.name()), camel(oneof.name()));
-                let member = camel(s.field.name());
-                let inner = on_elem(scope)?;
-                return Ok(quote! {
-                    match &#var.#o {
-                        Some(#module::#variant::#member(#elem)) => { #inner }
-                        _ => acc.visit(None)?,
-                    }
-                });
-            }
-            if is_message(&s.field) || s.field.supports_presence() {
+                let (o, variant, member) = (snake(oneof.name()), camel(oneof.name()), camel(s.field.name()));
+                c.open(format!("match &{var}.{o}"));
+                c.open(format!("Some({module}::{variant}::{member}({elem})) =>"));
+                on_elem(c)?;
+                c.close("");
+                c.line("_ => acc.visit(None)?,");
+                c.close("");
+            } else if is_message(&s.field) || s.field.supports_presence() {
                 // Option<T>: unset explicit-presence fields are empty.
-                let inner = on_elem(scope)?;
-                let arms =
-                    concat([quote!(None => acc.visit(None)?, Some(#elem) =>), braced(TokenStream::new(), inner)]);
-                Ok(braced(quote!(match #var.#f.as_ref()), arms))
+                c.open(format!("match {var}.{f}.as_ref()"));
+                c.line("None => acc.visit(None)?,");
+                c.open(format!("Some({elem}) =>"));
+                on_elem(c)?;
+                c.close("");
+                c.close("");
             } else {
-                let leaf = leaf(path, &quote!(#var.#f), false);
-                Ok(quote!(acc.visit(Some(#leaf))?;))
+                c.line(format!("acc.visit(Some({}))?;", leaf(path, &format!("{var}.{f}"), false)));
             }
         }
     }
+    Ok(())
 }
 
 fn is_message(f: &FieldDescriptor) -> bool {
@@ -161,15 +157,12 @@ fn is_message(f: &FieldDescriptor) -> bool {
 /// The key value of a leaf, from the field's place (`p.id`) or, when
 /// `by_ref`, from a reference to it (a list element or an `Option`'s
 /// content).
-fn leaf(path: &ResolvedPath, r: &TokenStream, by_ref: bool) -> TokenStream {
-    let copy = if by_ref { quote!(*#r) } else { quote!(#r) };
+fn leaf(path: &ResolvedPath, r: &str, by_ref: bool) -> String {
+    let copy = if by_ref { format!("*{r}") } else { r.to_owned() };
     match &path.leaf {
-        Leaf::String => quote!(#r.as_str()),
+        Leaf::String => format!("{r}.as_str()"),
         Leaf::Int | Leaf::Uint | Leaf::Bool => copy,
-        Leaf::Enum(_) => {
-            let name = enum_name_fn(&path.leaf);
-            quote!(::ampy_bus::key::EnumValue { number: #copy, name: #name })
-        }
-        Leaf::Timestamp => quote!(::ampy_bus::key::TimestampValue::from(#r)),
+        Leaf::Enum(_) => format!("::ampy_bus::key::EnumValue {{ number: {copy}, name: {} }}", enum_name_fn(&path.leaf)),
+        Leaf::Timestamp => format!("::ampy_bus::key::TimestampValue::from({r})"),
     }
 }

@@ -3,26 +3,25 @@
 //!
 //! prost-build renders the payload types from protox's descriptors (no
 //! protoc), in memory through `prost_build::Config::generate`. The bindings
-//! are built as token trees with `quote`, which escapes every literal and
-//! makes every identifier well-formed by construction, and are printed with
-//! prettyplease so the output is stable across machines.
+//! are written as text by [`code::Code`]: literals through Rust's own
+//! escaping, identifiers through prost's naming rules, so hostile registry
+//! strings stay inert and output is identical on every machine.
 
 mod bindings;
+mod code;
 mod keys;
 pub mod names;
-mod print;
 
 use std::collections::BTreeMap;
 
-use proc_macro2::TokenStream;
 use prost_reflect::MessageDescriptor;
-use quote::quote;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::registry::DomainKind;
 use crate::Project;
 use bindings::{module, TopicModel};
 pub use bindings::{FieldValue, Routing};
+use code::{lit, Code};
 use keys::Scope;
 use names::{camel, Paths};
 
@@ -88,7 +87,9 @@ pub fn generate(project: &Project, options: &Options) -> Result<Files, Diagnosti
         let parts: Vec<String> = file.trim_end_matches(".rs").split('.').map(str::to_owned).collect();
         tree_mods.insert(&parts, file.clone());
     }
-    let tree = format!("{}{}{}", header(project), print::print_file(tree_mods.render()), tree);
+    let mut mods = Code::new();
+    tree_mods.render(&mut mods);
+    let tree = format!("{}{}{}", header(project), mods.finish(), tree);
     files.insert(TREE_FILE.to_owned(), tree);
     if options.linked {
         files.insert(DESCRIPTORS_FILE.to_owned(), descriptors(project, options, &models));
@@ -111,16 +112,10 @@ fn descriptors(project: &Project, options: &Options, models: &[TopicModel<'_>]) 
             .map(|f| prost_types::FileDescriptorProto { source_code_info: None, ..f.file_descriptor_proto().clone() })
             .collect(),
     };
-    let bytes = proc_macro2::Literal::byte_string(&set.encode_to_vec());
-    let doc = " The payloads' file descriptor set, for `ampy_bus::linked`.";
-    format!(
-        "{}{}",
-        header(project),
-        print::print_file(quote! {
-            #[doc = #doc]
-            pub const FILE_DESCRIPTOR_SET: &[u8] = #bytes;
-        })
-    )
+    let mut c = Code::new();
+    c.doc(" The payloads' file descriptor set, for `ampy_bus::linked`.");
+    c.line(format!("pub const FILE_DESCRIPTOR_SET: &[u8] = {};", code::byte_lit(&set.encode_to_vec())));
+    format!("{}{}", header(project), c.finish())
 }
 
 /// The first line of every file ampygen writes for Rust.
@@ -267,8 +262,8 @@ fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) 
         .collect())
 }
 
-/// `ampygen.rs`: the package modules (including prost's files), the `Env`
-/// enum, one module per topic under `topics`, and the trait impls.
+/// `ampygen.rs` after the package modules: the `Env` enum, one module per
+/// topic under `topics`, and the trait impls.
 fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: bool) -> Result<String, Diagnostics> {
     let mut diags = Diagnostics::new();
     let source = &project.registry.source;
@@ -283,17 +278,14 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
             );
         }
     }
-    let env_enum = env_enum(project, &mut diags);
-    let root_from_topic = quote!(super::super::super::super);
-    let scope = Scope { paths, root: Some(root_from_topic.clone()) };
-    let mut domains: BTreeMap<String, BTreeMap<String, Vec<TokenStream>>> = BTreeMap::new();
-    let mut impls = Vec::new();
-    let mut by_payload: BTreeMap<&str, Vec<(&TopicModel<'_>, TokenStream, Routing)>> = BTreeMap::new();
-    let mut verify_all = Vec::new();
+    let root_from_topic = "super::super::super::super";
+    let scope = Scope { paths, root: Some(root_from_topic.to_owned()) };
+    // Domain → version → rendered items, in name order.
+    let mut domains: BTreeMap<String, BTreeMap<String, Code>> = BTreeMap::new();
+    let mut by_payload: BTreeMap<&str, Vec<(&TopicModel<'_>, String, Routing)>> = BTreeMap::new();
     let mut markers: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for m in models {
         let (d, v, t) = (&m.topic.domain.name.value, &m.topic.version.name.value, &m.topic.topic.name.value);
-        let payload_from_topic = paths.message(&root_from_topic, &m.resolved.message);
         let routing = match m.routing(&scope) {
             Ok(r) => r,
             Err(e) => {
@@ -301,12 +293,9 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
                 continue;
             }
         };
-        let functions = routing.functions(&payload_from_topic, &quote!(pub));
-        let consts = routing.consts(&quote!(pub));
-        let typed = m.typed_builders(&quote!(super::super::super::super::Env));
         let (dm, vm, tm) = (module(d), module(v), module(t));
-        let marker = camel(t);
-        if let Some(other) = markers.insert((d.clone(), v.clone(), marker.to_string()), t.clone()) {
+        let marker = camel(t).to_string();
+        if let Some(other) = markers.insert((d.clone(), v.clone(), marker.clone()), t.clone()) {
             diags.push(
                 Diagnostic::error(
                     "generate::name_collision",
@@ -316,149 +305,121 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
                 .help("rename one of the topics"),
             );
         }
-        let doc = format!(
-            " {}",
-            m.topic.topic.description.as_ref().map_or_else(|| format!("The `{}` topic.", m.id()), |d| d.value.clone())
-        );
-        let topic_mod = braced(quote!(#[doc = #doc] pub mod #tm), concat([consts, typed, functions]));
-        let payload_from_version = paths.message(&quote!(super::super::super), &m.resolved.message);
-        let marker_impl = routing.topic_impl(&quote!(#marker), &payload_from_version, &quote!(#tm::));
-        let marker_doc = format!(" The `{}` topic, as a type.", m.id());
-        let items = domains.entry(d.clone()).or_default().entry(v.clone()).or_default();
-        items.push(topic_mod);
-        items.push(quote! {
-            #[doc = #marker_doc]
-            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-            pub struct #marker;
-            #marker_impl
-        });
-        let fns = quote!(topics::#dm::#vm::#tm::);
+        let c = domains.entry(d.clone()).or_default().entry(v.clone()).or_default();
+        let doc =
+            m.topic.topic.description.as_ref().map_or_else(|| format!("The `{}` topic.", m.id()), |d| d.value.clone());
+        c.doc(&format!(" {doc}"));
+        c.open(format!("pub mod {tm}"));
+        routing.consts(c, "pub ");
+        m.typed_builders(c, &format!("{root_from_topic}::Env"));
+        routing.functions(c, &paths.message(root_from_topic, &m.resolved.message), "pub ");
+        c.close("");
+        c.doc(&format!(" The `{}` topic, as a type.", m.id()));
+        c.line("#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]");
+        c.line(format!("pub struct {marker};"));
+        routing.topic_impl(c, &marker, &paths.message("super::super::super", &m.resolved.message), &format!("{tm}::"));
+        let fns = format!("topics::{dm}::{vm}::{tm}::");
         by_payload.entry(m.resolved.message.full_name()).or_default().push((m, fns, routing));
     }
     // One Schema impl per payload; PartitionKey where its topics agree on
     // the key; an inherent `topic_for` where it has a single topic.
+    let mut impls = Code::new();
+    let mut verify_all = Vec::new();
     for topics in by_payload.values() {
         let (first, fns, routing) = &topics[0];
-        let payload = paths.message(&quote!(self), &first.resolved.message);
-        impls.push(routing.schema_impl(&payload, fns));
+        let payload = paths.message("self", &first.resolved.message);
+        routing.schema_impl(&mut impls, &payload, fns);
         if topics.iter().all(|(m, _, _)| key_spec(m) == key_spec(first)) {
-            impls.push(routing.key_impl(&payload, fns));
+            routing.key_impl(&mut impls, &payload, fns);
         }
         if linked {
-            impls.push(quote! {
-                impl ::ampy_bus::linked::Linked for #payload {
-                    fn descriptor() -> Result<::ampy_bus::linked::prost_reflect::MessageDescriptor, ::ampy_bus::linked::LinkError> {
-                        ::ampy_bus::linked::message(&DESCRIPTOR_POOL, FILE_DESCRIPTOR_SET, <Self as ::ampy_bus::Schema>::FQDN)
-                    }
-                }
-            });
-            let fqdn = first.resolved.message.full_name();
-            verify_all.push(quote!(if let Err(e) = <#payload as ::ampy_bus::linked::Linked>::verify_linked() { failed.push((#fqdn, e)); }));
+            impls.open(format!("impl ::ampy_bus::linked::Linked for {payload}"));
+            impls.open("fn descriptor() -> Result<::ampy_bus::linked::prost_reflect::MessageDescriptor, ::ampy_bus::linked::LinkError>");
+            impls.line("::ampy_bus::linked::message(&DESCRIPTOR_POOL, FILE_DESCRIPTOR_SET, <Self as ::ampy_bus::Schema>::FQDN)");
+            impls.close("");
+            impls.close("");
+            verify_all.push((first.resolved.message.full_name().to_owned(), payload.clone()));
         }
         if topics.len() == 1 {
-            impls.push(quote! {
-                impl #payload {
-                    /// The subject this payload is published on in `env`.
-                    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                        #fns topic_for(self, env)
-                    }
-                }
-            });
+            impls.open(format!("impl {payload}"));
+            impls.doc(" The subject this payload is published on in `env`.");
+            impls.open("pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>");
+            impls.line(format!("{fns}topic_for(self, env)"));
+            impls.close("");
+            impls.close("");
         }
     }
     if diags.has_errors() {
         return Err(diags);
     }
-    let domain_mods = domains.into_iter().map(|(d, versions)| {
-        let dm = module(&d);
-        let version_mods = versions.into_iter().map(|(v, items)| {
-            let vm = module(&v);
-            let pattern = quote! {
-                /// Every subject of this domain version in `env`.
-                pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                    ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), #d, #v)
-                }
-            };
-            braced(quote!(pub mod #vm), concat(std::iter::once(pattern).chain(items)))
-        });
-        let doc = project
-            .registry
-            .domains
-            .iter()
-            .find(|x| x.name.value == d)
-            .map_or_else(String::new, |x| format!(" {}", x.description.value));
-        let pattern = quote! {
-            /// Every subject of this domain in `env`, all versions.
-            pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), #d)
-            }
-        };
-        braced(quote!(#[doc = #doc] pub mod #dm), concat(std::iter::once(pattern).chain(version_mods)))
-    });
-    let linked_items = if linked {
-        quote! {
-            include!(#DESCRIPTORS_FILE);
 
-            static DESCRIPTOR_POOL: ::std::sync::OnceLock<::ampy_bus::linked::prost_reflect::DescriptorPool> = ::std::sync::OnceLock::new();
-
-            /// Recomputes the canonical hash of every payload type this binary
-            /// links and compares it with the hash locked in the registry. Call
-            /// it at startup to refuse to run with types the registry did not
-            /// lock; the error lists every payload that differs.
-            pub fn verify_linked() -> Result<(), Vec<(&'static str, ::ampy_bus::linked::LinkError)>> {
-                let mut failed = Vec::new();
-                #(#verify_all)*
-                if failed.is_empty() { Ok(()) } else { Err(failed) }
-            }
+    let mut c = Code::new();
+    c.doc(" The first subject token.");
+    c.line(format!("pub const NAMESPACE: &str = {};", lit(&project.registry.namespace.value)));
+    env_enum(project, &mut c, &mut diags);
+    c.doc(" One module per topic (`topics::bars::v1::bars`) with its constants,");
+    c.doc(" subject builders, patterns and key functions, and one marker type");
+    c.doc(" per topic implementing `ampy_bus::Topic`.");
+    c.open("pub mod topics");
+    c.doc(" Every subject of `env`.");
+    c.open("pub fn pattern(env: super::Env) -> Result<String, ::ampy_bus::RouteError>");
+    c.line("::ampy_bus::topic::pattern::env(super::NAMESPACE, env.as_str())");
+    c.close("");
+    for (d, versions) in domains {
+        if let Some(domain) = project.registry.domains.iter().find(|x| x.name.value == d) {
+            c.doc(&format!(" {}", domain.description.value));
         }
-    } else {
-        TokenStream::new()
-    };
-    let ns = project.registry.namespace.value.as_str();
-    let topics_pattern = quote! {
-        /// Every subject of `env`.
-        pub fn pattern(env: super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::env(super::NAMESPACE, env.as_str())
+        c.open(format!("pub mod {}", module(&d)));
+        c.doc(" Every subject of this domain in `env`, all versions.");
+        c.open("pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError>");
+        c.line(format!("::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), {})", lit(&d)));
+        c.close("");
+        for (v, items) in versions {
+            c.open(format!("pub mod {}", module(&v)));
+            c.doc(" Every subject of this domain version in `env`.");
+            c.open("pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError>");
+            c.line(format!(
+                "::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), {}, {})",
+                lit(&d),
+                lit(&v)
+            ));
+            c.close("");
+            c.append(&items.finish());
+            c.close("");
         }
-    };
-    let topics = braced(
-        quote! {
-            /// One module per topic (`topics::bars::v1::bars`) with its constants,
-            /// subject builders, patterns and key functions, and one marker type
-            /// per topic implementing `ampy_bus::Topic`.
-            pub mod topics
-        },
-        concat(std::iter::once(topics_pattern).chain(domain_mods)),
-    );
-    let head = quote! {
-        /// The first subject token.
-        pub const NAMESPACE: &str = #ns;
-    };
-    let file = concat([head, env_enum, topics].into_iter().chain(impls).chain([linked_items]));
-    Ok(print::print_file(file))
+        c.close("");
+    }
+    c.close("");
+    c.append(&impls.finish());
+    if linked {
+        c.line(format!("include!({});", lit(DESCRIPTORS_FILE)));
+        c.line("static DESCRIPTOR_POOL: ::std::sync::OnceLock<::ampy_bus::linked::prost_reflect::DescriptorPool> = ::std::sync::OnceLock::new();");
+        c.doc(" Recomputes the canonical hash of every payload type this binary");
+        c.doc(" links and compares it with the hash locked in the registry. Call");
+        c.doc(" it at startup to refuse to run with types the registry did not");
+        c.doc(" lock; the error lists every payload that differs.");
+        c.open("pub fn verify_linked() -> Result<(), Vec<(&'static str, ::ampy_bus::linked::LinkError)>>");
+        c.line("let mut failed = Vec::new();");
+        for (fqdn, payload) in &verify_all {
+            c.open(format!("if let Err(e) = <{payload} as ::ampy_bus::linked::Linked>::verify_linked()"));
+            c.line(format!("failed.push(({}, e));", lit(fqdn)));
+            c.close("");
+        }
+        c.line("if failed.is_empty() { Ok(()) } else { Err(failed) }");
+        c.close("");
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(c.finish())
 }
 
-/// `head { body }`, moving `body` rather than copying it as `quote!`
-/// interpolation does: in an unoptimised build script, copying the token
-/// trees at every level of nesting was most of the bindings' cost.
-pub(crate) fn braced(mut head: TokenStream, body: TokenStream) -> TokenStream {
-    head.extend([proc_macro2::TokenTree::Group(proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body))]);
-    head
-}
-
-/// Token streams one after another, moved.
-pub(crate) fn concat(parts: impl IntoIterator<Item = TokenStream>) -> TokenStream {
-    let mut out = TokenStream::new();
-    out.extend(parts);
-    out
-}
-
-fn env_enum(project: &Project, diags: &mut Diagnostics) -> TokenStream {
+fn env_enum(project: &Project, c: &mut Code, diags: &mut Diagnostics) {
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     let mut variants = Vec::new();
     for e in &project.registry.envs {
-        let v = camel(&e.value);
-        if let Some(other) = seen.insert(v.to_string(), &e.value) {
+        let v = camel(&e.value).to_string();
+        if let Some(other) = seen.insert(v.clone(), &e.value) {
             diags.push(
                 Diagnostic::error(
                     "generate::name_collision",
@@ -470,49 +431,46 @@ fn env_enum(project: &Project, diags: &mut Diagnostics) -> TokenStream {
         }
         variants.push((v, e.value.as_str()));
     }
-    let decl = variants.iter().map(|(v, name)| {
-        let doc = format!(" `{name}`");
-        quote!(#[doc = #doc] #v,)
-    });
-    let all = variants.iter().map(|(v, _)| quote!(Env::#v));
-    let as_str = variants.iter().map(|(v, name)| quote!(Env::#v => #name,));
-    let parse = variants.iter().map(|(v, name)| quote!(#name => Ok(Env::#v),));
-    let count = proc_macro2::Literal::usize_unsuffixed(variants.len());
-    quote! {
-        /// The registry's environments, the second subject token.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Env { #(#decl)* }
-
-        impl Env {
-            pub const ALL: [Env; #count] = [#(#all),*];
-
-            pub const fn as_str(self) -> &'static str {
-                match self { #(#as_str)* }
-            }
-        }
-
-        impl ::ampy_bus::EnvName for Env {
-            fn env_name(&self) -> &str {
-                self.as_str()
-            }
-        }
-
-        impl ::core::fmt::Display for Env {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl ::core::str::FromStr for Env {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    #(#parse)*
-                    _ => Err(format!("unknown env `{s}`")),
-                }
-            }
-        }
+    c.doc(" The registry's environments, the second subject token.");
+    c.line("#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]");
+    c.open("pub enum Env");
+    for (v, name) in &variants {
+        c.doc(&format!(" `{name}`"));
+        c.line(format!("{v},"));
     }
+    c.close("");
+    c.open("impl Env");
+    let all: Vec<String> = variants.iter().map(|(v, _)| format!("Env::{v}")).collect();
+    c.line(format!("pub const ALL: [Env; {}] = [{}];", all.len(), all.join(", ")));
+    c.open("pub const fn as_str(self) -> &'static str");
+    c.open("match self");
+    for (v, name) in &variants {
+        c.line(format!("Env::{v} => {},", lit(name)));
+    }
+    c.close("");
+    c.close("");
+    c.close("");
+    c.open("impl ::ampy_bus::EnvName for Env");
+    c.open("fn env_name(&self) -> &str");
+    c.line("self.as_str()");
+    c.close("");
+    c.close("");
+    c.open("impl ::core::fmt::Display for Env");
+    c.open("fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result");
+    c.line("f.write_str(self.as_str())");
+    c.close("");
+    c.close("");
+    c.open("impl ::core::str::FromStr for Env");
+    c.line("type Err = String;");
+    c.open("fn from_str(s: &str) -> Result<Self, String>");
+    c.open("match s");
+    for (v, name) in &variants {
+        c.line(format!("{} => Ok(Env::{v}),", lit(name)));
+    }
+    c.line("_ => Err(format!(\"unknown env `{s}`\")),");
+    c.close("");
+    c.close("");
+    c.close("");
 }
 
 /// Package modules, each including its prost file.
@@ -530,21 +488,22 @@ impl ModTree {
         }
     }
 
-    fn render(&self) -> TokenStream {
-        let include = self.file.as_ref().map(|f| quote!(include!(#f);));
-        let children = self.children.iter().map(|(name, child)| {
-            let m = names::sanitized(name);
-            let inner = child.render();
-            quote!(pub mod #m { #inner })
-        });
-        quote!(#include #(#children)*)
+    fn render(&self, c: &mut Code) {
+        if let Some(f) = &self.file {
+            c.line(format!("include!({});", lit(f)));
+        }
+        for (name, child) in &self.children {
+            c.open(format!("pub mod {}", names::sanitized(name)));
+            child.render(c);
+            c.close("");
+        }
     }
 }
 
 /// The bindings a `#[derive(Payload)]` emits for `self_ty` on `topic_id`:
 /// the same routing functions and trait impls as the build.rs output,
 /// inside a `const _` block.
-pub fn derive_impls(project: &Project, topic_id: &str, self_ty: &TokenStream) -> Result<TokenStream, String> {
+pub fn derive_impls(project: &Project, topic_id: &str, self_ty: &str) -> Result<String, String> {
     let topic = project.registry.find_topic(topic_id)?;
     if topic.domain.kind == DomainKind::Dlq {
         return Err(format!("`{}` is a dead-letter topic and carries no payload type of its own", topic.id()));

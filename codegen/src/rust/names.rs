@@ -7,9 +7,8 @@
 //! prost-build does for its own output.
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
-use proc_macro2::{Ident, Span, TokenStream};
-use prost_reflect::{EnumDescriptor, MessageDescriptor};
-use quote::quote;
+use proc_macro2::{Ident, Span};
+use prost_reflect::MessageDescriptor;
 
 /// prost-build's `sanitize_identifier`, as an [`Ident`].
 pub fn ident(name: &str) -> Ident {
@@ -57,7 +56,7 @@ pub fn camel(name: &str) -> Ident {
 }
 
 /// Maps proto names to Rust paths relative to the root of the generated
-/// module tree, honouring `extern_path` overrides.
+/// tree, honouring `extern_path` overrides.
 #[derive(Clone, Debug, Default)]
 pub struct Paths {
     /// `(".pkg.Name", "::crate::path")`, longest match wins.
@@ -65,78 +64,56 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// The path of a message type from the tree root, e.g.
-    /// `ampy::orders::v1::OrderRequest`, or an extern crate's path.
-    pub fn message(&self, root: &TokenStream, m: &MessageDescriptor) -> TokenStream {
+    /// The path of a message type from `root` (`super::super`, `self`),
+    /// e.g. `self::ampy::orders::v1::OrderRequest`, or an extern crate's
+    /// path.
+    pub fn message(&self, root: &str, m: &MessageDescriptor) -> String {
         self.type_path(root, m.full_name(), m.package_name(), m.parent_message().as_ref())
     }
 
-    pub fn enumeration(&self, root: &TokenStream, e: &EnumDescriptor) -> TokenStream {
-        self.type_path(root, e.full_name(), e.package_name(), e.parent_message().as_ref())
-    }
-
     /// The module prost puts a message's nested types and oneofs in.
-    pub fn nested_module(&self, root: &TokenStream, m: &MessageDescriptor) -> TokenStream {
+    pub fn nested_module(&self, root: &str, m: &MessageDescriptor) -> String {
         let name = snake(m.name());
         match m.parent_message() {
-            Some(p) => {
-                let parent = self.nested_module(root, &p);
-                quote!(#parent::#name)
-            }
-            None => {
-                let pkg = self.package(root, m.package_name());
-                quote!(#pkg::#name)
-            }
+            Some(p) => format!("{}::{name}", self.nested_module(root, &p)),
+            None => format!("{}::{name}", self.package(root, m.package_name())),
         }
     }
 
-    fn type_path(
-        &self,
-        root: &TokenStream,
-        full_name: &str,
-        package: &str,
-        parent: Option<&MessageDescriptor>,
-    ) -> TokenStream {
+    fn type_path(&self, root: &str, full_name: &str, package: &str, parent: Option<&MessageDescriptor>) -> String {
         if let Some(path) = self.extern_for(full_name) {
             return path;
         }
         let name = camel(full_name.rsplit('.').next().unwrap_or(full_name));
         match parent {
-            Some(p) => {
-                let module = self.nested_module(root, p);
-                quote!(#module::#name)
-            }
-            None => {
-                let pkg = self.package(root, package);
-                quote!(#pkg::#name)
-            }
+            Some(p) => format!("{}::{name}", self.nested_module(root, p)),
+            None => format!("{}::{name}", self.package(root, package)),
         }
     }
 
-    fn package(&self, root: &TokenStream, package: &str) -> TokenStream {
-        let parts = package.split('.').filter(|p| !p.is_empty()).map(snake);
-        quote!(#root #(::#parts)*)
+    fn package(&self, root: &str, package: &str) -> String {
+        let mut out = root.to_owned();
+        for part in package.split('.').filter(|p| !p.is_empty()) {
+            out.push_str("::");
+            out.push_str(&snake(part).to_string());
+        }
+        out
     }
 
-    fn extern_for(&self, full_name: &str) -> Option<TokenStream> {
+    fn extern_for(&self, full_name: &str) -> Option<String> {
         let dotted = format!(".{full_name}");
         let (proto, rust) = self
             .externs
             .iter()
             .filter(|(p, _)| dotted == *p || dotted.starts_with(&format!("{p}.")))
             .max_by_key(|(p, _)| p.len())?;
-        let rest = &dotted[proto.len()..];
+        let segments: Vec<&str> = dotted[proto.len()..].split('.').filter(|s| !s.is_empty()).collect();
         let mut path = rust.clone();
-        let segments: Vec<&str> = rest.split('.').filter(|s| !s.is_empty()).collect();
         for (i, s) in segments.iter().enumerate() {
             path.push_str("::");
-            if i + 1 == segments.len() {
-                path.push_str(&camel(s).to_string());
-            } else {
-                path.push_str(&snake(s).to_string());
-            }
+            path.push_str(&if i + 1 == segments.len() { camel(s) } else { snake(s) }.to_string());
         }
-        path.parse().ok()
+        Some(path)
     }
 }
 

@@ -277,15 +277,15 @@ impl Routing {
             c.line(format!("const {name}: &'static str = {fns}{name};"));
         }
         c.line(format!("const QOS: ::ampy_bus::Qos = {fns}QOS;"));
-        c.open("fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>");
-        c.line(format!("{fns}topic_for(payload, env)"));
-        c.close("");
-        c.open("fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError>");
-        c.line(format!("{fns}partition_key(payload)"));
-        c.close("");
-        c.open("fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError>");
-        c.line(format!("{fns}pattern(env)"));
-        c.close("");
+        c.block("fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>", format!("{fns}topic_for(payload, env)"));
+        c.block(
+            "fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError>",
+            format!("{fns}partition_key(payload)"),
+        );
+        c.block(
+            "fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError>",
+            format!("{fns}pattern(env)"),
+        );
         c.close("");
     }
 
@@ -301,12 +301,11 @@ impl Routing {
     /// `PartitionKey` for the payload, delegating to `fns`.
     pub fn key_impl(&self, c: &mut Code, payload: &str, fns: &str) {
         c.open(format!("impl ::ampy_bus::PartitionKey for {payload}"));
-        c.open("fn partition_key(&self) -> Result<String, ::ampy_bus::RouteError>");
-        c.line(format!("{fns}partition_key(self)"));
-        c.close("");
-        c.open("fn dedupe_key(&self) -> Option<String>");
-        c.line(format!("{fns}dedupe_key(self)"));
-        c.close("");
+        c.block(
+            "fn partition_key(&self) -> Result<String, ::ampy_bus::RouteError>",
+            format!("{fns}partition_key(self)"),
+        );
+        c.block("fn dedupe_key(&self) -> Option<String>", format!("{fns}dedupe_key(self)"));
         c.close("");
     }
 
@@ -328,15 +327,21 @@ impl Routing {
         self.topic_impl(&mut c, self_ty, self_ty, "");
         self.schema_impl(&mut c, self_ty, "");
         self.key_impl(&mut c, self_ty, "");
-        c.open(format!("impl {self_ty}"));
-        c.doc(" The subject this payload is published on in `env`.");
-        c.open("pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>");
-        c.line("topic_for(self, env)");
-        c.close("");
-        c.close("");
+        inherent_topic_for(&mut c, self_ty, "");
         c.close(";");
         c.finish()
     }
+}
+
+/// `impl payload { pub fn topic_for(&self, env) }`, delegating to `fns`.
+pub fn inherent_topic_for(c: &mut Code, payload: &str, fns: &str) {
+    c.open(format!("impl {payload}"));
+    c.doc(" The subject this payload is published on in `env`.");
+    c.block(
+        "pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>",
+        format!("{fns}topic_for(self, env)"),
+    );
+    c.close("");
 }
 
 /// The bytes to reserve for the subtopic beyond the topic prefix.

@@ -40,6 +40,14 @@ impl Code {
         self.line(format!("}}{tail}"));
     }
 
+    /// `head { body }` with a one-line body: the delegating functions
+    /// of trait impls.
+    pub fn block(&mut self, head: impl AsRef<str>, body: impl AsRef<str>) {
+        self.open(head);
+        self.line(body);
+        self.close("");
+    }
+
     /// A doc comment: `///` lines when the text needs no escaping, else
     /// one `#[doc = "..."]` attribute, which is exact for any string.
     pub fn doc(&mut self, text: &str) {

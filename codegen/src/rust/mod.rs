@@ -334,19 +334,12 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
         }
         if linked {
             impls.open(format!("impl ::ampy_bus::linked::Linked for {payload}"));
-            impls.open("fn descriptor() -> Result<::ampy_bus::linked::prost_reflect::MessageDescriptor, ::ampy_bus::linked::LinkError>");
-            impls.line("::ampy_bus::linked::message(&DESCRIPTOR_POOL, FILE_DESCRIPTOR_SET, <Self as ::ampy_bus::Schema>::FQDN)");
-            impls.close("");
+            impls.block("fn descriptor() -> Result<::ampy_bus::linked::prost_reflect::MessageDescriptor, ::ampy_bus::linked::LinkError>", "::ampy_bus::linked::message(&DESCRIPTOR_POOL, FILE_DESCRIPTOR_SET, <Self as ::ampy_bus::Schema>::FQDN)");
             impls.close("");
             verify_all.push((first.resolved.message.full_name().to_owned(), payload.clone()));
         }
         if topics.len() == 1 {
-            impls.open(format!("impl {payload}"));
-            impls.doc(" The subject this payload is published on in `env`.");
-            impls.open("pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>");
-            impls.line(format!("{fns}topic_for(self, env)"));
-            impls.close("");
-            impls.close("");
+            bindings::inherent_topic_for(&mut impls, &payload, fns);
         }
     }
     if diags.has_errors() {
@@ -362,18 +355,20 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
     c.doc(" per topic implementing `ampy_bus::Topic`.");
     c.open("pub mod topics");
     c.doc(" Every subject of `env`.");
-    c.open("pub fn pattern(env: super::Env) -> Result<String, ::ampy_bus::RouteError>");
-    c.line("::ampy_bus::topic::pattern::env(super::NAMESPACE, env.as_str())");
-    c.close("");
+    c.block(
+        "pub fn pattern(env: super::Env) -> Result<String, ::ampy_bus::RouteError>",
+        "::ampy_bus::topic::pattern::env(super::NAMESPACE, env.as_str())",
+    );
     for (d, versions) in domains {
         if let Some(domain) = project.registry.domains.iter().find(|x| x.name.value == d) {
             c.doc(&format!(" {}", domain.description.value));
         }
         c.open(format!("pub mod {}", module(&d)));
         c.doc(" Every subject of this domain in `env`, all versions.");
-        c.open("pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError>");
-        c.line(format!("::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), {})", lit(&d)));
-        c.close("");
+        c.block(
+            "pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError>",
+            format!("::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), {})", lit(&d)),
+        );
         for (v, items) in versions {
             c.open(format!("pub mod {}", module(&v)));
             c.doc(" Every subject of this domain version in `env`.");
@@ -401,9 +396,10 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
         c.open("pub fn verify_linked() -> Result<(), Vec<(&'static str, ::ampy_bus::linked::LinkError)>>");
         c.line("let mut failed = Vec::new();");
         for (fqdn, payload) in &verify_all {
-            c.open(format!("if let Err(e) = <{payload} as ::ampy_bus::linked::Linked>::verify_linked()"));
-            c.line(format!("failed.push(({}, e));", lit(fqdn)));
-            c.close("");
+            c.block(
+                format!("if let Err(e) = <{payload} as ::ampy_bus::linked::Linked>::verify_linked()"),
+                format!("failed.push(({}, e));", lit(fqdn)),
+            );
         }
         c.line("if failed.is_empty() { Ok(()) } else { Err(failed) }");
         c.close("");
@@ -451,14 +447,10 @@ fn env_enum(project: &Project, c: &mut Code, diags: &mut Diagnostics) {
     c.close("");
     c.close("");
     c.open("impl ::ampy_bus::EnvName for Env");
-    c.open("fn env_name(&self) -> &str");
-    c.line("self.as_str()");
-    c.close("");
+    c.block("fn env_name(&self) -> &str", "self.as_str()");
     c.close("");
     c.open("impl ::core::fmt::Display for Env");
-    c.open("fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result");
-    c.line("f.write_str(self.as_str())");
-    c.close("");
+    c.block("fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result", "f.write_str(self.as_str())");
     c.close("");
     c.open("impl ::core::str::FromStr for Env");
     c.line("type Err = String;");

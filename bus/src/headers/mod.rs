@@ -65,26 +65,15 @@ pub mod names {
         [CONTENT_ENCODING, DEDUPE_KEY, RETRY_COUNT, DLQ_REASON, SCHEMA_HASH, BLOB_REF, BLOB_HASH, BLOB_SIZE];
 
     /// [`REQUIRED`] then [`OPTIONAL`]: the order of [`crate::Headers::to_pairs`].
-    pub const ALL: [&str; 18] = [
-        MESSAGE_ID,
-        SCHEMA_FQDN,
-        SCHEMA_VERSION,
-        CONTENT_TYPE,
-        PRODUCED_AT,
-        PRODUCER,
-        SOURCE,
-        RUN_ID,
-        TRACEPARENT,
-        PARTITION_KEY,
-        CONTENT_ENCODING,
-        DEDUPE_KEY,
-        RETRY_COUNT,
-        DLQ_REASON,
-        SCHEMA_HASH,
-        BLOB_REF,
-        BLOB_HASH,
-        BLOB_SIZE,
-    ];
+    pub const ALL: [&str; REQUIRED.len() + OPTIONAL.len()] = {
+        let mut all = [""; REQUIRED.len() + OPTIONAL.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = if i < REQUIRED.len() { REQUIRED[i] } else { OPTIONAL[i - REQUIRED.len()] };
+            i += 1;
+        }
+        all
+    };
 
     /// The position of a known name in [`ALL`].
     pub(crate) fn index(name: &str) -> Option<usize> {

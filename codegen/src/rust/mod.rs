@@ -14,8 +14,6 @@ pub mod names;
 
 use std::collections::BTreeMap;
 
-use prost_reflect::MessageDescriptor;
-
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::registry::DomainKind;
 use crate::Project;
@@ -24,8 +22,6 @@ pub use bindings::{FieldValue, Routing};
 use code::{lit, Code};
 use keys::Scope;
 use names::{camel, Paths};
-
-pub use bindings::var;
 
 /// The file that holds the module tree; `ampy_bus::include_generated!()`
 /// includes it.
@@ -506,10 +502,4 @@ pub fn derive_impls(project: &Project, topic_id: &str, self_ty: &str) -> Result<
     let paths = Paths::default();
     let scope = Scope { paths: &paths, root: None };
     Ok(model.routing(&scope)?.derive_block(self_ty))
-}
-
-/// The message a topic carries, for callers that check user structs.
-pub fn payload_message(project: &Project, topic_id: &str) -> Option<MessageDescriptor> {
-    let topic = project.registry.find_topic(topic_id).ok()?;
-    project.resolved.get(&topic.id()).map(|r| r.message.clone())
 }

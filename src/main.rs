@@ -70,6 +70,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
     },
+    /// Generate client code into a directory: `--lang all` writes `rust/`,
+    /// `go/` and `python/` side by side. Nothing is written unless every
+    /// language generates; unchanged files are left untouched.
+    Generate {
+        /// rust, go, python or all.
+        #[arg(long, value_name = "LANG")]
+        lang: String,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Write computed schema hashes into the registry (in place) and the lock file.
     Lock {
         /// Show what would change without writing anything.
@@ -118,6 +129,7 @@ fn main() -> ExitCode {
     printer.print_all(&project.warnings);
     match cli.command {
         Command::Check { .. } => ExitCode::from(BAD_INPUT),
+        Command::Generate { lang, out } => generate(&project, &printer, &lang, &out),
         Command::Lock { dry_run } => lock(&project, &printer, dry_run),
         Command::Hash { fqdn, canonical } => hash(&project, &fqdn, canonical),
         Command::Route { topic, env, payload, dlq, format } => route(&project, &topic, &env, &payload, dlq, format),
@@ -203,6 +215,58 @@ impl Output<'_> {
             );
         }
         ExitCode::from(code)
+    }
+}
+
+/// `generate`: every requested language in memory first, then one write.
+fn generate(project: &Project, printer: &Printer, lang: &str, out: &std::path::Path) -> ExitCode {
+    use ampygen::generate::Lang;
+    let langs: Vec<(Lang, PathBuf)> = if lang == "all" {
+        Lang::ALL.iter().map(|l| (*l, out.join(l.as_str()))).collect()
+    } else {
+        match lang.parse::<Lang>() {
+            Ok(l) => vec![(l, out.to_path_buf())],
+            Err(e) => {
+                printer.print(&Diagnostic::error("usage::lang", e).help("pass `--lang rust`, `go`, `python` or `all`"));
+                return ExitCode::from(BAD_INPUT);
+            }
+        }
+    };
+    let mut writes = Vec::new();
+    let mut diags = Diagnostics::new();
+    for (l, dir) in &langs {
+        match ampygen::generate::generate(project, *l) {
+            Ok(files) => writes.extend(
+                files
+                    .into_iter()
+                    .map(|(p, c)| ampygen::output::FileWrite { path: dir.join(p), contents: c.into_bytes() }),
+            ),
+            Err(d) => diags.extend(d),
+        }
+    }
+    if diags.has_errors() {
+        printer.print_all(&diags);
+        eprintln!("generate failed: nothing was written to {}", out.display());
+        return ExitCode::from(BAD_INPUT);
+    }
+    match ampygen::output::write_changed(&writes) {
+        Ok(changed) => {
+            println!(
+                "generated {} files for {} into {} ({} changed)",
+                writes.len(),
+                langs.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", "),
+                out.display(),
+                changed.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            printer.print(
+                &Diagnostic::error("io::write", format!("cannot write into `{}`: {e}", out.display()))
+                    .help("check that the directory is writable; no file was replaced"),
+            );
+            ExitCode::from(BAD_INPUT)
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::Diagnostics;
 use crate::Project;
 
 /// A target language.
@@ -50,10 +50,7 @@ pub type Files = std::collections::BTreeMap<String, String>;
 pub fn generate(project: &Project, lang: Lang) -> Result<Files, Diagnostics> {
     match lang {
         Lang::Rust => crate::rust::generate(project, &crate::rust::Options::default()),
-        Lang::Go | Lang::Python => {
-            Err(Diagnostic::error("generate::unsupported", format!("generator for {lang} not available in this build"))
-                .help("generate Rust for now (`--lang rust`)")
-                .into())
-        }
+        Lang::Go => crate::go::generate(project),
+        Lang::Python => crate::python::generate(project),
     }
 }

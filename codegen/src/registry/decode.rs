@@ -12,8 +12,12 @@ use crate::template::{self, is_ident, SyntaxError, Token};
 use crate::yaml::{Kind, Node};
 
 mod gate;
+mod targets;
 
-const TOP_KEYS: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains"];
+pub use targets::{go_import_path_problem, go_package_problem, python_package_problem};
+
+const TOP_KEYS: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains", "targets"];
+const TOP_REQUIRED: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains"];
 const PROTO_KEYS: &[&str] = &["include", "files"];
 const QOS_KEYS: &[&str] = &["delivery", "p99_ms", "description"];
 const DOMAIN_KEYS: &[&str] = &["kind", "description", "qos", "versions", "compat"];
@@ -201,7 +205,7 @@ impl Decoder<'_> {
     }
 
     fn registry(&mut self, root: &Node) -> Option<Registry> {
-        let top = self.object(root, "the registry", TOP_KEYS, TOP_KEYS)?;
+        let top = self.object(root, "the registry", TOP_KEYS, TOP_REQUIRED)?;
         let format = top.get("format").and_then(|n| self.uint(n, "`format`"));
         if let Some(f) = &format {
             if f.value != FORMAT_VERSION {
@@ -222,6 +226,7 @@ impl Decoder<'_> {
         let protos = top.get("protos").and_then(|n| self.protos(n));
         let qos = top.get("qos").map(|n| self.qos(n)).unwrap_or_default();
         let domains = top.get("domains").map(|n| self.domains(n, &qos)).unwrap_or_default();
+        let targets = top.get("targets").map(|n| self.targets(n)).unwrap_or_default();
         Some(Registry {
             source: Arc::clone(self.source),
             format: format?,
@@ -230,6 +235,7 @@ impl Decoder<'_> {
             protos: protos?,
             qos,
             domains,
+            targets,
         })
     }
 

@@ -1,0 +1,169 @@
+//! Decoding `targets:`, the per-language settings of generated code (Go
+//! import paths, package names). Values that no sanitiser could turn into a
+//! legal name are rejected here, at their spot in the registry, so a
+//! backend never has to emit broken output.
+
+use super::*;
+
+const TARGET_KEYS: &[&str] = &["go", "python"];
+const GO_KEYS: &[&str] = &["module", "package", "types"];
+const PYTHON_KEYS: &[&str] = &["package"];
+
+/// Go keywords and predeclared identifiers a package may not be named.
+const GO_RESERVED: &[&str] = &[
+    "break",
+    "case",
+    "chan",
+    "const",
+    "continue",
+    "default",
+    "defer",
+    "else",
+    "fallthrough",
+    "for",
+    "func",
+    "go",
+    "goto",
+    "if",
+    "import",
+    "interface",
+    "map",
+    "package",
+    "range",
+    "return",
+    "select",
+    "struct",
+    "switch",
+    "type",
+    "var",
+    "main",
+];
+
+/// Python hard keywords (soft keywords such as `match` are legal names).
+const PYTHON_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+];
+
+impl Decoder<'_> {
+    pub(super) fn targets(&mut self, node: &Node) -> Targets {
+        let Some(obj) = self.object(node, "`targets`", TARGET_KEYS, &[]) else { return Targets::default() };
+        let go = obj.get("go").and_then(|n| self.go_target(n));
+        let python = obj.get("python").and_then(|n| self.python_target(n));
+        Targets { go, python }
+    }
+
+    fn go_target(&mut self, node: &Node) -> Option<GoTarget> {
+        let obj = self.object(node, "`targets.go`", GO_KEYS, &[])?;
+        let module = obj.get("module").and_then(|n| self.string(n, "`targets.go.module`"));
+        let package = obj.get("package").and_then(|n| self.string(n, "`targets.go.package`"));
+        let types = obj.get("types").and_then(|n| self.string(n, "`targets.go.types`"));
+        for (value, what) in [(&module, "targets.go.module"), (&types, "targets.go.types")] {
+            if let Some(v) = value {
+                if let Some(problem) = go_import_path_problem(&v.value) {
+                    self.error(
+                        "registry::bad_target",
+                        v.span.clone(),
+                        format!("`{what}` `{}` is not a Go import path: {problem}", v.value.escape_debug()),
+                        "write a path such as `example.com/ampy/bus`: `/`-separated elements of ASCII letters, digits and `-._~`",
+                    );
+                }
+            }
+        }
+        if let Some(p) = &package {
+            if let Some(problem) = go_package_problem(&p.value) {
+                self.error(
+                    "registry::bad_target",
+                    p.span.clone(),
+                    format!(
+                        "`targets.go.package` `{}` is not a usable Go package name: {problem}",
+                        p.value.escape_debug()
+                    ),
+                    "write a short lowercase name such as `ampybus`",
+                );
+            }
+        }
+        Some(GoTarget { module, package, types, span: obj.span })
+    }
+
+    fn python_target(&mut self, node: &Node) -> Option<PythonTarget> {
+        let obj = self.object(node, "`targets.python`", PYTHON_KEYS, &[])?;
+        let package = obj.get("package").and_then(|n| self.string(n, "`targets.python.package`"));
+        if let Some(p) = &package {
+            if let Some(problem) = python_package_problem(&p.value) {
+                self.error(
+                    "registry::bad_target",
+                    p.span.clone(),
+                    format!(
+                        "`targets.python.package` `{}` is not a usable Python package: {problem}",
+                        p.value.escape_debug()
+                    ),
+                    "write a dotted import name such as `ampy_bus` or `acme.ampy_bus`",
+                );
+            }
+        }
+        Some(PythonTarget { package, span: obj.span })
+    }
+}
+
+/// Why `path` is not a Go import path (cmd/go's `CheckImportPath`, minus
+/// the Windows-reserved names, which we reject too by being stricter).
+pub fn go_import_path_problem(path: &str) -> Option<String> {
+    if path.is_empty() {
+        return Some("it is empty".into());
+    }
+    for elem in path.split('/') {
+        if elem.is_empty() {
+            return Some("it has an empty element (a leading, trailing or doubled `/`)".into());
+        }
+        if elem.starts_with('.') || elem.ends_with('.') {
+            return Some(format!("element `{elem}` starts or ends with `.`"));
+        }
+        if let Some(c) = elem.chars().find(|c| !(c.is_ascii_alphanumeric() || "-._~".contains(*c))) {
+            return Some(format!("it contains `{}`", c.escape_debug()));
+        }
+    }
+    None
+}
+
+pub fn go_package_problem(name: &str) -> Option<String> {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return Some("it is empty".into()),
+        Some(c) if !(c.is_ascii_lowercase() || c == '_') => {
+            return Some(format!("it starts with `{}`", c.escape_debug()));
+        }
+        _ => {}
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
+        return Some(format!("it contains `{}`", c.escape_debug()));
+    }
+    if name == "_" || GO_RESERVED.contains(&name) {
+        return Some(format!("`{name}` is reserved in Go"));
+    }
+    None
+}
+
+pub fn python_package_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("it is empty".into());
+    }
+    for part in name.split('.') {
+        let mut chars = part.chars();
+        match chars.next() {
+            None => return Some("it has an empty component".into()),
+            Some(c) if !(c.is_ascii_alphabetic() || c == '_') => {
+                return Some(format!("component `{}` starts with `{}`", part.escape_debug(), c.escape_debug()));
+            }
+            _ => {}
+        }
+        if let Some(c) = part.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+            return Some(format!("it contains `{}`", c.escape_debug()));
+        }
+        if PYTHON_KEYWORDS.contains(&part) {
+            return Some(format!("`{part}` is a Python keyword"));
+        }
+    }
+    None
+}

@@ -1,0 +1,91 @@
+//! The handlebars layer shared by the Go and Python backends.
+//!
+//! Templates only print: every name, escape and import is computed in Rust
+//! into a serializable view first. Strict mode turns a missing view field
+//! into an error instead of an empty string, and HTML escaping is off
+//! because the output is source code, not HTML.
+
+use handlebars::Handlebars;
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::Project;
+
+/// A handlebars registry holding one backend's embedded templates.
+pub struct Engine {
+    hb: Handlebars<'static>,
+}
+
+impl Engine {
+    /// Registers `(name, source)` pairs, usually from `include_str!`.
+    /// A template that does not parse is a bug in ampygen, reported as
+    /// an internal diagnostic rather than a panic.
+    pub fn new(templates: &[(&str, &str)]) -> Result<Engine, Diagnostics> {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_escape_fn(handlebars::no_escape);
+        let mut diags = Diagnostics::new();
+        for (name, source) in templates {
+            if let Err(e) = hb.register_template_string(name, *source) {
+                diags.push(internal(format!("template `{name}` does not parse: {e}")));
+            }
+        }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Ok(Engine { hb })
+    }
+
+    /// Renders template `name` with `view`.
+    pub fn render<T: Serialize>(&self, name: &str, view: &T) -> Result<String, Diagnostic> {
+        self.hb.render(name, view).map_err(|e| internal(format!("template `{name}` failed to render: {e}")))
+    }
+}
+
+fn internal(message: String) -> Diagnostic {
+    Diagnostic::error("generate::internal", message)
+        .help("this is a bug in ampygen; please report it with the registry that triggers it")
+}
+
+/// The registry as named in generated headers: relative paths as given,
+/// absolute ones by file name only, so output does not depend on the
+/// checkout.
+pub fn display_registry(project: &Project) -> String {
+    let p = &project.registry_path;
+    if p.is_absolute() {
+        p.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+    } else {
+        p.to_string_lossy().replace('\\', "/")
+    }
+}
+
+/// The provenance sentence every generated file starts with (each backend
+/// wraps it in its own comment syntax; Go's form matches the
+/// `^// Code generated .* DO NOT EDIT\.$` convention tools look for).
+pub fn provenance(project: &Project) -> String {
+    format!("ampygen {} from {}", crate::VERSION, display_registry(project).escape_debug())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct View {
+        text: &'static str,
+    }
+
+    #[test]
+    fn strict_and_unescaped() {
+        let e = Engine::new(&[("t", "<{{text}}>"), ("missing", "{{nope}}")]).unwrap();
+        assert_eq!(e.render("t", &View { text: "a&\"b\"" }).unwrap(), "<a&\"b\">");
+        let err = e.render("missing", &View { text: "" }).unwrap_err();
+        assert_eq!(err.code, "generate::internal");
+    }
+
+    #[test]
+    fn bad_template_is_a_diagnostic() {
+        let Err(d) = Engine::new(&[("bad", "{{#if}}")]) else { panic!("accepted a broken template") };
+        assert!(d.has_errors());
+    }
+}

@@ -251,8 +251,20 @@ fn generate(project: &Project, printer: &Printer, lang: &str, out: &std::path::P
     }
     match ampygen::output::write_changed(&writes) {
         Ok(changed) => {
+            // Only after every write succeeded: files an earlier run
+            // generated that this one no longer produces.
+            let keep = writes.iter().map(|w| w.path.clone()).collect();
+            let mut removed = 0;
+            for (_, dir) in &langs {
+                for stale in ampygen::output::stale_generated(dir, &keep) {
+                    if std::fs::remove_file(&stale).is_ok() {
+                        removed += 1;
+                    }
+                }
+            }
+            let removed = if removed > 0 { format!(", {removed} stale removed") } else { String::new() };
             println!(
-                "generated {} files for {} into {} ({} changed)",
+                "generated {} files for {} into {} ({} changed{removed})",
                 writes.len(),
                 langs.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", "),
                 out.display(),

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Checks the generated Python package end to end, with real Python:
+#
+#   tests/python/run.sh
+#
+# Creates (or reuses) .venv at the repository root, installs
+# tests/python/requirements.txt, checks that gen/python is what the
+# registry generates now, then runs ruff (lint and format), mypy --strict
+# (for Python 3.9) and pytest over the package, the tests and the example.
+# Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+venv=.venv
+python=${PYTHON:-python3}
+if [ ! -x "$venv/bin/python" ]; then
+  echo "tests/python: creating $venv"
+  "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+
+# Keep generated and source trees free of caches and bytecode: gen/python
+# is compared file by file with fresh output.
+export PYTHONDONTWRITEBYTECODE=1
+caches="$venv/caches"
+mkdir -p "$caches"
+config=tests/python/pyproject.toml
+targets=(gen/python tests/python examples/python-app)
+
+echo "tests/python: gen/python is fresh"
+cargo run -q --locked -- check --generated python=gen/python
+
+echo "tests/python: ruff check"
+"$venv/bin/ruff" check --config "$config" --cache-dir "$caches/ruff" "${targets[@]}"
+echo "tests/python: ruff format --check"
+"$venv/bin/ruff" format --check --config "$config" --cache-dir "$caches/ruff" "${targets[@]}"
+
+echo "tests/python: mypy --strict (package and example for Python 3.9)"
+MYPYPATH=gen/python "$venv/bin/mypy" --config-file "$config" --cache-dir "$caches/mypy" \
+  gen/python/ampybus examples/python-app
+# The tests run on the venv's Python with pytest 9, which needs 3.10+.
+echo "tests/python: mypy --strict (tests)"
+MYPYPATH=gen/python "$venv/bin/mypy" --config-file "$config" --cache-dir "$caches/mypy-tests" \
+  --python-version "$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+  tests/python
+
+echo "tests/python: pytest"
+PYTHONPATH=gen/python "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python "$@"

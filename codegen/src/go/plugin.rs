@@ -1,0 +1,182 @@
+//! Driving protoc-gen-go as a protoc plugin, without protoc: the request
+//! is built from protox's descriptors, written to the plugin's stdin, and
+//! the response's files become part of the output tree.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use prost_reflect::prost::Message as _;
+use prost_reflect::prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
+use prost_reflect::{prost_types, FileDescriptor};
+
+use crate::diag::Diagnostic;
+use crate::generate::Files;
+use crate::Project;
+
+/// The protoc-gen-go release the generated package is built and tested
+/// with; go.mod requires the matching google.golang.org/protobuf.
+pub const PLUGIN_VERSION: &str = "v1.36.12";
+
+/// Environment variable naming the plugin binary explicitly.
+pub const PLUGIN_ENV: &str = "AMPYGEN_PROTOC_GEN_GO";
+
+fn install_help() -> String {
+    format!(
+        "install it with `go install google.golang.org/protobuf/cmd/protoc-gen-go@{PLUGIN_VERSION}` \
+         (it lands in `$(go env GOPATH)/bin`), or point {PLUGIN_ENV} at the binary"
+    )
+}
+
+/// Finds the plugin: `$AMPYGEN_PROTOC_GEN_GO`, then `PATH`, then
+/// `$(go env GOBIN)`, `$GOPATH/bin` and `~/go/bin`.
+pub fn find() -> Result<PathBuf, Diagnostic> {
+    if let Some(p) = std::env::var_os(PLUGIN_ENV).filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Ok(p);
+        }
+        return Err(Diagnostic::error(
+            "generate::go_plugin",
+            format!("{PLUGIN_ENV} is set to `{}`, which is not a file", p.display()),
+        )
+        .help(install_help()));
+    }
+    let exe = if cfg!(windows) { "protoc-gen-go.exe" } else { "protoc-gen-go" };
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    dirs.extend(go_env("GOBIN"));
+    dirs.extend(go_env("GOPATH").map(|p| p.join("bin")));
+    dirs.extend(std::env::var_os("GOPATH").map(|p| PathBuf::from(p).join("bin")));
+    dirs.extend(std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go").join("bin")));
+    dirs.into_iter().map(|d| d.join(exe)).find(|p| p.is_file()).ok_or_else(|| {
+        Diagnostic::error("generate::go_plugin", "protoc-gen-go was not found (needed for the Go payload types)")
+            .help(install_help())
+    })
+}
+
+fn go_env(var: &str) -> Option<PathBuf> {
+    let out = Command::new("go").args(["env", var]).stderr(Stdio::null()).output().ok()?;
+    let s = String::from_utf8(out.stdout).ok()?;
+    let first = s.lines().next()?.trim().to_owned();
+    (!first.is_empty()).then(|| PathBuf::from(first))
+}
+
+/// Checks that the plugin is the pinned release: another release writes
+/// other bytes, and the committed output would never be fresh.
+fn check_version(plugin: &Path) -> Result<(), Diagnostic> {
+    let out = Command::new(plugin).arg("--version").output().map_err(|e| {
+        Diagnostic::error("generate::go_plugin", format!("cannot run `{}`: {e}", plugin.display())).help(install_help())
+    })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.split_whitespace().last().unwrap_or_default();
+    if version != PLUGIN_VERSION {
+        return Err(Diagnostic::error(
+            "generate::go_plugin",
+            format!("`{}` is protoc-gen-go {version}, but ampygen's Go target pins {PLUGIN_VERSION}", plugin.display()),
+        )
+        .help(format!("the generated go.mod requires google.golang.org/protobuf {PLUGIN_VERSION}, and output must not depend on the machine; {}", install_help())));
+    }
+    Ok(())
+}
+
+/// Every file of the pool in dependency order (each after its imports),
+/// as protoc orders `proto_file`.
+fn ordered_files(project: &Project) -> Vec<FileDescriptor> {
+    fn visit(f: FileDescriptor, seen: &mut Vec<String>, out: &mut Vec<FileDescriptor>) {
+        if seen.iter().any(|s| s == f.name()) {
+            return;
+        }
+        seen.push(f.name().to_owned());
+        for dep in f.dependencies() {
+            visit(dep, seen, out);
+        }
+        out.push(f);
+    }
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for f in project.compiled.pool.files() {
+        visit(f, &mut seen, &mut out);
+    }
+    out
+}
+
+/// Whether protoc-gen-go already knows the file's Go package (the
+/// well-known types, which live in google.golang.org/protobuf).
+pub fn is_builtin(file: &str) -> bool {
+    file.starts_with("google/protobuf/")
+}
+
+/// Runs the plugin over every non-builtin file. `mappings` is
+/// `(file, import path, package name)`; `module` strips the module prefix
+/// from output paths.
+pub fn run(project: &Project, module: &str, mappings: &[(String, String, String)]) -> Result<Files, Diagnostic> {
+    let plugin = find()?;
+    check_version(&plugin)?;
+    let mut parameter = format!("module={module}");
+    for (file, path, name) in mappings {
+        parameter.push_str(&format!(",M{file}={path};{name}"));
+    }
+    let files = ordered_files(project);
+    let request = CodeGeneratorRequest {
+        file_to_generate: files.iter().map(|f| f.name().to_owned()).filter(|n| !is_builtin(n)).collect(),
+        parameter: Some(parameter),
+        proto_file: files
+            .iter()
+            .map(|f| f.file_descriptor_proto().clone())
+            .collect::<Vec<prost_types::FileDescriptorProto>>(),
+        // Absent, so headers say `protoc (unknown)` instead of a version
+        // of a protoc that never ran.
+        compiler_version: None,
+    };
+    let bytes = request.encode_to_vec();
+    let fail = |what: String| {
+        Diagnostic::error("generate::go_plugin", format!("running `{}`: {what}", plugin.display())).help(install_help())
+    };
+    let mut child = Command::new(&plugin)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut stdin = child.stdin.take().ok_or_else(|| fail("no stdin".into()))?;
+    // Write from a thread: the plugin may fill its stdout pipe before it
+    // has read all of stdin.
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    child
+        .stdout
+        .take()
+        .ok_or_else(|| fail("no stdout".into()))?
+        .read_to_end(&mut stdout)
+        .map_err(|e| fail(e.to_string()))?;
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_end(&mut stderr);
+    }
+    let status = child.wait().map_err(|e| fail(e.to_string()))?;
+    let _ = writer.join();
+    if !status.success() {
+        return Err(fail(format!("it exited with {status}: {}", String::from_utf8_lossy(&stderr).trim())));
+    }
+    let response = CodeGeneratorResponse::decode(stdout.as_slice())
+        .map_err(|e| fail(format!("its response does not decode ({e})")))?;
+    if let Some(error) = response.error {
+        return Err(Diagnostic::error("generate::go_plugin", format!("protoc-gen-go rejected the protos: {error}"))
+            .help(
+                "the mapping of proto packages to Go packages comes from `targets.go` in the registry (docs/go.md)",
+            ));
+    }
+    let mut out = Files::new();
+    for f in response.file {
+        let (Some(name), Some(content)) = (f.name, f.content) else { continue };
+        if f.insertion_point.is_some_and(|p| !p.is_empty())
+            || name.starts_with('/')
+            || name.split('/').any(|s| s == "..")
+        {
+            return Err(fail(format!("it returned an unexpected file `{name}`")));
+        }
+        out.insert(name, content);
+    }
+    Ok(out)
+}

@@ -28,7 +28,9 @@ config=tests/python/pyproject.toml
 targets=(gen/python tests/python examples/python-app)
 
 echo "tests/python: gen/python is fresh"
-cargo run -q --locked -- check --generated python=gen/python
+cargo build -q --locked
+export AMPYGEN="${CARGO_TARGET_DIR:-target}/debug/ampygen"
+"$AMPYGEN" check --generated python=gen/python
 
 echo "tests/python: ruff check"
 "$venv/bin/ruff" check --config "$config" --cache-dir "$caches/ruff" "${targets[@]}"

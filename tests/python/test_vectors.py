@@ -127,32 +127,30 @@ def test_positive(name: str, v: Dict[str, Any]) -> None:
     if headers.blob is None:
         inflated = env_mod.decompress(body) if headers.content_encoding == "gzip" else body
         assert inflated == raw, f"{name}: the record body is not the payload bytes"
-    # Re-encoding is byte-identical except for map order, which protobuf
-    # leaves unspecified; then the bodies are compared as messages.
-    stable = from_bytes.SerializeToString() == raw
+    # Map entry order on the wire is unspecified: `bytes_exact: false`
+    # vectors compare messages wherever a runner re-encodes.
+    exact = bool(v.get("bytes_exact", True))
+    if exact:
+        assert from_json.SerializeToString() == raw, f"{name}: JSON re-encodes differently"
 
-    # 5. encoding with the same producer-chosen headers gives the same record.
-    if is_dlq:
-        source = [(k, val) for k, val in pairs if k != "dlq_reason"]
-        letter = dlq.dead_letter(v["env"], v["source_domain"], source, body, wire["dlq_reason"])
-        assert letter.headers == pairs, name
-        assert letter.subject.text == expect["subject"], name
-        return
+    # 5. encoding with the same producer-chosen headers gives the same record;
+    # a DLQ vector encodes the original record and dead-letters it.
+    source_wire = {k: val for k, val in wire.items() if k != "dlq_reason"} if is_dlq else wire
     built = ampybus.Envelope.build(
         topic,
         from_bytes,
-        producer=wire["producer"],
-        source=wire["source"],
-        run_id=wire["run_id"],
-        traceparent=wire["traceparent"],
-        retry_count=int(wire["retry_count"]) if "retry_count" in wire else None,
-        message_id=wire["message_id"],
-        produced_at=wire["produced_at"],
-        dedupe_key=wire.get("dedupe_key"),
+        producer=source_wire["producer"],
+        source=source_wire["source"],
+        run_id=source_wire["run_id"],
+        traceparent=source_wire["traceparent"],
+        retry_count=int(source_wire["retry_count"]) if "retry_count" in source_wire else None,
+        message_id=source_wire["message_id"],
+        produced_at=source_wire["produced_at"],
     )
     if headers.blob is not None:
         pointer, blob = built.to_blob(headers.blob.blob_ref)
-        assert blob == raw and pointer == headers.blob, name
+        if exact:
+            assert blob == raw and pointer == headers.blob, name
         record = built.encode_pointer(pointer)
         assert record.payload == b"", name
     else:
@@ -160,14 +158,24 @@ def test_positive(name: str, v: Dict[str, Any]) -> None:
         plain = record.payload
         if wire.get("content_encoding") == "gzip":
             plain = env_mod.decompress(record.payload)
-        if stable:
+        if exact:
             assert plain == raw, f"{name}: encoded body differs"
         else:
             again = topic.message_type()
             again.ParseFromString(plain)
             assert again == from_bytes, f"{name}: encoded body differs"
-    assert dict(record.headers) == wire, f"{name}: encoded headers differ"
-    assert [k for k, _ in record.headers] == list(wire), f"{name}: header order differs"
+    got = record.headers
+    if not exact and headers.blob is not None:
+        got = [(k, headers.blob.blob_hash if k == "blob_hash" else val) for k, val in got]
+    if is_dlq:
+        letter = dlq.dead_letter(
+            v["env"], v["source_domain"], got, record.payload, wire["dlq_reason"]
+        )
+        assert letter.subject.text == expect["subject"], name
+        assert letter.payload == body, f"{name}: dead letter body differs"
+        got = letter.headers
+    assert dict(got) == wire, f"{name}: encoded headers differ"
+    assert [k for k, _ in got] == list(wire), f"{name}: header order differs"
 
 
 def _negative_payload(topic: Topic[Any], v: Dict[str, Any]) -> Message:
@@ -184,25 +192,17 @@ def _run_negative(v: Dict[str, Any]) -> Optional[BusError]:
         elif op == "route":
             topic = _topic(v["topic"])
             payload = _negative_payload(topic, v)
-            errors = []
-            for call in (
-                lambda: topic.topic_for(payload, v["env"]),
-                lambda: topic.partition_key(payload),
-            ):
-                try:
-                    call()
-                except BusError as e:
-                    errors.append(e)
-            # Both must fail unless the error is about the subject only.
-            if v["error"] == "illegal_token":
-                assert errors and errors[0].kind == "illegal_token", v["name"]
-                assert topic.partition_key(payload) == v.get(
-                    "partition_key", topic.partition_key(payload)
-                )
-                return errors[0]
-            assert len(errors) == 2, f"{v['name']}: route succeeded: {errors}"
-            assert errors[0].kind == errors[1].kind, v["name"]
-            return errors[0]
+            try:
+                topic.topic_for(payload, v["env"])
+            except BusError as e:
+                if "partition_key" in v:
+                    # The value breaks the subject, not the key.
+                    assert topic.partition_key(payload) == v["partition_key"], v["name"]
+                else:
+                    with pytest.raises(BusError) as again:
+                        topic.partition_key(payload)
+                    assert again.value.kind == e.kind, v["name"]
+                return e
         elif op == "headers":
             Headers.from_pairs(_pairs(v["headers"]))
         elif op == "verify":

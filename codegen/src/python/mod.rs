@@ -61,13 +61,6 @@ struct EnvView {
 }
 
 #[derive(Serialize)]
-struct EnumTableView {
-    table: String,
-    writer: String,
-    entries: Vec<String>,
-}
-
-#[derive(Serialize)]
 struct TopicView {
     class_name: String,
     const_name: String,
@@ -91,7 +84,6 @@ struct ModuleView<'a> {
     namespace: String,
     imports: Vec<String>,
     envs: Vec<EnvView>,
-    enum_tables: Vec<EnumTableView>,
     topics: Vec<TopicView>,
     dlq_topics: Vec<TopicView>,
     /// Key functions and classes of `topics.py`, two blank lines apart.
@@ -233,15 +225,6 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         .iter()
         .map(|e| EnvView { member: env_names.ident(&names::upper_snake(&e.value)), value: py_str(&e.value) })
         .collect();
-    let enum_tables = enums
-        .tables
-        .values()
-        .map(|(table, writer, values)| EnumTableView {
-            table: table.clone(),
-            writer: writer.clone(),
-            entries: values.iter().map(|(n, name)| format!("{n}: {}", py_str(name))).collect(),
-        })
-        .collect();
     let mut exports: Vec<String> =
         topic_views.iter().chain(&dlq_views).flat_map(|t| [t.class_name.clone(), t.const_name.clone()]).collect();
     exports.extend(["DLQ_TOPICS", "NAMESPACE", "TOPICS", "Env"].map(String::from));
@@ -255,6 +238,11 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         }
     }
     let mut blocks: Vec<String> = Vec::new();
+    for (table, writer, values) in enums.tables.values() {
+        let entries: String = values.iter().map(|(n, name)| format!("    {n}: {},\n", py_str(name))).collect();
+        blocks.push(format!("{table}: dict[int, str] = {{\n{entries}}}"));
+        blocks.push(format!("def {writer}(value: int) -> str:\n    return _k.write_enum(value, {table})"));
+    }
     for t in &topic_views {
         blocks.extend(t.functions.iter().map(|f| f.trim_end().to_owned()));
     }
@@ -262,6 +250,19 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         blocks.push(t.class.trim_end().to_owned());
         blocks.push(format!("{} = {}()", t.const_name, t.class_name));
     }
+    let table = |name: &str, doc: &str, ty: &str, views: &[TopicView]| {
+        let entries: String = views.iter().map(|t| format!("    {}: {},\n", t.id, t.const_name)).collect();
+        if entries.is_empty() {
+            format!("#: {doc}\n{name}: {ty} = {{}}")
+        } else {
+            format!("#: {doc}\n{name}: {ty} = {{\n{entries}}}")
+        }
+    };
+    blocks.push(format!(
+        "{}\n{}",
+        table("TOPICS", "Every payload topic by id.", "dict[str, _r.Topic[Any]]", &topic_views),
+        table("DLQ_TOPICS", "Every dead-letter topic by id.", "dict[str, Any]", &dlq_views)
+    ));
     let body = blocks.join("\n\n\n");
     let registry_doc = docstring(&format!("Topics of the registry `{}`.", render::display_registry(project)));
     let module = ModuleView {
@@ -271,7 +272,6 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         namespace: py_str(&registry.namespace.value),
         imports: imports.into_iter().collect(),
         envs,
-        enum_tables,
         topics: topic_views,
         dlq_topics: dlq_views,
         body,

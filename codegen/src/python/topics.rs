@@ -264,8 +264,20 @@ pub fn payload_topic(
     c.push('\n');
     let _ = writeln!(c, "    def partition_key(self, payload: {payload}) -> str:");
     let _ = writeln!(c, "        \"\"\"The `partition_key` header for a payload.\"\"\"");
-    for ((_, f), (_, v)) in fn_names.iter().zip(&vars) {
-        let _ = writeln!(c, "        {v} = {f}(payload)");
+    let in_key = |name: &str| {
+        t.topic
+            .key
+            .as_ref()
+            .is_some_and(|k| k.format.value.parts.iter().any(|p| matches!(p, Part::Field(f) if f == name)))
+    };
+    for ((n, f), (_, v)) in fn_names.iter().zip(&vars) {
+        // Every field is evaluated, in order, so errors match `route`;
+        // subtopic-only fields are not part of the key text.
+        if in_key(n) {
+            let _ = writeln!(c, "        {v} = {f}(payload)");
+        } else {
+            let _ = writeln!(c, "        {f}(payload)");
+        }
     }
     let ret = format!("        return {key_expr}");
     if ret.chars().count() <= 100 {

@@ -1991,6 +1991,6 @@ TOPICS: dict[str, _r.Topic[Any]] = {
     "control.v1.replay_requests": CONTROL_V1_REPLAY_REQUESTS,
 }
 #: Every dead-letter topic by id.
-DLQ_TOPICS = {
+DLQ_TOPICS: dict[str, Any] = {
     "dlq.v1.dead_letters": DLQ_V1_DEAD_LETTERS,
 }

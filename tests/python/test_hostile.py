@@ -1,0 +1,170 @@
+"""The hostile registry round (tests/hostile): keyword names and quoting hazards.
+
+The package generated from tests/hostile/hostile.yaml must import, lint and
+type-check clean, keep every registry string exactly, and route payloads
+exactly like the reference evaluator (``ampygen route``), errors included.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import pathlib
+import subprocess
+import sys
+from types import ModuleType
+from typing import Any, Dict, Iterator, List
+
+import pytest
+from google.protobuf import json_format
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+REGISTRY = ROOT / "tests" / "hostile" / "hostile.yaml"
+CONFIG = ROOT / "tests" / "python" / "pyproject.toml"
+BIN = pathlib.Path(sys.executable).parent
+
+
+def ampygen(*args: str) -> subprocess.CompletedProcess[str]:
+    """Runs the ampygen binary (``$AMPYGEN``, else ``cargo run``)."""
+    exe = os.environ.get("AMPYGEN")
+    cmd = [exe] if exe else ["cargo", "run", "-q", "--"]
+    return subprocess.run(
+        [*cmd, "--registry", str(REGISTRY), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    out = tmp_path_factory.mktemp("hostile")
+    done = ampygen("generate", "--lang", "python", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def pkg(out_dir: pathlib.Path) -> Iterator[ModuleType]:
+    sys.path.insert(0, str(out_dir))
+    try:
+        yield importlib.import_module("hostile_pkg")
+    finally:
+        sys.path.remove(str(out_dir))
+
+
+def test_lints_formats_and_type_checks(out_dir: pathlib.Path) -> None:
+    caches = ROOT / ".venv" / "caches"
+    for cmd in (
+        [str(BIN / "ruff"), "check", "--config", str(CONFIG), "--no-cache", str(out_dir)],
+        [
+            str(BIN / "ruff"),
+            "format",
+            "--check",
+            "--config",
+            str(CONFIG),
+            "--no-cache",
+            str(out_dir),
+        ],
+        [
+            str(BIN / "mypy"),
+            "--config-file",
+            str(CONFIG),
+            "--cache-dir",
+            str(caches / "mypy-hostile"),
+            str(out_dir / "hostile_pkg"),
+        ],
+    ):
+        done = subprocess.run(
+            cmd, cwd=out_dir, capture_output=True, text=True, timeout=600, check=False
+        )
+        assert done.returncode == 0, f"{cmd[0]}: {done.stdout}{done.stderr}"
+
+
+def _registry_topics() -> Dict[str, Dict[str, Any]]:
+    """The topic literals of hostile.yaml as the reference decodes them (the
+    lock file records subtopic and key format per topic, already unescaped
+    from YAML)."""
+    lock = json.loads((ROOT / "tests" / "hostile" / "hostile.lock.json").read_text("utf-8"))
+    topics: Dict[str, Dict[str, Any]] = lock["topics"]
+    return topics
+
+
+def test_strings_round_trip(pkg: ModuleType) -> None:
+    topics = _registry_topics()
+    assert set(pkg.TOPICS) == set(topics)
+    for topic_id, want in topics.items():
+        topic = pkg.TOPICS[topic_id]
+        assert topic.subtopic == want["subtopic"], topic_id
+        assert topic.key_format == want["key_format"], topic_id
+        assert topic.schema_version == want["schema_version"], topic_id
+    # Decoded by hand from the YAML double-quoted scalars of hostile.yaml.
+    assert pkg.FUNC_V1_IMPORT.subtopic == "lit\"q\\b'.{match}.x{{y}}\u00fc.$${{a}}"
+    assert pkg.FUNC_V1_IMPORT.key_format == '{match}|"{class}"\\\'\'\'"""$${{x}}{{z}}'
+    assert [e.value for e in pkg.Env] == ["dev", "type", "import"]
+    assert pkg.FUNC_V1_IMPORT.qos.tier == "class"
+    doc = inspect.getdoc(pkg.FuncV1Import) or ""
+    for line in "a\nb */ \" \\ ``` <script> \"\"\" ''' \\x00 \\u{0} ${'$'}".splitlines():
+        assert line.strip() in doc
+
+
+def test_keyword_parameters_are_sanitised(pkg: ModuleType) -> None:
+    params = list(inspect.signature(pkg.FUNC_V1_CLASS.subject).parameters)
+    assert params == ["env", "def_", "kind"]
+    params = list(inspect.signature(pkg.FUNC_V1_TYPE.subject).parameters)
+    assert params == ["env", "len_", "string"]
+    subject = pkg.FUNC_V1_CLASS.subject(pkg.Env.IMPORT, "d", 2)
+    assert subject.text == "ampy.import.func.v1.m.d.TYPE_CLASS"
+
+
+PAYLOADS: List[Dict[str, Any]] = [
+    {
+        "class": {"func": "f1", "None": "n"},
+        "type": "T",
+        "match": [{"func": "m"}, {"func": "m"}],
+        "go": "g0",
+        "kind": "TYPE_CLASS",
+        "len": "3",
+        "string": "s",
+    },
+    {"type": "T", "go": "g", "len": "1", "string": "s"},
+    {"class": {"func": "a.b"}, "type": "x", "go": "g", "len": "1", "string": "s"},
+    {"class": {"func": "f"}, "def": {"func": "d"}, "match": [], "len": "1", "string": "s"},
+    {"def": {"func": "d"}, "match": [{"func": "a"}, {"func": "b"}], "kind": 7},
+    {"def": {"func": "d"}, "match": [{"func": "a"}, {}], "kind": 1},
+    {"def": {"func": "d"}, "match": [{"func": "*"}], "kind": "TYPE_NONE"},
+    {"go": "", "len": "x y", "string": "s"},
+    {"def": {}, "len": "1", "string": "\u00fc\u3000"},
+    {"class": {"func": "\u00e9"}, "type": "", "len": "-", "string": "\u200b"},
+]
+
+
+@pytest.mark.parametrize("index", range(len(PAYLOADS)))
+@pytest.mark.parametrize(
+    "topic_id", ["func.v1.import", "func.v1.class", "func.v1.match", "func.v1.type"]
+)
+def test_routes_like_the_reference(
+    pkg: ModuleType, tmp_path: pathlib.Path, topic_id: str, index: int
+) -> None:
+    data = PAYLOADS[index]
+    path = tmp_path / "payload.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    done = ampygen("route", topic_id, "--env", "dev", "--payload", str(path), "--format", "json")
+    assert done.returncode in (0, 1), done.stderr
+    want = json.loads(done.stdout)
+    topic = pkg.TOPICS[topic_id]
+    payload = json_format.ParseDict(data, topic.message_type())
+    try:
+        routed = topic.route(payload, "dev")
+    except pkg.RouteError as e:
+        assert "error" in want, f"{topic_id} {data}: Python failed, reference routed: {e}"
+        assert e.kind == want["error"]["kind"]
+        assert str(e) == want["error"]["message"]
+        return
+    assert "error" not in want, f"{topic_id} {data}: Python routed, reference failed: {want}"
+    assert routed.subject.text == want["subject"]
+    assert routed.partition_key == want["partition_key"]
+    assert routed.kafka_topic == want["kafka_topic"]

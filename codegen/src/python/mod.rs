@@ -132,9 +132,17 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
             Ok(m) => {
                 modules.insert(f.name().to_owned(), m);
             }
-            Err(e) => diags.push(Diagnostic::error("generate::python_name", e).help(
-                "rename the file or directory to a Python identifier; protobuf's Python modules are named after proto paths",
-            )),
+            Err(e) => {
+                let mut d = Diagnostic::error("generate::python_name", e).help(
+                    "rename the file or directory to a Python identifier; protobuf's Python modules are named after proto paths",
+                );
+                // Point at the registry's `protos.files` entry when the file
+                // is listed there (a dependency is reached through one).
+                if let Some(entry) = project.registry.protos.files.iter().find(|e| e.value == f.name()) {
+                    d = d.at(&project.registry.source, entry.span.clone());
+                }
+                diags.push(d);
+            }
         }
     }
     if diags.has_errors() {
@@ -201,10 +209,15 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         let rel_name =
             msg.full_name().strip_prefix(msg.package_name()).unwrap_or(msg.full_name()).trim_start_matches('.');
         if rel_name.split('.').any(names::is_keyword) {
-            diags.push(Diagnostic::error(
+            let mut d = Diagnostic::error(
                 "generate::python_name",
-                format!("payload `{}` cannot be named in Python: a name is a keyword", msg.full_name()),
-            ));
+                format!("payload `{}` cannot be named in Python: a name in it is a Python keyword", msg.full_name()),
+            )
+            .help("protobuf's Python classes take the message names as they are; rename the message");
+            if let Some(p) = &t.topic.payload {
+                d = d.at(&registry.source, p.span.clone());
+            }
+            diags.push(d);
             continue;
         }
         let payload = format!("{alias}.{rel_name}");

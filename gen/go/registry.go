@@ -392,8 +392,8 @@ func barsV1BarsSubjectFromStrings(env Env, values map[string]string) (Subject, e
 // BarsV1BarsSubject builds a `bars.v1.bars` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func BarsV1BarsSubject(env Env, mic string, symbol string) (Subject, error) {
-	s, err := newSubject(env, "bars", "v1", 34)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "bars", "v1", 34); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "mic", strValue(mic)); err != nil {
@@ -408,8 +408,8 @@ func BarsV1BarsSubject(env Env, mic string, symbol string) (Subject, error) {
 // BarsV1BarsPatternWith is a subscription pattern for `bars.v1.bars`: each
 // empty value becomes `*`.
 func BarsV1BarsPatternWith(env Env, mic string, symbol string) (string, error) {
-	s, err := newSubject(env, "bars", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "bars", "v1", 0); err != nil {
 		return "", err
 	}
 	if err := s.wildcardOr("mic", mic); err != nil {
@@ -424,8 +424,8 @@ func BarsV1BarsPatternWith(env Env, mic string, symbol string) (string, error) {
 // BarsV1BarsPattern is every subject of `bars.v1.bars` in env, placeholders
 // as `*`.
 func BarsV1BarsPattern(env Env) (string, error) {
-	s, err := newSubject(env, "bars", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "bars", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("*")
@@ -512,8 +512,8 @@ func BarsV1BarsTopicFor(p *barsv1.BarBatch, env Env) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "bars", "v1", 34)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "bars", "v1", 34); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "mic", k.f0); err != nil {
@@ -550,8 +550,8 @@ func ticksV1TradeSubjectFromStrings(env Env, values map[string]string) (Subject,
 // TicksV1TradeSubject builds a `ticks.v1.trade` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func TicksV1TradeSubject(env Env, symbol string) (Subject, error) {
-	s, err := newSubject(env, "ticks", "v1", 23)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "ticks", "v1", 23); err != nil {
 		return Subject{}, err
 	}
 	s.literal("trade")
@@ -564,8 +564,8 @@ func TicksV1TradeSubject(env Env, symbol string) (Subject, error) {
 // TicksV1TradePatternWith is a subscription pattern for `ticks.v1.trade`: each
 // empty value becomes `*`.
 func TicksV1TradePatternWith(env Env, symbol string) (string, error) {
-	s, err := newSubject(env, "ticks", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "ticks", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("trade")
@@ -578,8 +578,8 @@ func TicksV1TradePatternWith(env Env, symbol string) (string, error) {
 // TicksV1TradePattern is every subject of `ticks.v1.trade` in env, placeholders
 // as `*`.
 func TicksV1TradePattern(env Env) (string, error) {
-	s, err := newSubject(env, "ticks", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "ticks", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("trade")
@@ -666,8 +666,8 @@ func TicksV1TradeTopicFor(p *ticksv1.TradeBatch, env Env) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "ticks", "v1", 23)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "ticks", "v1", 23); err != nil {
 		return Subject{}, err
 	}
 	s.literal("trade")
@@ -702,8 +702,8 @@ func ticksV1QuoteSubjectFromStrings(env Env, values map[string]string) (Subject,
 // TicksV1QuoteSubject builds a `ticks.v1.quote` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func TicksV1QuoteSubject(env Env, symbol string) (Subject, error) {
-	s, err := newSubject(env, "ticks", "v1", 23)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "ticks", "v1", 23); err != nil {
 		return Subject{}, err
 	}
 	s.literal("quote")
@@ -716,8 +716,8 @@ func TicksV1QuoteSubject(env Env, symbol string) (Subject, error) {
 // TicksV1QuotePatternWith is a subscription pattern for `ticks.v1.quote`: each
 // empty value becomes `*`.
 func TicksV1QuotePatternWith(env Env, symbol string) (string, error) {
-	s, err := newSubject(env, "ticks", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "ticks", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("quote")
@@ -730,8 +730,8 @@ func TicksV1QuotePatternWith(env Env, symbol string) (string, error) {
 // TicksV1QuotePattern is every subject of `ticks.v1.quote` in env, placeholders
 // as `*`.
 func TicksV1QuotePattern(env Env) (string, error) {
-	s, err := newSubject(env, "ticks", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "ticks", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("quote")
@@ -818,8 +818,8 @@ func TicksV1QuoteTopicFor(p *ticksv1.QuoteBatch, env Env) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "ticks", "v1", 23)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "ticks", "v1", 23); err != nil {
 		return Subject{}, err
 	}
 	s.literal("quote")
@@ -854,8 +854,8 @@ func newsV1RawSubjectFromStrings(env Env, values map[string]string) (Subject, er
 // NewsV1RawSubject builds a `news.v1.raw` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func NewsV1RawSubject(env Env) (Subject, error) {
-	s, err := newSubject(env, "news", "v1", 4)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "news", "v1", 4); err != nil {
 		return Subject{}, err
 	}
 	s.literal("raw")
@@ -865,8 +865,8 @@ func NewsV1RawSubject(env Env) (Subject, error) {
 // NewsV1RawPatternWith is a subscription pattern for `news.v1.raw`: each
 // empty value becomes `*`.
 func NewsV1RawPatternWith(env Env) (string, error) {
-	s, err := newSubject(env, "news", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "news", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("raw")
@@ -876,8 +876,8 @@ func NewsV1RawPatternWith(env Env) (string, error) {
 // NewsV1RawPattern is every subject of `news.v1.raw` in env, placeholders
 // as `*`.
 func NewsV1RawPattern(env Env) (string, error) {
-	s, err := newSubject(env, "news", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "news", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("raw")
@@ -943,8 +943,8 @@ func NewsV1RawTopicFor(p *newsv1.NewsItem, env Env) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "news", "v1", 4)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "news", "v1", 4); err != nil {
 		return Subject{}, err
 	}
 	s.literal("raw")
@@ -976,8 +976,8 @@ func newsV1NlpSubjectFromStrings(env Env, values map[string]string) (Subject, er
 // NewsV1NlpSubject builds a `news.v1.nlp` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func NewsV1NlpSubject(env Env) (Subject, error) {
-	s, err := newSubject(env, "news", "v1", 4)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "news", "v1", 4); err != nil {
 		return Subject{}, err
 	}
 	s.literal("nlp")
@@ -987,8 +987,8 @@ func NewsV1NlpSubject(env Env) (Subject, error) {
 // NewsV1NlpPatternWith is a subscription pattern for `news.v1.nlp`: each
 // empty value becomes `*`.
 func NewsV1NlpPatternWith(env Env) (string, error) {
-	s, err := newSubject(env, "news", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "news", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("nlp")
@@ -998,8 +998,8 @@ func NewsV1NlpPatternWith(env Env) (string, error) {
 // NewsV1NlpPattern is every subject of `news.v1.nlp` in env, placeholders
 // as `*`.
 func NewsV1NlpPattern(env Env) (string, error) {
-	s, err := newSubject(env, "news", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "news", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("nlp")
@@ -1065,8 +1065,8 @@ func NewsV1NlpTopicFor(p *newsv1.NewsAnalysis, env Env) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "news", "v1", 4)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "news", "v1", 4); err != nil {
 		return Subject{}, err
 	}
 	s.literal("nlp")
@@ -1100,8 +1100,8 @@ func fxV1RatesSubjectFromStrings(env Env, values map[string]string) (Subject, er
 // FxV1RatesSubject builds a `fx.v1.rates` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func FxV1RatesSubject(env Env) (Subject, error) {
-	s, err := newSubject(env, "fx", "v1", 6)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fx", "v1", 6); err != nil {
 		return Subject{}, err
 	}
 	s.literal("rates")
@@ -1111,8 +1111,8 @@ func FxV1RatesSubject(env Env) (Subject, error) {
 // FxV1RatesPatternWith is a subscription pattern for `fx.v1.rates`: each
 // empty value becomes `*`.
 func FxV1RatesPatternWith(env Env) (string, error) {
-	s, err := newSubject(env, "fx", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fx", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("rates")
@@ -1122,8 +1122,8 @@ func FxV1RatesPatternWith(env Env) (string, error) {
 // FxV1RatesPattern is every subject of `fx.v1.rates` in env, placeholders
 // as `*`.
 func FxV1RatesPattern(env Env) (string, error) {
-	s, err := newSubject(env, "fx", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fx", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("rates")
@@ -1185,8 +1185,8 @@ func FxV1RatesTopicFor(p *fxv1.FxRate, env Env) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "fx", "v1", 6)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fx", "v1", 6); err != nil {
 		return Subject{}, err
 	}
 	s.literal("rates")
@@ -1220,8 +1220,8 @@ func fxV1PairSubjectFromStrings(env Env, values map[string]string) (Subject, err
 // FxV1PairSubject builds a `fx.v1.pair` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func FxV1PairSubject(env Env, base string, quote string) (Subject, error) {
-	s, err := newSubject(env, "fx", "v1", 34)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fx", "v1", 34); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "base", strValue(base)); err != nil {
@@ -1236,8 +1236,8 @@ func FxV1PairSubject(env Env, base string, quote string) (Subject, error) {
 // FxV1PairPatternWith is a subscription pattern for `fx.v1.pair`: each
 // empty value becomes `*`.
 func FxV1PairPatternWith(env Env, base string, quote string) (string, error) {
-	s, err := newSubject(env, "fx", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fx", "v1", 0); err != nil {
 		return "", err
 	}
 	if err := s.wildcardOr("base", base); err != nil {
@@ -1252,8 +1252,8 @@ func FxV1PairPatternWith(env Env, base string, quote string) (string, error) {
 // FxV1PairPattern is every subject of `fx.v1.pair` in env, placeholders
 // as `*`.
 func FxV1PairPattern(env Env) (string, error) {
-	s, err := newSubject(env, "fx", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fx", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("*")
@@ -1316,8 +1316,8 @@ func FxV1PairTopicFor(p *fxv1.FxRate, env Env) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "fx", "v1", 34)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fx", "v1", 34); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "base", k.f0); err != nil {
@@ -1354,8 +1354,8 @@ func fundamentalsV1SnapshotsSubjectFromStrings(env Env, values map[string]string
 // FundamentalsV1SnapshotsSubject builds a `fundamentals.v1.snapshots` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func FundamentalsV1SnapshotsSubject(env Env, mic string, symbol string) (Subject, error) {
-	s, err := newSubject(env, "fundamentals", "v1", 34)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fundamentals", "v1", 34); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "mic", strValue(mic)); err != nil {
@@ -1370,8 +1370,8 @@ func FundamentalsV1SnapshotsSubject(env Env, mic string, symbol string) (Subject
 // FundamentalsV1SnapshotsPatternWith is a subscription pattern for `fundamentals.v1.snapshots`: each
 // empty value becomes `*`.
 func FundamentalsV1SnapshotsPatternWith(env Env, mic string, symbol string) (string, error) {
-	s, err := newSubject(env, "fundamentals", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fundamentals", "v1", 0); err != nil {
 		return "", err
 	}
 	if err := s.wildcardOr("mic", mic); err != nil {
@@ -1386,8 +1386,8 @@ func FundamentalsV1SnapshotsPatternWith(env Env, mic string, symbol string) (str
 // FundamentalsV1SnapshotsPattern is every subject of `fundamentals.v1.snapshots` in env, placeholders
 // as `*`.
 func FundamentalsV1SnapshotsPattern(env Env) (string, error) {
-	s, err := newSubject(env, "fundamentals", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fundamentals", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("*")
@@ -1488,8 +1488,8 @@ func FundamentalsV1SnapshotsTopicFor(p *fundamentalsv1.FundamentalsSnapshot, env
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "fundamentals", "v1", 34)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fundamentals", "v1", 34); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "mic", k.f1); err != nil {
@@ -1526,8 +1526,8 @@ func corporateActionsV1EventsSubjectFromStrings(env Env, values map[string]strin
 // CorporateActionsV1EventsSubject builds a `corporate_actions.v1.events` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func CorporateActionsV1EventsSubject(env Env, mic string, symbol string) (Subject, error) {
-	s, err := newSubject(env, "corporate_actions", "v1", 34)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "corporate_actions", "v1", 34); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "mic", strValue(mic)); err != nil {
@@ -1542,8 +1542,8 @@ func CorporateActionsV1EventsSubject(env Env, mic string, symbol string) (Subjec
 // CorporateActionsV1EventsPatternWith is a subscription pattern for `corporate_actions.v1.events`: each
 // empty value becomes `*`.
 func CorporateActionsV1EventsPatternWith(env Env, mic string, symbol string) (string, error) {
-	s, err := newSubject(env, "corporate_actions", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "corporate_actions", "v1", 0); err != nil {
 		return "", err
 	}
 	if err := s.wildcardOr("mic", mic); err != nil {
@@ -1558,8 +1558,8 @@ func CorporateActionsV1EventsPatternWith(env Env, mic string, symbol string) (st
 // CorporateActionsV1EventsPattern is every subject of `corporate_actions.v1.events` in env, placeholders
 // as `*`.
 func CorporateActionsV1EventsPattern(env Env) (string, error) {
-	s, err := newSubject(env, "corporate_actions", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "corporate_actions", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("*")
@@ -1648,8 +1648,8 @@ func CorporateActionsV1EventsTopicFor(p *corporateactionsv1.CorporateAction, env
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "corporate_actions", "v1", 34)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "corporate_actions", "v1", 34); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "mic", k.f1); err != nil {
@@ -1686,8 +1686,8 @@ func universeV1SnapshotsSubjectFromStrings(env Env, values map[string]string) (S
 // UniverseV1SnapshotsSubject builds a `universe.v1.snapshots` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func UniverseV1SnapshotsSubject(env Env, universeId string) (Subject, error) {
-	s, err := newSubject(env, "universe", "v1", 17)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "universe", "v1", 17); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "universe_id", strValue(universeId)); err != nil {
@@ -1699,8 +1699,8 @@ func UniverseV1SnapshotsSubject(env Env, universeId string) (Subject, error) {
 // UniverseV1SnapshotsPatternWith is a subscription pattern for `universe.v1.snapshots`: each
 // empty value becomes `*`.
 func UniverseV1SnapshotsPatternWith(env Env, universeId string) (string, error) {
-	s, err := newSubject(env, "universe", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "universe", "v1", 0); err != nil {
 		return "", err
 	}
 	if err := s.wildcardOr("universe_id", universeId); err != nil {
@@ -1712,8 +1712,8 @@ func UniverseV1SnapshotsPatternWith(env Env, universeId string) (string, error) 
 // UniverseV1SnapshotsPattern is every subject of `universe.v1.snapshots` in env, placeholders
 // as `*`.
 func UniverseV1SnapshotsPattern(env Env) (string, error) {
-	s, err := newSubject(env, "universe", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "universe", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("*")
@@ -1765,8 +1765,8 @@ func UniverseV1SnapshotsTopicFor(p *universev1.UniverseSnapshot, env Env) (Subje
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "universe", "v1", 17)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "universe", "v1", 17); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "universe_id", k.f0); err != nil {
@@ -1800,8 +1800,8 @@ func signalsV1SignalsSubjectFromStrings(env Env, values map[string]string) (Subj
 // SignalsV1SignalsSubject builds a `signals.v1.signals` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func SignalsV1SignalsSubject(env Env, modelId string) (Subject, error) {
-	s, err := newSubject(env, "signals", "v1", 17)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "signals", "v1", 17); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "model_id", strValue(modelId)); err != nil {
@@ -1813,8 +1813,8 @@ func SignalsV1SignalsSubject(env Env, modelId string) (Subject, error) {
 // SignalsV1SignalsPatternWith is a subscription pattern for `signals.v1.signals`: each
 // empty value becomes `*`.
 func SignalsV1SignalsPatternWith(env Env, modelId string) (string, error) {
-	s, err := newSubject(env, "signals", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "signals", "v1", 0); err != nil {
 		return "", err
 	}
 	if err := s.wildcardOr("model_id", modelId); err != nil {
@@ -1826,8 +1826,8 @@ func SignalsV1SignalsPatternWith(env Env, modelId string) (string, error) {
 // SignalsV1SignalsPattern is every subject of `signals.v1.signals` in env, placeholders
 // as `*`.
 func SignalsV1SignalsPattern(env Env) (string, error) {
-	s, err := newSubject(env, "signals", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "signals", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("*")
@@ -1925,8 +1925,8 @@ func SignalsV1SignalsTopicFor(p *signalsv1.Signal, env Env) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "signals", "v1", 17)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "signals", "v1", 17); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "model_id", k.f0); err != nil {
@@ -1960,8 +1960,8 @@ func ordersV1RequestsSubjectFromStrings(env Env, values map[string]string) (Subj
 // OrdersV1RequestsSubject builds a `orders.v1.requests` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func OrdersV1RequestsSubject(env Env) (Subject, error) {
-	s, err := newSubject(env, "orders", "v1", 9)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "orders", "v1", 9); err != nil {
 		return Subject{}, err
 	}
 	s.literal("requests")
@@ -1971,8 +1971,8 @@ func OrdersV1RequestsSubject(env Env) (Subject, error) {
 // OrdersV1RequestsPatternWith is a subscription pattern for `orders.v1.requests`: each
 // empty value becomes `*`.
 func OrdersV1RequestsPatternWith(env Env) (string, error) {
-	s, err := newSubject(env, "orders", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "orders", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("requests")
@@ -1982,8 +1982,8 @@ func OrdersV1RequestsPatternWith(env Env) (string, error) {
 // OrdersV1RequestsPattern is every subject of `orders.v1.requests` in env, placeholders
 // as `*`.
 func OrdersV1RequestsPattern(env Env) (string, error) {
-	s, err := newSubject(env, "orders", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "orders", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("requests")
@@ -2049,8 +2049,8 @@ func OrdersV1RequestsTopicFor(p *ordersv1.OrderRequest, env Env) (Subject, error
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "orders", "v1", 9)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "orders", "v1", 9); err != nil {
 		return Subject{}, err
 	}
 	s.literal("requests")
@@ -2082,8 +2082,8 @@ func fillsV1EventsSubjectFromStrings(env Env, values map[string]string) (Subject
 // FillsV1EventsSubject builds a `fills.v1.events` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func FillsV1EventsSubject(env Env) (Subject, error) {
-	s, err := newSubject(env, "fills", "v1", 7)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fills", "v1", 7); err != nil {
 		return Subject{}, err
 	}
 	s.literal("events")
@@ -2093,8 +2093,8 @@ func FillsV1EventsSubject(env Env) (Subject, error) {
 // FillsV1EventsPatternWith is a subscription pattern for `fills.v1.events`: each
 // empty value becomes `*`.
 func FillsV1EventsPatternWith(env Env) (string, error) {
-	s, err := newSubject(env, "fills", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fills", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("events")
@@ -2104,8 +2104,8 @@ func FillsV1EventsPatternWith(env Env) (string, error) {
 // FillsV1EventsPattern is every subject of `fills.v1.events` in env, placeholders
 // as `*`.
 func FillsV1EventsPattern(env Env) (string, error) {
-	s, err := newSubject(env, "fills", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fills", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("events")
@@ -2181,8 +2181,8 @@ func FillsV1EventsTopicFor(p *fillsv1.Fill, env Env) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "fills", "v1", 7)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "fills", "v1", 7); err != nil {
 		return Subject{}, err
 	}
 	s.literal("events")
@@ -2214,8 +2214,8 @@ func positionsV1SnapshotsSubjectFromStrings(env Env, values map[string]string) (
 // PositionsV1SnapshotsSubject builds a `positions.v1.snapshots` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func PositionsV1SnapshotsSubject(env Env) (Subject, error) {
-	s, err := newSubject(env, "positions", "v1", 10)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "positions", "v1", 10); err != nil {
 		return Subject{}, err
 	}
 	s.literal("snapshots")
@@ -2225,8 +2225,8 @@ func PositionsV1SnapshotsSubject(env Env) (Subject, error) {
 // PositionsV1SnapshotsPatternWith is a subscription pattern for `positions.v1.snapshots`: each
 // empty value becomes `*`.
 func PositionsV1SnapshotsPatternWith(env Env) (string, error) {
-	s, err := newSubject(env, "positions", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "positions", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("snapshots")
@@ -2236,8 +2236,8 @@ func PositionsV1SnapshotsPatternWith(env Env) (string, error) {
 // PositionsV1SnapshotsPattern is every subject of `positions.v1.snapshots` in env, placeholders
 // as `*`.
 func PositionsV1SnapshotsPattern(env Env) (string, error) {
-	s, err := newSubject(env, "positions", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "positions", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("snapshots")
@@ -2321,8 +2321,8 @@ func PositionsV1SnapshotsTopicFor(p *positionsv1.PositionSnapshot, env Env) (Sub
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "positions", "v1", 10)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "positions", "v1", 10); err != nil {
 		return Subject{}, err
 	}
 	s.literal("snapshots")
@@ -2354,8 +2354,8 @@ func metricsV1MetricsSubjectFromStrings(env Env, values map[string]string) (Subj
 // MetricsV1MetricsSubject builds a `metrics.v1.metrics` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func MetricsV1MetricsSubject(env Env, service string) (Subject, error) {
-	s, err := newSubject(env, "metrics", "v1", 17)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "metrics", "v1", 17); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "service", strValue(service)); err != nil {
@@ -2367,8 +2367,8 @@ func MetricsV1MetricsSubject(env Env, service string) (Subject, error) {
 // MetricsV1MetricsPatternWith is a subscription pattern for `metrics.v1.metrics`: each
 // empty value becomes `*`.
 func MetricsV1MetricsPatternWith(env Env, service string) (string, error) {
-	s, err := newSubject(env, "metrics", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "metrics", "v1", 0); err != nil {
 		return "", err
 	}
 	if err := s.wildcardOr("service", service); err != nil {
@@ -2380,8 +2380,8 @@ func MetricsV1MetricsPatternWith(env Env, service string) (string, error) {
 // MetricsV1MetricsPattern is every subject of `metrics.v1.metrics` in env, placeholders
 // as `*`.
 func MetricsV1MetricsPattern(env Env) (string, error) {
-	s, err := newSubject(env, "metrics", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "metrics", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("*")
@@ -2443,8 +2443,8 @@ func MetricsV1MetricsTopicFor(p *metricsv1.Metric, env Env) (Subject, error) {
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "metrics", "v1", 17)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "metrics", "v1", 17); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "service", k.f0); err != nil {
@@ -2474,8 +2474,8 @@ func dlqV1DeadLettersSubjectFromStrings(env Env, values map[string]string) (Subj
 // DlqV1DeadLettersSubject builds a `dlq.v1.dead_letters` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func DlqV1DeadLettersSubject(env Env, sourceDomain string) (Subject, error) {
-	s, err := newSubject(env, "dlq", "v1", 17)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "dlq", "v1", 17); err != nil {
 		return Subject{}, err
 	}
 	if err := appendParam(&s, "source_domain", strValue(sourceDomain)); err != nil {
@@ -2487,8 +2487,8 @@ func DlqV1DeadLettersSubject(env Env, sourceDomain string) (Subject, error) {
 // DlqV1DeadLettersPatternWith is a subscription pattern for `dlq.v1.dead_letters`: each
 // empty value becomes `*`.
 func DlqV1DeadLettersPatternWith(env Env, sourceDomain string) (string, error) {
-	s, err := newSubject(env, "dlq", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "dlq", "v1", 0); err != nil {
 		return "", err
 	}
 	if err := s.wildcardOr("source_domain", sourceDomain); err != nil {
@@ -2500,8 +2500,8 @@ func DlqV1DeadLettersPatternWith(env Env, sourceDomain string) (string, error) {
 // DlqV1DeadLettersPattern is every subject of `dlq.v1.dead_letters` in env, placeholders
 // as `*`.
 func DlqV1DeadLettersPattern(env Env) (string, error) {
-	s, err := newSubject(env, "dlq", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "dlq", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("*")
@@ -2544,8 +2544,8 @@ func controlV1ReplayRequestsSubjectFromStrings(env Env, values map[string]string
 // ControlV1ReplayRequestsSubject builds a `control.v1.replay_requests` subject from explicit subtopic
 // values; each value is checked as a subject token.
 func ControlV1ReplayRequestsSubject(env Env) (Subject, error) {
-	s, err := newSubject(env, "control", "v1", 16)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "control", "v1", 16); err != nil {
 		return Subject{}, err
 	}
 	s.literal("replay_requests")
@@ -2555,8 +2555,8 @@ func ControlV1ReplayRequestsSubject(env Env) (Subject, error) {
 // ControlV1ReplayRequestsPatternWith is a subscription pattern for `control.v1.replay_requests`: each
 // empty value becomes `*`.
 func ControlV1ReplayRequestsPatternWith(env Env) (string, error) {
-	s, err := newSubject(env, "control", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "control", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("replay_requests")
@@ -2566,8 +2566,8 @@ func ControlV1ReplayRequestsPatternWith(env Env) (string, error) {
 // ControlV1ReplayRequestsPattern is every subject of `control.v1.replay_requests` in env, placeholders
 // as `*`.
 func ControlV1ReplayRequestsPattern(env Env) (string, error) {
-	s, err := newSubject(env, "control", "v1", 0)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "control", "v1", 0); err != nil {
 		return "", err
 	}
 	s.literal("replay_requests")
@@ -2633,8 +2633,8 @@ func ControlV1ReplayRequestsTopicFor(p *controlv1.ReplayRequest, env Env) (Subje
 	if err != nil {
 		return Subject{}, err
 	}
-	s, err := newSubject(env, "control", "v1", 16)
-	if err != nil {
+	var s subjectBuf
+	if err := s.start(env, "control", "v1", 16); err != nil {
 		return Subject{}, err
 	}
 	s.literal("replay_requests")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // RouteError says why a payload cannot be routed. Kind names are shared
@@ -56,12 +57,15 @@ func illegalToken(field, value, problem string) *RouteError {
 	return &RouteError{kind: "illegal_token", Field: field, Value: value, Problem: problem, Index: -1}
 }
 
-// escapeDebug writes a value the way Rust's str::escape_debug does for the
-// characters that matter in messages: quotes, backslashes and control
-// characters are escaped, so an error message stays on one line.
+// escapeDebug writes a value the way Rust's str::escape_debug does, so
+// messages are the same in every runtime and stay on one line: quotes,
+// backslashes and `\t\r\n\0` escaped, and `\u{…}` for every character
+// Rust does not print (controls, format characters, separators and spaces
+// other than ` `, private use, unassigned), and for a combining mark at
+// the start.
 func escapeDebug(s string) string {
 	var b strings.Builder
-	for _, r := range s {
+	for i, r := range s {
 		switch r {
 		case 0:
 			b.WriteString(`\0`)
@@ -75,7 +79,7 @@ func escapeDebug(s string) string {
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		default:
-			if unicode.IsGraphic(r) {
+			if printable(r) && !(i == 0 && unicode.In(r, unicode.Mn, unicode.Me)) {
 				b.WriteRune(r)
 			} else {
 				fmt.Fprintf(&b, `\u{%x}`, r)
@@ -83,6 +87,18 @@ func escapeDebug(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// printable mirrors Rust's char printability: everything but the
+// categories Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs (except the space).
+func printable(r rune) bool {
+	if r == ' ' {
+		return true
+	}
+	if r == utf8.RuneError || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Cs, unicode.Co, unicode.Zl, unicode.Zp, unicode.Zs) {
+		return false
+	}
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S)
 }
 
 // TokenProblem says what is wrong with a subject token, or returns "" when
@@ -355,26 +371,30 @@ func (s Subject) KafkaKey(partitionKey string) string {
 	return b.String()
 }
 
-// subjectBuf builds a subject token by token, checking each value.
+// subjectBuf builds a subject token by token, checking each value, into
+// one buffer sized up front: a subject costs one allocation.
 type subjectBuf struct {
 	b        []byte
 	topicLen int
 }
 
-func newSubject(env Env, domain, version string, extra int) (subjectBuf, error) {
+// start writes `{namespace}.{env}.{domain}.{version}`; extra sizes the
+// buffer for the subtopic.
+func (s *subjectBuf) start(env Env, domain, version string, extra int) error {
 	e := string(env)
 	if p := TokenProblem(e); p != "" {
-		return subjectBuf{}, illegalToken("env", e, p)
+		return illegalToken("env", e, p)
 	}
-	b := make([]byte, 0, len(Namespace)+len(e)+len(domain)+len(version)+4+extra)
-	b = append(b, Namespace...)
-	b = append(b, '.')
-	b = append(b, e...)
-	b = append(b, '.')
-	b = append(b, domain...)
-	b = append(b, '.')
-	b = append(b, version...)
-	return subjectBuf{b: b, topicLen: len(b)}, nil
+	s.b = make([]byte, 0, len(Namespace)+len(e)+len(domain)+len(version)+4+extra)
+	s.b = append(s.b, Namespace...)
+	s.b = append(s.b, '.')
+	s.b = append(s.b, e...)
+	s.b = append(s.b, '.')
+	s.b = append(s.b, domain...)
+	s.b = append(s.b, '.')
+	s.b = append(s.b, version...)
+	s.topicLen = len(s.b)
+	return nil
 }
 
 func (s *subjectBuf) literal(token string) {
@@ -403,8 +423,12 @@ func (s *subjectBuf) wildcardOr(field, value string) error {
 	return appendParam(s, field, strValue(value))
 }
 
+// finish hands the buffer over as the subject's string without a copy
+// (what strings.Builder does): the buffer is never written again.
 func (s *subjectBuf) finish() Subject {
-	return Subject{text: string(s.b), topicLen: s.topicLen}
+	text := unsafe.String(unsafe.SliceData(s.b), len(s.b))
+	s.b = nil
+	return Subject{text: text, topicLen: s.topicLen}
 }
 
 func joinPattern(env Env, rest ...string) (string, error) {

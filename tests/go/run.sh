@@ -27,6 +27,8 @@ fi
 step "building ampygen"
 cargo build -q --bin ampygen
 AMPYGEN="$CARGO_TARGET_DIR/debug/ampygen"
+# tests/go/route_test.go compares the Go functions with `ampygen route`.
+export AMPYGEN_BIN="$AMPYGEN"
 
 # (b) modules, from go.sum only.
 for dir in gen/go tests/go examples/go-app; do

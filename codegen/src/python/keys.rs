@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use prost_reflect::{FieldDescriptor, Kind};
 
-use super::names::{is_attr, py_str};
+use super::names::{docstring, is_attr, py_str};
 use crate::registry::resolve::{Leaf, ResolvedPath};
 use crate::template::Index;
 
@@ -89,6 +89,9 @@ pub fn field_function(
     let mut out = String::new();
     let writer = enums.writer(&path.leaf);
     let _ = writeln!(out, "def {fn_name}(p: {payload}) -> str:");
+    let what = if field == "dedupe" { "The dedupe value".to_owned() } else { format!("Key field `{field}`") };
+    let doc = docstring(&format!("{what}: `{}`, written.", path.path));
+    let _ = writeln!(out, "    \"\"\"{}\"\"\"", doc.concat());
     let _ = writeln!(out, "    acc: _k.Agree[{}] = _k.Agree(", value_type(&path.leaf));
     let _ = writeln!(out, "        {},", py_str(field));
     let _ = writeln!(out, "        {},", py_str(&path.path.to_string()));

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use prost_reflect::prost::Message as _;
 use prost_reflect::{Cardinality, EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
 
-use super::names::{is_attr, py_bytes_lines, py_str};
+use super::names::{docstring, is_attr, py_bytes_lines, py_str};
 
 /// Where the Python module of a proto file lives.
 #[derive(Clone, Debug)]
@@ -134,14 +134,60 @@ impl TypeNames<'_> {
     }
 }
 
+/// The proto comments of a file by descriptor path, so stubs carry the
+/// schema's documentation into editors.
+struct Docs(BTreeMap<Vec<i32>, String>);
+
+impl Docs {
+    fn of(file: &FileDescriptor) -> Docs {
+        let mut map = BTreeMap::new();
+        if let Some(info) = &file.file_descriptor_proto().source_code_info {
+            for loc in &info.location {
+                let text = loc.leading_comments.as_deref().or(loc.trailing_comments.as_deref()).unwrap_or_default();
+                if !text.trim().is_empty() {
+                    map.insert(loc.path.clone(), text.to_owned());
+                }
+            }
+        }
+        Docs(map)
+    }
+
+    /// Writes the docstring of the element at `path`, if it has comments.
+    fn write(&self, out: &mut String, indent: &str, path: &[i32]) -> bool {
+        let Some(text) = self.0.get(path) else { return false };
+        let mut lines = docstring(text);
+        let Some(last) = lines.last_mut() else { return false };
+        // A closing quote right before `"""` would need the space the
+        // formatter inserts.
+        if last.ends_with('"') {
+            last.push(' ');
+        }
+        if lines.len() == 1 {
+            let _ = writeln!(out, "{indent}\"\"\"{}\"\"\"", lines[0]);
+        } else {
+            let _ = writeln!(out, "{indent}\"\"\"{}", lines[0]);
+            for l in &lines[1..] {
+                if l.is_empty() {
+                    out.push('\n');
+                } else {
+                    let _ = writeln!(out, "{indent}{l}");
+                }
+            }
+            let _ = writeln!(out, "{indent}\"\"\"");
+        }
+        true
+    }
+}
+
 /// The `.pyi` stub of `file`.
 pub fn pb2_pyi(header: &str, file: &FileDescriptor, names: &TypeNames<'_>) -> String {
+    let docs = Docs::of(file);
     let mut body = String::new();
     for e in file.enums() {
-        write_enum(&mut body, &e, 0);
+        write_enum(&mut body, &e, 0, &docs);
     }
     for m in file.messages() {
-        write_message(&mut body, &m, names, 0);
+        write_message(&mut body, &m, names, 0, &docs);
     }
     let mut out = String::new();
     let _ = writeln!(out, "# {header}");
@@ -175,7 +221,7 @@ fn pad(level: usize) -> String {
     "    ".repeat(level)
 }
 
-fn write_enum(out: &mut String, e: &EnumDescriptor, level: usize) {
+fn write_enum(out: &mut String, e: &EnumDescriptor, level: usize, docs: &Docs) {
     let p = pad(level);
     let name = e.name();
     let values: Vec<_> = e.values().filter(|v| is_attr(v.name())).collect();
@@ -190,31 +236,42 @@ fn write_enum(out: &mut String, e: &EnumDescriptor, level: usize) {
     let _ = writeln!(out, "{p}    DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor");
     for v in &values {
         let _ = writeln!(out, "{p}    {}: _{name}.ValueType  # {}", v.name(), v.number());
+        docs.write(out, &format!("{p}    "), v.path());
     }
     out.push('\n');
-    let _ = writeln!(out, "{p}class {name}(_{name}, metaclass=_{name}EnumTypeWrapper): ...");
+    let mut class = String::new();
+    if docs.write(&mut class, &format!("{p}    "), e.path()) {
+        let _ = writeln!(out, "{p}class {name}(_{name}, metaclass=_{name}EnumTypeWrapper):");
+        out.push_str(&class);
+    } else {
+        let _ = writeln!(out, "{p}class {name}(_{name}, metaclass=_{name}EnumTypeWrapper): ...");
+    }
     out.push('\n');
     for v in &values {
         let _ = writeln!(out, "{p}{}: {name}.ValueType  # {}", v.name(), v.number());
+        docs.write(out, &p, v.path());
     }
 }
 
 /// A read-only property stub, on one line when it fits the formatter's
 /// line length (100), else split the way `ruff format` splits it.
-fn property(out: &mut String, q: &str, name: &str, ty: &str) {
+/// With a docstring the body is the docstring instead of `...`.
+fn property(out: &mut String, q: &str, name: &str, ty: &str, doc: &str) {
     let _ = writeln!(out, "{q}@property");
-    let one = format!("{q}def {name}(self) -> {ty}: ...");
-    let split = format!("{q}) -> {ty}: ...");
+    let (tail, end) = if doc.is_empty() { (" ...", "") } else { ("", doc) };
+    let one = format!("{q}def {name}(self) -> {ty}:{tail}");
+    let split = format!("{q}) -> {ty}:{tail}");
     if one.chars().count() <= 100 {
         let _ = writeln!(out, "{one}");
     } else if split.chars().count() <= 100 {
         let _ = writeln!(out, "{q}def {name}(\n{q}    self,\n{split}");
     } else if let Some((outer, inner)) = ty.split_once('[') {
         let inner = inner.strip_suffix(']').unwrap_or(inner);
-        let _ = writeln!(out, "{q}def {name}(\n{q}    self,\n{q}) -> {outer}[\n{q}    {inner}\n{q}]: ...");
+        let _ = writeln!(out, "{q}def {name}(\n{q}    self,\n{q}) -> {outer}[\n{q}    {inner}\n{q}]:{tail}");
     } else {
         let _ = writeln!(out, "{q}def {name}(\n{q}    self,\n{split}");
     }
+    out.push_str(end);
 }
 
 /// Whether a field is a map, and its entry's key and value kinds.
@@ -228,18 +285,21 @@ fn map_kinds(f: &FieldDescriptor) -> Option<(Kind, Kind)> {
     }
 }
 
-fn write_message(out: &mut String, m: &MessageDescriptor, names: &TypeNames<'_>, level: usize) {
+fn write_message(out: &mut String, m: &MessageDescriptor, names: &TypeNames<'_>, level: usize, docs: &Docs) {
     let p = pad(level);
     out.push('\n');
     let _ = writeln!(out, "{p}@typing.final");
     let _ = writeln!(out, "{p}class {}(google.protobuf.message.Message):", m.name());
     let q = pad(level + 1);
+    if docs.write(out, &q, m.path()) {
+        out.push('\n');
+    }
     let _ = writeln!(out, "{q}DESCRIPTOR: google.protobuf.descriptor.Descriptor");
     for e in m.child_enums() {
-        write_enum(out, &e, level + 1);
+        write_enum(out, &e, level + 1, docs);
     }
     for n in m.child_messages().filter(|n| !n.is_map_entry()) {
-        write_message(out, &n, names, level + 1);
+        write_message(out, &n, names, level + 1, docs);
     }
     out.push('\n');
     let fields: Vec<FieldDescriptor> = m.fields().collect();
@@ -249,10 +309,12 @@ fn write_message(out: &mut String, m: &MessageDescriptor, names: &TypeNames<'_>,
     let mut inits = Vec::new();
     for f in fields.iter().filter(|f| is_attr(f.name())) {
         let name = f.name();
+        let mut doc = String::new();
+        docs.write(&mut doc, &pad(level + 2), f.path());
         if let Some((k, v)) = map_kinds(f) {
             let (kt, vt) = (names.element(&k), names.element(&v));
             let container = if matches!(v, Kind::Message(_)) { "MessageMap" } else { "ScalarMap" };
-            property(out, &q, name, &format!("google.protobuf.internal.containers.{container}[{kt}, {vt}]"));
+            property(out, &q, name, &format!("google.protobuf.internal.containers.{container}[{kt}, {vt}]"), &doc);
             inits.push(format!("{name}: collections.abc.Mapping[{kt}, {vt}] | None = ..."));
         } else if f.cardinality() == Cardinality::Repeated {
             let t = names.element(&f.kind());
@@ -261,15 +323,16 @@ fn write_message(out: &mut String, m: &MessageDescriptor, names: &TypeNames<'_>,
             } else {
                 "RepeatedScalarFieldContainer"
             };
-            property(out, &q, name, &format!("google.protobuf.internal.containers.{container}[{t}]"));
+            property(out, &q, name, &format!("google.protobuf.internal.containers.{container}[{t}]"), &doc);
             inits.push(format!("{name}: collections.abc.Iterable[{t}] | None = ..."));
         } else if let Kind::Message(_) = f.kind() {
             let t = names.element(&f.kind());
-            property(out, &q, name, &t);
+            property(out, &q, name, &t, &doc);
             inits.push(format!("{name}: {t} | None = ..."));
         } else {
             let t = names.element(&f.kind());
             let _ = writeln!(out, "{q}{name}: {t}");
+            docs.write(out, &q, f.path());
             inits.push(format!("{name}: {t} | None = ..."));
         }
     }

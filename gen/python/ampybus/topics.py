@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from typing import Any, Iterable, Optional, Tuple
+
 from . import envelope as _e
 from . import keys as _k
 from . import routing as _r
@@ -83,6 +84,7 @@ class Env(str, enum.Enum):
 
 
 def _bars_v1_bars_key_mic(p: _bars_pb2.BarBatch) -> str:
+    """Key field `mic`: `bars[*].security.mic`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "bars[*].security.mic",
@@ -101,6 +103,7 @@ def _bars_v1_bars_key_mic(p: _bars_pb2.BarBatch) -> str:
 
 
 def _bars_v1_bars_key_symbol(p: _bars_pb2.BarBatch) -> str:
+    """Key field `symbol`: `bars[*].security.symbol`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "bars[*].security.symbol",
@@ -119,6 +122,7 @@ def _bars_v1_bars_key_symbol(p: _bars_pb2.BarBatch) -> str:
 
 
 def _ticks_v1_trade_key_symbol(p: _ticks_pb2.TradeBatch) -> str:
+    """Key field `symbol`: `trades[*].security.symbol`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "trades[*].security.symbol",
@@ -137,6 +141,7 @@ def _ticks_v1_trade_key_symbol(p: _ticks_pb2.TradeBatch) -> str:
 
 
 def _ticks_v1_trade_key_mic(p: _ticks_pb2.TradeBatch) -> str:
+    """Key field `mic`: `trades[*].security.mic`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "trades[*].security.mic",
@@ -155,6 +160,7 @@ def _ticks_v1_trade_key_mic(p: _ticks_pb2.TradeBatch) -> str:
 
 
 def _ticks_v1_quote_key_symbol(p: _ticks_pb2.QuoteBatch) -> str:
+    """Key field `symbol`: `quotes[*].security.symbol`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "quotes[*].security.symbol",
@@ -173,6 +179,7 @@ def _ticks_v1_quote_key_symbol(p: _ticks_pb2.QuoteBatch) -> str:
 
 
 def _ticks_v1_quote_key_mic(p: _ticks_pb2.QuoteBatch) -> str:
+    """Key field `mic`: `quotes[*].security.mic`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "quotes[*].security.mic",
@@ -191,6 +198,7 @@ def _ticks_v1_quote_key_mic(p: _ticks_pb2.QuoteBatch) -> str:
 
 
 def _news_v1_raw_key_id(p: _news_pb2.NewsItem) -> str:
+    """Key field `id`: `id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "id",
         "id",
@@ -202,6 +210,7 @@ def _news_v1_raw_key_id(p: _news_pb2.NewsItem) -> str:
 
 
 def _news_v1_raw_dedupe(p: _news_pb2.NewsItem) -> str:
+    """The dedupe value: `id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "id",
@@ -213,6 +222,7 @@ def _news_v1_raw_dedupe(p: _news_pb2.NewsItem) -> str:
 
 
 def _news_v1_nlp_key_id(p: _news_pb2.NewsAnalysis) -> str:
+    """Key field `id`: `id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "id",
         "id",
@@ -224,6 +234,7 @@ def _news_v1_nlp_key_id(p: _news_pb2.NewsAnalysis) -> str:
 
 
 def _news_v1_nlp_dedupe(p: _news_pb2.NewsAnalysis) -> str:
+    """The dedupe value: `id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "id",
@@ -235,6 +246,7 @@ def _news_v1_nlp_dedupe(p: _news_pb2.NewsAnalysis) -> str:
 
 
 def _fx_v1_rates_key_base(p: _fx_pb2.FxRate) -> str:
+    """Key field `base`: `base`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "base",
         "base",
@@ -246,6 +258,7 @@ def _fx_v1_rates_key_base(p: _fx_pb2.FxRate) -> str:
 
 
 def _fx_v1_rates_key_quote(p: _fx_pb2.FxRate) -> str:
+    """Key field `quote`: `quote`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "quote",
         "quote",
@@ -257,6 +270,7 @@ def _fx_v1_rates_key_quote(p: _fx_pb2.FxRate) -> str:
 
 
 def _fx_v1_pair_key_base(p: _fx_pb2.FxRate) -> str:
+    """Key field `base`: `base`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "base",
         "base",
@@ -268,6 +282,7 @@ def _fx_v1_pair_key_base(p: _fx_pb2.FxRate) -> str:
 
 
 def _fx_v1_pair_key_quote(p: _fx_pb2.FxRate) -> str:
+    """Key field `quote`: `quote`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "quote",
         "quote",
@@ -279,6 +294,7 @@ def _fx_v1_pair_key_quote(p: _fx_pb2.FxRate) -> str:
 
 
 def _fundamentals_v1_snapshots_key_symbol(p: _fundamentals_pb2.FundamentalsSnapshot) -> str:
+    """Key field `symbol`: `security.symbol`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "security.symbol",
@@ -294,6 +310,7 @@ def _fundamentals_v1_snapshots_key_symbol(p: _fundamentals_pb2.FundamentalsSnaps
 
 
 def _fundamentals_v1_snapshots_key_mic(p: _fundamentals_pb2.FundamentalsSnapshot) -> str:
+    """Key field `mic`: `security.mic`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "security.mic",
@@ -309,6 +326,7 @@ def _fundamentals_v1_snapshots_key_mic(p: _fundamentals_pb2.FundamentalsSnapshot
 
 
 def _fundamentals_v1_snapshots_key_period_end(p: _fundamentals_pb2.FundamentalsSnapshot) -> str:
+    """Key field `period_end`: `period_end`, written."""
     acc: _k.Agree[_k.Timestamp] = _k.Agree(
         "period_end",
         "period_end",
@@ -324,6 +342,7 @@ def _fundamentals_v1_snapshots_key_period_end(p: _fundamentals_pb2.FundamentalsS
 
 
 def _fundamentals_v1_snapshots_key_source(p: _fundamentals_pb2.FundamentalsSnapshot) -> str:
+    """Key field `source`: `source`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "source",
         "source",
@@ -335,6 +354,7 @@ def _fundamentals_v1_snapshots_key_source(p: _fundamentals_pb2.FundamentalsSnaps
 
 
 def _corporate_actions_v1_events_key_symbol(p: _corporate_actions_pb2.CorporateAction) -> str:
+    """Key field `symbol`: `security.symbol`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "security.symbol",
@@ -350,6 +370,7 @@ def _corporate_actions_v1_events_key_symbol(p: _corporate_actions_pb2.CorporateA
 
 
 def _corporate_actions_v1_events_key_mic(p: _corporate_actions_pb2.CorporateAction) -> str:
+    """Key field `mic`: `security.mic`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "security.mic",
@@ -365,6 +386,7 @@ def _corporate_actions_v1_events_key_mic(p: _corporate_actions_pb2.CorporateActi
 
 
 def _corporate_actions_v1_events_dedupe(p: _corporate_actions_pb2.CorporateAction) -> str:
+    """The dedupe value: `action_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "action_id",
@@ -376,6 +398,7 @@ def _corporate_actions_v1_events_dedupe(p: _corporate_actions_pb2.CorporateActio
 
 
 def _universe_v1_snapshots_key_universe_id(p: _universe_pb2.UniverseSnapshot) -> str:
+    """Key field `universe_id`: `universe_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "universe_id",
         "universe_id",
@@ -387,6 +410,7 @@ def _universe_v1_snapshots_key_universe_id(p: _universe_pb2.UniverseSnapshot) ->
 
 
 def _signals_v1_signals_key_model_id(p: _signals_pb2.Signal) -> str:
+    """Key field `model_id`: `model_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "model_id",
         "model_id",
@@ -398,6 +422,7 @@ def _signals_v1_signals_key_model_id(p: _signals_pb2.Signal) -> str:
 
 
 def _signals_v1_signals_key_symbol(p: _signals_pb2.Signal) -> str:
+    """Key field `symbol`: `security.symbol`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "security.symbol",
@@ -413,6 +438,7 @@ def _signals_v1_signals_key_symbol(p: _signals_pb2.Signal) -> str:
 
 
 def _signals_v1_signals_key_mic(p: _signals_pb2.Signal) -> str:
+    """Key field `mic`: `security.mic`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "security.mic",
@@ -428,6 +454,7 @@ def _signals_v1_signals_key_mic(p: _signals_pb2.Signal) -> str:
 
 
 def _signals_v1_signals_dedupe(p: _signals_pb2.Signal) -> str:
+    """The dedupe value: `signal_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "signal_id",
@@ -439,6 +466,7 @@ def _signals_v1_signals_dedupe(p: _signals_pb2.Signal) -> str:
 
 
 def _orders_v1_requests_key_client_order_id(p: _orders_pb2.OrderRequest) -> str:
+    """Key field `client_order_id`: `client_order_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "client_order_id",
         "client_order_id",
@@ -450,6 +478,7 @@ def _orders_v1_requests_key_client_order_id(p: _orders_pb2.OrderRequest) -> str:
 
 
 def _orders_v1_requests_dedupe(p: _orders_pb2.OrderRequest) -> str:
+    """The dedupe value: `client_order_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "client_order_id",
@@ -461,6 +490,7 @@ def _orders_v1_requests_dedupe(p: _orders_pb2.OrderRequest) -> str:
 
 
 def _fills_v1_events_key_account_id(p: _fills_pb2.Fill) -> str:
+    """Key field `account_id`: `account_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "account_id",
         "account_id",
@@ -472,6 +502,7 @@ def _fills_v1_events_key_account_id(p: _fills_pb2.Fill) -> str:
 
 
 def _fills_v1_events_key_client_order_id(p: _fills_pb2.Fill) -> str:
+    """Key field `client_order_id`: `client_order_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "client_order_id",
         "client_order_id",
@@ -483,6 +514,7 @@ def _fills_v1_events_key_client_order_id(p: _fills_pb2.Fill) -> str:
 
 
 def _fills_v1_events_dedupe(p: _fills_pb2.Fill) -> str:
+    """The dedupe value: `fill_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "fill_id",
@@ -494,6 +526,7 @@ def _fills_v1_events_dedupe(p: _fills_pb2.Fill) -> str:
 
 
 def _positions_v1_snapshots_key_account_id(p: _positions_pb2.PositionSnapshot) -> str:
+    """Key field `account_id`: `account_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "account_id",
         "account_id",
@@ -505,6 +538,7 @@ def _positions_v1_snapshots_key_account_id(p: _positions_pb2.PositionSnapshot) -
 
 
 def _positions_v1_snapshots_key_symbol(p: _positions_pb2.PositionSnapshot) -> str:
+    """Key field `symbol`: `security.symbol`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "security.symbol",
@@ -520,6 +554,7 @@ def _positions_v1_snapshots_key_symbol(p: _positions_pb2.PositionSnapshot) -> st
 
 
 def _positions_v1_snapshots_key_mic(p: _positions_pb2.PositionSnapshot) -> str:
+    """Key field `mic`: `security.mic`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "security.mic",
@@ -535,6 +570,7 @@ def _positions_v1_snapshots_key_mic(p: _positions_pb2.PositionSnapshot) -> str:
 
 
 def _metrics_v1_metrics_key_service(p: _metrics_pb2.Metric) -> str:
+    """Key field `service`: `service`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "service",
         "service",
@@ -546,6 +582,7 @@ def _metrics_v1_metrics_key_service(p: _metrics_pb2.Metric) -> str:
 
 
 def _metrics_v1_metrics_key_name(p: _metrics_pb2.Metric) -> str:
+    """Key field `name`: `name`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "name",
         "name",
@@ -557,6 +594,7 @@ def _metrics_v1_metrics_key_name(p: _metrics_pb2.Metric) -> str:
 
 
 def _control_v1_replay_requests_key_request_id(p: _control_pb2.ReplayRequest) -> str:
+    """Key field `request_id`: `request_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "request_id",
         "request_id",
@@ -568,6 +606,7 @@ def _control_v1_replay_requests_key_request_id(p: _control_pb2.ReplayRequest) ->
 
 
 def _control_v1_replay_requests_dedupe(p: _control_pb2.ReplayRequest) -> str:
+    """The dedupe value: `request_id`, written."""
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "request_id",

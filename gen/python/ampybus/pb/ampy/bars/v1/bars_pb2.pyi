@@ -27,16 +27,19 @@ class _IntervalUnitEnumTypeWrapper(
     INTERVAL_UNIT_MINUTE: _IntervalUnit.ValueType  # 2
     INTERVAL_UNIT_HOUR: _IntervalUnit.ValueType  # 3
     INTERVAL_UNIT_DAY: _IntervalUnit.ValueType  # 4
+    """One trading session."""
     INTERVAL_UNIT_WEEK: _IntervalUnit.ValueType  # 5
     INTERVAL_UNIT_MONTH: _IntervalUnit.ValueType  # 6
 
-class IntervalUnit(_IntervalUnit, metaclass=_IntervalUnitEnumTypeWrapper): ...
+class IntervalUnit(_IntervalUnit, metaclass=_IntervalUnitEnumTypeWrapper):
+    """Calendar unit of a bar interval."""
 
 INTERVAL_UNIT_UNSPECIFIED: IntervalUnit.ValueType  # 0
 INTERVAL_UNIT_SECOND: IntervalUnit.ValueType  # 1
 INTERVAL_UNIT_MINUTE: IntervalUnit.ValueType  # 2
 INTERVAL_UNIT_HOUR: IntervalUnit.ValueType  # 3
 INTERVAL_UNIT_DAY: IntervalUnit.ValueType  # 4
+"""One trading session."""
 INTERVAL_UNIT_WEEK: IntervalUnit.ValueType  # 5
 INTERVAL_UNIT_MONTH: IntervalUnit.ValueType  # 6
 
@@ -50,24 +53,35 @@ class _AdjustmentPolicyEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     ADJUSTMENT_POLICY_UNSPECIFIED: _AdjustmentPolicy.ValueType  # 0
     ADJUSTMENT_POLICY_RAW: _AdjustmentPolicy.ValueType  # 1
+    """As traded, no adjustment."""
     ADJUSTMENT_POLICY_SPLIT_ONLY: _AdjustmentPolicy.ValueType  # 2
+    """Adjusted for splits only."""
     ADJUSTMENT_POLICY_SPLIT_AND_DIVIDEND: _AdjustmentPolicy.ValueType  # 3
+    """Adjusted for splits and dividends (total-return style)."""
 
-class AdjustmentPolicy(_AdjustmentPolicy, metaclass=_AdjustmentPolicyEnumTypeWrapper): ...
+class AdjustmentPolicy(_AdjustmentPolicy, metaclass=_AdjustmentPolicyEnumTypeWrapper):
+    """How prices and volume were adjusted for corporate actions."""
 
 ADJUSTMENT_POLICY_UNSPECIFIED: AdjustmentPolicy.ValueType  # 0
 ADJUSTMENT_POLICY_RAW: AdjustmentPolicy.ValueType  # 1
+"""As traded, no adjustment."""
 ADJUSTMENT_POLICY_SPLIT_ONLY: AdjustmentPolicy.ValueType  # 2
+"""Adjusted for splits only."""
 ADJUSTMENT_POLICY_SPLIT_AND_DIVIDEND: AdjustmentPolicy.ValueType  # 3
+"""Adjusted for splits and dividends (total-return style)."""
 
 @typing.final
 class BarInterval(google.protobuf.message.Message):
+    """Bar size, e.g. 1 minute is {unit: MINUTE, count: 1}, daily is {unit: DAY, count: 1}."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     UNIT_FIELD_NUMBER: builtins.int
     COUNT_FIELD_NUMBER: builtins.int
     unit: IntervalUnit.ValueType
+    """Calendar unit."""
     count: builtins.int
+    """Number of units per bar; must be >= 1."""
     def __init__(
         self,
         *,
@@ -86,14 +100,20 @@ class BarInterval(google.protobuf.message.Message):
 
 @typing.final
 class BarBatch(google.protobuf.message.Message):
+    """A batch of bars. All bars in a batch share one security (symbol, mic),
+    since the batch is published under a single subject and partition key.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     BARS_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     @property
-    def bars(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Bar]: ...
+    def bars(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Bar]:
+        """Bars ordered by start ascending; must not be empty."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage of the batch."""
     def __init__(
         self,
         *,
@@ -119,6 +139,8 @@ class BarBatch(google.protobuf.message.Message):
 
 @typing.final
 class Bar(google.protobuf.message.Message):
+    """One OHLCV bar over the half-open interval [start, end) UTC."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     SECURITY_FIELD_NUMBER: builtins.int
@@ -139,33 +161,52 @@ class Bar(google.protobuf.message.Message):
     INGEST_TIME_FIELD_NUMBER: builtins.int
     IS_FINAL_FIELD_NUMBER: builtins.int
     @property
-    def security(self) -> _common_pb2.SecurityId: ...
+    def security(self) -> _common_pb2.SecurityId:
+        """Instrument the bar describes."""
     @property
-    def start(self) -> _timestamp_pb2.Timestamp: ...
+    def start(self) -> _timestamp_pb2.Timestamp:
+        """Inclusive start of the bar window, UTC."""
     @property
-    def end(self) -> _timestamp_pb2.Timestamp: ...
+    def end(self) -> _timestamp_pb2.Timestamp:
+        """Exclusive end of the bar window, UTC."""
     @property
-    def interval(self) -> BarInterval: ...
+    def interval(self) -> BarInterval:
+        """Bar size."""
     @property
-    def open(self) -> _common_pb2.Decimal: ...
+    def open(self) -> _common_pb2.Decimal:
+        """First trade price in the window, in currency units."""
     @property
-    def high(self) -> _common_pb2.Decimal: ...
+    def high(self) -> _common_pb2.Decimal:
+        """Highest trade price in the window."""
     @property
-    def low(self) -> _common_pb2.Decimal: ...
+    def low(self) -> _common_pb2.Decimal:
+        """Lowest trade price in the window."""
     @property
-    def close(self) -> _common_pb2.Decimal: ...
+    def close(self) -> _common_pb2.Decimal:
+        """Last trade price in the window."""
     @property
-    def vwap(self) -> _common_pb2.Decimal: ...
+    def vwap(self) -> _common_pb2.Decimal:
+        """Volume-weighted average price over the window."""
     volume: builtins.int
+    """Traded quantity in shares (or contracts) over the window."""
     trade_count: builtins.int
+    """Number of trades in the window; 0 if the source does not report it."""
     adjusted: builtins.bool
+    """True if prices/volume are adjusted for corporate actions (see adjustment_policy)."""
     adjustment_policy: AdjustmentPolicy.ValueType
+    """Adjustment applied; ADJUSTMENT_POLICY_RAW when adjusted is false."""
     currency: builtins.str
+    """ISO 4217 currency of the prices, e.g. \"USD\"."""
     @property
-    def event_time(self) -> _timestamp_pb2.Timestamp: ...
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """Source time of the bar (normally its close, i.e. end), UTC. Monotonic per key."""
     @property
-    def ingest_time(self) -> _timestamp_pb2.Timestamp: ...
+    def ingest_time(self) -> _timestamp_pb2.Timestamp:
+        """When ingestion received the bar, UTC."""
     is_final: builtins.bool
+    """True once the window has closed and the bar will not change; false for a
+    partial, still-forming bar.
+    """
     def __init__(
         self,
         *,

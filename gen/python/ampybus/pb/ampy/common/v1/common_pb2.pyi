@@ -14,6 +14,10 @@ DESCRIPTOR: google.protobuf.descriptor.FileDescriptor
 
 @typing.final
 class SecurityId(google.protobuf.message.Message):
+    """Identifies a tradable instrument. symbol + mic is the routing identity used
+    in subjects and partition keys; figi and isin are optional cross-references.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     SYMBOL_FIELD_NUMBER: builtins.int
@@ -21,9 +25,15 @@ class SecurityId(google.protobuf.message.Message):
     FIGI_FIELD_NUMBER: builtins.int
     ISIN_FIELD_NUMBER: builtins.int
     symbol: builtins.str
+    """Ticker on the listing venue, e.g. \"AAPL\". Share classes use \"-\" (\"BRK-B\"),
+    never \".\", because symbols become subject tokens.
+    """
     mic: builtins.str
+    """ISO 10383 Market Identifier Code of the primary listing, e.g. \"XNAS\", \"XNYS\"."""
     figi: builtins.str
+    """Bloomberg Open FIGI (12 chars), e.g. \"BBG000B9XRY4\". Empty if unknown."""
     isin: builtins.str
+    """ISO 6166 ISIN (12 chars), e.g. \"US0378331005\". Empty if unknown."""
     def __init__(
         self,
         *,
@@ -48,12 +58,20 @@ class SecurityId(google.protobuf.message.Message):
 
 @typing.final
 class Decimal(google.protobuf.message.Message):
+    """Exact fixed-point decimal: value = scaled × 10^(-scale).
+    Examples: 227.50 is {scaled: 22750, scale: 2}; -0.0125 is {scaled: -125, scale: 4};
+    1500 is {scaled: 1500, scale: 0}. scale is normally in [0, 18]; producers
+    should not emit a negative scale. Used for all prices, quantities and money.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     SCALED_FIELD_NUMBER: builtins.int
     SCALE_FIELD_NUMBER: builtins.int
     scaled: builtins.int
+    """Unscaled integer value, sign included."""
     scale: builtins.int
+    """Number of decimal places; value = scaled / 10^scale."""
     def __init__(
         self,
         *,
@@ -72,13 +90,17 @@ class Decimal(google.protobuf.message.Message):
 
 @typing.final
 class Money(google.protobuf.message.Message):
+    """An amount of money in a specific currency."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     AMOUNT_FIELD_NUMBER: builtins.int
     CURRENCY_FIELD_NUMBER: builtins.int
     @property
-    def amount(self) -> Decimal: ...
+    def amount(self) -> Decimal:
+        """Amount in units of currency (not minor units), e.g. 12.34 USD is {scaled: 1234, scale: 2}."""
     currency: builtins.str
+    """ISO 4217 alphabetic currency code, upper case, e.g. \"USD\", \"JPY\"."""
     def __init__(
         self,
         *,
@@ -104,6 +126,11 @@ class Money(google.protobuf.message.Message):
 
 @typing.final
 class Meta(google.protobuf.message.Message):
+    """Lineage attached to a payload, so a consumer can tell where a record came from
+    and reproduce it. It mirrors the envelope headers of the original publish and
+    survives storage, replay and DLQ round-trips where headers may be lost.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     RUN_ID_FIELD_NUMBER: builtins.int
@@ -114,16 +141,25 @@ class Meta(google.protobuf.message.Message):
     UPSTREAM_IDS_FIELD_NUMBER: builtins.int
     CODE_VERSION_FIELD_NUMBER: builtins.int
     run_id: builtins.str
+    """Identifier of the pipeline run or session that produced the record."""
     source: builtins.str
+    """Upstream system the data originated from, e.g. \"yfinance-go\", \"alpaca\"."""
     producer: builtins.str
+    """Service instance that produced the record, e.g. \"yfinance-go@ingest-1\"."""
     schema_version: builtins.str
+    """Semver of the payload schema the producer was built against, e.g. \"1.0.0\"."""
     @property
-    def produced_at(self) -> _timestamp_pb2.Timestamp: ...
+    def produced_at(self) -> _timestamp_pb2.Timestamp:
+        """When the producer created this record, UTC."""
     @property
     def upstream_ids(
         self,
-    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]: ...
+    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """message_ids (UUIDv7) or record ids of the inputs this record was derived
+        from, e.g. the bars behind a signal or the signal behind an order. Empty for raw ingest.
+        """
     code_version: builtins.str
+    """Build identifier of the producer code (git SHA or release tag), for reproducibility."""
     def __init__(
         self,
         *,

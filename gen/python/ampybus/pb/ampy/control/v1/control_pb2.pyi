@@ -15,14 +15,18 @@ DESCRIPTOR: google.protobuf.descriptor.FileDescriptor
 
 @typing.final
 class TimeWindow(google.protobuf.message.Message):
+    """Half-open UTC time window [start, end), matched against the records' event_time."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     START_FIELD_NUMBER: builtins.int
     END_FIELD_NUMBER: builtins.int
     @property
-    def start(self) -> _timestamp_pb2.Timestamp: ...
+    def start(self) -> _timestamp_pb2.Timestamp:
+        """Inclusive start, UTC."""
     @property
-    def end(self) -> _timestamp_pb2.Timestamp: ...
+    def end(self) -> _timestamp_pb2.Timestamp:
+        """Exclusive end, UTC; must be after start."""
     def __init__(
         self,
         *,
@@ -50,13 +54,16 @@ class TimeWindow(google.protobuf.message.Message):
 
 @typing.final
 class KeyScope(google.protobuf.message.Message):
+    """Replay every record whose partition key is in the list (orders, fills, positions)."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     PARTITION_KEYS_FIELD_NUMBER: builtins.int
     @property
     def partition_keys(
         self,
-    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]: ...
+    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Exact partition keys, e.g. \"ALPACA-LIVE-01|co_20250905_001\"."""
     def __init__(
         self,
         *,
@@ -72,6 +79,10 @@ class KeyScope(google.protobuf.message.Message):
 
 @typing.final
 class ReplayRequest(google.protobuf.message.Message):
+    """Ask the replay service to republish stored records of one domain/version in
+    the same env. Sinks are idempotent, so a replay never applies an effect twice.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     REQUEST_ID_FIELD_NUMBER: builtins.int
@@ -85,19 +96,31 @@ class ReplayRequest(google.protobuf.message.Message):
     REQUESTED_AT_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     request_id: builtins.str
+    """Unique id of the request, also its partition key, e.g. \"rr-20250905-0001\"."""
     domain: builtins.str
+    """Registry domain to replay, e.g. \"bars\"."""
     version: builtins.str
+    """Major topic version, e.g. \"v1\"."""
     subject_filter: builtins.str
+    """Optional NATS subject filter, wildcards allowed, e.g. \"ampy.prod.bars.v1.XNAS.>\";
+    empty means every subject of domain/version.
+    """
     @property
-    def window(self) -> TimeWindow: ...
+    def window(self) -> TimeWindow:
+        """Time window, for time-series domains."""
     @property
-    def keys(self) -> KeyScope: ...
+    def keys(self) -> KeyScope:
+        """Partition keys, for orders, fills and positions."""
     reason: builtins.str
+    """Why the replay is requested, e.g. \"backfill after ingest outage\"."""
     requested_by: builtins.str
+    """Requesting service or job, e.g. \"ops-console@ctl-1\"; no personal names or emails."""
     @property
-    def requested_at(self) -> _timestamp_pb2.Timestamp: ...
+    def requested_at(self) -> _timestamp_pb2.Timestamp:
+        """When the request was made, UTC."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage."""
     def __init__(
         self,
         *,

@@ -22,24 +22,37 @@ class _DividendTypeEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     DIVIDEND_TYPE_UNSPECIFIED: _DividendType.ValueType  # 0
     DIVIDEND_TYPE_CASH: _DividendType.ValueType  # 1
+    """Regular cash dividend."""
     DIVIDEND_TYPE_STOCK: _DividendType.ValueType  # 2
+    """Dividend paid in shares."""
     DIVIDEND_TYPE_SPECIAL: _DividendType.ValueType  # 3
+    """Special (non-recurring) cash dividend."""
 
-class DividendType(_DividendType, metaclass=_DividendTypeEnumTypeWrapper): ...
+class DividendType(_DividendType, metaclass=_DividendTypeEnumTypeWrapper):
+    """Kind of dividend."""
 
 DIVIDEND_TYPE_UNSPECIFIED: DividendType.ValueType  # 0
 DIVIDEND_TYPE_CASH: DividendType.ValueType  # 1
+"""Regular cash dividend."""
 DIVIDEND_TYPE_STOCK: DividendType.ValueType  # 2
+"""Dividend paid in shares."""
 DIVIDEND_TYPE_SPECIAL: DividendType.ValueType  # 3
+"""Special (non-recurring) cash dividend."""
 
 @typing.final
 class Split(google.protobuf.message.Message):
+    """A stock split: each `denominator` old shares become `numerator` new shares.
+    A 10-for-1 split is 10/1; a 1-for-20 reverse split is 1/20.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     NUMERATOR_FIELD_NUMBER: builtins.int
     DENOMINATOR_FIELD_NUMBER: builtins.int
     numerator: builtins.int
+    """New shares, > 0."""
     denominator: builtins.int
+    """Old shares, > 0."""
     def __init__(
         self,
         *,
@@ -58,16 +71,21 @@ class Split(google.protobuf.message.Message):
 
 @typing.final
 class Dividend(google.protobuf.message.Message):
+    """A dividend distribution."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     AMOUNT_FIELD_NUMBER: builtins.int
     TYPE_FIELD_NUMBER: builtins.int
     SHARE_RATIO_FIELD_NUMBER: builtins.int
     @property
-    def amount(self) -> _common_pb2.Money: ...
+    def amount(self) -> _common_pb2.Money:
+        """Cash amount per share (CASH, SPECIAL); for STOCK, the per-share cash value if announced."""
     type: DividendType.ValueType
+    """Kind of dividend."""
     @property
-    def share_ratio(self) -> _common_pb2.Decimal: ...
+    def share_ratio(self) -> _common_pb2.Decimal:
+        """DIVIDEND_TYPE_STOCK only: new shares distributed per share held, e.g. 0.05."""
     def __init__(
         self,
         *,
@@ -98,6 +116,10 @@ class Dividend(google.protobuf.message.Message):
 
 @typing.final
 class CorporateAction(google.protobuf.message.Message):
+    """An announced corporate action for one security. Dates are calendar dates
+    expressed as 00:00:00 UTC on that date (exchange local date).
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     ACTION_ID_FIELD_NUMBER: builtins.int
@@ -112,24 +134,35 @@ class CorporateAction(google.protobuf.message.Message):
     CANCELLED_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     action_id: builtins.str
+    """Stable identifier of the action at the source; updates reuse it."""
     @property
-    def security(self) -> _common_pb2.SecurityId: ...
+    def security(self) -> _common_pb2.SecurityId:
+        """Affected security."""
     @property
-    def split(self) -> Split: ...
+    def split(self) -> Split:
+        """Stock split or reverse split."""
     @property
-    def dividend(self) -> Dividend: ...
+    def dividend(self) -> Dividend:
+        """Cash, stock or special dividend."""
     @property
-    def announced_at(self) -> _timestamp_pb2.Timestamp: ...
+    def announced_at(self) -> _timestamp_pb2.Timestamp:
+        """When the action was announced, UTC."""
     @property
-    def ex_date(self) -> _timestamp_pb2.Timestamp: ...
+    def ex_date(self) -> _timestamp_pb2.Timestamp:
+        """Ex-date: first session trading without the entitlement (split-adjusted for splits)."""
     @property
-    def record_date(self) -> _timestamp_pb2.Timestamp: ...
+    def record_date(self) -> _timestamp_pb2.Timestamp:
+        """Record date for entitlement."""
     @property
-    def pay_date(self) -> _timestamp_pb2.Timestamp: ...
+    def pay_date(self) -> _timestamp_pb2.Timestamp:
+        """Payment or distribution date."""
     source: builtins.str
+    """Data provider, e.g. \"nasdaq\"."""
     cancelled: builtins.bool
+    """True if the action was withdrawn; consumers must undo any applied adjustment."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage."""
     def __init__(
         self,
         *,

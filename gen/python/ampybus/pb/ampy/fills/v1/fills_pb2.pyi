@@ -23,18 +23,29 @@ class _LiquidityEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     LIQUIDITY_UNSPECIFIED: _Liquidity.ValueType  # 0
     LIQUIDITY_MAKER: _Liquidity.ValueType  # 1
+    """Resting order was hit (added liquidity)."""
     LIQUIDITY_TAKER: _Liquidity.ValueType  # 2
+    """Order took resting liquidity."""
     LIQUIDITY_AUCTION: _Liquidity.ValueType  # 3
+    """Filled in an opening/closing auction."""
 
-class Liquidity(_Liquidity, metaclass=_LiquidityEnumTypeWrapper): ...
+class Liquidity(_Liquidity, metaclass=_LiquidityEnumTypeWrapper):
+    """Whether the fill added or removed liquidity."""
 
 LIQUIDITY_UNSPECIFIED: Liquidity.ValueType  # 0
 LIQUIDITY_MAKER: Liquidity.ValueType  # 1
+"""Resting order was hit (added liquidity)."""
 LIQUIDITY_TAKER: Liquidity.ValueType  # 2
+"""Order took resting liquidity."""
 LIQUIDITY_AUCTION: Liquidity.ValueType  # 3
+"""Filled in an opening/closing auction."""
 
 @typing.final
 class Fill(google.protobuf.message.Message):
+    """One (partial) execution of an order. Fills may arrive out of order;
+    consumers accumulate them per (account_id, client_order_id), deduping by fill_id.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     FILL_ID_FIELD_NUMBER: builtins.int
@@ -53,27 +64,42 @@ class Fill(google.protobuf.message.Message):
     INGEST_TIME_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     fill_id: builtins.str
+    """Broker execution id, unique per account."""
     account_id: builtins.str
+    """Opaque broker account identifier; not customer PII."""
     client_order_id: builtins.str
+    """client_order_id of the originating OrderRequest."""
     broker_order_id: builtins.str
+    """Order id assigned by the broker."""
     @property
-    def security(self) -> _common_pb2.SecurityId: ...
+    def security(self) -> _common_pb2.SecurityId:
+        """Security executed."""
     side: _orders_pb2.Side.ValueType
+    """Execution side."""
     @property
-    def quantity(self) -> _common_pb2.Decimal: ...
+    def quantity(self) -> _common_pb2.Decimal:
+        """Executed quantity of this fill only (not cumulative), > 0."""
     @property
-    def price(self) -> _common_pb2.Decimal: ...
+    def price(self) -> _common_pb2.Decimal:
+        """Execution price in currency units."""
     currency: builtins.str
+    """ISO 4217 currency of price."""
     @property
-    def fee(self) -> _common_pb2.Money: ...
+    def fee(self) -> _common_pb2.Money:
+        """Commissions and fees charged for this fill; amount >= 0."""
     liquidity: Liquidity.ValueType
+    """Liquidity flag."""
     venue: builtins.str
+    """ISO 10383 MIC of the executing venue."""
     @property
-    def event_time(self) -> _timestamp_pb2.Timestamp: ...
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """Execution time reported by the broker, UTC."""
     @property
-    def ingest_time(self) -> _timestamp_pb2.Timestamp: ...
+    def ingest_time(self) -> _timestamp_pb2.Timestamp:
+        """When ingestion received the fill, UTC."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage."""
     def __init__(
         self,
         *,

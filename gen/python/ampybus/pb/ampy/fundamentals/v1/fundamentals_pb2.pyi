@@ -24,29 +24,45 @@ class _PeriodTypeEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     PERIOD_TYPE_UNSPECIFIED: _PeriodType.ValueType  # 0
     PERIOD_TYPE_ANNUAL: _PeriodType.ValueType  # 1
+    """Fiscal year."""
     PERIOD_TYPE_QUARTERLY: _PeriodType.ValueType  # 2
+    """Fiscal quarter."""
     PERIOD_TYPE_TTM: _PeriodType.ValueType  # 3
+    """Trailing twelve months ending at period_end."""
     PERIOD_TYPE_SEMI_ANNUAL: _PeriodType.ValueType  # 4
+    """Fiscal half year."""
 
-class PeriodType(_PeriodType, metaclass=_PeriodTypeEnumTypeWrapper): ...
+class PeriodType(_PeriodType, metaclass=_PeriodTypeEnumTypeWrapper):
+    """Length of the reporting period."""
 
 PERIOD_TYPE_UNSPECIFIED: PeriodType.ValueType  # 0
 PERIOD_TYPE_ANNUAL: PeriodType.ValueType  # 1
+"""Fiscal year."""
 PERIOD_TYPE_QUARTERLY: PeriodType.ValueType  # 2
+"""Fiscal quarter."""
 PERIOD_TYPE_TTM: PeriodType.ValueType  # 3
+"""Trailing twelve months ending at period_end."""
 PERIOD_TYPE_SEMI_ANNUAL: PeriodType.ValueType  # 4
+"""Fiscal half year."""
 
 @typing.final
 class LineItem(google.protobuf.message.Message):
+    """One reported value, e.g. revenue or diluted EPS."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     NAME_FIELD_NUMBER: builtins.int
     VALUE_FIELD_NUMBER: builtins.int
     UNIT_FIELD_NUMBER: builtins.int
     name: builtins.str
+    """Normalised line item name, lower snake case, e.g. \"revenue\", \"net_income\", \"eps_diluted\"."""
     @property
-    def value(self) -> _common_pb2.Decimal: ...
+    def value(self) -> _common_pb2.Decimal:
+        """Reported value, in the unit below (whole units, not thousands or millions)."""
     unit: builtins.str
+    """Unit of value: an ISO 4217 code for money (\"USD\"), \"USD/share\" for per-share
+    values, \"shares\" for share counts, \"ratio\" for dimensionless values.
+    """
     def __init__(
         self,
         *,
@@ -75,6 +91,11 @@ class LineItem(google.protobuf.message.Message):
 
 @typing.final
 class FundamentalsSnapshot(google.protobuf.message.Message):
+    """Fundamentals for one security, period and source. Key is
+    (symbol, mic, period_end, source); a restatement republishes the same key
+    with restated = true and a later as_of.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     SECURITY_FIELD_NUMBER: builtins.int
@@ -92,28 +113,42 @@ class FundamentalsSnapshot(google.protobuf.message.Message):
     AS_OF_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     @property
-    def security(self) -> _common_pb2.SecurityId: ...
+    def security(self) -> _common_pb2.SecurityId:
+        """Reporting company's listed security."""
     @property
-    def period_start(self) -> _timestamp_pb2.Timestamp: ...
+    def period_start(self) -> _timestamp_pb2.Timestamp:
+        """First day of the reporting period, 00:00:00 UTC."""
     @property
-    def period_end(self) -> _timestamp_pb2.Timestamp: ...
+    def period_end(self) -> _timestamp_pb2.Timestamp:
+        """Last day of the reporting period, 00:00:00 UTC."""
     period_type: PeriodType.ValueType
+    """Length of the period."""
     source: builtins.str
+    """Data provider, e.g. \"sec-edgar\"."""
     currency: builtins.str
+    """ISO 4217 reporting currency of monetary line items."""
     @property
     def line_items(
         self,
-    ) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[LineItem]: ...
+    ) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[LineItem]:
+        """Reported values."""
     restated: builtins.bool
+    """True if these values restate a previously published snapshot for the same key."""
     fiscal_year: builtins.int
+    """Fiscal year the period belongs to, e.g. 2025."""
     fiscal_quarter: builtins.int
+    """Fiscal quarter 1-4; 0 for annual, semi-annual and TTM periods."""
     filing_id: builtins.str
+    """Filing identifier at the source, e.g. an SEC accession number."""
     @property
-    def filed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def filed_at(self) -> _timestamp_pb2.Timestamp:
+        """When the filing was made public, UTC."""
     @property
-    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """Logical processing time of this snapshot, UTC."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage."""
     def __init__(
         self,
         *,

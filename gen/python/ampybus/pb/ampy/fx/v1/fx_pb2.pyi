@@ -13,6 +13,10 @@ DESCRIPTOR: google.protobuf.descriptor.FileDescriptor
 
 @typing.final
 class FxRate(google.protobuf.message.Message):
+    """A snapshot of one currency pair: units of quote currency per 1 unit of base.
+    Snapshot semantics: the latest event_time per (base, quote) wins.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     BASE_FIELD_NUMBER: builtins.int
@@ -25,20 +29,29 @@ class FxRate(google.protobuf.message.Message):
     INGEST_TIME_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     base: builtins.str
+    """ISO 4217 base currency, e.g. \"USD\" in USD/JPY."""
     quote: builtins.str
+    """ISO 4217 quote (counter) currency, e.g. \"JPY\" in USD/JPY."""
     @property
-    def bid(self) -> _common_pb2.Decimal: ...
+    def bid(self) -> _common_pb2.Decimal:
+        """Bid: quote-currency units per base unit at which the market buys base."""
     @property
-    def ask(self) -> _common_pb2.Decimal: ...
+    def ask(self) -> _common_pb2.Decimal:
+        """Ask: quote-currency units per base unit at which the market sells base."""
     @property
-    def mid(self) -> _common_pb2.Decimal: ...
+    def mid(self) -> _common_pb2.Decimal:
+        """Mid rate, normally (bid + ask) / 2; may be the only price for reference rates."""
     source: builtins.str
+    """Rate provider, e.g. \"ecb\", \"oanda\", \"yfinance-go\"."""
     @property
-    def event_time(self) -> _timestamp_pb2.Timestamp: ...
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """Time the rate was observed at the source, UTC."""
     @property
-    def ingest_time(self) -> _timestamp_pb2.Timestamp: ...
+    def ingest_time(self) -> _timestamp_pb2.Timestamp:
+        """When ingestion received the rate, UTC."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage."""
     def __init__(
         self,
         *,

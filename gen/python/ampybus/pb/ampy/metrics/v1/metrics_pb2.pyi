@@ -24,18 +24,27 @@ class _MetricTypeEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     METRIC_TYPE_UNSPECIFIED: _MetricType.ValueType  # 0
     METRIC_TYPE_COUNTER: _MetricType.ValueType  # 1
+    """Monotonic cumulative count since start_time; a drop means a reset."""
     METRIC_TYPE_GAUGE: _MetricType.ValueType  # 2
+    """Point-in-time value that can go up and down."""
     METRIC_TYPE_HISTOGRAM: _MetricType.ValueType  # 3
+    """Distribution of observations; `histogram` is set."""
 
-class MetricType(_MetricType, metaclass=_MetricTypeEnumTypeWrapper): ...
+class MetricType(_MetricType, metaclass=_MetricTypeEnumTypeWrapper):
+    """Metric semantics."""
 
 METRIC_TYPE_UNSPECIFIED: MetricType.ValueType  # 0
 METRIC_TYPE_COUNTER: MetricType.ValueType  # 1
+"""Monotonic cumulative count since start_time; a drop means a reset."""
 METRIC_TYPE_GAUGE: MetricType.ValueType  # 2
+"""Point-in-time value that can go up and down."""
 METRIC_TYPE_HISTOGRAM: MetricType.ValueType  # 3
+"""Distribution of observations; `histogram` is set."""
 
 @typing.final
 class Histogram(google.protobuf.message.Message):
+    """Explicit-bucket histogram, cumulative since Metric.start_time."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     BOUNDS_FIELD_NUMBER: builtins.int
@@ -45,13 +54,19 @@ class Histogram(google.protobuf.message.Message):
     @property
     def bounds(
         self,
-    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.float]: ...
+    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.float]:
+        """Upper bounds of the buckets, strictly ascending, excluding +Inf."""
     @property
     def counts(
         self,
-    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.int]: ...
+    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.int]:
+        """Per-bucket (non-cumulative) counts; len(counts) == len(bounds) + 1,
+        the last entry counting observations above the highest bound.
+        """
     sum: builtins.float
+    """Sum of all observations, in `unit`."""
     count: builtins.int
+    """Total number of observations (sum of counts)."""
     def __init__(
         self,
         *,
@@ -76,6 +91,8 @@ class Histogram(google.protobuf.message.Message):
 
 @typing.final
 class Metric(google.protobuf.message.Message):
+    """One metric data point."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     SERVICE_FIELD_NUMBER: builtins.int
@@ -89,22 +106,30 @@ class Metric(google.protobuf.message.Message):
     EVENT_TIME_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     service: builtins.str
+    """Emitting service, a single subject token, e.g. \"ampy-oms\"."""
     name: builtins.str
+    """Dotted metric name, e.g. \"oms.order_rejects\"."""
     type: MetricType.ValueType
+    """Semantics of the value."""
     @property
-    def labels(
-        self,
-    ) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.str]: ...
+    def labels(self) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.str]:
+        """Dimension labels, e.g. {\"reason\": \"risk_limit\"}. Low cardinality, no PII."""
     value: builtins.float
+    """Counter or gauge value; unused for histograms."""
     @property
-    def histogram(self) -> Histogram: ...
+    def histogram(self) -> Histogram:
+        """Set for METRIC_TYPE_HISTOGRAM only."""
     unit: builtins.str
+    """UCUM unit, e.g. \"1\" (count), \"ms\", \"By\"."""
     @property
-    def start_time(self) -> _timestamp_pb2.Timestamp: ...
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Start of the accumulation window for counters and histograms, UTC."""
     @property
-    def event_time(self) -> _timestamp_pb2.Timestamp: ...
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """Observation time, UTC."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage."""
     def __init__(
         self,
         *,

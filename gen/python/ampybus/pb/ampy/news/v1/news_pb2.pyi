@@ -15,6 +15,8 @@ DESCRIPTOR: google.protobuf.descriptor.FileDescriptor
 
 @typing.final
 class NewsItem(google.protobuf.message.Message):
+    """A raw news article or headline as ingested from a source (subtopic \"raw\")."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     ID_FIELD_NUMBER: builtins.int
@@ -28,23 +30,37 @@ class NewsItem(google.protobuf.message.Message):
     INGEST_TIME_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     id: builtins.str
+    """Stable dedupe id, \"{source}:{yyyy-mm-dd}:{slug}\", e.g.
+    \"marketbeat:2025-09-05:amzn-headline-8b12c6\". ASCII, no \"|\" or whitespace.
+    """
     headline: builtins.str
+    """Headline text, UTF-8."""
     body: builtins.str
+    """Article body or summary, UTF-8, plain text. May be empty for headline-only
+    feeds; large bodies go to object storage via the envelope blob_ref pattern.
+    """
     source: builtins.str
+    """Publisher or feed name, e.g. \"marketbeat\", \"reuters\"."""
     url: builtins.str
+    """Canonical article URL."""
     @property
     def securities(
         self,
     ) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[
         _common_pb2.SecurityId
-    ]: ...
+    ]:
+        """Securities (tickers) mentioned or tagged by the source."""
     language: builtins.str
+    """BCP 47 language tag of headline/body, e.g. \"en\", \"de-CH\"."""
     @property
-    def published_at(self) -> _timestamp_pb2.Timestamp: ...
+    def published_at(self) -> _timestamp_pb2.Timestamp:
+        """Publication time reported by the source, UTC."""
     @property
-    def ingest_time(self) -> _timestamp_pb2.Timestamp: ...
+    def ingest_time(self) -> _timestamp_pb2.Timestamp:
+        """When ingestion received the item, UTC."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage."""
     def __init__(
         self,
         *,
@@ -98,6 +114,8 @@ class NewsItem(google.protobuf.message.Message):
 
 @typing.final
 class EntityMention(google.protobuf.message.Message):
+    """One security mentioned in an analysed article."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     SECURITY_FIELD_NUMBER: builtins.int
@@ -105,12 +123,16 @@ class EntityMention(google.protobuf.message.Message):
     SENTIMENT_FIELD_NUMBER: builtins.int
     MENTION_COUNT_FIELD_NUMBER: builtins.int
     @property
-    def security(self) -> _common_pb2.SecurityId: ...
+    def security(self) -> _common_pb2.SecurityId:
+        """The security the mention resolved to."""
     @property
-    def relevance(self) -> _common_pb2.Decimal: ...
+    def relevance(self) -> _common_pb2.Decimal:
+        """How central the security is to the article, in [0, 1]."""
     @property
-    def sentiment(self) -> _common_pb2.Decimal: ...
+    def sentiment(self) -> _common_pb2.Decimal:
+        """Sentiment towards this security, in [-1, 1] (-1 very negative, 1 very positive)."""
     mention_count: builtins.int
+    """Number of times the entity is mentioned in headline and body."""
     def __init__(
         self,
         *,
@@ -146,6 +168,8 @@ class EntityMention(google.protobuf.message.Message):
 
 @typing.final
 class NewsAnalysis(google.protobuf.message.Message):
+    """NLP enrichment of a NewsItem (subtopic \"nlp\")."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     ID_FIELD_NUMBER: builtins.int
@@ -158,24 +182,33 @@ class NewsAnalysis(google.protobuf.message.Message):
     AS_OF_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     id: builtins.str
+    """id of the analysed NewsItem; the same partition key as the raw item."""
     model_id: builtins.str
+    """Identifier of the NLP model, e.g. \"finbert-news\"."""
     model_version: builtins.str
+    """Version of the model, e.g. \"2025.08.1\"."""
     @property
-    def sentiment(self) -> _common_pb2.Decimal: ...
+    def sentiment(self) -> _common_pb2.Decimal:
+        """Overall article sentiment, in [-1, 1]."""
     @property
-    def confidence(self) -> _common_pb2.Decimal: ...
+    def confidence(self) -> _common_pb2.Decimal:
+        """Model confidence in the overall sentiment, in [0, 1]."""
     @property
     def entities(
         self,
-    ) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[EntityMention]: ...
+    ) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[EntityMention]:
+        """Securities detected in the article, by descending relevance."""
     @property
     def topics(
         self,
-    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]: ...
+    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Topic labels, lower snake case, e.g. \"earnings\", \"m_and_a\", \"regulation\"."""
     @property
-    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """Logical processing time of the analysis, UTC."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage; upstream_ids carries the NewsItem envelope's message_id."""
     def __init__(
         self,
         *,

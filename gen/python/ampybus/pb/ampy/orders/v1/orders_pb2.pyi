@@ -22,15 +22,22 @@ class _SideEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     SIDE_UNSPECIFIED: _Side.ValueType  # 0
     SIDE_BUY: _Side.ValueType  # 1
+    """Buy (opens/adds long or covers short)."""
     SIDE_SELL: _Side.ValueType  # 2
+    """Sell out of a long position."""
     SIDE_SELL_SHORT: _Side.ValueType  # 3
+    """Sell short (borrowed shares)."""
 
-class Side(_Side, metaclass=_SideEnumTypeWrapper): ...
+class Side(_Side, metaclass=_SideEnumTypeWrapper):
+    """Direction of an order or fill."""
 
 SIDE_UNSPECIFIED: Side.ValueType  # 0
 SIDE_BUY: Side.ValueType  # 1
+"""Buy (opens/adds long or covers short)."""
 SIDE_SELL: Side.ValueType  # 2
+"""Sell out of a long position."""
 SIDE_SELL_SHORT: Side.ValueType  # 3
+"""Sell short (borrowed shares)."""
 
 class _OrderType:
     ValueType = typing.NewType("ValueType", builtins.int)
@@ -42,17 +49,26 @@ class _OrderTypeEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     ORDER_TYPE_UNSPECIFIED: _OrderType.ValueType  # 0
     ORDER_TYPE_MARKET: _OrderType.ValueType  # 1
+    """Execute at the best available price; no limit_price."""
     ORDER_TYPE_LIMIT: _OrderType.ValueType  # 2
+    """Execute at limit_price or better."""
     ORDER_TYPE_STOP: _OrderType.ValueType  # 3
+    """Becomes a market order once stop_price trades."""
     ORDER_TYPE_STOP_LIMIT: _OrderType.ValueType  # 4
+    """Becomes a limit order at limit_price once stop_price trades."""
 
-class OrderType(_OrderType, metaclass=_OrderTypeEnumTypeWrapper): ...
+class OrderType(_OrderType, metaclass=_OrderTypeEnumTypeWrapper):
+    """Order type."""
 
 ORDER_TYPE_UNSPECIFIED: OrderType.ValueType  # 0
 ORDER_TYPE_MARKET: OrderType.ValueType  # 1
+"""Execute at the best available price; no limit_price."""
 ORDER_TYPE_LIMIT: OrderType.ValueType  # 2
+"""Execute at limit_price or better."""
 ORDER_TYPE_STOP: OrderType.ValueType  # 3
+"""Becomes a market order once stop_price trades."""
 ORDER_TYPE_STOP_LIMIT: OrderType.ValueType  # 4
+"""Becomes a limit order at limit_price once stop_price trades."""
 
 class _TimeInForce:
     ValueType = typing.NewType("ValueType", builtins.int)
@@ -64,26 +80,43 @@ class _TimeInForceEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     TIME_IN_FORCE_UNSPECIFIED: _TimeInForce.ValueType  # 0
     TIME_IN_FORCE_DAY: _TimeInForce.ValueType  # 1
+    """Until the end of the regular session."""
     TIME_IN_FORCE_GTC: _TimeInForce.ValueType  # 2
+    """Good till cancelled."""
     TIME_IN_FORCE_IOC: _TimeInForce.ValueType  # 3
+    """Immediate or cancel: fill what is possible now, cancel the rest."""
     TIME_IN_FORCE_FOK: _TimeInForce.ValueType  # 4
+    """Fill or kill: fill entirely now or cancel."""
     TIME_IN_FORCE_OPG: _TimeInForce.ValueType  # 5
+    """At the opening auction only."""
     TIME_IN_FORCE_CLS: _TimeInForce.ValueType  # 6
+    """At the closing auction only."""
     TIME_IN_FORCE_GTD: _TimeInForce.ValueType  # 7
+    """Good till date: until NewOrder.expire_at."""
 
-class TimeInForce(_TimeInForce, metaclass=_TimeInForceEnumTypeWrapper): ...
+class TimeInForce(_TimeInForce, metaclass=_TimeInForceEnumTypeWrapper):
+    """How long an order stays working."""
 
 TIME_IN_FORCE_UNSPECIFIED: TimeInForce.ValueType  # 0
 TIME_IN_FORCE_DAY: TimeInForce.ValueType  # 1
+"""Until the end of the regular session."""
 TIME_IN_FORCE_GTC: TimeInForce.ValueType  # 2
+"""Good till cancelled."""
 TIME_IN_FORCE_IOC: TimeInForce.ValueType  # 3
+"""Immediate or cancel: fill what is possible now, cancel the rest."""
 TIME_IN_FORCE_FOK: TimeInForce.ValueType  # 4
+"""Fill or kill: fill entirely now or cancel."""
 TIME_IN_FORCE_OPG: TimeInForce.ValueType  # 5
+"""At the opening auction only."""
 TIME_IN_FORCE_CLS: TimeInForce.ValueType  # 6
+"""At the closing auction only."""
 TIME_IN_FORCE_GTD: TimeInForce.ValueType  # 7
+"""Good till date: until NewOrder.expire_at."""
 
 @typing.final
 class NewOrder(google.protobuf.message.Message):
+    """Submit a new order."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     SIDE_FIELD_NUMBER: builtins.int
@@ -96,18 +129,27 @@ class NewOrder(google.protobuf.message.Message):
     EXTENDED_HOURS_FIELD_NUMBER: builtins.int
     CURRENCY_FIELD_NUMBER: builtins.int
     side: Side.ValueType
+    """Order direction."""
     order_type: OrderType.ValueType
+    """Order type."""
     @property
-    def quantity(self) -> _common_pb2.Decimal: ...
+    def quantity(self) -> _common_pb2.Decimal:
+        """Quantity in shares (or contracts), > 0; fractional quantities allowed where the broker supports them."""
     @property
-    def limit_price(self) -> _common_pb2.Decimal: ...
+    def limit_price(self) -> _common_pb2.Decimal:
+        """Limit price in currency units; set for LIMIT and STOP_LIMIT only."""
     @property
-    def stop_price(self) -> _common_pb2.Decimal: ...
+    def stop_price(self) -> _common_pb2.Decimal:
+        """Stop trigger price in currency units; set for STOP and STOP_LIMIT only."""
     time_in_force: TimeInForce.ValueType
+    """Time in force."""
     @property
-    def expire_at(self) -> _timestamp_pb2.Timestamp: ...
+    def expire_at(self) -> _timestamp_pb2.Timestamp:
+        """Expiry for TIME_IN_FORCE_GTD, UTC; unset otherwise."""
     extended_hours: builtins.bool
+    """Allow execution in pre-/post-market sessions."""
     currency: builtins.str
+    """ISO 4217 currency of the prices, e.g. \"USD\"."""
     def __init__(
         self,
         *,
@@ -160,6 +202,10 @@ class NewOrder(google.protobuf.message.Message):
 
 @typing.final
 class AmendOrder(google.protobuf.message.Message):
+    """Change a working order identified by OrderRequest.client_order_id.
+    Unset fields are left unchanged.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     QUANTITY_FIELD_NUMBER: builtins.int
@@ -167,12 +213,16 @@ class AmendOrder(google.protobuf.message.Message):
     STOP_PRICE_FIELD_NUMBER: builtins.int
     TIME_IN_FORCE_FIELD_NUMBER: builtins.int
     @property
-    def quantity(self) -> _common_pb2.Decimal: ...
+    def quantity(self) -> _common_pb2.Decimal:
+        """New total order quantity (not a delta), > 0."""
     @property
-    def limit_price(self) -> _common_pb2.Decimal: ...
+    def limit_price(self) -> _common_pb2.Decimal:
+        """New limit price."""
     @property
-    def stop_price(self) -> _common_pb2.Decimal: ...
+    def stop_price(self) -> _common_pb2.Decimal:
+        """New stop price."""
     time_in_force: TimeInForce.ValueType
+    """New time in force; TIME_IN_FORCE_UNSPECIFIED keeps the current one."""
     def __init__(
         self,
         *,
@@ -208,10 +258,13 @@ class AmendOrder(google.protobuf.message.Message):
 
 @typing.final
 class CancelOrder(google.protobuf.message.Message):
+    """Cancel the working order identified by OrderRequest.client_order_id."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     REASON_FIELD_NUMBER: builtins.int
     reason: builtins.str
+    """Machine-readable reason, e.g. \"signal_expired\", \"risk_limit\", \"manual\"."""
     def __init__(
         self,
         *,
@@ -227,6 +280,10 @@ class CancelOrder(google.protobuf.message.Message):
 
 @typing.final
 class OrderRequest(google.protobuf.message.Message):
+    """A request concerning one order. All requests for the same order share
+    client_order_id (the partition key), so submit -> amend/cancel stay in causal order.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     CLIENT_ORDER_ID_FIELD_NUMBER: builtins.int
@@ -240,21 +297,31 @@ class OrderRequest(google.protobuf.message.Message):
     SIGNAL_ID_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     client_order_id: builtins.str
+    """Idempotency key chosen by the client, unique per account, e.g. \"co_20250905_001\"."""
     account_id: builtins.str
+    """Opaque broker account identifier, e.g. \"ALPACA-LIVE-01\"; not customer PII."""
     @property
-    def security(self) -> _common_pb2.SecurityId: ...
+    def security(self) -> _common_pb2.SecurityId:
+        """Security to trade."""
     @property
-    def submit(self) -> NewOrder: ...
+    def submit(self) -> NewOrder:
+        """Submit a new order."""
     @property
-    def amend(self) -> AmendOrder: ...
+    def amend(self) -> AmendOrder:
+        """Amend a working order."""
     @property
-    def cancel(self) -> CancelOrder: ...
+    def cancel(self) -> CancelOrder:
+        """Cancel a working order."""
     @property
-    def submitted_at(self) -> _timestamp_pb2.Timestamp: ...
+    def submitted_at(self) -> _timestamp_pb2.Timestamp:
+        """When the client issued the request, UTC."""
     strategy_id: builtins.str
+    """Strategy that generated the request."""
     signal_id: builtins.str
+    """signal_id of the Signal that triggered the request (lineage); empty if manual."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage."""
     def __init__(
         self,
         *,

@@ -13,6 +13,8 @@ DESCRIPTOR: google.protobuf.descriptor.FileDescriptor
 
 @typing.final
 class PositionSnapshot(google.protobuf.message.Message):
+    """Full state of one position at as_of (not a delta). Monotonic in as_of per key."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     ACCOUNT_ID_FIELD_NUMBER: builtins.int
@@ -27,26 +29,37 @@ class PositionSnapshot(google.protobuf.message.Message):
     AS_OF_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     account_id: builtins.str
+    """Opaque broker account identifier; not customer PII."""
     @property
-    def security(self) -> _common_pb2.SecurityId: ...
+    def security(self) -> _common_pb2.SecurityId:
+        """Security held."""
     @property
-    def quantity(self) -> _common_pb2.Decimal: ...
+    def quantity(self) -> _common_pb2.Decimal:
+        """Signed quantity in shares (or contracts): positive long, negative short, 0 flat."""
     @property
-    def average_price(self) -> _common_pb2.Money: ...
+    def average_price(self) -> _common_pb2.Money:
+        """Average entry price per share."""
     @property
-    def cost_basis(self) -> _common_pb2.Money: ...
+    def cost_basis(self) -> _common_pb2.Money:
+        """Total cost of the open quantity (|quantity| x average_price, incl. fees if the broker does)."""
     @property
-    def mark_price(self) -> _common_pb2.Money: ...
+    def mark_price(self) -> _common_pb2.Money:
+        """Price per share used for valuation."""
     @property
-    def market_value(self) -> _common_pb2.Money: ...
+    def market_value(self) -> _common_pb2.Money:
+        """quantity x mark_price."""
     @property
-    def unrealized_pnl(self) -> _common_pb2.Money: ...
+    def unrealized_pnl(self) -> _common_pb2.Money:
+        """market_value - cost_basis for longs (reversed for shorts)."""
     @property
-    def realized_pnl(self) -> _common_pb2.Money: ...
+    def realized_pnl(self) -> _common_pb2.Money:
+        """Realized P&L on this position since it was opened."""
     @property
-    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """Valuation time of the snapshot, UTC."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage."""
     def __init__(
         self,
         *,

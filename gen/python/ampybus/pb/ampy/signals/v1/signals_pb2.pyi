@@ -22,13 +22,18 @@ class _SignalTypeEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     SIGNAL_TYPE_UNSPECIFIED: _SignalType.ValueType  # 0
     SIGNAL_TYPE_ALPHA: _SignalType.ValueType  # 1
+    """Continuous score in [-1, 1]; `score` is set."""
     SIGNAL_TYPE_ACTION: _SignalType.ValueType  # 2
+    """Discrete trade recommendation; `action` is set."""
 
-class SignalType(_SignalType, metaclass=_SignalTypeEnumTypeWrapper): ...
+class SignalType(_SignalType, metaclass=_SignalTypeEnumTypeWrapper):
+    """Kind of signal; determines which `value` is set."""
 
 SIGNAL_TYPE_UNSPECIFIED: SignalType.ValueType  # 0
 SIGNAL_TYPE_ALPHA: SignalType.ValueType  # 1
+"""Continuous score in [-1, 1]; `score` is set."""
 SIGNAL_TYPE_ACTION: SignalType.ValueType  # 2
+"""Discrete trade recommendation; `action` is set."""
 
 class _Action:
     ValueType = typing.NewType("ValueType", builtins.int)
@@ -40,22 +45,37 @@ class _ActionEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     ACTION_UNSPECIFIED: _Action.ValueType  # 0
     ACTION_BUY: _Action.ValueType  # 1
+    """Open or add to a long position."""
     ACTION_SELL: _Action.ValueType  # 2
+    """Reduce or close a long position."""
     ACTION_HOLD: _Action.ValueType  # 3
+    """Keep the current position."""
     ACTION_SELL_SHORT: _Action.ValueType  # 4
+    """Open or add to a short position."""
     ACTION_BUY_TO_COVER: _Action.ValueType  # 5
+    """Reduce or close a short position."""
 
-class Action(_Action, metaclass=_ActionEnumTypeWrapper): ...
+class Action(_Action, metaclass=_ActionEnumTypeWrapper):
+    """Recommended trade action."""
 
 ACTION_UNSPECIFIED: Action.ValueType  # 0
 ACTION_BUY: Action.ValueType  # 1
+"""Open or add to a long position."""
 ACTION_SELL: Action.ValueType  # 2
+"""Reduce or close a long position."""
 ACTION_HOLD: Action.ValueType  # 3
+"""Keep the current position."""
 ACTION_SELL_SHORT: Action.ValueType  # 4
+"""Open or add to a short position."""
 ACTION_BUY_TO_COVER: Action.ValueType  # 5
+"""Reduce or close a short position."""
 
 @typing.final
 class Signal(google.protobuf.message.Message):
+    """One model output for one security and horizon. The latest signal per key
+    received before its expires_at wins.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     MODEL_ID_FIELD_NUMBER: builtins.int
@@ -70,22 +90,33 @@ class Signal(google.protobuf.message.Message):
     EXPIRES_AT_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     model_id: builtins.str
+    """Model identifier including version, a single subject token, e.g. \"hyper@2025-09-05\"."""
     @property
-    def security(self) -> _common_pb2.SecurityId: ...
+    def security(self) -> _common_pb2.SecurityId:
+        """Security the signal refers to."""
     horizon: builtins.str
+    """Prediction horizon, number + unit (\"m\", \"h\", \"d\", \"w\"), e.g. \"5d\"."""
     type: SignalType.ValueType
+    """Kind of signal."""
     @property
-    def score(self) -> _common_pb2.Decimal: ...
+    def score(self) -> _common_pb2.Decimal:
+        """SIGNAL_TYPE_ALPHA: score in [-1, 1], negative bearish, positive bullish."""
     action: Action.ValueType
+    """SIGNAL_TYPE_ACTION: recommended trade action."""
     @property
-    def confidence(self) -> _common_pb2.Decimal: ...
+    def confidence(self) -> _common_pb2.Decimal:
+        """Model confidence, in [0, 1]."""
     signal_id: builtins.str
+    """Unique id of this signal (UUIDv7); referenced by orders as signal_id."""
     @property
-    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """Logical time the signal was computed for, UTC."""
     @property
-    def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """After this time the signal must not be acted on, UTC."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage; upstream_ids lists the inputs the model consumed."""
     def __init__(
         self,
         *,

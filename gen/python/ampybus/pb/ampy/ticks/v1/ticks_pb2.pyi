@@ -24,26 +24,33 @@ class _AggressorSideEnumTypeWrapper(
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     AGGRESSOR_SIDE_UNSPECIFIED: _AggressorSide.ValueType  # 0
     AGGRESSOR_SIDE_BUY: _AggressorSide.ValueType  # 1
+    """Buyer lifted the offer."""
     AGGRESSOR_SIDE_SELL: _AggressorSide.ValueType  # 2
+    """Seller hit the bid."""
 
-class AggressorSide(_AggressorSide, metaclass=_AggressorSideEnumTypeWrapper): ...
+class AggressorSide(_AggressorSide, metaclass=_AggressorSideEnumTypeWrapper):
+    """Side that initiated a trade, if the feed reports it."""
 
 AGGRESSOR_SIDE_UNSPECIFIED: AggressorSide.ValueType  # 0
 AGGRESSOR_SIDE_BUY: AggressorSide.ValueType  # 1
+"""Buyer lifted the offer."""
 AGGRESSOR_SIDE_SELL: AggressorSide.ValueType  # 2
+"""Seller hit the bid."""
 
 @typing.final
 class TradeBatch(google.protobuf.message.Message):
+    """A batch of trades for a single security (symbol, mic), ordered by event_time."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     TRADES_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     @property
-    def trades(
-        self,
-    ) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Trade]: ...
+    def trades(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Trade]:
+        """Trades; must not be empty and must share one security."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage of the batch."""
     def __init__(
         self,
         *,
@@ -69,6 +76,8 @@ class TradeBatch(google.protobuf.message.Message):
 
 @typing.final
 class Trade(google.protobuf.message.Message):
+    """One executed trade print."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     SECURITY_FIELD_NUMBER: builtins.int
@@ -83,23 +92,34 @@ class Trade(google.protobuf.message.Message):
     EVENT_TIME_FIELD_NUMBER: builtins.int
     INGEST_TIME_FIELD_NUMBER: builtins.int
     @property
-    def security(self) -> _common_pb2.SecurityId: ...
+    def security(self) -> _common_pb2.SecurityId:
+        """Instrument traded; mic is the primary listing, not the executing venue."""
     @property
-    def price(self) -> _common_pb2.Decimal: ...
+    def price(self) -> _common_pb2.Decimal:
+        """Execution price in currency units."""
     size: builtins.int
+    """Executed quantity in shares (or contracts)."""
     trade_id: builtins.str
+    """Venue- or feed-assigned trade identifier; unique per venue and day."""
     venue: builtins.str
+    """ISO 10383 MIC of the executing venue, e.g. \"XNAS\", \"ARCX\"; \"XOFF\" for off-exchange/TRF."""
     @property
     def conditions(
         self,
-    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]: ...
+    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Feed-specific sale condition codes, e.g. \"@\", \"F\", \"I\" (CTA/UTP codes)."""
     currency: builtins.str
+    """ISO 4217 currency of price, e.g. \"USD\"."""
     aggressor_side: AggressorSide.ValueType
+    """Aggressor side when reported by the feed."""
     sequence: builtins.int
+    """Feed sequence number for gap detection; 0 if not provided."""
     @property
-    def event_time(self) -> _timestamp_pb2.Timestamp: ...
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """Execution time reported by the venue, UTC."""
     @property
-    def ingest_time(self) -> _timestamp_pb2.Timestamp: ...
+    def ingest_time(self) -> _timestamp_pb2.Timestamp:
+        """When ingestion received the trade, UTC."""
     def __init__(
         self,
         *,
@@ -158,16 +178,18 @@ class Trade(google.protobuf.message.Message):
 
 @typing.final
 class QuoteBatch(google.protobuf.message.Message):
+    """A batch of quotes for a single security (symbol, mic), ordered by event_time."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     QUOTES_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     @property
-    def quotes(
-        self,
-    ) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Quote]: ...
+    def quotes(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Quote]:
+        """Quotes; must not be empty and must share one security."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage of the batch."""
     def __init__(
         self,
         *,
@@ -193,6 +215,8 @@ class QuoteBatch(google.protobuf.message.Message):
 
 @typing.final
 class Quote(google.protobuf.message.Message):
+    """Top-of-book quote (best bid and offer) from one venue or a consolidated feed."""
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     SECURITY_FIELD_NUMBER: builtins.int
@@ -207,24 +231,35 @@ class Quote(google.protobuf.message.Message):
     EVENT_TIME_FIELD_NUMBER: builtins.int
     INGEST_TIME_FIELD_NUMBER: builtins.int
     @property
-    def security(self) -> _common_pb2.SecurityId: ...
+    def security(self) -> _common_pb2.SecurityId:
+        """Instrument quoted; mic is the primary listing."""
     @property
-    def bid(self) -> _common_pb2.Decimal: ...
+    def bid(self) -> _common_pb2.Decimal:
+        """Best bid price in currency units."""
     bid_size: builtins.int
+    """Quantity at the best bid, in shares (or contracts)."""
     @property
-    def ask(self) -> _common_pb2.Decimal: ...
+    def ask(self) -> _common_pb2.Decimal:
+        """Best ask (offer) price in currency units."""
     ask_size: builtins.int
+    """Quantity at the best ask, in shares (or contracts)."""
     venue: builtins.str
+    """ISO 10383 MIC of the quoting venue; empty for a consolidated (NBBO) quote."""
     @property
     def conditions(
         self,
-    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]: ...
+    ) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Feed-specific quote condition codes."""
     currency: builtins.str
+    """ISO 4217 currency of bid/ask, e.g. \"USD\"."""
     sequence: builtins.int
+    """Feed sequence number for gap detection; 0 if not provided."""
     @property
-    def event_time(self) -> _timestamp_pb2.Timestamp: ...
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """Quote time reported by the venue, UTC."""
     @property
-    def ingest_time(self) -> _timestamp_pb2.Timestamp: ...
+    def ingest_time(self) -> _timestamp_pb2.Timestamp:
+        """When ingestion received the quote, UTC."""
     def __init__(
         self,
         *,

@@ -15,6 +15,10 @@ DESCRIPTOR: google.protobuf.descriptor.FileDescriptor
 
 @typing.final
 class UniverseSnapshot(google.protobuf.message.Message):
+    """Full membership of a universe at a point in time. Each snapshot replaces the
+    previous one for the same universe_id; snapshots are monotonic in as_of.
+    """
+
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     UNIVERSE_ID_FIELD_NUMBER: builtins.int
@@ -25,20 +29,27 @@ class UniverseSnapshot(google.protobuf.message.Message):
     AS_OF_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     universe_id: builtins.str
+    """Universe identifier, a single subject token, e.g. \"us-large-cap\"."""
     description: builtins.str
+    """Human-readable description of the selection rule."""
     @property
     def members(
         self,
     ) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[
         _common_pb2.SecurityId
-    ]: ...
+    ]:
+        """Members of the universe; complete list, not a delta."""
     source: builtins.str
+    """Provider or job that built the universe, e.g. \"universe-builder\"."""
     @property
-    def effective_from(self) -> _timestamp_pb2.Timestamp: ...
+    def effective_from(self) -> _timestamp_pb2.Timestamp:
+        """First session the membership applies to, 00:00:00 UTC."""
     @property
-    def as_of(self) -> _timestamp_pb2.Timestamp: ...
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """Logical processing time of this snapshot, UTC."""
     @property
-    def meta(self) -> _common_pb2.Meta: ...
+    def meta(self) -> _common_pb2.Meta:
+        """Lineage."""
     def __init__(
         self,
         *,

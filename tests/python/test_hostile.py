@@ -7,91 +7,34 @@ exactly like the reference evaluator (``ampygen route``), errors included.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
-import os
 import pathlib
-import subprocess
-import sys
 from types import ModuleType
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 from google.protobuf import json_format
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from support import ROOT, ampygen, generate, import_from, lint_and_type_check
+
 REGISTRY = ROOT / "tests" / "hostile" / "hostile.yaml"
-CONFIG = ROOT / "tests" / "python" / "pyproject.toml"
-BIN = pathlib.Path(sys.executable).parent
-
-
-def ampygen(*args: str) -> subprocess.CompletedProcess[str]:
-    """Runs the ampygen binary (``$AMPYGEN``, else ``cargo run``)."""
-    exe = os.environ.get("AMPYGEN")
-    cmd = [exe] if exe else ["cargo", "run", "-q", "--"]
-    return subprocess.run(
-        [*cmd, "--registry", str(REGISTRY), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")
 def out_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     out = tmp_path_factory.mktemp("hostile")
-    done = ampygen("generate", "--lang", "python", "--out", str(out))
-    assert done.returncode == 0, done.stderr
+    generate(REGISTRY, out)
     return out
 
 
 @pytest.fixture(scope="module")
-def pkg(out_dir: pathlib.Path) -> Iterator[ModuleType]:
-    sys.path.insert(0, str(out_dir))
-    try:
-        yield importlib.import_module("hostile_pkg")
-    finally:
-        sys.path.remove(str(out_dir))
-
-
-def _tool(name: str) -> str:
-    path = BIN / name
-    if not path.exists():
-        # Only tests/python/run.sh's venv is guaranteed to have the tools;
-        # compatibility runs on other interpreters skip this one check.
-        pytest.skip(f"{name} is not installed next to {sys.executable}")
-    return str(path)
+def pkg(out_dir: pathlib.Path) -> ModuleType:
+    return import_from(out_dir, "hostile_pkg")
 
 
 def test_lints_formats_and_type_checks(out_dir: pathlib.Path) -> None:
-    caches = ROOT / ".venv" / "caches"
-    ruff, mypy = _tool("ruff"), _tool("mypy")
-    for cmd in (
-        [ruff, "check", "--config", str(CONFIG), "--no-cache", str(out_dir)],
-        [
-            ruff,
-            "format",
-            "--check",
-            "--config",
-            str(CONFIG),
-            "--no-cache",
-            str(out_dir),
-        ],
-        [
-            mypy,
-            "--config-file",
-            str(CONFIG),
-            "--cache-dir",
-            str(caches / "mypy-hostile"),
-            str(out_dir / "hostile_pkg"),
-        ],
-    ):
-        done = subprocess.run(
-            cmd, cwd=out_dir, capture_output=True, text=True, timeout=600, check=False
-        )
-        assert done.returncode == 0, f"{cmd[0]}: {done.stdout}{done.stderr}"
+    lint_and_type_check(out_dir, "hostile_pkg")
 
 
 def _registry_topics() -> Dict[str, Dict[str, Any]]:
@@ -162,7 +105,9 @@ def test_routes_like_the_reference(
     data = PAYLOADS[index]
     path = tmp_path / "payload.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    done = ampygen("route", topic_id, "--env", "dev", "--payload", str(path), "--format", "json")
+    done = ampygen(
+        REGISTRY, "route", topic_id, "--env", "dev", "--payload", str(path), "--format", "json"
+    )
     assert done.returncode in (0, 1), done.stderr
     want = json.loads(done.stdout)
     topic = pkg.TOPICS[topic_id]

@@ -16,7 +16,7 @@ use crate::registry::resolve::{Leaf, ResolvedPath};
 use crate::template::Index;
 
 /// One enum's name table: its identifier, its writer function's
-/// identifier, and (number, first declared name) entries.
+/// identifier, and (number, name) entries.
 pub type EnumTable = (String, String, Vec<(i32, String)>);
 
 /// Enum name tables shared by every function of the module, by enum full
@@ -37,14 +37,12 @@ impl EnumTables {
             Leaf::Enum(e) => {
                 let n = self.tables.len();
                 let entry = self.tables.entry(e.full_name().to_owned()).or_insert_with(|| {
-                    // The first declared name wins for aliases, as in every
-                    // other runtime's descriptor lookup.
-                    let mut seen = std::collections::BTreeSet::new();
-                    let values = e
-                        .values()
-                        .filter(|v| seen.insert(v.number()))
-                        .map(|v| (v.number(), v.name().to_owned()))
-                        .collect();
+                    // One name per number: the one the descriptor lookup
+                    // gives (the reference evaluator's `get_value`), so an
+                    // alias writes as in every other runtime.
+                    let numbers: std::collections::BTreeSet<i32> = e.values().map(|v| v.number()).collect();
+                    let values =
+                        numbers.into_iter().filter_map(|n| e.get_value(n).map(|v| (n, v.name().to_owned()))).collect();
                     (format!("_ENUM_NAMES_{n}"), format!("_write_enum_{n}"), values)
                 });
                 entry.1.clone()

@@ -169,7 +169,7 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
                 stub_imports.insert(d.name().to_owned(), (dm.module.clone(), alias));
             }
         }
-        files.insert(format!("{rel}.py"), pb::pb2_py(&header, &f, &m.module, &deps));
+        files.insert(format!("{rel}.py"), pb::pb2_py(&header, &package, &f, &m.module, &deps));
         let names = pb::TypeNames { imports: &stub_imports, this_file: f.name() };
         files.insert(format!("{rel}.pyi"), pb::pb2_pyi(&header, &f, &names));
     }

@@ -52,7 +52,7 @@ pub fn module_for(package: &str, file: &str) -> Result<PyModule, String> {
 }
 
 /// The `_pb2.py` text of `file`.
-pub fn pb2_py(header: &str, file: &FileDescriptor, module: &str, deps: &[(String, String)]) -> String {
+pub fn pb2_py(header: &str, package: &str, file: &FileDescriptor, module: &str, deps: &[(String, String)]) -> String {
     let mut proto = file.file_descriptor_proto().clone();
     proto.source_code_info = None;
     let bytes = proto.encode_to_vec();
@@ -63,7 +63,8 @@ pub fn pb2_py(header: &str, file: &FileDescriptor, module: &str, deps: &[(String
     out.push('\n');
     out.push_str("from google.protobuf import descriptor_pool as _descriptor_pool\n");
     out.push_str("from google.protobuf import symbol_database as _symbol_database\n");
-    out.push_str("from google.protobuf.internal import builder as _builder\n");
+    out.push_str("from google.protobuf.internal import builder as _builder\n\n");
+    let _ = writeln!(out, "from {package}.canonical import register_file as _register_file");
     if !deps.is_empty() {
         out.push('\n');
         // Imported for their side effect: registering the dependency files
@@ -79,7 +80,8 @@ pub fn pb2_py(header: &str, file: &FileDescriptor, module: &str, deps: &[(String
         let _ = writeln!(out, "    {line}");
     }
     out.push_str(")\n");
-    out.push_str("DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(_SERIALIZED)\n\n");
+    out.push_str("DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(_SERIALIZED)\n");
+    out.push_str("_register_file(DESCRIPTOR.name, _SERIALIZED)\n\n");
     out.push_str("_globals = globals()\n");
     out.push_str("_builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)\n");
     let _ = writeln!(
@@ -225,6 +227,10 @@ fn write_enum(out: &mut String, e: &EnumDescriptor, level: usize, docs: &Docs) {
     let p = pad(level);
     let name = e.name();
     let values: Vec<_> = e.values().filter(|v| is_attr(v.name())).collect();
+    // Inside the wrapper's body the enclosing class scope is not visible:
+    // a nested enum's helper class is named through its message.
+    let rel = e.full_name().strip_prefix(e.package_name()).unwrap_or(e.full_name()).trim_start_matches('.');
+    let scope = rel.rsplit_once('.').map(|(outer, _)| format!("{outer}.")).unwrap_or_default();
     out.push('\n');
     let _ = writeln!(out, "{p}class _{name}:");
     let _ = writeln!(out, "{p}    ValueType = typing.NewType(\"ValueType\", builtins.int)");
@@ -235,7 +241,7 @@ fn write_enum(out: &mut String, e: &EnumDescriptor, level: usize, docs: &Docs) {
     );
     let _ = writeln!(out, "{p}    DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor");
     for v in &values {
-        let _ = writeln!(out, "{p}    {}: _{name}.ValueType  # {}", v.name(), v.number());
+        let _ = writeln!(out, "{p}    {}: {scope}_{name}.ValueType  # {}", v.name(), v.number());
         docs.write(out, &format!("{p}    "), v.path());
     }
     out.push('\n');
@@ -341,7 +347,16 @@ fn write_message(out: &mut String, m: &MessageDescriptor, names: &TypeNames<'_>,
     } else {
         let _ = writeln!(out, "{q}def __init__(\n{q}    self,\n{q}    *,");
         for i in &inits {
-            let _ = writeln!(out, "{q}    {i},");
+            let line = format!("{q}    {i},");
+            match i.rsplit_once(" | None = ...") {
+                // Split where `ruff format` splits an over-long parameter.
+                Some((head, _)) if line.chars().count() > 100 => {
+                    let _ = writeln!(out, "{q}    {head}\n{q}    | None = ...,");
+                }
+                _ => {
+                    let _ = writeln!(out, "{line}");
+                }
+            }
         }
         let _ = writeln!(out, "{q}) -> None: ...");
     }

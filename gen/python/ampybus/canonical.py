@@ -19,7 +19,13 @@ from typing import Dict, List, Tuple, Union
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor, FileDescriptor
 
-__all__ = ["VERSION_LINE", "canonical_form", "canonical_schema_hash", "hash_canonical"]
+__all__ = [
+    "VERSION_LINE",
+    "canonical_form",
+    "canonical_schema_hash",
+    "hash_canonical",
+    "register_file",
+]
 
 #: First line of every canonical form; part of the hashed bytes.
 VERSION_LINE = "ampy-canonical-schema v1"
@@ -50,6 +56,19 @@ _NOT_PACKABLE = (
 
 Def = Union[Descriptor, EnumDescriptor]
 
+_ORIGINALS: Dict[str, bytes] = {}
+
+
+def register_file(name: str, serialized: bytes) -> None:
+    """Keeps a file's ``FileDescriptorProto`` as it was compiled.
+
+    Generated payload modules call this. The upb runtime re-serializes
+    ``FileDescriptor.serialized_pb`` from its own tables, which spells an
+    aliased enum default by the first name of its number; the canonical form
+    needs the name the schema declared (docs/schema-hash.md, section 5).
+    """
+    _ORIGINALS.setdefault(name, serialized)
+
 
 class _Files:
     """Parsed ``FileDescriptorProto``s by file name, and the syntax of each."""
@@ -60,7 +79,8 @@ class _Files:
     def proto(self, f: FileDescriptor) -> descriptor_pb2.FileDescriptorProto:
         p = self._protos.get(f.name)
         if p is None:
-            p = descriptor_pb2.FileDescriptorProto.FromString(f.serialized_pb)
+            data = _ORIGINALS.get(f.name, f.serialized_pb)
+            p = descriptor_pb2.FileDescriptorProto.FromString(data)
             self._protos[f.name] = p
         return p
 

@@ -6,6 +6,8 @@ from google.protobuf import descriptor_pool as _descriptor_pool
 from google.protobuf import symbol_database as _symbol_database
 from google.protobuf.internal import builder as _builder
 
+from ampybus.canonical import register_file as _register_file
+
 import google.protobuf.timestamp_pb2 as _timestamp_pb2  # noqa: F401
 
 _sym_db = _symbol_database.Default()
@@ -26,6 +28,7 @@ _SERIALIZED = (
     b"\x12!\x0a\x0ccode_version\x18\x07 \x01(\x09R\x0bcodeVersionb\x06proto3"
 )
 DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(_SERIALIZED)
+_register_file(DESCRIPTOR.name, _SERIALIZED)
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)

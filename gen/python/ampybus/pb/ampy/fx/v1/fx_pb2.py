@@ -6,6 +6,8 @@ from google.protobuf import descriptor_pool as _descriptor_pool
 from google.protobuf import symbol_database as _symbol_database
 from google.protobuf.internal import builder as _builder
 
+from ampybus.canonical import register_file as _register_file
+
 import ampybus.pb.ampy.common.v1.common_pb2 as _common_pb2  # noqa: F401
 import google.protobuf.timestamp_pb2 as _timestamp_pb2  # noqa: F401
 
@@ -24,6 +26,7 @@ _SERIALIZED = (
     b"mon.v1.MetaR\x04metab\x06proto3"
 )
 DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(_SERIALIZED)
+_register_file(DESCRIPTOR.name, _SERIALIZED)
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)

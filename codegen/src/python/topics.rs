@@ -49,6 +49,12 @@ fn class_doc(t: &TopicRef<'_>, namespace: &str, key_format: &str) -> String {
         let _ = write!(text, ", partition key `{key_format}`");
     }
     text.push('.');
+    if let Some(o) = &t.topic.ordering {
+        let _ = write!(text, "\nOrdered per key by `{}`.", o.value);
+    }
+    if let Some(d) = &t.topic.dedupe {
+        let _ = write!(text, "\nDeduplicated by `{}` (the `dedupe_key` header).", d.value);
+    }
     let lines = docstring(&text);
     let mut out = format!("    \"\"\"{}\n", lines[0]);
     for l in &lines[1..] {

@@ -621,6 +621,7 @@ class BarsV1Bars(_r.Topic[_bars_pb2.BarBatch]):
     """Topic `bars.v1.bars`.
 
     Subject `ampy.{env}.bars.v1.{mic}.{symbol}`, partition key `{mic}.{symbol}`.
+    Ordered per key by `bars[*].event_time`.
     """
 
     id = "bars.v1.bars"
@@ -708,6 +709,7 @@ class TicksV1Trade(_r.Topic[_ticks_pb2.TradeBatch]):
     """Topic `ticks.v1.trade`.
 
     Subject `ampy.{env}.ticks.v1.trade.{symbol}`, partition key `{symbol}.{mic}`.
+    Ordered per key by `trades[*].event_time`.
     """
 
     id = "ticks.v1.trade"
@@ -793,6 +795,7 @@ class TicksV1Quote(_r.Topic[_ticks_pb2.QuoteBatch]):
     """Topic `ticks.v1.quote`.
 
     Subject `ampy.{env}.ticks.v1.quote.{symbol}`, partition key `{symbol}.{mic}`.
+    Ordered per key by `quotes[*].event_time`.
     """
 
     id = "ticks.v1.quote"
@@ -878,6 +881,8 @@ class NewsV1Raw(_r.Topic[_news_pb2.NewsItem]):
     """Topic `news.v1.raw`.
 
     Subject `ampy.{env}.news.v1.raw`, partition key `{id}`.
+    Ordered per key by `published_at`.
+    Deduplicated by `id` (the `dedupe_key` header).
     """
 
     id = "news.v1.raw"
@@ -957,6 +962,8 @@ class NewsV1Nlp(_r.Topic[_news_pb2.NewsAnalysis]):
     """Topic `news.v1.nlp`.
 
     Subject `ampy.{env}.news.v1.nlp`, partition key `{id}`.
+    Ordered per key by `as_of`.
+    Deduplicated by `id` (the `dedupe_key` header).
     """
 
     id = "news.v1.nlp"
@@ -1038,6 +1045,7 @@ class FxV1Rates(_r.Topic[_fx_pb2.FxRate]):
     Every pair on one subject.
 
     Subject `ampy.{env}.fx.v1.rates`, partition key `{base}.{quote}`.
+    Ordered per key by `event_time`.
     """
 
     id = "fx.v1.rates"
@@ -1114,6 +1122,7 @@ class FxV1Pair(_r.Topic[_fx_pb2.FxRate]):
     One subject per pair, for consumers of a few pairs.
 
     Subject `ampy.{env}.fx.v1.{base}.{quote}`, partition key `{base}.{quote}`.
+    Ordered per key by `event_time`.
     """
 
     id = "fx.v1.pair"
@@ -1201,6 +1210,7 @@ class FundamentalsV1Snapshots(_r.Topic[_fundamentals_pb2.FundamentalsSnapshot]):
     """Topic `fundamentals.v1.snapshots`.
 
     Subject `ampy.{env}.fundamentals.v1.{mic}.{symbol}`, partition key `{symbol}.{mic}|{period_end}|{source}`.
+    Ordered per key by `as_of`.
     """
 
     id = "fundamentals.v1.snapshots"
@@ -1292,6 +1302,8 @@ class CorporateActionsV1Events(_r.Topic[_corporate_actions_pb2.CorporateAction])
     """Topic `corporate_actions.v1.events`.
 
     Subject `ampy.{env}.corporate_actions.v1.{mic}.{symbol}`, partition key `{symbol}.{mic}`.
+    Ordered per key by `announced_at`.
+    Deduplicated by `action_id` (the `dedupe_key` header).
     """
 
     id = "corporate_actions.v1.events"
@@ -1386,6 +1398,7 @@ class UniverseV1Snapshots(_r.Topic[_universe_pb2.UniverseSnapshot]):
     """Topic `universe.v1.snapshots`.
 
     Subject `ampy.{env}.universe.v1.{universe_id}`, partition key `{universe_id}`.
+    Ordered per key by `as_of`.
     """
 
     id = "universe.v1.snapshots"
@@ -1466,6 +1479,8 @@ class SignalsV1Signals(_r.Topic[_signals_pb2.Signal]):
     """Topic `signals.v1.signals`.
 
     Subject `ampy.{env}.signals.v1.{model_id}`, partition key `{model_id}|{symbol}.{mic}`.
+    Ordered per key by `as_of`.
+    Deduplicated by `signal_id` (the `dedupe_key` header).
     """
 
     id = "signals.v1.signals"
@@ -1557,6 +1572,8 @@ class OrdersV1Requests(_r.Topic[_orders_pb2.OrderRequest]):
     """Topic `orders.v1.requests`.
 
     Subject `ampy.{env}.orders.v1.requests`, partition key `{client_order_id}`.
+    Ordered per key by `submitted_at`.
+    Deduplicated by `client_order_id` (the `dedupe_key` header).
     """
 
     id = "orders.v1.requests"
@@ -1636,6 +1653,8 @@ class FillsV1Events(_r.Topic[_fills_pb2.Fill]):
     """Topic `fills.v1.events`.
 
     Subject `ampy.{env}.fills.v1.events`, partition key `{account_id}|{client_order_id}`.
+    Ordered per key by `event_time`.
+    Deduplicated by `fill_id` (the `dedupe_key` header).
     """
 
     id = "fills.v1.events"
@@ -1717,6 +1736,7 @@ class PositionsV1Snapshots(_r.Topic[_positions_pb2.PositionSnapshot]):
     """Topic `positions.v1.snapshots`.
 
     Subject `ampy.{env}.positions.v1.snapshots`, partition key `{account_id}|{symbol}.{mic}`.
+    Ordered per key by `as_of`.
     """
 
     id = "positions.v1.snapshots"
@@ -1793,6 +1813,7 @@ class MetricsV1Metrics(_r.Topic[_metrics_pb2.Metric]):
     """Topic `metrics.v1.metrics`.
 
     Subject `ampy.{env}.metrics.v1.{service}`, partition key `{service}|{name}`.
+    Ordered per key by `event_time`.
     """
 
     id = "metrics.v1.metrics"
@@ -1875,6 +1896,8 @@ class ControlV1ReplayRequests(_r.Topic[_control_pb2.ReplayRequest]):
     """Topic `control.v1.replay_requests`.
 
     Subject `ampy.{env}.control.v1.replay_requests`, partition key `{request_id}`.
+    Ordered per key by `requested_at`.
+    Deduplicated by `request_id` (the `dedupe_key` header).
     """
 
     id = "control.v1.replay_requests"

@@ -56,9 +56,14 @@ fn integer_type(kind: &Kind) -> &'static str {
 /// declared name wins for aliases, as in descriptor lookups everywhere.
 pub fn enum_name_fn(leaf: &Leaf) -> String {
     let Leaf::Enum(e) = leaf else { return "|_| None".to_owned() };
+    // Declaration order from the descriptor proto: prost-reflect's
+    // `values()` does not keep it for aliases, and the first declared
+    // name is the one `route`, Go and Python write.
     let mut seen = std::collections::BTreeSet::new();
     let arms: String = e
-        .values()
+        .enum_descriptor_proto()
+        .value
+        .iter()
         .filter(|v| seen.insert(v.number()))
         .map(|v| format!("{} => Some({}), ", v.number(), lit(v.name())))
         .collect();
@@ -164,5 +169,40 @@ fn leaf(path: &ResolvedPath, r: &str, by_ref: bool) -> String {
         Leaf::Int | Leaf::Uint | Leaf::Bool => copy,
         Leaf::Enum(_) => format!("::ampy_bus::key::EnumValue {{ number: {copy}, name: {} }}", enum_name_fn(&path.leaf)),
         Leaf::Timestamp => format!("::ampy_bus::key::TimestampValue::from({r})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost_reflect::prost_types::{
+        EnumDescriptorProto, EnumOptions, EnumValueDescriptorProto, FileDescriptorProto, FileDescriptorSet,
+    };
+    use prost_reflect::DescriptorPool;
+
+    use super::*;
+
+    #[test]
+    fn enum_aliases_write_the_first_declared_name() {
+        let value = |name: &str, number| EnumValueDescriptorProto {
+            name: Some(name.into()),
+            number: Some(number),
+            options: None,
+        };
+        let file = FileDescriptorProto {
+            name: Some("a.proto".into()),
+            package: Some("a".into()),
+            syntax: Some("proto3".into()),
+            enum_type: vec![EnumDescriptorProto {
+                name: Some("Side".into()),
+                value: vec![value("SIDE_UNSPECIFIED", 0), value("BID", 1), value("BUY", 1), value("ASK", 2)],
+                options: Some(EnumOptions { allow_alias: Some(true), ..Default::default() }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let pool = DescriptorPool::from_file_descriptor_set(FileDescriptorSet { file: vec![file] }).unwrap();
+        let side = pool.get_enum_by_name("a.Side").unwrap();
+        let f = enum_name_fn(&Leaf::Enum(side));
+        assert!(f.contains(r#"1 => Some("BID")"#) && !f.contains("BUY"), "{f}");
     }
 }

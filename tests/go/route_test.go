@@ -88,7 +88,9 @@ func mutations(m proto.Message, rotate *int) []proto.Message {
 			case fd.Kind() == protoreflect.MessageKind && fd.Message().FullName() == "google.protobuf.Timestamp":
 				for _, n := range []int32{5000000, 5000, 5, 999999999} {
 					n := n
-					edit(p, func(x protoreflect.Message) { x.Set(x.Descriptor().Fields().ByName("nanos"), protoreflect.ValueOfInt32(n)) })
+					edit(p, func(x protoreflect.Message) {
+						x.Set(x.Descriptor().Fields().ByName("nanos"), protoreflect.ValueOfInt32(n))
+					})
 				}
 				edit(path, func(x protoreflect.Message) { x.Clear(fd) })
 			case fd.Kind() == protoreflect.MessageKind:

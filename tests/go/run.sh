@@ -2,7 +2,8 @@
 # Every check of the Go target, from the repository root, on a fresh
 # machine: installs the pinned protoc-gen-go if missing, checks that
 # gen/go is fresh, lints and tests gen/go, tests/go and examples/go-app,
-# and generates the hostile registry into a temp dir and compiles it.
+# generates the hostile registry into a temp dir and compiles and tests it,
+# and checks every key path shape against `ampygen route`.
 # Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -78,6 +79,20 @@ cp tests/hostile/go/strings_test.go "$tmp/hostile/"
 	[ -z "$unformatted" ] || { echo "gofmt -l on the hostile package: $unformatted"; exit 1; }
 	go vet ./...
 	go build ./...
+	go test -count=1 ./...
+)
+
+# (f) every key path shape (tests/hostile/go/paths.yaml), compared with
+# `ampygen route` by tests/hostile/go/paths_test.go.
+step "key path shapes against ampygen route"
+"$AMPYGEN" --registry tests/hostile/go/paths.yaml generate --lang go --out "$tmp/paths" >/dev/null
+cp tests/hostile/go/paths_test.go "$tmp/paths/"
+(
+	export AMPYGEN_PATHS_REGISTRY="$ROOT/tests/hostile/go/paths.yaml"
+	cd "$tmp/paths"
+	unformatted="$(gofmt -l .)"
+	[ -z "$unformatted" ] || { echo "gofmt -l on the paths package: $unformatted"; exit 1; }
+	go vet ./...
 	go test -count=1 ./...
 )
 

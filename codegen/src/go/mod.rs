@@ -24,6 +24,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("registry.go", include_str!("../../../templates/go/registry.go.hbs")),
     ("route.go", include_str!("../../../templates/go/route.go.hbs")),
     ("headers.go", include_str!("../../../templates/go/headers.go.hbs")),
+    ("checks.go", include_str!("../../../templates/go/checks.go.hbs")),
     ("envelope.go", include_str!("../../../templates/go/envelope.go.hbs")),
     ("canonical.go", include_str!("../../../templates/go/canonical.go.hbs")),
     ("doc.go", include_str!("../../../templates/go/doc.go.hbs")),
@@ -176,7 +177,7 @@ fn render_bus(
         Err(d) => diags.push(d),
     };
     render("registry.go", &registry);
-    for name in ["route.go", "headers.go", "envelope.go", "canonical.go"] {
+    for name in ["route.go", "headers.go", "checks.go", "envelope.go", "canonical.go"] {
         render(name, &common);
     }
     render("doc.go", &view::doc(project, settings, &header));

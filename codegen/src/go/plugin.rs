@@ -29,7 +29,8 @@ fn install_help() -> String {
 }
 
 /// Finds the plugin: `$AMPYGEN_PROTOC_GEN_GO`, then `PATH`, then
-/// `$(go env GOBIN)`, `$GOPATH/bin` and `~/go/bin`.
+/// `$GOBIN`, `$GOPATH/bin` and `~/go/bin` (where `go install` puts it), and
+/// only then asks `go env` (a subprocess) for GOBIN and GOPATH.
 pub fn find() -> Result<PathBuf, Diagnostic> {
     if let Some(p) = std::env::var_os(PLUGIN_ENV).filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
@@ -43,16 +44,18 @@ pub fn find() -> Result<PathBuf, Diagnostic> {
         .help(install_help()));
     }
     let exe = if cfg!(windows) { "protoc-gen-go.exe" } else { "protoc-gen-go" };
+    let found = |dirs: Vec<PathBuf>| dirs.into_iter().map(|d| d.join(exe)).find(|p| p.is_file());
     let mut dirs: Vec<PathBuf> =
         std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
-    dirs.extend(go_env("GOBIN"));
-    dirs.extend(go_env("GOPATH").map(|p| p.join("bin")));
-    dirs.extend(std::env::var_os("GOPATH").map(|p| PathBuf::from(p).join("bin")));
+    dirs.extend(std::env::var_os("GOBIN").filter(|p| !p.is_empty()).map(PathBuf::from));
+    dirs.extend(std::env::var_os("GOPATH").filter(|p| !p.is_empty()).map(|p| PathBuf::from(p).join("bin")));
     dirs.extend(std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go").join("bin")));
-    dirs.into_iter().map(|d| d.join(exe)).find(|p| p.is_file()).ok_or_else(|| {
-        Diagnostic::error("generate::go_plugin", "protoc-gen-go was not found (needed for the Go payload types)")
-            .help(install_help())
-    })
+    found(dirs)
+        .or_else(|| found(go_env("GOBIN").into_iter().chain(go_env("GOPATH").map(|p| p.join("bin"))).collect()))
+        .ok_or_else(|| {
+            Diagnostic::error("generate::go_plugin", "protoc-gen-go was not found (needed for the Go payload types)")
+                .help(install_help())
+        })
 }
 
 fn go_env(var: &str) -> Option<PathBuf> {

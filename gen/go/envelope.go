@@ -132,11 +132,20 @@ type EnvelopeOptions struct {
 // UUIDv7 message_id, produced_at from the id's timestamp (so the two never
 // disagree), schema headers from the registry, partition and dedupe keys
 // from the payload.
+// A payload type on several topics whose keys differ (ErrAmbiguousTopic)
+// takes its topic's NewEnvelope instead.
 func NewEnvelope(payload proto.Message, o EnvelopeOptions) (*Envelope, error) {
-	return newEnvelopeAt(payload, o, time.Now())
+	return newEnvelope(payload, o, PartitionKey, DedupeKey, time.Now())
 }
 
-func newEnvelopeAt(payload proto.Message, o EnvelopeOptions, now time.Time) (*Envelope, error) {
+// NewEnvelope is the package's NewEnvelope with this topic's partition and
+// dedupe keys.
+func (t Topic) NewEnvelope(payload proto.Message, o EnvelopeOptions) (*Envelope, error) {
+	return newEnvelope(payload, o, t.PartitionKey, t.DedupeKey, time.Now())
+}
+
+func newEnvelope(payload proto.Message, o EnvelopeOptions, keyOf func(proto.Message) (string, error),
+	dedupeOf func(proto.Message) (string, bool), now time.Time) (*Envelope, error) {
 	for _, f := range [...]struct{ name, value string }{
 		{HeaderProducer, o.Producer},
 		{HeaderSource, o.Source},
@@ -150,13 +159,16 @@ func newEnvelopeAt(payload proto.Message, o EnvelopeOptions, now time.Time) (*En
 	if err != nil {
 		return nil, err
 	}
-	key, err := PartitionKey(payload)
+	key, err := keyOf(payload)
 	if err != nil {
+		if KindOf(err) == "" {
+			return nil, err
+		}
 		return nil, &EnvelopeError{kind: KindOf(err), message: "cannot compute the partition key: " + err.Error(), err: err}
 	}
 	dedupe := o.DedupeKey
 	if dedupe == nil {
-		if d, ok := DedupeKey(payload); ok {
+		if d, ok := dedupeOf(payload); ok {
 			dedupe = &d
 		}
 	}

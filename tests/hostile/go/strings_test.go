@@ -6,9 +6,11 @@ package hostile
 // backslash, brace and non-ASCII character of the registry exactly.
 
 import (
+	"errors"
 	"testing"
 
 	funcv1 "example.test/hostile/import/pb/ampy/func/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestRegistryStringsRoundTrip(t *testing.T) {
@@ -72,6 +74,24 @@ func TestHostileSubjectsAndKeys(t *testing.T) {
 	// The oneof member `go` is unset: the `match` topic keys on it.
 	if _, err := FuncV1MatchPartitionKey(p); KindOf(err) != "empty_key_field" {
 		t.Errorf("unset oneof member: %v", err)
+	}
+	// Func travels on four topics with different keys: the package-level
+	// envelope refuses to guess, the topic's own one knows.
+	opts := EnvelopeOptions{Producer: "p", Source: "s", RunID: "r"}
+	if _, err := NewEnvelope(p, opts); !errors.Is(err, ErrAmbiguousTopic) {
+		t.Errorf("ambiguous envelope: %v", err)
+	}
+	e, err := FuncV1Type.NewEnvelope(p, opts)
+	if err != nil || e.Headers.PartitionKey != "L.S" {
+		t.Fatalf("topic envelope: %v", err)
+	}
+	rec, err := e.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back funcv1.Func
+	if _, err := DecodeEnvelope(rec.Headers, rec.Payload, &back); err != nil || !proto.Equal(&back, p) {
+		t.Errorf("round trip: %v", err)
 	}
 	if err := VerifyLinked(); err != nil {
 		t.Errorf("linked descriptors: %v", err)

@@ -3,7 +3,8 @@
 # machine: installs the pinned protoc-gen-go if missing, checks that
 # gen/go is fresh, lints and tests gen/go, tests/go and examples/go-app,
 # generates the hostile registry into a temp dir and compiles and tests it,
-# and checks every key path shape against `ampygen route`.
+# checks every key path shape against `ampygen route` and the canonical
+# hash of proto2/proto3 edge cases against `ampygen hash`.
 # Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -92,6 +93,20 @@ cp tests/hostile/go/paths_test.go "$tmp/paths/"
 	cd "$tmp/paths"
 	unformatted="$(gofmt -l .)"
 	[ -z "$unformatted" ] || { echo "gofmt -l on the paths package: $unformatted"; exit 1; }
+	go vet ./...
+	go test -count=1 ./...
+)
+
+# (g) the canonical schema hash on proto2 defaults, groups, packing, maps
+# and aliases (tests/hostile/go/canon.yaml) against `ampygen hash`.
+step "canonical forms against ampygen hash"
+"$AMPYGEN" --registry tests/hostile/go/canon.yaml generate --lang go --out "$tmp/canon" >/dev/null
+cp tests/hostile/go/canon_test.go "$tmp/canon/"
+(
+	export AMPYGEN_CANON_REGISTRY="$ROOT/tests/hostile/go/canon.yaml"
+	cd "$tmp/canon"
+	unformatted="$(gofmt -l .)"
+	[ -z "$unformatted" ] || { echo "gofmt -l on the canon package: $unformatted"; exit 1; }
 	go vet ./...
 	go test -count=1 ./...
 )

@@ -31,14 +31,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("go.mod", include_str!("../../../templates/go/go.mod.hbs")),
 ];
 
-/// go.sum lines for the one requirement of the generated module (and the
-/// module its tests need), so `go build` resolves nothing on its own.
-const GO_SUM: &str = "github.com/google/go-cmp v0.7.0 h1:wk8382ETsv4JYUZwIsn6YpYiWiBsYLSJiTsyBybVuN8=
-github.com/google/go-cmp v0.7.0/go.mod h1:pXiqmnSA92OHEEa9HXL2W4E7lf9JzCmGVUdgjX3N/iU=
-google.golang.org/protobuf v1.36.12 h1:pJOKDDOyeXErUroCihFAd5LQuwXBSpVnKGrj5o/fwxc=
-google.golang.org/protobuf v1.36.12/go.mod h1:HTf+CrKn2C3g5S8VImy6tdcUvCska2kB7j23XfzDpco=
-";
-
 /// Where the generated module and its parts live.
 pub struct Settings {
     /// Module path, also the import path of the bus package.
@@ -157,7 +149,7 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
     Ok(files)
 }
 
-/// Renders the bus package, go.mod and go.sum.
+/// Renders the bus package and go.mod.
 fn render_bus(
     project: &Project,
     settings: &Settings,
@@ -188,7 +180,6 @@ fn render_bus(
     if diags.has_errors() {
         return Err(diags);
     }
-    files.insert("go.sum".to_owned(), GO_SUM.to_owned());
     Ok(files)
 }
 

@@ -90,6 +90,16 @@ cp tests/go/go.sum "$tmp/hostile/"
 	go test -count=1 ./...
 )
 
+step "a registry without payloads"
+"$AMPYGEN" --registry tests/hostile/go/dlq_only.yaml generate --lang go --out "$tmp/dlq_only" >/dev/null
+cp tests/go/go.sum "$tmp/dlq_only/"
+(
+	cd "$tmp/dlq_only"
+	unformatted="$(gofmt -l .)"
+	[ -z "$unformatted" ] || { echo "gofmt -l on the dlq-only package: $unformatted"; exit 1; }
+	go vet ./...
+)
+
 # (f) every key path shape (tests/hostile/go/paths.yaml), compared with
 # `ampygen route` by tests/hostile/go/paths_test.go.
 step "key path shapes against ampygen route"

@@ -12,6 +12,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -217,7 +218,45 @@ func MarshalCanonical(m proto.Message) ([]byte, error) {
 	return appendCanonical(nil, m.ProtoReflect())
 }
 
+// needsReorder caches, per message type, whether a real oneof is reachable
+// from it: without one, Go's encoder already writes field-number order.
+var needsReorder sync.Map // protoreflect.FullName → bool
+
+func reachesOneof(md protoreflect.MessageDescriptor) bool {
+	if v, ok := needsReorder.Load(md.FullName()); ok {
+		return v.(bool)
+	}
+	seen := map[protoreflect.FullName]bool{}
+	var walk func(protoreflect.MessageDescriptor) bool
+	walk = func(md protoreflect.MessageDescriptor) bool {
+		if seen[md.FullName()] {
+			return false
+		}
+		seen[md.FullName()] = true
+		fields := md.Fields()
+		for i := 0; i < fields.Len(); i++ {
+			fd := fields.Get(i)
+			if o := fd.ContainingOneof(); o != nil && !o.IsSynthetic() {
+				return true
+			}
+			if fd.IsMap() {
+				fd = fd.MapValue()
+			}
+			if fd.Message() != nil && walk(fd.Message()) {
+				return true
+			}
+		}
+		return false
+	}
+	r := walk(md)
+	needsReorder.Store(md.FullName(), r)
+	return r
+}
+
 func appendCanonical(b []byte, m protoreflect.Message) ([]byte, error) {
+	if !reachesOneof(m.Descriptor()) {
+		return marshal.MarshalAppend(b, m.Interface())
+	}
 	fields := m.Descriptor().Fields()
 	order := make([]protoreflect.FieldDescriptor, fields.Len())
 	for i := range order {

@@ -85,3 +85,35 @@ func BenchmarkGenericPartitionKey(b *testing.B) {
 		}
 	}
 }
+
+func benchBars(n int) *barsv1.BarBatch {
+	b := &barsv1.BarBatch{}
+	for i := 0; i < n; i++ {
+		b.Bars = append(b.Bars, &barsv1.Bar{Security: sec("AAPL", "XNAS"), Volume: int64(i),
+			EventTime: &timestamppb.Timestamp{Seconds: 1757100661 + int64(i)}})
+	}
+	return b
+}
+
+func BenchmarkMarshalCanonical1000Bars(b *testing.B) {
+	p := benchBars(1000)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := bus.MarshalCanonical(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeEnvelope1000Bars(b *testing.B) {
+	e, err := bus.NewEnvelope(benchBars(1000), bus.EnvelopeOptions{Producer: "p", Source: "s", RunID: "r"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.Encode(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -153,6 +153,25 @@ fn a_plugin_error_is_a_diagnostic() {
         .stderr(predicate::str::contains("generate::go_plugin").and(predicate::str::contains("does not decode")));
 }
 
+#[cfg(unix)]
+#[test]
+fn a_crashing_plugin_is_a_diagnostic_with_its_stderr() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch();
+    let plugin = dir.path().join("protoc-gen-go");
+    let script = "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'protoc-gen-go v1.36.12'; exit 0; fi\necho 'panic: out of cheese' >&2\nexit 3\n";
+    std::fs::write(&plugin, script).expect("write plugin");
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    cli()
+        .env("AMPYGEN_PROTOC_GEN_GO", plugin)
+        .args(["generate", "--lang", "go", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("generate::go_plugin").and(predicate::str::contains("out of cheese")));
+    assert!(!dir.path().join("out").exists());
+}
+
 #[test]
 fn go_name_collisions_point_at_the_registry() {
     let Some(plugin) = real_plugin() else { return };

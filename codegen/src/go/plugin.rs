@@ -2,7 +2,7 @@
 //! is built from protox's descriptors, written to the plugin's stdin, and
 //! the response's files become part of the output tree.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -143,25 +143,20 @@ pub fn run(project: &Project, module: &str, mappings: &[(String, String, String)
         .spawn()
         .map_err(|e| fail(e.to_string()))?;
     let mut stdin = child.stdin.take().ok_or_else(|| fail("no stdin".into()))?;
-    // Write from a thread: the plugin may fill its stdout pipe before it
-    // has read all of stdin.
+    // Write from a thread while the output is read: the plugin may fill its
+    // stdout pipe before it has read all of stdin. wait_with_output reads
+    // stdout and stderr together, so neither pipe can block the other.
     let writer = std::thread::spawn(move || stdin.write_all(&bytes));
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    child
-        .stdout
-        .take()
-        .ok_or_else(|| fail("no stdout".into()))?
-        .read_to_end(&mut stdout)
-        .map_err(|e| fail(e.to_string()))?;
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_end(&mut stderr);
-    }
-    let status = child.wait().map_err(|e| fail(e.to_string()))?;
+    let output = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
     let _ = writer.join();
-    if !status.success() {
-        return Err(fail(format!("it exited with {status}: {}", String::from_utf8_lossy(&stderr).trim())));
+    if !output.status.success() {
+        return Err(fail(format!(
+            "it exited with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
     }
+    let stdout = output.stdout;
     let response = CodeGeneratorResponse::decode(stdout.as_slice())
         .map_err(|e| fail(format!("its response does not decode ({e})")))?;
     if let Some(error) = response.error {

@@ -3,7 +3,6 @@
 package ampybus
 
 import (
-	"errors"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -51,119 +50,6 @@ func ParseEnv(s string) (Env, error) {
 		}
 	}
 	return "", fmt.Errorf("unknown env %q; the registry's envs are %v", s, Envs())
-}
-
-// QoS is a delivery tier from the registry's `qos:` section.
-type QoS struct {
-	Tier     string
-	Delivery string // at_least_once or at_most_once
-	P99Ms    uint64 // publish → first delivery target, p99; 0 when the registry sets none
-}
-
-// Topic describes one registry topic. The values are the registry's,
-// copied at generation time: treat them as read-only.
-type Topic struct {
-	ID            string // domain.version.topic
-	Domain        string
-	Version       string // v1, v2, …: the payload's major version
-	Subtopic      string // the subtopic template as written in the registry
-	KeyFormat     string // the partition key format as written; "" for dead letters
-	FQDN          string // the payload's full message name; "" for dead letters
-	SchemaVersion string
-	SchemaHash    string // canonical schema hash locked in the registry, or ""
-	QoS           QoS
-
-	newPayload   func() proto.Message
-	topicFor     func(proto.Message, Env) (Subject, error)
-	partitionKey func(proto.Message) (string, error)
-	dedupeKey    func(proto.Message) (string, bool)
-	subject      func(Env, map[string]string) (Subject, error)
-}
-
-// NewPayload returns a new, empty payload of the topic's type; nil for
-// dead letters, which carry other topics' records.
-func (t Topic) NewPayload() proto.Message {
-	if t.newPayload == nil {
-		return nil
-	}
-	return t.newPayload()
-}
-
-// TopicFor is the subject of a payload of the topic's type, as the
-// topic's typed TopicFor function computes it.
-func (t Topic) TopicFor(m proto.Message, env Env) (Subject, error) {
-	if t.topicFor == nil {
-		return Subject{}, fmt.Errorf("%w: %s carries no payload type", ErrUnknownPayload, t.ID)
-	}
-	return t.topicFor(m, env)
-}
-
-// PartitionKey is the `partition_key` header of a payload of the topic's
-// type.
-func (t Topic) PartitionKey(m proto.Message) (string, error) {
-	if t.partitionKey == nil {
-		return "", fmt.Errorf("%w: %s carries no payload type", ErrUnknownPayload, t.ID)
-	}
-	return t.partitionKey(m)
-}
-
-// DedupeKey is the `dedupe_key` header of a payload of the topic's type,
-// when the topic declares one and the value is set.
-func (t Topic) DedupeKey(m proto.Message) (string, bool) {
-	if t.dedupeKey == nil {
-		return "", false
-	}
-	return t.dedupeKey(m)
-}
-
-// SubjectFromStrings builds a subject from subtopic values by placeholder
-// name (missing values are empty and rejected). Topics whose placeholders
-// are not all strings take their typed Subject function instead.
-func (t Topic) SubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	if t.subject == nil {
-		return Subject{}, fmt.Errorf("topic %s has placeholders that are not strings; use its typed Subject function", t.ID)
-	}
-	return t.subject(env, values)
-}
-
-// adapt turns a typed function of a payload into one of proto.Message,
-// rejecting messages of another type.
-func adapt[T proto.Message, R any](f func(T) (R, error)) func(proto.Message) (R, error) {
-	return func(m proto.Message) (R, error) {
-		p, ok := m.(T)
-		if !ok {
-			var zero R
-			return zero, fmt.Errorf("%w: got %T", ErrUnknownPayload, m)
-		}
-		return f(p)
-	}
-}
-
-func adaptEnv[T proto.Message](f func(T, Env) (Subject, error)) func(proto.Message, Env) (Subject, error) {
-	return func(m proto.Message, env Env) (Subject, error) {
-		p, ok := m.(T)
-		if !ok {
-			return Subject{}, fmt.Errorf("%w: got %T", ErrUnknownPayload, m)
-		}
-		return f(p, env)
-	}
-}
-
-func adaptOK[T proto.Message](f func(T) (string, bool)) func(proto.Message) (string, bool) {
-	return func(m proto.Message) (string, bool) {
-		if p, ok := m.(T); ok {
-			return f(p)
-		}
-		return "", false
-	}
-}
-
-// Verify checks that a record's headers announce this topic's schema: the
-// FQDN must match exactly, and the hash when both sides have one (a
-// producer built against other protos under the same name is caught here,
-// before its bytes are decoded into the wrong shape).
-func (t Topic) Verify(h *Headers) error {
-	return verifySchema(t.FQDN, t.SchemaHash, h)
 }
 
 // Topics lists every topic in registry order.
@@ -2641,13 +2527,6 @@ func ControlV1ReplayRequestsTopicFor(p *controlv1.ReplayRequest, env Env) (Subje
 	return s.finish(), nil
 }
 
-// ErrUnknownPayload: the message type is not a payload of this registry.
-var ErrUnknownPayload = errors.New("not a payload type of this registry")
-
-// ErrAmbiguousTopic: the payload type travels on several topics whose
-// subjects or keys differ; use the topic's own functions.
-var ErrAmbiguousTopic = errors.New("the payload type travels on several topics")
-
 // TopicFor is the subject of a payload whose type travels on one topic.
 func TopicFor(payload proto.Message, env Env) (Subject, error) {
 	switch p := payload.(type) {
@@ -2745,11 +2624,6 @@ func DedupeKey(payload proto.Message) (string, bool) {
 	return "", false
 }
 
-// schema is what the registry locks about a payload type.
-type schema struct {
-	FQDN, Version, Hash string
-}
-
 func schemaByFQDN(fqdn string) (schema, bool) {
 	switch fqdn {
 	case "ampy.bars.v1.BarBatch":
@@ -2786,62 +2660,6 @@ func schemaByFQDN(fqdn string) (schema, bool) {
 	return schema{}, false
 }
 
-func schemaOf(m proto.Message) (schema, error) {
-	name := string(m.ProtoReflect().Descriptor().FullName())
-	if s, ok := schemaByFQDN(name); ok {
-		return s, nil
-	}
-	return schema{}, fmt.Errorf("%w: %s", ErrUnknownPayload, name)
-}
-
-// SchemaError says why a record's headers do not match the schema a
-// consumer expects. Kind names are shared with the Rust and Python runtimes.
-type SchemaError struct {
-	kind     string
-	Expected string
-	Got      string
-}
-
-// Kind is unknown_fqdn or hash_mismatch.
-func (e *SchemaError) Kind() string { return e.kind }
-
-func (e *SchemaError) Error() string {
-	switch {
-	case e.kind == "hash_mismatch":
-		return fmt.Sprintf("schema_hash is `%s`, expected `%s`: the producer was built against other protos", e.Got, e.Expected)
-	case e.Expected == "":
-		return fmt.Sprintf("schema_fqdn `%s` is not a payload of this registry", e.Got)
-	}
-	return fmt.Sprintf("schema_fqdn is `%s`, expected `%s`", e.Got, e.Expected)
-}
-
-func verifySchema(fqdn, hash string, h *Headers) error {
-	if h.SchemaFQDN != fqdn {
-		return &SchemaError{kind: "unknown_fqdn", Expected: fqdn, Got: h.SchemaFQDN}
-	}
-	if hash != "" && h.SchemaHash != nil && *h.SchemaHash != hash {
-		return &SchemaError{kind: "hash_mismatch", Expected: hash, Got: *h.SchemaHash}
-	}
-	return nil
-}
-
-// VerifyHeaders checks that headers announce a payload of this registry,
-// with the locked schema hash when they carry one.
-func VerifyHeaders(h *Headers) error {
-	s, ok := schemaByFQDN(h.SchemaFQDN)
-	if !ok {
-		return &SchemaError{kind: "unknown_fqdn", Got: h.SchemaFQDN}
-	}
-	return verifySchema(s.FQDN, s.Hash, h)
-}
-
-// verifyPayload checks headers against the type of m.
-func verifyPayload(m proto.Message, h *Headers) error {
-	name := string(m.ProtoReflect().Descriptor().FullName())
-	s, _ := schemaByFQDN(name)
-	return verifySchema(name, s.Hash, h)
-}
-
 // linked lists the descriptor of every payload type compiled into this
 // binary.
 func linked() []protoreflect.MessageDescriptor {
@@ -2862,23 +2680,4 @@ func linked() []protoreflect.MessageDescriptor {
 		(*metricsv1.Metric)(nil).ProtoReflect().Descriptor(),
 		(*controlv1.ReplayRequest)(nil).ProtoReflect().Descriptor(),
 	}
-}
-
-// VerifyLinked recomputes the canonical schema hash of every payload type
-// linked into this binary and compares it with the registry's locked hash:
-// a mismatch means the Go types were generated from other protos than the
-// registry locked. Call it in a test or at start-up.
-func VerifyLinked() error {
-	var errs []error
-	for _, md := range linked() {
-		s, _ := schemaByFQDN(string(md.FullName()))
-		got, err := CanonicalSchemaHash(md)
-		switch {
-		case err != nil:
-			errs = append(errs, err)
-		case s.Hash != "" && got != s.Hash:
-			errs = append(errs, &SchemaError{kind: "hash_mismatch", Expected: s.Hash, Got: got})
-		}
-	}
-	return errors.Join(errs...)
 }

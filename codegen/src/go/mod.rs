@@ -22,6 +22,9 @@ pub use plugin::{PLUGIN_ENV, PLUGIN_VERSION};
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("registry.go", include_str!("../../../templates/go/registry.go.hbs")),
+    ("topic_items", include_str!("../../../templates/go/topic_items.hbs")),
+    ("topic.go", include_str!("../../../templates/go/topic.go.hbs")),
+    ("schema.go", include_str!("../../../templates/go/schema.go.hbs")),
     ("route.go", include_str!("../../../templates/go/route.go.hbs")),
     ("headers.go", include_str!("../../../templates/go/headers.go.hbs")),
     ("checks.go", include_str!("../../../templates/go/checks.go.hbs")),
@@ -169,7 +172,7 @@ fn render_bus(
         Err(d) => diags.push(d),
     };
     render("registry.go", &registry);
-    for name in ["route.go", "headers.go", "checks.go", "envelope.go", "canonical.go"] {
+    for name in ["topic.go", "schema.go", "route.go", "headers.go", "checks.go", "envelope.go", "canonical.go"] {
         render(name, &common);
     }
     render("doc.go", &view::doc(project, settings, &header));

@@ -76,14 +76,13 @@ impl<'a> Types<'a> {
 
     /// The parameter type of a typed subject builder for this leaf.
     pub fn param_type(&mut self, path: &ResolvedPath) -> Result<String, String> {
-        let last = &path.steps[path.steps.len() - 1].field;
+        let last = path.steps.last().map(|s| s.field.kind());
         Ok(match &path.leaf {
             Leaf::String => "string".into(),
             Leaf::Int => {
-                if matches!(last.kind(), Kind::Int64 | Kind::Sint64 | Kind::Sfixed64) { "int64" } else { "int32" }
-                    .into()
+                if matches!(last, Some(Kind::Int64 | Kind::Sint64 | Kind::Sfixed64)) { "int64" } else { "int32" }.into()
             }
-            Leaf::Uint => if matches!(last.kind(), Kind::Uint64 | Kind::Fixed64) { "uint64" } else { "uint32" }.into(),
+            Leaf::Uint => if matches!(last, Some(Kind::Uint64 | Kind::Fixed64)) { "uint64" } else { "uint32" }.into(),
             Leaf::Bool => "bool".into(),
             Leaf::Enum(e) => self.qualified(e.full_name(), e.package_name())?,
             Leaf::Timestamp => "time.Time".into(),
@@ -150,7 +149,7 @@ fn step(
     acc: &str,
     depth: usize,
 ) -> Result<(), String> {
-    let s = &path.steps[i];
+    let Some(s) = path.steps.get(i) else { return Err(format!("key path `{}` has no step {i}", path.path)) };
     let last = i + 1 == path.steps.len();
     let getter = format!("{var}.Get{}()", t.field_name(&s.field));
     let elem = format!("x{i}");

@@ -272,7 +272,7 @@ pub fn message_names(m: &MessageDescriptor) -> MessageNames {
         if real_oneof(&f).is_none() {
             continue;
         }
-        let mut w = format!("{type_name}_{}", fields[&f.number()]);
+        let mut w = format!("{type_name}_{}", fields.get(&f.number()).map_or("", String::as_str));
         while nested.contains(&w) {
             w.push('_');
         }

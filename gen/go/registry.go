@@ -272,12 +272,21 @@ var BarsV1Bars = Topic{
 }
 
 func barsV1BarsSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return BarsV1BarsSubject(env, values["mic"], values["symbol"])
+	return barsV1BarsSubject(env, values["mic"], values["symbol"])
 }
 
-// BarsV1BarsSubject builds a `bars.v1.bars` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func BarsV1BarsSubject(env Env, mic string, symbol string) (Subject, error) {
+// BarsV1BarsSubject builds the `bars.v1.bars` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func BarsV1BarsSubject(env Env, mic string, symbol string) (string, error) {
+	s, err := barsV1BarsSubject(env, mic, symbol)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func barsV1BarsSubject(env Env, mic string, symbol string) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "bars", "v1", 34); err != nil {
 		return Subject{}, err
@@ -430,12 +439,21 @@ var TicksV1Trade = Topic{
 }
 
 func ticksV1TradeSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return TicksV1TradeSubject(env, values["symbol"])
+	return ticksV1TradeSubject(env, values["symbol"])
 }
 
-// TicksV1TradeSubject builds a `ticks.v1.trade` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func TicksV1TradeSubject(env Env, symbol string) (Subject, error) {
+// TicksV1TradeSubject builds the `ticks.v1.trade` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func TicksV1TradeSubject(env Env, symbol string) (string, error) {
+	s, err := ticksV1TradeSubject(env, symbol)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func ticksV1TradeSubject(env Env, symbol string) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "ticks", "v1", 23); err != nil {
 		return Subject{}, err
@@ -582,12 +600,21 @@ var TicksV1Quote = Topic{
 }
 
 func ticksV1QuoteSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return TicksV1QuoteSubject(env, values["symbol"])
+	return ticksV1QuoteSubject(env, values["symbol"])
 }
 
-// TicksV1QuoteSubject builds a `ticks.v1.quote` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func TicksV1QuoteSubject(env Env, symbol string) (Subject, error) {
+// TicksV1QuoteSubject builds the `ticks.v1.quote` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func TicksV1QuoteSubject(env Env, symbol string) (string, error) {
+	s, err := ticksV1QuoteSubject(env, symbol)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func ticksV1QuoteSubject(env Env, symbol string) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "ticks", "v1", 23); err != nil {
 		return Subject{}, err
@@ -734,12 +761,21 @@ var NewsV1Raw = Topic{
 }
 
 func newsV1RawSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return NewsV1RawSubject(env)
+	return newsV1RawSubject(env)
 }
 
-// NewsV1RawSubject builds a `news.v1.raw` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func NewsV1RawSubject(env Env) (Subject, error) {
+// NewsV1RawSubject builds the `news.v1.raw` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func NewsV1RawSubject(env Env) (string, error) {
+	s, err := newsV1RawSubject(env)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func newsV1RawSubject(env Env) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "news", "v1", 4); err != nil {
 		return Subject{}, err
@@ -856,12 +892,21 @@ var NewsV1Nlp = Topic{
 }
 
 func newsV1NlpSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return NewsV1NlpSubject(env)
+	return newsV1NlpSubject(env)
 }
 
-// NewsV1NlpSubject builds a `news.v1.nlp` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func NewsV1NlpSubject(env Env) (Subject, error) {
+// NewsV1NlpSubject builds the `news.v1.nlp` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func NewsV1NlpSubject(env Env) (string, error) {
+	s, err := newsV1NlpSubject(env)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func newsV1NlpSubject(env Env) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "news", "v1", 4); err != nil {
 		return Subject{}, err
@@ -980,12 +1025,21 @@ var FxV1Rates = Topic{
 }
 
 func fxV1RatesSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return FxV1RatesSubject(env)
+	return fxV1RatesSubject(env)
 }
 
-// FxV1RatesSubject builds a `fx.v1.rates` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func FxV1RatesSubject(env Env) (Subject, error) {
+// FxV1RatesSubject builds the `fx.v1.rates` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func FxV1RatesSubject(env Env) (string, error) {
+	s, err := fxV1RatesSubject(env)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func fxV1RatesSubject(env Env) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "fx", "v1", 6); err != nil {
 		return Subject{}, err
@@ -1100,12 +1154,21 @@ var FxV1Pair = Topic{
 }
 
 func fxV1PairSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return FxV1PairSubject(env, values["base"], values["quote"])
+	return fxV1PairSubject(env, values["base"], values["quote"])
 }
 
-// FxV1PairSubject builds a `fx.v1.pair` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func FxV1PairSubject(env Env, base string, quote string) (Subject, error) {
+// FxV1PairSubject builds the `fx.v1.pair` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func FxV1PairSubject(env Env, base string, quote string) (string, error) {
+	s, err := fxV1PairSubject(env, base, quote)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func fxV1PairSubject(env Env, base string, quote string) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "fx", "v1", 34); err != nil {
 		return Subject{}, err
@@ -1234,12 +1297,21 @@ var FundamentalsV1Snapshots = Topic{
 }
 
 func fundamentalsV1SnapshotsSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return FundamentalsV1SnapshotsSubject(env, values["mic"], values["symbol"])
+	return fundamentalsV1SnapshotsSubject(env, values["mic"], values["symbol"])
 }
 
-// FundamentalsV1SnapshotsSubject builds a `fundamentals.v1.snapshots` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func FundamentalsV1SnapshotsSubject(env Env, mic string, symbol string) (Subject, error) {
+// FundamentalsV1SnapshotsSubject builds the `fundamentals.v1.snapshots` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func FundamentalsV1SnapshotsSubject(env Env, mic string, symbol string) (string, error) {
+	s, err := fundamentalsV1SnapshotsSubject(env, mic, symbol)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func fundamentalsV1SnapshotsSubject(env Env, mic string, symbol string) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "fundamentals", "v1", 34); err != nil {
 		return Subject{}, err
@@ -1406,12 +1478,21 @@ var CorporateActionsV1Events = Topic{
 }
 
 func corporateActionsV1EventsSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return CorporateActionsV1EventsSubject(env, values["mic"], values["symbol"])
+	return corporateActionsV1EventsSubject(env, values["mic"], values["symbol"])
 }
 
-// CorporateActionsV1EventsSubject builds a `corporate_actions.v1.events` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func CorporateActionsV1EventsSubject(env Env, mic string, symbol string) (Subject, error) {
+// CorporateActionsV1EventsSubject builds the `corporate_actions.v1.events` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func CorporateActionsV1EventsSubject(env Env, mic string, symbol string) (string, error) {
+	s, err := corporateActionsV1EventsSubject(env, mic, symbol)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func corporateActionsV1EventsSubject(env Env, mic string, symbol string) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "corporate_actions", "v1", 34); err != nil {
 		return Subject{}, err
@@ -1566,12 +1647,21 @@ var UniverseV1Snapshots = Topic{
 }
 
 func universeV1SnapshotsSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return UniverseV1SnapshotsSubject(env, values["universe_id"])
+	return universeV1SnapshotsSubject(env, values["universe_id"])
 }
 
-// UniverseV1SnapshotsSubject builds a `universe.v1.snapshots` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func UniverseV1SnapshotsSubject(env Env, universeId string) (Subject, error) {
+// UniverseV1SnapshotsSubject builds the `universe.v1.snapshots` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func UniverseV1SnapshotsSubject(env Env, universeId string) (string, error) {
+	s, err := universeV1SnapshotsSubject(env, universeId)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func universeV1SnapshotsSubject(env Env, universeId string) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "universe", "v1", 17); err != nil {
 		return Subject{}, err
@@ -1680,12 +1770,21 @@ var SignalsV1Signals = Topic{
 }
 
 func signalsV1SignalsSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return SignalsV1SignalsSubject(env, values["model_id"])
+	return signalsV1SignalsSubject(env, values["model_id"])
 }
 
-// SignalsV1SignalsSubject builds a `signals.v1.signals` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func SignalsV1SignalsSubject(env Env, modelId string) (Subject, error) {
+// SignalsV1SignalsSubject builds the `signals.v1.signals` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func SignalsV1SignalsSubject(env Env, modelId string) (string, error) {
+	s, err := signalsV1SignalsSubject(env, modelId)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func signalsV1SignalsSubject(env Env, modelId string) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "signals", "v1", 17); err != nil {
 		return Subject{}, err
@@ -1840,12 +1939,21 @@ var OrdersV1Requests = Topic{
 }
 
 func ordersV1RequestsSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return OrdersV1RequestsSubject(env)
+	return ordersV1RequestsSubject(env)
 }
 
-// OrdersV1RequestsSubject builds a `orders.v1.requests` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func OrdersV1RequestsSubject(env Env) (Subject, error) {
+// OrdersV1RequestsSubject builds the `orders.v1.requests` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func OrdersV1RequestsSubject(env Env) (string, error) {
+	s, err := ordersV1RequestsSubject(env)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func ordersV1RequestsSubject(env Env) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "orders", "v1", 9); err != nil {
 		return Subject{}, err
@@ -1962,12 +2070,21 @@ var FillsV1Events = Topic{
 }
 
 func fillsV1EventsSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return FillsV1EventsSubject(env)
+	return fillsV1EventsSubject(env)
 }
 
-// FillsV1EventsSubject builds a `fills.v1.events` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func FillsV1EventsSubject(env Env) (Subject, error) {
+// FillsV1EventsSubject builds the `fills.v1.events` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func FillsV1EventsSubject(env Env) (string, error) {
+	s, err := fillsV1EventsSubject(env)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func fillsV1EventsSubject(env Env) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "fills", "v1", 7); err != nil {
 		return Subject{}, err
@@ -2094,12 +2211,21 @@ var PositionsV1Snapshots = Topic{
 }
 
 func positionsV1SnapshotsSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return PositionsV1SnapshotsSubject(env)
+	return positionsV1SnapshotsSubject(env)
 }
 
-// PositionsV1SnapshotsSubject builds a `positions.v1.snapshots` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func PositionsV1SnapshotsSubject(env Env) (Subject, error) {
+// PositionsV1SnapshotsSubject builds the `positions.v1.snapshots` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func PositionsV1SnapshotsSubject(env Env) (string, error) {
+	s, err := positionsV1SnapshotsSubject(env)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func positionsV1SnapshotsSubject(env Env) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "positions", "v1", 10); err != nil {
 		return Subject{}, err
@@ -2234,12 +2360,21 @@ var MetricsV1Metrics = Topic{
 }
 
 func metricsV1MetricsSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return MetricsV1MetricsSubject(env, values["service"])
+	return metricsV1MetricsSubject(env, values["service"])
 }
 
-// MetricsV1MetricsSubject builds a `metrics.v1.metrics` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func MetricsV1MetricsSubject(env Env, service string) (Subject, error) {
+// MetricsV1MetricsSubject builds the `metrics.v1.metrics` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func MetricsV1MetricsSubject(env Env, service string) (string, error) {
+	s, err := metricsV1MetricsSubject(env, service)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func metricsV1MetricsSubject(env Env, service string) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "metrics", "v1", 17); err != nil {
 		return Subject{}, err
@@ -2354,12 +2489,21 @@ var DlqV1DeadLetters = Topic{
 }
 
 func dlqV1DeadLettersSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return DlqV1DeadLettersSubject(env, values["source_domain"])
+	return dlqV1DeadLettersSubject(env, values["source_domain"])
 }
 
-// DlqV1DeadLettersSubject builds a `dlq.v1.dead_letters` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func DlqV1DeadLettersSubject(env Env, sourceDomain string) (Subject, error) {
+// DlqV1DeadLettersSubject builds the `dlq.v1.dead_letters` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func DlqV1DeadLettersSubject(env Env, sourceDomain string) (string, error) {
+	s, err := dlqV1DeadLettersSubject(env, sourceDomain)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func dlqV1DeadLettersSubject(env Env, sourceDomain string) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "dlq", "v1", 17); err != nil {
 		return Subject{}, err
@@ -2398,7 +2542,7 @@ func DlqV1DeadLettersPattern(env Env) (string, error) {
 // letter on `dlq.v1.dead_letters`: the received headers in received order with
 // dlq_reason set (sanitised), and the payload bytes untouched.
 func DlqV1DeadLettersDeadLetter(env Env, sourceDomain string, headers []HeaderPair, payload []byte, reason string) (DeadLetter, error) {
-	subject, err := DlqV1DeadLettersSubject(env, sourceDomain)
+	subject, err := dlqV1DeadLettersSubject(env, sourceDomain)
 	if err != nil {
 		return DeadLetter{}, err
 	}
@@ -2424,12 +2568,21 @@ var ControlV1ReplayRequests = Topic{
 }
 
 func controlV1ReplayRequestsSubjectFromStrings(env Env, values map[string]string) (Subject, error) {
-	return ControlV1ReplayRequestsSubject(env)
+	return controlV1ReplayRequestsSubject(env)
 }
 
-// ControlV1ReplayRequestsSubject builds a `control.v1.replay_requests` subject from explicit subtopic
-// values; each value is checked as a subject token.
-func ControlV1ReplayRequestsSubject(env Env) (Subject, error) {
+// ControlV1ReplayRequestsSubject builds the `control.v1.replay_requests` subject to publish to from
+// explicit subtopic values; each value is checked as a subject token.
+// KafkaTopicOf and KafkaKeyOf give its Kafka mapping.
+func ControlV1ReplayRequestsSubject(env Env) (string, error) {
+	s, err := controlV1ReplayRequestsSubject(env)
+	if err != nil {
+		return "", err
+	}
+	return s.String(), nil
+}
+
+func controlV1ReplayRequestsSubject(env Env) (Subject, error) {
 	var s subjectBuf
 	if err := s.start(env, "control", "v1", 16); err != nil {
 		return Subject{}, err

@@ -371,6 +371,32 @@ func (s Subject) KafkaKey(partitionKey string) string {
 	return b.String()
 }
 
+// KafkaTopicOf is the Kafka topic of a subject built by this package:
+// its first four tokens, `{namespace}.{env}.{domain}.{version}`. No token
+// contains `.`, so the fourth dot is the boundary.
+func KafkaTopicOf(subject string) string {
+	return subject[:kafkaTopicLen(subject)]
+}
+
+// KafkaKeyOf is the Kafka record key of a record with this subject and
+// partition key; see Subject.KafkaKey.
+func KafkaKeyOf(subject, partitionKey string) string {
+	return Subject{text: subject, topicLen: kafkaTopicLen(subject)}.KafkaKey(partitionKey)
+}
+
+func kafkaTopicLen(subject string) int {
+	dots := 0
+	for i := 0; i < len(subject); i++ {
+		if subject[i] == '.' {
+			dots++
+			if dots == 4 {
+				return i
+			}
+		}
+	}
+	return len(subject)
+}
+
 // subjectBuf builds a subject token by token, checking each value, into
 // one buffer sized up front: a subject costs one allocation.
 type subjectBuf struct {

@@ -37,11 +37,17 @@ func batch(secs ...*commonv1.SecurityId) *barsv1.BarBatch {
 
 func TestBuildersAndPatterns(t *testing.T) {
 	s, err := bus.BarsV1BarsSubject(bus.EnvProd, "XNAS", "AAPL")
-	if err != nil || s.String() != "ampy.prod.bars.v1.XNAS.AAPL" || s.KafkaTopic() != "ampy.prod.bars.v1" || s.Subtopic() != "XNAS.AAPL" {
+	if err != nil || s != "ampy.prod.bars.v1.XNAS.AAPL" || bus.KafkaTopicOf(s) != "ampy.prod.bars.v1" {
 		t.Fatalf("%v %v", s, err)
 	}
-	if got := s.KafkaKey("XNAS.AAPL"); got != "XNAS.AAPL XNAS.AAPL" {
+	if got := bus.KafkaKeyOf(s, "XNAS.AAPL"); got != "XNAS.AAPL XNAS.AAPL" {
 		t.Errorf("kafka key %q", got)
+	}
+	if got := bus.KafkaKeyOf("ampy.prod.orders.v1.requests", "co_1"); got != "requests co_1" {
+		t.Errorf("kafka key %q", got)
+	}
+	if got := bus.KafkaTopicOf("ampy.prod.orders.v1"); got != "ampy.prod.orders.v1" {
+		t.Errorf("kafka topic %q", got)
 	}
 	for _, bad := range []string{"", "A.B", "*", "a>", "a b", "a\u00a0b", "a\u0085b", "a\u2028b", "a\x07b", "a\x7fb", "\xff"} {
 		_, err := bus.TicksV1TradeSubject(bus.EnvProd, bad)

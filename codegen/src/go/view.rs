@@ -131,6 +131,8 @@ struct TopicView {
     dlq: bool,
     payload: String,
     params_decl: String,
+    /// The parameter names of `params_decl`, to forward them.
+    params_args: String,
     pattern_decl: String,
     extra: usize,
     subject_lines: Vec<String>,
@@ -497,10 +499,11 @@ fn topic(
     if all_strings {
         let args: Vec<String> = params.iter().map(|p| format!("values[{}]", lit(p))).collect();
         view.strings_lines
-            .push(format!("return {ident}Subject(env{})", args.iter().map(|a| format!(", {a}")).collect::<String>()));
+            .push(format!("return {lower}Subject(env{})", args.iter().map(|a| format!(", {a}")).collect::<String>()));
         view.dynamic.push(format!("subject:       {lower}SubjectFromStrings,"));
     }
     view.params_decl = decl.join(", ");
+    view.params_args = decl.iter().map(|d| d.split(' ').next().unwrap_or_default()).collect::<Vec<_>>().join(", ");
     view.pattern_decl = pattern_decl.join(", ");
     view.key_binding = if view.topic_lines.iter().any(|l| l.contains("k.f")) { "k" } else { "_" }.to_owned();
     let Some(r) = resolved else {

@@ -41,8 +41,8 @@ func TestHostileSubjectsAndKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `ampy.type.func.v1.lit"q\b'.m.x{y}ü.$${a}`; s.String() != want {
-		t.Errorf("subject %q, want %q", s.String(), want)
+	if want := `ampy.type.func.v1.lit"q\b'.m.x{y}ü.$${a}`; s != want {
+		t.Errorf("subject %q, want %q", s, want)
 	}
 	p := &funcv1.Func{
 		Class:   &funcv1.Class{Func: "M"},

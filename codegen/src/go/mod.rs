@@ -7,7 +7,7 @@
 //! of key-path code computed here.
 
 mod keys;
-mod names;
+pub(crate) mod names;
 mod plugin;
 mod view;
 

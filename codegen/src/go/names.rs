@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use prost_reflect::{FieldDescriptor, MessageDescriptor, OneofDescriptor};
 
-/// Go keywords.
-const KEYWORDS: &[&str] = &[
+/// Go keywords (also what `targets.go.package` may not be).
+pub const KEYWORDS: &[&str] = &[
     "break",
     "case",
     "chan",

@@ -8,7 +8,7 @@
 //! here (`names`), so templates only print.
 
 mod keys;
-mod names;
+pub(crate) mod names;
 mod pb;
 mod topics;
 

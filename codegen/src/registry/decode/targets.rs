@@ -9,43 +9,6 @@ const TARGET_KEYS: &[&str] = &["go", "python"];
 const GO_KEYS: &[&str] = &["module", "package", "types"];
 const PYTHON_KEYS: &[&str] = &["package"];
 
-/// Go keywords and predeclared identifiers a package may not be named.
-const GO_RESERVED: &[&str] = &[
-    "break",
-    "case",
-    "chan",
-    "const",
-    "continue",
-    "default",
-    "defer",
-    "else",
-    "fallthrough",
-    "for",
-    "func",
-    "go",
-    "goto",
-    "if",
-    "import",
-    "interface",
-    "map",
-    "package",
-    "range",
-    "return",
-    "select",
-    "struct",
-    "switch",
-    "type",
-    "var",
-    "main",
-];
-
-/// Python hard keywords (soft keywords such as `match` are legal names).
-const PYTHON_KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
-    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
-    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
-];
-
 impl Decoder<'_> {
     pub(super) fn targets(&mut self, node: &Node) -> Targets {
         let Some(obj) = self.object(node, "`targets`", TARGET_KEYS, &[]) else { return Targets::default() };
@@ -139,7 +102,8 @@ pub fn go_package_problem(name: &str) -> Option<String> {
     if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
         return Some(format!("it contains `{}`", c.escape_debug()));
     }
-    if name == "_" || GO_RESERVED.contains(&name) {
+    // `main` is legal but names a command, not an importable package.
+    if name == "_" || name == "main" || crate::go::names::KEYWORDS.contains(&name) {
         return Some(format!("`{name}` is reserved in Go"));
     }
     None
@@ -161,7 +125,7 @@ pub fn python_package_problem(name: &str) -> Option<String> {
         if let Some(c) = part.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
             return Some(format!("it contains `{}`", c.escape_debug()));
         }
-        if PYTHON_KEYWORDS.contains(&part) {
+        if crate::python::names::KEYWORDS.contains(&part) {
             return Some(format!("`{part}` is a Python keyword"));
         }
     }

@@ -7,9 +7,9 @@
 //! Paths are resolved at generation time, so nothing reflects at run time.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use prost_reflect::{FieldDescriptor, Kind};
+use serde::Serialize;
 
 use super::names::{docstring, is_attr, py_str};
 use crate::registry::resolve::{Leaf, ResolvedPath};
@@ -75,38 +75,57 @@ fn is_message(f: &FieldDescriptor) -> bool {
     matches!(f.kind(), Kind::Message(_))
 }
 
-/// A function `def {fn_name}(p: {payload}) -> str` returning the written
-/// value of one key field.
+/// A module-level function `def {name}(p: {payload}) -> str` returning the
+/// written value of one key field. The function's shape lives in
+/// `key_function.py.hbs`; the path walk is computed here, as lines.
+#[derive(Serialize)]
+pub struct KeyFunction {
+    name: String,
+    payload: String,
+    /// The one-line docstring, escaped.
+    doc: String,
+    value_type: &'static str,
+    /// Field name and path as literals, for `Agree`'s errors.
+    field: String,
+    path: String,
+    /// `True` when the path has a `[*]` (agreement across elements).
+    fans_out: &'static str,
+    writer: String,
+    /// The walk of the path, as indented statements.
+    body: Vec<String>,
+}
+
+/// The function evaluating key `field` (or `dedupe`) at `path`.
 pub fn field_function(
     fn_name: &str,
     payload: &str,
     field: &str,
     path: &ResolvedPath,
     enums: &mut EnumTables,
-) -> String {
-    let mut out = String::new();
+) -> KeyFunction {
     let writer = enums.writer(&path.leaf);
-    let _ = writeln!(out, "def {fn_name}(p: {payload}) -> str:");
     let what = if field == "dedupe" { "The dedupe value".to_owned() } else { format!("Key field `{field}`") };
-    let doc = docstring(&format!("{what}: `{}`, written.", path.path));
-    let _ = writeln!(out, "    \"\"\"{}\"\"\"", doc.concat());
-    let _ = writeln!(out, "    acc: _k.Agree[{}] = _k.Agree(", value_type(&path.leaf));
-    let _ = writeln!(out, "        {},", py_str(field));
-    let _ = writeln!(out, "        {},", py_str(&path.path.to_string()));
-    let _ = writeln!(out, "        {},", if path.fans_out() { "True" } else { "False" });
-    let _ = writeln!(out, "        {writer},");
-    let _ = writeln!(out, "    )");
-    step(&mut out, path, 0, "p", 1);
-    let _ = writeln!(out, "    return acc.write(acc.finish())");
-    out
+    let mut body = Vec::new();
+    step(&mut body, path, 0, "p", 1);
+    KeyFunction {
+        name: fn_name.to_owned(),
+        payload: payload.to_owned(),
+        doc: docstring(&format!("{what}: `{}`, written.", path.path)).concat(),
+        value_type: value_type(&path.leaf),
+        field: py_str(field),
+        path: py_str(&path.path.to_string()),
+        fans_out: if path.fans_out() { "True" } else { "False" },
+        writer,
+        body,
+    }
 }
 
-fn line(out: &mut String, level: usize, text: &str) {
-    let _ = writeln!(out, "{}{text}", "    ".repeat(level));
+fn line(out: &mut Vec<String>, level: usize, text: &str) {
+    out.push(format!("{}{text}", "    ".repeat(level)));
 }
 
 /// The visit of a leaf reached as expression `expr`.
-fn visit(path: &ResolvedPath, expr: &str, out: &mut String, level: usize, var: &str) {
+fn visit(path: &ResolvedPath, expr: &str, out: &mut Vec<String>, level: usize, var: &str) {
     match path.leaf {
         Leaf::Timestamp => {
             line(out, level, &format!("{var} = {expr}"));
@@ -117,12 +136,12 @@ fn visit(path: &ResolvedPath, expr: &str, out: &mut String, level: usize, var: &
 }
 
 /// Statements visiting the leaves below step `i` of `path` on `var`.
-fn step(out: &mut String, path: &ResolvedPath, i: usize, var: &str, level: usize) {
+fn step(out: &mut Vec<String>, path: &ResolvedPath, i: usize, var: &str, level: usize) {
     let s = &path.steps[i];
     let last = i + 1 == path.steps.len();
     let access = attr(var, s.field.name());
     let elem = format!("x{i}");
-    let on_elem = |out: &mut String, level: usize, elem: &str| {
+    let on_elem = |out: &mut Vec<String>, level: usize, elem: &str| {
         if last {
             if path.leaf == Leaf::Timestamp {
                 line(out, level, &format!("acc.visit(({elem}.seconds, {elem}.nanos))"));

@@ -35,6 +35,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("schema", include_str!("../../../templates/python/schema.py.hbs")),
     ("text", include_str!("../../../templates/python/text.py.hbs")),
     ("topics", include_str!("../../../templates/python/topics.py.hbs")),
+    // Partials of `topics`.
+    ("topic", include_str!("../../../templates/python/topic.py.hbs")),
+    ("dlq_topic", include_str!("../../../templates/python/dlq_topic.py.hbs")),
+    ("topic_head", include_str!("../../../templates/python/topic_head.py.hbs")),
+    ("key_function", include_str!("../../../templates/python/key_function.py.hbs")),
 ];
 
 /// The fixed runtime modules, by file name and template.
@@ -60,13 +65,19 @@ struct EnvView {
     value: String,
 }
 
+/// One enum's name table and its writer, for enum-valued key fields.
 #[derive(Serialize)]
-struct TopicView {
-    class_name: String,
-    const_name: String,
-    id: String,
-    class: String,
-    functions: Vec<String>,
+struct EnumTableView {
+    table: String,
+    writer: String,
+    entries: Vec<EnumEntry>,
+}
+
+#[derive(Serialize)]
+struct EnumEntry {
+    number: i32,
+    /// The value's name, as a literal.
+    name: String,
 }
 
 #[derive(Serialize)]
@@ -84,10 +95,9 @@ struct ModuleView<'a> {
     namespace: String,
     imports: Vec<String>,
     envs: Vec<EnvView>,
-    topics: Vec<TopicView>,
-    dlq_topics: Vec<TopicView>,
-    /// Key functions and classes of `topics.py`, two blank lines apart.
-    body: String,
+    enum_tables: Vec<EnumTableView>,
+    topics: Vec<topics::PayloadTopic>,
+    dlq_topics: Vec<topics::DlqTopic>,
     payloads: Vec<PayloadView>,
     /// `__all__` entries of `topics.py`, as literals.
     exports: Vec<String>,
@@ -190,8 +200,7 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
     let mut module_aliases: BTreeMap<String, String> = BTreeMap::new();
     for t in registry.topics() {
         if t.domain.kind == DomainKind::Dlq {
-            let code = topics::dlq_topic(registry, &t, &mut globals);
-            dlq_views.push(view(code));
+            dlq_views.push(topics::dlq_topic(registry, &t, &mut globals));
             continue;
         }
         let Some(resolved) = project.resolved.get(&t.id()) else { continue };
@@ -221,13 +230,13 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
             continue;
         }
         let payload = format!("{alias}.{rel_name}");
-        let code = topics::payload_topic(registry, &t, resolved, &payload, &payload, &mut enums, &mut globals);
+        let code = topics::payload_topic(registry, &t, resolved, &payload, &mut enums, &mut globals);
         payloads.entry(msg.full_name().to_owned()).or_insert_with(|| PayloadView {
             fqdn: py_str(msg.full_name()),
             hash: t.topic.schema_hash.as_ref().map_or_else(|| "None".to_owned(), |h| py_str(&h.value)),
             message_type: payload.clone(),
         });
-        topic_views.push(view(code));
+        topic_views.push(code);
     }
     if diags.has_errors() {
         return Err(diags);
@@ -238,45 +247,33 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         .iter()
         .map(|e| EnvView { member: env_names.ident(&names::upper_snake(&e.value)), value: py_str(&e.value) })
         .collect();
-    let mut exports: Vec<String> =
-        topic_views.iter().chain(&dlq_views).flat_map(|t| [t.class_name.clone(), t.const_name.clone()]).collect();
+    let heads = || topic_views.iter().map(|t| &t.head).chain(dlq_views.iter().map(|t| &t.head));
+    let mut exports: Vec<String> = heads().flat_map(|h| [h.class_name.clone(), h.const_name.clone()]).collect();
     exports.extend(["DLQ_TOPICS", "NAMESPACE", "TOPICS", "Env"].map(String::from));
     exports.sort();
-    let code: String =
-        topic_views.iter().chain(&dlq_views).flat_map(|t| t.functions.iter().chain([&t.class])).cloned().collect();
+    // Imports follow what the classes print: `Optional` for pattern
+    // arguments and `dedupe_key`, `Iterable`/`Tuple` for `dead_letter`,
+    // `_k` for key functions, `RouteError` for `dedupe_key`.
+    let uses_dedupe = topic_views.iter().any(|t| t.has_dedupe);
     let mut typing = vec!["Any"];
-    for (name, needle) in [("Iterable", "Iterable["), ("Optional", "Optional["), ("Tuple", "Tuple[")] {
-        if code.contains(needle) {
-            typing.push(name);
-        }
+    if !dlq_views.is_empty() {
+        typing.push("Iterable");
     }
-    let mut blocks: Vec<String> = Vec::new();
-    for (table, writer, values) in enums.tables.values() {
-        let entries: String = values.iter().map(|(n, name)| format!("    {n}: {},\n", py_str(name))).collect();
-        blocks.push(format!("{table}: dict[int, str] = {{\n{entries}}}"));
-        blocks.push(format!("def {writer}(value: int) -> str:\n    return _k.write_enum(value, {table})"));
+    if uses_dedupe || topic_views.iter().any(|t| !t.head.params.is_empty()) {
+        typing.push("Optional");
     }
-    for t in &topic_views {
-        blocks.extend(t.functions.iter().map(|f| f.trim_end().to_owned()));
+    if !dlq_views.is_empty() {
+        typing.push("Tuple");
     }
-    for t in topic_views.iter().chain(&dlq_views) {
-        blocks.push(t.class.trim_end().to_owned());
-        blocks.push(format!("{} = {}()", t.const_name, t.class_name));
-    }
-    let table = |name: &str, doc: &str, ty: &str, views: &[TopicView]| {
-        let entries: String = views.iter().map(|t| format!("    {}: {},\n", t.id, t.const_name)).collect();
-        if entries.is_empty() {
-            format!("#: {doc}\n{name}: {ty} = {{}}")
-        } else {
-            format!("#: {doc}\n{name}: {ty} = {{\n{entries}}}")
-        }
-    };
-    blocks.push(format!(
-        "{}\n{}",
-        table("TOPICS", "Every payload topic by id.", "dict[str, _r.Topic[Any]]", &topic_views),
-        table("DLQ_TOPICS", "Every dead-letter topic by id.", "dict[str, Any]", &dlq_views)
-    ));
-    let body = blocks.join("\n\n\n");
+    let enum_tables = enums
+        .tables
+        .into_values()
+        .map(|(table, writer, values)| EnumTableView {
+            table,
+            writer,
+            entries: values.into_iter().map(|(number, name)| EnumEntry { number, name: py_str(&name) }).collect(),
+        })
+        .collect();
     let registry_doc = docstring(&format!("Topics of the registry `{}`.", render::display_registry(project)));
     let module = ModuleView {
         header: &header,
@@ -285,15 +282,15 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         namespace: py_str(&registry.namespace.value),
         imports: imports.into_iter().collect(),
         envs,
+        uses_keys: topic_views.iter().any(|t| !t.functions.is_empty()),
+        uses_route_error: uses_dedupe,
+        enum_tables,
         topics: topic_views,
         dlq_topics: dlq_views,
-        body,
         payloads: payloads.into_values().collect(),
         exports: exports.iter().map(|e| py_str(e)).collect(),
         export_names: exports,
         uses_typing: typing.join(", "),
-        uses_keys: code.contains("_k."),
-        uses_route_error: code.contains("RouteError"),
     };
     files.insert(format!("{dir}/topics.py"), engine.render("topics", &module)?);
     files.insert(format!("{dir}/schema.py"), engine.render("schema", &module)?);
@@ -306,14 +303,4 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
 /// `_`s on collisions.
 fn short_alias(module: &str) -> String {
     format!("_{}", module.rsplit('.').next().unwrap_or(module))
-}
-
-fn view(code: topics::TopicCode) -> TopicView {
-    TopicView {
-        class_name: code.class_name,
-        const_name: code.const_name,
-        id: py_str(&code.id),
-        class: code.class,
-        functions: code.functions,
-    }
 }

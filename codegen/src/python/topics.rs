@@ -1,25 +1,101 @@
-//! The per-topic classes of `topics.py`: constants, typed subject builders
-//! and routing methods, written as text from the resolved registry.
+//! The per-topic views of `topics.py`: every identifier, literal, parameter
+//! list and token expression of a topic class, computed from the resolved
+//! registry. The Python shape of the classes lives in the templates
+//! (`topic.py.hbs`, `dlq_topic.py.hbs`, `topic_head.py.hbs`), which only
+//! print these views.
 
 use std::fmt::Write as _;
 
-use super::keys::{field_function, EnumTables};
+use serde::Serialize;
+
+use super::keys::{field_function, EnumTables, KeyFunction};
 use super::names::{camel, docstring, py_str, upper_snake, Names};
 use crate::registry::resolve::{Leaf, ResolvedTopic};
 use crate::registry::{Delivery, Registry, TopicRef};
 use crate::template::{Part, Token};
 
-/// One topic rendered: module-level helper functions and its class.
-pub struct TopicCode {
+/// What every topic class starts with: names, docstring and constants.
+#[derive(Serialize)]
+pub struct ClassHead {
     pub class_name: String,
     pub const_name: String,
+    /// The topic id as a Python literal (its key in `TOPICS`).
     pub id: String,
-    pub functions: Vec<String>,
-    pub class: String,
+    /// The docstring's first line, printed after the opening quotes.
+    doc_first: String,
+    /// The docstring's other lines, escaped; empty ones print blank.
+    doc_rest: Vec<String>,
+    /// Class constants, in order, with their values as Python expressions.
+    constants: Vec<Constant>,
+    /// Domain and version as literals, the third and fourth subject tokens.
+    domain: String,
+    version: String,
+    /// Subject builder parameters, in subtopic order.
+    pub params: Vec<Param>,
+    /// Subject tokens of `subject(...)`, as Python expressions.
+    subject_tokens: Vec<String>,
+    /// Subject tokens of `pattern(...)`, as Python expressions.
+    pattern_tokens: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Constant {
+    name: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+pub struct Param {
+    arg: String,
+    #[serde(rename = "type")]
+    ty: &'static str,
+}
+
+/// A key field read in `route`/`partition_key`: local, key function and
+/// whether the key text uses it (subtopic-only fields are still evaluated,
+/// in order, so errors match `route`).
+#[derive(Serialize)]
+struct Read {
+    var: String,
+    func: String,
+    in_key: bool,
+}
+
+/// A payload topic: its class and the key functions it calls.
+#[derive(Serialize)]
+pub struct PayloadTopic {
+    #[serde(flatten)]
+    pub head: ClassHead,
+    /// The payload class expression (`_bars_pb2.BarBatch`).
+    payload: String,
+    /// Module-level key functions, printed before the classes.
+    pub functions: Vec<KeyFunction>,
+    route_tokens: Vec<String>,
+    reads: Vec<Read>,
+    /// The partition key text as one Python expression.
+    key_expr: String,
+    /// Whether `return {key_expr}` is too long for one line.
+    key_wrapped: bool,
+    /// Whether the topic has a dedupe path, and its function.
+    pub has_dedupe: bool,
+    dedupe: String,
+}
+
+/// A dlq topic: subjects by source domain and dead letters.
+#[derive(Serialize)]
+pub struct DlqTopic {
+    #[serde(flatten)]
+    pub head: ClassHead,
+    /// The subject parameters passed on by `dead_letter` (`, source_domain`).
+    call_args: String,
 }
 
 /// Names Python code inside a generated method may not take as parameters.
 const RESERVED: &[&str] = &["self", "env", "payload"];
+
+/// Past this many characters `partition_key`'s return is wrapped in
+/// parentheses, as the formatter would.
+const LINE_WIDTH: usize = 100;
 
 fn qos(registry: &Registry, name: &str) -> String {
     let tier = registry.qos.iter().find(|q| q.name.value == name);
@@ -31,8 +107,9 @@ fn qos(registry: &Registry, name: &str) -> String {
     format!("_r.Qos({}, {}, {p99})", py_str(name), py_str(delivery))
 }
 
-/// The docstring of a topic class: its id, description, subject and key.
-fn class_doc(t: &TopicRef<'_>, namespace: &str, key_format: &str) -> String {
+/// The docstring lines of a topic class: its id, description, subject and
+/// key.
+fn class_doc(t: &TopicRef<'_>, namespace: &str, key_format: &str) -> Vec<String> {
     let mut text = format!("Topic `{}`.", t.id());
     if let Some(d) = &t.topic.description {
         text.push_str("\n\n");
@@ -55,17 +132,7 @@ fn class_doc(t: &TopicRef<'_>, namespace: &str, key_format: &str) -> String {
     if let Some(d) = &t.topic.dedupe {
         let _ = write!(text, "\nDeduplicated by `{}` (the `dedupe_key` header).", d.value);
     }
-    let lines = docstring(&text);
-    let mut out = format!("    \"\"\"{}\n", lines[0]);
-    for l in &lines[1..] {
-        if l.is_empty() {
-            out.push('\n');
-        } else {
-            let _ = writeln!(out, "    {l}");
-        }
-    }
-    out.push_str("    \"\"\"\n");
-    out
+    docstring(&text)
 }
 
 /// The Python writer of a subject parameter value of this leaf.
@@ -84,18 +151,8 @@ fn param_type(leaf: &Leaf) -> &'static str {
     }
 }
 
-fn constants(c: &mut String, t: &TopicRef<'_>, registry: &Registry, key_format: &str) {
-    let _ = writeln!(c, "    id = {}", py_str(&t.id()));
-    let _ = writeln!(c, "    namespace = NAMESPACE");
-    let _ = writeln!(c, "    domain = {}", py_str(&t.domain.name.value));
-    let _ = writeln!(c, "    version = {}", py_str(&t.version.name.value));
-    let _ = writeln!(c, "    subtopic = {}", py_str(&t.topic.subtopic.value.to_template()));
-    let _ = writeln!(c, "    key_format = {}", py_str(key_format));
-    let _ = writeln!(c, "    qos = {}", qos(registry, &t.domain.qos.value));
-}
-
-/// The tokens of a subject as Python expressions: literals, and `param`
-/// checks of the values `value(name)` gives.
+/// The tokens of a subject as Python expressions: literals, and `value(name)`
+/// for each placeholder.
 fn tokens(t: &TopicRef<'_>, mut value: impl FnMut(&str) -> String) -> Vec<String> {
     t.topic
         .subtopic
@@ -109,84 +166,74 @@ fn tokens(t: &TopicRef<'_>, mut value: impl FnMut(&str) -> String) -> Vec<String
         .collect()
 }
 
-fn subject_call(c: &mut String, indent: &str, t: &TopicRef<'_>, toks: &[String]) {
-    let _ = writeln!(c, "{indent}return _r.subject_of(");
-    let _ = writeln!(c, "{indent}    NAMESPACE,");
-    let _ = writeln!(c, "{indent}    e,");
-    let _ = writeln!(c, "{indent}    {},", py_str(&t.domain.name.value));
-    let _ = writeln!(c, "{indent}    {},", py_str(&t.version.name.value));
-    let _ = writeln!(c, "{indent}    [");
-    for tok in toks {
-        let _ = writeln!(c, "{indent}        {tok},");
+/// The head of a topic class; `params`, tokens and payload constants are
+/// filled in by the caller.
+fn head(registry: &Registry, t: &TopicRef<'_>, key_format: &str, globals: &mut Names) -> ClassHead {
+    let id = t.id();
+    let class_name = globals.ident(&camel(&id));
+    let const_name = globals.ident(&upper_snake(&id));
+    let mut doc = class_doc(t, &registry.namespace.value, key_format).into_iter();
+    let doc_first = doc.next().unwrap_or_default();
+    let constants = vec![
+        Constant { name: "id", value: py_str(&id) },
+        Constant { name: "namespace", value: "NAMESPACE".to_owned() },
+        Constant { name: "domain", value: py_str(&t.domain.name.value) },
+        Constant { name: "version", value: py_str(&t.version.name.value) },
+        Constant { name: "subtopic", value: py_str(&t.topic.subtopic.value.to_template()) },
+        Constant { name: "key_format", value: py_str(key_format) },
+        Constant { name: "qos", value: qos(registry, &t.domain.qos.value) },
+    ];
+    ClassHead {
+        class_name,
+        const_name,
+        id: py_str(&id),
+        doc_first,
+        doc_rest: doc.collect(),
+        constants,
+        domain: py_str(&t.domain.name.value),
+        version: py_str(&t.version.name.value),
+        params: Vec::new(),
+        subject_tokens: Vec::new(),
+        pattern_tokens: Vec::new(),
     }
-    let _ = writeln!(c, "{indent}    ],");
-    let _ = writeln!(c, "{indent})");
 }
 
-/// Renders a payload topic.
+/// The view of a payload topic.
 pub fn payload_topic(
     registry: &Registry,
     t: &TopicRef<'_>,
     resolved: &ResolvedTopic,
     payload: &str,
-    message_type: &str,
     enums: &mut EnumTables,
     globals: &mut Names,
-) -> TopicCode {
+) -> PayloadTopic {
     let id = t.id();
-    let class_name = globals.ident(&camel(&id));
-    let const_name = globals.ident(&upper_snake(&id));
-    let fn_prefix = format!("_{}", id.replace('.', "_"));
     let key_format = t.topic.key.as_ref().map(|k| k.format.value.to_string()).unwrap_or_default();
+    let mut head = head(registry, t, &key_format, globals);
+    let fn_prefix = format!("_{}", id.replace('.', "_"));
     let mut functions = Vec::new();
     let mut fn_names = Vec::new();
     for f in &resolved.fields {
         let name = globals.ident(&format!("{fn_prefix}_key_{}", f.name));
         functions.push(field_function(&name, payload, &f.name, &f.path, enums));
-        fn_names.push((f.name.clone(), name));
+        fn_names.push(name);
     }
-    let dedupe_fn = resolved.dedupe.as_ref().map(|d| {
+    let dedupe = resolved.dedupe.as_ref().map(|d| {
         let name = globals.ident(&format!("{fn_prefix}_dedupe"));
         functions.push(field_function(&name, payload, "dedupe", d, enums));
         name
     });
 
-    // Locals of `route`/`partition_key`: `v_<field>`, safe by the prefix.
-    let mut locals = Names::with(RESERVED);
-    let vars: Vec<(String, String)> =
-        resolved.fields.iter().map(|f| (f.name.clone(), locals.ident(&format!("v_{}", f.name)))).collect();
-    let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
-    let key_expr: Vec<String> = t
-        .topic
-        .key
-        .as_ref()
-        .map(|k| {
-            k.format
-                .value
-                .parts
-                .iter()
-                .map(|p| match p {
-                    Part::Literal(l) => py_str(l),
-                    Part::Field(f) => var(f),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let key_expr = if key_expr.is_empty() { "\"\"".to_owned() } else { key_expr.join(" + ") };
-
-    let mut c = String::new();
-    let _ = writeln!(c, "class {class_name}(_r.Topic[{payload}]):");
-    c.push_str(&class_doc(t, &registry.namespace.value, &key_format));
-    c.push('\n');
-    constants(&mut c, t, registry, &key_format);
-    let _ = writeln!(c, "    fqdn = {}", py_str(resolved.message.full_name()));
     let version = t.topic.schema_version.as_ref().map(|v| v.value.to_string()).unwrap_or_default();
-    let _ = writeln!(c, "    schema_version = {}", py_str(&version));
     let hash = t.topic.schema_hash.as_ref().map_or_else(|| "None".to_owned(), |h| py_str(&h.value));
-    let _ = writeln!(c, "    schema_hash = {hash}");
-    let _ = writeln!(c, "    message_type = {message_type}");
+    head.constants.extend([
+        Constant { name: "fqdn", value: py_str(resolved.message.full_name()) },
+        Constant { name: "schema_version", value: py_str(&version) },
+        Constant { name: "schema_hash", value: hash },
+        Constant { name: "message_type", value: payload.to_owned() },
+    ]);
 
-    // Typed subject builder from explicit values.
+    // Subject builder arguments: the placeholders that are key fields.
     let mut args = Names::with(RESERVED);
     let params: Vec<(String, String, Leaf)> = t
         .topic
@@ -197,165 +244,62 @@ pub fn payload_topic(
             resolved.fields.iter().find(|f| f.name == p).map(|f| (p.to_owned(), args.ident(p), f.path.leaf.clone()))
         })
         .collect();
-    c.push('\n');
-    if params.is_empty() {
-        let _ = writeln!(c, "    def subject(self, env: _r.EnvLike) -> _r.Subject:");
-    } else {
-        let _ = writeln!(c, "    def subject(\n        self,\n        env: _r.EnvLike,");
-        for (_, a, leaf) in &params {
-            let _ = writeln!(c, "        {a}: {},", param_type(leaf));
-        }
-        let _ = writeln!(c, "    ) -> _r.Subject:");
-    }
-    let _ = writeln!(c, "        \"\"\"The subject for explicit subtopic values, each checked as a token.\"\"\"");
-    let _ = writeln!(c, "        e = _r.env_name(env)");
-    let toks = tokens(t, |p| {
-        let (_, a, leaf) = params.iter().find(|(n, _, _)| n == p).cloned().unwrap_or_default_leaf();
+    let param = |p: &str| params.iter().find(|(n, _, _)| n == p);
+    head.subject_tokens = tokens(t, |p| {
+        let (a, leaf) = param(p).map_or((String::new(), Leaf::String), |(_, a, l)| (a.clone(), l.clone()));
         format!("_r.param({}, {})", py_str(p), param_write(&leaf, enums, &a))
     });
-    subject_call(&mut c, "        ", t, &toks);
-
-    // Subscription pattern with optional values.
-    c.push('\n');
-    if params.is_empty() {
-        let _ = writeln!(c, "    def pattern(self, env: _r.EnvLike) -> str:");
-        let _ = writeln!(c, "        \"\"\"Every subject of this topic in `env`.\"\"\"");
-    } else {
-        let _ = writeln!(c, "    def pattern(\n        self,\n        env: _r.EnvLike,");
-        for (_, a, _) in &params {
-            let _ = writeln!(c, "        {a}: Optional[str] = None,");
-        }
-        let _ = writeln!(c, "    ) -> str:");
-        let _ = writeln!(c, "        \"\"\"A subscription pattern: each placeholder not given is `*`.\"\"\"");
-    }
-    let _ = writeln!(c, "        e = _r.env_name(env)");
-    let toks = tokens(t, |p| {
-        let a = params.iter().find(|(n, _, _)| n == p).map(|(_, a, _)| a.clone()).unwrap_or_default();
+    head.pattern_tokens = tokens(t, |p| {
+        let a = param(p).map(|(_, a, _)| a.as_str()).unwrap_or_default();
         format!("_r.wildcard_or({}, {a})", py_str(p))
     });
-    let _ = writeln!(c, "        return _r.subject_of(");
-    let _ = writeln!(c, "            NAMESPACE,");
-    let _ = writeln!(c, "            e,");
-    let _ = writeln!(c, "            {},", py_str(&t.domain.name.value));
-    let _ = writeln!(c, "            {},", py_str(&t.version.name.value));
-    let _ = writeln!(c, "            [");
-    for tok in &toks {
-        let _ = writeln!(c, "                {tok},");
-    }
-    let _ = writeln!(c, "            ],");
-    let _ = writeln!(c, "        ).text");
+    head.params = params.iter().map(|(_, arg, leaf)| Param { arg: arg.clone(), ty: param_type(leaf) }).collect();
 
-    // Routing.
-    c.push('\n');
-    let _ = writeln!(c, "    def route(self, payload: {payload}, env: _r.EnvLike) -> _r.Routed:");
-    let _ = writeln!(c, "        \"\"\"Subject, partition key and dedupe key of a payload in `env`.\"\"\"");
-    for ((_, f), (_, v)) in fn_names.iter().zip(&vars) {
-        let _ = writeln!(c, "        {v} = {f}(payload)");
-    }
-    let _ = writeln!(c, "        e = _r.env_name(env)");
-    let toks = tokens(t, |p| format!("_r.param({}, {})", py_str(p), var(p)));
-    let _ = writeln!(c, "        subject = _r.subject_of(");
-    let _ = writeln!(c, "            NAMESPACE,");
-    let _ = writeln!(c, "            e,");
-    let _ = writeln!(c, "            {},", py_str(&t.domain.name.value));
-    let _ = writeln!(c, "            {},", py_str(&t.version.name.value));
-    let _ = writeln!(c, "            [");
-    for tok in &toks {
-        let _ = writeln!(c, "                {tok},");
-    }
-    let _ = writeln!(c, "            ],");
-    let _ = writeln!(c, "        )");
-    let _ = writeln!(c, "        return _r.Routed(\n            subject,\n            {key_expr},\n            self.dedupe_key(payload),\n        )");
+    // Locals of `route`/`partition_key`: `v_<field>`, safe by the prefix.
+    let mut locals = Names::with(RESERVED);
+    let vars: Vec<(String, String)> =
+        resolved.fields.iter().map(|f| (f.name.clone(), locals.ident(&format!("v_{}", f.name)))).collect();
+    let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let parts = t.topic.key.as_ref().map_or(&[][..], |k| &k.format.value.parts[..]);
+    let key_expr: Vec<String> = parts
+        .iter()
+        .map(|p| match p {
+            Part::Literal(l) => py_str(l),
+            Part::Field(f) => var(f),
+        })
+        .collect();
+    let key_expr = if key_expr.is_empty() { "\"\"".to_owned() } else { key_expr.join(" + ") };
+    let in_key = |name: &str| parts.iter().any(|p| matches!(p, Part::Field(f) if f == name));
+    let reads = fn_names
+        .into_iter()
+        .zip(&vars)
+        .map(|(func, (name, v))| Read { var: v.clone(), func, in_key: in_key(name) })
+        .collect();
+    let route_tokens = tokens(t, |p| format!("_r.param({}, {})", py_str(p), var(p)));
 
-    c.push('\n');
-    let _ = writeln!(c, "    def partition_key(self, payload: {payload}) -> str:");
-    let _ = writeln!(c, "        \"\"\"The `partition_key` header for a payload.\"\"\"");
-    let in_key = |name: &str| {
-        t.topic
-            .key
-            .as_ref()
-            .is_some_and(|k| k.format.value.parts.iter().any(|p| matches!(p, Part::Field(f) if f == name)))
-    };
-    for ((n, f), (_, v)) in fn_names.iter().zip(&vars) {
-        // Every field is evaluated, in order, so errors match `route`;
-        // subtopic-only fields are not part of the key text.
-        if in_key(n) {
-            let _ = writeln!(c, "        {v} = {f}(payload)");
-        } else {
-            let _ = writeln!(c, "        {f}(payload)");
-        }
+    PayloadTopic {
+        head,
+        payload: payload.to_owned(),
+        functions,
+        route_tokens,
+        reads,
+        key_wrapped: format!("        return {key_expr}").chars().count() > LINE_WIDTH,
+        key_expr,
+        has_dedupe: dedupe.is_some(),
+        dedupe: dedupe.unwrap_or_default(),
     }
-    let ret = format!("        return {key_expr}");
-    if ret.chars().count() <= 100 {
-        let _ = writeln!(c, "{ret}");
-    } else {
-        let _ = writeln!(c, "        return (\n            {key_expr}\n        )");
-    }
-
-    if let Some(d) = &dedupe_fn {
-        c.push('\n');
-        let _ = writeln!(c, "    def dedupe_key(self, payload: {payload}) -> Optional[str]:");
-        let _ = writeln!(c, "        \"\"\"The `dedupe_key` header; `None` when unset or empty.\"\"\"");
-        let _ = writeln!(c, "        try:");
-        let _ = writeln!(c, "            return {d}(payload)");
-        let _ = writeln!(c, "        except RouteError:");
-        let _ = writeln!(c, "            return None");
-    }
-    TopicCode { class_name, const_name, id, functions, class: c }
 }
 
-/// Renders a dlq topic: subjects by source domain and dead letters.
-pub fn dlq_topic(registry: &Registry, t: &TopicRef<'_>, globals: &mut Names) -> TopicCode {
-    let id = t.id();
-    let class_name = globals.ident(&camel(&id));
-    let const_name = globals.ident(&upper_snake(&id));
-    let mut c = String::new();
-    let _ = writeln!(c, "class {class_name}:");
-    c.push_str(&class_doc(t, &registry.namespace.value, ""));
-    c.push('\n');
-    constants(&mut c, t, registry, "");
+/// The view of a dlq topic.
+pub fn dlq_topic(registry: &Registry, t: &TopicRef<'_>, globals: &mut Names) -> DlqTopic {
+    let mut head = head(registry, t, "", globals);
     let mut args = Names::with(RESERVED);
     let params: Vec<(String, String)> =
         t.topic.subtopic.value.params().map(|(p, _)| (p.to_owned(), args.ident(p))).collect();
     let arg = |p: &str| params.iter().find(|(n, _)| n == p).map(|(_, a)| a.clone()).unwrap_or_default();
-    let sig: String = params.iter().map(|(_, a)| format!("        {a}: str,\n")).collect();
-    c.push('\n');
-    let _ = writeln!(c, "    def subject(\n        self,\n        env: _r.EnvLike,\n{sig}    ) -> _r.Subject:");
-    let _ = writeln!(c, "        \"\"\"Where dead letters from `source_domain` go in `env`.\"\"\"");
-    let _ = writeln!(c, "        e = _r.env_name(env)");
-    let toks = tokens(t, |p| format!("_r.param({}, {})", py_str(p), arg(p)));
-    subject_call(&mut c, "        ", t, &toks);
-    c.push('\n');
-    let _ = writeln!(c, "    def pattern(self, env: _r.EnvLike) -> str:");
-    let _ = writeln!(c, "        \"\"\"Every dead-letter subject in `env`.\"\"\"");
-    let _ = writeln!(c, "        e = _r.env_name(env)");
-    let toks = tokens(t, |_| "\"*\"".to_owned());
-    let _ = writeln!(c, "        return _r.subject_of(");
-    let _ = writeln!(c, "            NAMESPACE,");
-    let _ = writeln!(c, "            e,");
-    let _ = writeln!(c, "            {},", py_str(&t.domain.name.value));
-    let _ = writeln!(c, "            {},", py_str(&t.version.name.value));
-    let _ = writeln!(c, "            [");
-    for tok in &toks {
-        let _ = writeln!(c, "                {tok},");
-    }
-    let _ = writeln!(c, "            ],");
-    let _ = writeln!(c, "        ).text");
-    c.push('\n');
-    let _ = writeln!(c, "    def dead_letter(\n        self,\n        env: _r.EnvLike,\n{sig}        headers: Iterable[Tuple[str, str]],\n        payload: bytes,\n        reason: str,\n    ) -> _e.DeadLetter:");
-    let _ = writeln!(c, "        \"\"\"A received record, bytes and headers untouched, plus `dlq_reason`.\"\"\"");
-    let call: String = params.iter().map(|(_, a)| format!(", {a}")).collect();
-    let _ = writeln!(c, "        subject = self.subject(env{call})");
-    let _ = writeln!(c, "        return _e.DeadLetter(subject, _e.dead_letter_headers(headers, reason), payload)");
-    TopicCode { class_name, const_name, id, functions: Vec::new(), class: c }
-}
-
-trait DefaultLeaf {
-    fn unwrap_or_default_leaf(self) -> (String, String, Leaf);
-}
-
-impl DefaultLeaf for Option<(String, String, Leaf)> {
-    fn unwrap_or_default_leaf(self) -> (String, String, Leaf) {
-        self.unwrap_or_else(|| (String::new(), String::new(), Leaf::String))
-    }
+    head.subject_tokens = tokens(t, |p| format!("_r.param({}, {})", py_str(p), arg(p)));
+    head.pattern_tokens = tokens(t, |_| "\"*\"".to_owned());
+    let call_args = params.iter().map(|(_, a)| format!(", {a}")).collect();
+    head.params = params.into_iter().map(|(_, arg)| Param { arg, ty: "str" }).collect();
+    DlqTopic { head, call_args }
 }

@@ -234,8 +234,20 @@ fn generate(project: &Project, printer: &Printer, lang: &str, out: &std::path::P
     };
     let mut writes = Vec::new();
     let mut diags = Diagnostics::new();
-    for (l, dir) in &langs {
-        match ampygen::generate::generate(project, *l) {
+    // Languages are independent; generating them side by side overlaps the
+    // protoc-gen-go subprocess with the Rust and Python renderers.
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            langs.iter().map(|(l, _)| scope.spawn(move || ampygen::generate::generate(project, *l))).collect();
+        handles.into_iter().map(|h| h.join()).collect()
+    });
+    for ((_, dir), result) in langs.iter().zip(results) {
+        let Ok(result) = result else {
+            diags
+                .push(Diagnostic::error("generate::internal", "a generator thread panicked; this is a bug in ampygen"));
+            continue;
+        };
+        match result {
             Ok(files) => writes.extend(
                 files
                     .into_iter()

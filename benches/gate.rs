@@ -6,34 +6,11 @@
 //!
 //! Goal (issue 5): `check` at most 2x `protoc -o`.
 
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+mod common;
 
-fn median(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    (samples[samples.len() / 2], samples[0])
-}
+use std::process::Command;
 
-fn time(n: usize, mut run: impl FnMut() -> Output) -> (Duration, Duration) {
-    for _ in 0..3 {
-        assert!(run().status.success(), "warm-up run failed");
-    }
-    median(
-        (0..n)
-            .map(|_| {
-                let start = Instant::now();
-                let out = run();
-                let elapsed = start.elapsed();
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-                elapsed
-            })
-            .collect(),
-    )
-}
-
-fn ms((median, min): (Duration, Duration)) -> String {
-    format!("{:7.2} ms (min {:.2})", median.as_secs_f64() * 1e3, min.as_secs_f64() * 1e3)
-}
+use common::{ms, time};
 
 fn main() {
     let n: usize = std::env::var("GATE_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);

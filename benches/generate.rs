@@ -9,31 +9,12 @@
 //! protoc-gen-go comes from `AMPYGEN_PROTOC_GEN_GO` or target/tools
 //! (`scripts/install-protoc-gen-go`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-fn time(n: usize, mut run: impl FnMut() -> Output) -> (Duration, Duration) {
-    for _ in 0..3 {
-        let out = run();
-        assert!(out.status.success(), "warm-up run failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let mut samples: Vec<Duration> = (0..n)
-        .map(|_| {
-            let start = Instant::now();
-            let out = run();
-            let elapsed = start.elapsed();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            elapsed
-        })
-        .collect();
-    samples.sort();
-    (samples[samples.len() / 2], samples[0])
-}
-
-fn ms((median, min): (Duration, Duration)) -> String {
-    format!("{:7.2} ms (min {:.2})", median.as_secs_f64() * 1e3, min.as_secs_f64() * 1e3)
-}
+use common::{ms, time};
 
 fn main() {
     let n: usize = std::env::var("GENERATE_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);

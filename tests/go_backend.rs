@@ -41,6 +41,13 @@ fn cli() -> assert_cmd::Command {
     ampygen(Path::new("."))
 }
 
+/// `ampygen generate --lang go --out OUT` with the given plugin.
+fn generate_go(plugin: impl AsRef<std::ffi::OsStr>, out: impl AsRef<std::ffi::OsStr>) -> assert_cmd::Command {
+    let mut cmd = cli();
+    cmd.env("AMPYGEN_PROTOC_GEN_GO", plugin).args(["generate", "--lang", "go", "--out"]).arg(out);
+    cmd
+}
+
 #[test]
 fn committed_gen_go_is_fresh() {
     let Some(plugin) = real_plugin() else { return };
@@ -52,12 +59,7 @@ fn output_is_deterministic_and_machine_independent() {
     let Some(plugin) = real_plugin() else { return };
     let (a, b) = (scratch(), scratch());
     for dir in [&a, &b] {
-        cli()
-            .env("AMPYGEN_PROTOC_GEN_GO", &plugin)
-            .args(["generate", "--lang", "go", "--out"])
-            .arg(dir.path())
-            .assert()
-            .success();
+        generate_go(&plugin, dir.path()).assert().success();
     }
     let (ta, tb) = (snapshot_tree(a.path()), snapshot_tree(b.path()));
     assert_eq!(ta, tb, "two runs differ");
@@ -83,10 +85,7 @@ fn output_is_deterministic_and_machine_independent() {
 #[test]
 fn a_missing_plugin_is_a_diagnostic_with_the_install_command() {
     let dir = scratch();
-    cli()
-        .env("AMPYGEN_PROTOC_GEN_GO", dir.path().join("nope"))
-        .args(["generate", "--lang", "go", "--out"])
-        .arg(dir.path().join("out"))
+    generate_go(dir.path().join("nope"), dir.path().join("out"))
         .assert()
         .code(2)
         .stderr(predicate::str::contains("generate::go_plugin").and(predicate::str::contains(INSTALL)));
@@ -124,10 +123,7 @@ fn fake_plugin(dir: &Path, version: &str, response: &str) -> PathBuf {
 fn another_plugin_release_is_refused() {
     let dir = scratch();
     let plugin = fake_plugin(dir.path(), "v1.30.0", "");
-    cli()
-        .env("AMPYGEN_PROTOC_GEN_GO", plugin)
-        .args(["generate", "--lang", "go", "--out"])
-        .arg(dir.path().join("out"))
+    generate_go(plugin, dir.path().join("out"))
         .assert()
         .code(2)
         .stderr(predicate::str::contains("protoc-gen-go v1.30.0").and(predicate::str::contains("pins v1.36.12")));
@@ -139,19 +135,13 @@ fn a_plugin_error_is_a_diagnostic() {
     let dir = scratch();
     // Field 1 (error), 4 bytes: "boom".
     let plugin = fake_plugin(dir.path(), "v1.36.12", "\\012\\004boom");
-    cli()
-        .env("AMPYGEN_PROTOC_GEN_GO", plugin)
-        .args(["generate", "--lang", "go", "--out"])
-        .arg(dir.path().join("out"))
+    generate_go(plugin, dir.path().join("out"))
         .assert()
         .code(2)
         .stderr(predicate::str::contains("protoc-gen-go rejected the protos: boom"));
     // A response that is not protobuf at all.
     let plugin = fake_plugin(dir.path(), "v1.36.12", "\\377\\377\\377");
-    cli()
-        .env("AMPYGEN_PROTOC_GEN_GO", plugin)
-        .args(["generate", "--lang", "go", "--out"])
-        .arg(dir.path().join("out"))
+    generate_go(plugin, dir.path().join("out"))
         .assert()
         .code(2)
         .stderr(predicate::str::contains("generate::go_plugin").and(predicate::str::contains("does not decode")));
@@ -166,10 +156,7 @@ fn a_crashing_plugin_is_a_diagnostic_with_its_stderr() {
     let script = "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'protoc-gen-go v1.36.12'; exit 0; fi\necho 'panic: out of cheese' >&2\nexit 3\n";
     std::fs::write(&plugin, script).expect("write plugin");
     std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    cli()
-        .env("AMPYGEN_PROTOC_GEN_GO", plugin)
-        .args(["generate", "--lang", "go", "--out"])
-        .arg(dir.path().join("out"))
+    generate_go(plugin, dir.path().join("out"))
         .assert()
         .code(2)
         .stderr(predicate::str::contains("generate::go_plugin").and(predicate::str::contains("out of cheese")));

@@ -72,62 +72,47 @@ for want in \
 	grep -qxF -- "$want" <<<"$out" || { echo "examples/go-app: missing line: $want"; exit 1; }
 done
 
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# Generates REGISTRY into $tmp/NAME with the test file TEST (or none: "")
+# beside it, then gofmt -l, go vet and go build it, and go test it with the
+# remaining VAR=value arguments in the environment.
+generated_module() {
+	local name=$1 registry=$2 test=$3
+	shift 3
+	"$AMPYGEN" --registry "$registry" generate --lang go --out "$tmp/$name" >/dev/null
+	[ -z "$test" ] || cp "$test" "$tmp/$name/"
+	cp tests/go/go.sum "$tmp/$name/"
+	(
+		cd "$tmp/$name"
+		unformatted="$(gofmt -l .)"
+		[ -z "$unformatted" ] || { echo "gofmt -l on the $name package: $unformatted"; exit 1; }
+		go vet ./...
+		go build ./...
+		[ -z "$test" ] || env "$@" go test -count=1 ./...
+	)
+}
+
 # (e) the hostile registry: generate, lint, build, and check that every
 # string survived (tests/hostile/go/strings_test.go, transcribed from the
 # YAML by hand).
 step "hostile registry"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-"$AMPYGEN" --registry tests/hostile/hostile.yaml generate --lang go --out "$tmp/hostile" >/dev/null
-cp tests/hostile/go/strings_test.go "$tmp/hostile/"
-cp tests/go/go.sum "$tmp/hostile/"
-(
-	cd "$tmp/hostile"
-	unformatted="$(gofmt -l .)"
-	[ -z "$unformatted" ] || { echo "gofmt -l on the hostile package: $unformatted"; exit 1; }
-	go vet ./...
-	go build ./...
-	go test -count=1 ./...
-)
+generated_module hostile tests/hostile/hostile.yaml tests/hostile/go/strings_test.go
 
 step "a registry without payloads"
-"$AMPYGEN" --registry tests/hostile/go/dlq_only.yaml generate --lang go --out "$tmp/dlq_only" >/dev/null
-cp tests/go/go.sum "$tmp/dlq_only/"
-(
-	cd "$tmp/dlq_only"
-	unformatted="$(gofmt -l .)"
-	[ -z "$unformatted" ] || { echo "gofmt -l on the dlq-only package: $unformatted"; exit 1; }
-	go vet ./...
-)
+generated_module dlq_only tests/hostile/go/dlq_only.yaml ""
 
 # (f) every key path shape (tests/hostile/go/paths.yaml), compared with
 # `ampygen route` by tests/hostile/go/paths_test.go.
 step "key path shapes against ampygen route"
-"$AMPYGEN" --registry tests/hostile/go/paths.yaml generate --lang go --out "$tmp/paths" >/dev/null
-cp tests/hostile/go/paths_test.go "$tmp/paths/"
-cp tests/go/go.sum "$tmp/paths/"
-(
-	export AMPYGEN_PATHS_REGISTRY="$ROOT/tests/hostile/go/paths.yaml"
-	cd "$tmp/paths"
-	unformatted="$(gofmt -l .)"
-	[ -z "$unformatted" ] || { echo "gofmt -l on the paths package: $unformatted"; exit 1; }
-	go vet ./...
-	go test -count=1 ./...
-)
+generated_module paths tests/hostile/go/paths.yaml tests/hostile/go/paths_test.go \
+	AMPYGEN_PATHS_REGISTRY="$ROOT/tests/hostile/go/paths.yaml"
 
 # (g) the canonical schema hash on proto2 defaults, groups, packing, maps
 # and aliases (tests/hostile/go/canon.yaml) against `ampygen hash`.
 step "canonical forms against ampygen hash"
-"$AMPYGEN" --registry tests/hostile/go/canon.yaml generate --lang go --out "$tmp/canon" >/dev/null
-cp tests/hostile/go/canon_test.go "$tmp/canon/"
-cp tests/go/go.sum "$tmp/canon/"
-(
-	export AMPYGEN_CANON_REGISTRY="$ROOT/tests/hostile/go/canon.yaml"
-	cd "$tmp/canon"
-	unformatted="$(gofmt -l .)"
-	[ -z "$unformatted" ] || { echo "gofmt -l on the canon package: $unformatted"; exit 1; }
-	go vet ./...
-	go test -count=1 ./...
-)
+generated_module canon tests/hostile/go/canon.yaml tests/hostile/go/canon_test.go \
+	AMPYGEN_CANON_REGISTRY="$ROOT/tests/hostile/go/canon.yaml"
 
 step "ok: Go target"

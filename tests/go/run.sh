@@ -32,12 +32,17 @@ AMPYGEN="$CARGO_TARGET_DIR/debug/ampygen"
 # tests/go/route_test.go compares the Go functions with `ampygen route`.
 export AMPYGEN_BIN="$AMPYGEN"
 
-# (b) modules, from go.sum only. gen/go has no go.sum of its own (only a
-# main module's is read; tests/go and examples/go-app are the main modules
-# that build it), so it is vetted through tests/go below.
+# (b) modules, from go.sum only; after this nothing may fetch (GOPROXY=off
+# below), so a go.sum that misses a line fails instead of downloading.
 for dir in tests/go examples/go-app; do
 	(cd "$dir" && go mod download)
 done
+export GOPROXY=off GOFLAGS=-mod=readonly
+
+# The module's own go.sum is complete and tidy: it builds alone.
+tidy_module() {
+	(cd "$1" && go mod tidy -diff) || { echo "$1: go.sum or go.mod is not what go mod tidy writes"; exit 1; }
+}
 
 # (c) the committed output is what the generator writes now.
 step "gen/go is fresh"
@@ -47,7 +52,8 @@ step "gen/go is fresh"
 step "gofmt, go vet: gen/go"
 unformatted="$(cd gen/go && gofmt -l .)"
 [ -z "$unformatted" ] || { echo "gofmt -l in gen/go:"; echo "$unformatted"; exit 1; }
-(cd tests/go && go vet ampyfin.dev/ampybus/... && go build ampyfin.dev/ampybus/...)
+(cd gen/go && go vet ./... && go build ./...)
+tidy_module gen/go
 for dir in tests/go examples/go-app; do
 	step "gofmt, go vet, go test: $dir"
 	unformatted="$(cd "$dir" && gofmt -l .)"
@@ -83,13 +89,13 @@ generated_module() {
 	shift 3
 	"$AMPYGEN" --registry "$registry" generate --lang go --out "$tmp/$name" >/dev/null
 	[ -z "$test" ] || cp "$test" "$tmp/$name/"
-	cp tests/go/go.sum "$tmp/$name/"
 	(
 		cd "$tmp/$name"
 		unformatted="$(gofmt -l .)"
 		[ -z "$unformatted" ] || { echo "gofmt -l on the $name package: $unformatted"; exit 1; }
 		go vet ./...
 		go build ./...
+		tidy_module .
 		[ -z "$test" ] || env "$@" go test -count=1 ./...
 	)
 }

@@ -152,7 +152,7 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
     Ok(files)
 }
 
-/// Renders the bus package and go.mod.
+/// Renders the bus package, go.mod and go.sum.
 fn render_bus(
     project: &Project,
     settings: &Settings,
@@ -183,6 +183,7 @@ fn render_bus(
     if diags.has_errors() {
         return Err(diags);
     }
+    files.insert("go.sum".to_owned(), plugin::GO_SUM.to_owned());
     Ok(files)
 }
 

@@ -18,6 +18,19 @@ use crate::Project;
 /// with; go.mod requires the matching google.golang.org/protobuf.
 pub const PLUGIN_VERSION: &str = "v1.36.12";
 
+/// The generated module's go.sum: exactly what `go mod tidy` records for
+/// google.golang.org/protobuf at [`PLUGIN_VERSION`] (its go.mod pulls in
+/// go-cmp), so the module builds, vets and tidies on its own. go.sum admits
+/// no comments, so unlike every other file it carries no ampygen header.
+/// `tests/go/run.sh` proves it with `go mod tidy -diff` and a
+/// `-mod=readonly` build of every generated module.
+pub const GO_SUM: &str = "\
+github.com/google/go-cmp v0.7.0 h1:wk8382ETsv4JYUZwIsn6YpYiWiBsYLSJiTsyBybVuN8=
+github.com/google/go-cmp v0.7.0/go.mod h1:pXiqmnSA92OHEEa9HXL2W4E7lf9JzCmGVUdgjX3N/iU=
+google.golang.org/protobuf v1.36.12 h1:pJOKDDOyeXErUroCihFAd5LQuwXBSpVnKGrj5o/fwxc=
+google.golang.org/protobuf v1.36.12/go.mod h1:HTf+CrKn2C3g5S8VImy6tdcUvCska2kB7j23XfzDpco=
+";
+
 /// Environment variable naming the plugin binary explicitly.
 pub const PLUGIN_ENV: &str = "AMPYGEN_PROTOC_GEN_GO";
 

@@ -128,6 +128,8 @@ def author_body(enc, v):
             data = data[:i] + bytes([data[i] ^ op["mask"]]) + data[i + 1 :]
         elif op["op"] == "append_hex":
             data = data + bytes.fromhex(op["hex"])
+        elif op["op"] == "append_self":
+            data = data + data
         else:
             sys.exit(f"{v['name']}: unknown mutation {op}")
     return data

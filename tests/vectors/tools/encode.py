@@ -116,6 +116,8 @@ def author_body(enc, v):
     a = v["author"]
     if "hex" in a:
         data = bytes.fromhex(a["hex"])
+    elif "zeros" in a:
+        data = bytes(a["zeros"])
     else:
         data = enc.from_json(a["fqdn"], a["payload_json"])
     if a.get("gzip"):

@@ -80,6 +80,8 @@ fn names_python_cannot_spell_are_refused_with_a_location() {
     for (registry, at, what) in [
         ("tests/hostile/python/keyword-path.yaml", "keyword-path.yaml:9:7", "`import` is not a Python identifier"),
         ("tests/hostile/python/keyword-message.yaml", "keyword-message.yaml:22:22", "ampy.kwmsg.v1.None"),
+        // The same message refused at its declaration, not only as a payload.
+        ("tests/hostile/python/keyword-message.yaml", "kw.proto:7:9", "message `ampy.kwmsg.v1.None` is named after"),
     ] {
         let out = scratch();
         cli()

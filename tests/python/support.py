@@ -53,8 +53,9 @@ def tool(name: str) -> str:
     return str(path)
 
 
-def lint_and_type_check(out: pathlib.Path, package: str) -> None:
-    """ruff check, ruff format --check and mypy --strict on a generated package."""
+def lint_and_type_check(out: pathlib.Path, package: str, *extra: str) -> None:
+    """ruff check, ruff format --check and mypy --strict on a generated package
+    (and on ``extra`` modules in ``out`` that use it)."""
     ruff, mypy = tool("ruff"), tool("mypy")
     caches = ROOT / ".venv" / "caches"
     for cmd in (
@@ -67,6 +68,7 @@ def lint_and_type_check(out: pathlib.Path, package: str) -> None:
             "--cache-dir",
             str(caches / f"mypy-{package}"),
             str(out / package),
+            *(str(out / e) for e in extra),
         ],
     ):
         done = subprocess.run(

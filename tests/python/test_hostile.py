@@ -33,8 +33,53 @@ def pkg(out_dir: pathlib.Path) -> ModuleType:
     return import_from(out_dir, "hostile_pkg")
 
 
+# Typed use of the messages, fields and enums of func.proto named like the
+# modules a stub imports (builtins, typing, collections, google) and like
+# the aliases it would fall back to. mypy --strict checks it against the
+# stubs: a stub that let a field called `builtins` hide the enum type
+# `builtins`, or a message `typing` hide the module, fails here.
+SHADOW_USAGE = """\
+from hostile_pkg.pb.ampy.func.v1 import func_pb2
+
+
+def make() -> func_pb2.typing:
+    m = func_pb2.typing(builtins="b", collections=[1, 2], state=func_pb2._pb_descriptor)
+    m._typing["k"]._pb_message = "v"
+    return m
+
+
+def read(
+    m: func_pb2.typing,
+) -> tuple[str, int, func_pb2.builtins.ValueType, func_pb2.typing.google]:
+    return (m.builtins, m.collections[0], m.state, m._typing["k"])
+"""
+
+
 def test_lints_formats_and_type_checks(out_dir: pathlib.Path) -> None:
-    lint_and_type_check(out_dir, "hostile_pkg")
+    (out_dir / "shadow_usage.py").write_text(SHADOW_USAGE, "utf-8")
+    lint_and_type_check(out_dir, "hostile_pkg", "shadow_usage.py")
+
+
+def test_names_that_hide_stub_imports_work(out_dir: pathlib.Path, pkg: ModuleType) -> None:
+    func_pb2 = import_from(out_dir, "hostile_pkg.pb.ampy.func.v1.func_pb2")
+    m = func_pb2.typing(builtins="b", collections=[1, 2], state=func_pb2._pb_descriptor)
+    m._typing["k"]._pb_message = "v"
+    back = func_pb2.typing.FromString(m.SerializeToString())
+    assert back == m
+    assert (back.builtins, list(back.collections), back.state) == ("b", [1, 2], 1)
+    assert back._typing["k"]._pb_message == "v"
+    stub = (out_dir / "hostile_pkg/pb/ampy/func/v1/func_pb2.pyi").read_text("utf-8")
+    # builtins and typing step past the enum helper `_builtins` and the
+    # field `_typing`; collections.abc and containers only past the roots.
+    for line in (
+        "import builtins as __builtins\n",
+        "import typing as __typing\n",
+        "import collections.abc as _collections_abc\n",
+        "import google.protobuf.message as __pb_message\n",
+        "    state: global___builtins.ValueType\n",
+        "global___builtins = builtins\n",
+    ):
+        assert line in stub, line
 
 
 def _registry_topics() -> Dict[str, Dict[str, Any]]:

@@ -10,6 +10,7 @@
 mod keys;
 pub(crate) mod names;
 mod pb;
+mod stub;
 mod topics;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -155,8 +156,21 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
             }
         }
     }
-    if diags.has_errors() {
-        return Err(diags);
+    for f in pool.files().filter(|f| modules.get(f.name()).is_some_and(|m| m.ours)) {
+        for (path, what) in stub::keyword_names(&f) {
+            let mut d = Diagnostic::error(
+                "generate::python_name",
+                format!("{what} is named after a Python keyword, so no Python class can carry its name"),
+            )
+            .help("rename it in the proto (protobuf's Python classes are named after messages and enums)");
+            let name_path = [path.as_slice(), &[1]].concat();
+            if let Some(source) = project.compiled.source(f.name()) {
+                if let Some(span) = crate::check::span_of(source, &f, &name_path) {
+                    d = d.at(source, span);
+                }
+            }
+            diags.push(d);
+        }
     }
     let mut packages: BTreeSet<String> = BTreeSet::new();
     for f in pool.files() {
@@ -171,7 +185,10 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         }
         let mut deps = Vec::new();
         let mut stub_imports = BTreeMap::new();
-        let mut aliases = Names::default();
+        let declared = stub::declared(&f);
+        let prelude = stub::Prelude::new(&declared.all);
+        let taken: Vec<&str> = declared.all.iter().map(String::as_str).chain(prelude.bound()).collect();
+        let mut aliases = Names::with(&taken);
         for d in f.dependencies() {
             if let Some(dm) = modules.get(d.name()) {
                 let alias = aliases.ident(&short_alias(&dm.module));
@@ -180,8 +197,14 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
             }
         }
         files.insert(format!("{rel}.py"), pb::pb2_py(&header, &package, &f, &m.module, &deps));
-        let names = pb::TypeNames { imports: &stub_imports, this_file: f.name() };
-        files.insert(format!("{rel}.pyi"), pb::pb2_pyi(&header, &f, &names));
+        let names = stub::TypeNames {
+            imports: &stub_imports,
+            this_file: f.name(),
+            prelude: &prelude,
+            declared: &declared,
+            aliased: Default::default(),
+        };
+        files.insert(format!("{rel}.pyi"), stub::pb2_pyi(&header, &f, &names));
     }
     for p in &packages {
         let doc = format!("\"\"\"Payload modules under `{}`.\"\"\"\n", p.replace('/', "."));
@@ -239,6 +262,7 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         topic_views.push(code);
     }
     if diags.has_errors() {
+        diags.sort();
         return Err(diags);
     }
     let mut env_names = Names::default();

@@ -21,18 +21,6 @@ from support import ROOT, ampygen, generate, import_from, lint_and_type_check
 REGISTRY = ROOT / "tests" / "hostile" / "hostile.yaml"
 
 
-@pytest.fixture(scope="module")
-def out_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    out = tmp_path_factory.mktemp("hostile")
-    generate(REGISTRY, out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def pkg(out_dir: pathlib.Path) -> ModuleType:
-    return import_from(out_dir, "hostile_pkg")
-
-
 # Typed use of the messages, fields and enums of func.proto named like the
 # modules a stub imports (builtins, typing, collections, google) and like
 # the aliases it would fall back to. mypy --strict checks it against the
@@ -55,19 +43,31 @@ def read(
 """
 
 
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    out = tmp_path_factory.mktemp("hostile")
+    generate(REGISTRY, out)
+    (out / "shadow_usage.py").write_text(SHADOW_USAGE, "utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def pkg(out_dir: pathlib.Path) -> ModuleType:
+    return import_from(out_dir, "hostile_pkg")
+
+
 def test_lints_formats_and_type_checks(out_dir: pathlib.Path) -> None:
-    (out_dir / "shadow_usage.py").write_text(SHADOW_USAGE, "utf-8")
     lint_and_type_check(out_dir, "hostile_pkg", "shadow_usage.py")
 
 
-def test_names_that_hide_stub_imports_work(out_dir: pathlib.Path, pkg: ModuleType) -> None:
-    func_pb2 = import_from(out_dir, "hostile_pkg.pb.ampy.func.v1.func_pb2")
-    m = func_pb2.typing(builtins="b", collections=[1, 2], state=func_pb2._pb_descriptor)
-    m._typing["k"]._pb_message = "v"
-    back = func_pb2.typing.FromString(m.SerializeToString())
+def test_names_that_hide_stub_imports_work(out_dir: pathlib.Path) -> None:
+    usage = import_from(out_dir, "shadow_usage")
+    m = usage.make()
+    back = type(m).FromString(m.SerializeToString())
     assert back == m
-    assert (back.builtins, list(back.collections), back.state) == ("b", [1, 2], 1)
-    assert back._typing["k"]._pb_message == "v"
+    builtins, first, state, google = usage.read(back)
+    assert (builtins, first, state, google._pb_message) == ("b", 1, 1, "v")
+    assert list(back.collections) == [1, 2]
     stub = (out_dir / "hostile_pkg/pb/ampy/func/v1/func_pb2.pyi").read_text("utf-8")
     # builtins and typing step past the enum helper `_builtins` and the
     # field `_typing`; collections.abc and containers only past the roots.

@@ -109,6 +109,9 @@ pub struct Declared {
     /// written through a module-level alias (`global___Side`), as
     /// mypy-protobuf does.
     inner: BTreeSet<String>,
+    /// The prefix of those aliases: `global___`, with more `_` while the
+    /// file declares a name that starts with it.
+    alias_prefix: String,
 }
 
 /// What `file`'s stub declares.
@@ -133,26 +136,32 @@ pub fn declared(file: &FileDescriptor) -> Declared {
     all.insert("DESCRIPTOR".to_owned());
     file.enums().for_each(|e| enum_names(&e, &mut all));
     all.extend(file.messages().map(|m| m.name().to_owned()));
-    Declared { all, inner }
+    let mut alias_prefix = "global___".to_owned();
+    while all.iter().any(|d| d.starts_with(&alias_prefix)) {
+        alias_prefix.push('_');
+    }
+    Declared { all, inner, alias_prefix }
 }
 
 /// Messages and enums named after a Python keyword (`None`, `class`): no
 /// stub can declare them, and no import can reach them but `getattr`.
 /// Each comes with its descriptor path, for the caller's proto span.
 pub fn keyword_names(file: &FileDescriptor) -> Vec<(Vec<i32>, String)> {
-    fn walk(m: &MessageDescriptor, out: &mut Vec<(Vec<i32>, String)>) {
+    type Found = Vec<(Vec<i32>, String)>;
+    fn enums(list: impl Iterator<Item = EnumDescriptor>, out: &mut Found) {
+        for e in list.filter(|e| !is_attr(e.name())) {
+            out.push((e.path().to_vec(), format!("enum `{}`", e.full_name())));
+        }
+    }
+    fn walk(m: &MessageDescriptor, out: &mut Found) {
         if !is_attr(m.name()) {
             out.push((m.path().to_vec(), format!("message `{}`", m.full_name())));
         }
-        for e in m.child_enums().filter(|e| !is_attr(e.name())) {
-            out.push((e.path().to_vec(), format!("enum `{}`", e.full_name())));
-        }
+        enums(m.child_enums(), out);
         m.child_messages().for_each(|n| walk(&n, out));
     }
     let mut out = Vec::new();
-    for e in file.enums().filter(|e| !is_attr(e.name())) {
-        out.push((e.path().to_vec(), format!("enum `{}`", e.full_name())));
-    }
+    enums(file.enums(), &mut out);
     file.messages().for_each(|m| walk(&m, &mut out));
     out
 }
@@ -179,7 +188,7 @@ impl TypeNames<'_> {
             let root = rel.split('.').next().unwrap_or(rel);
             if self.declared.inner.contains(root) {
                 self.aliased.borrow_mut().insert(root.to_owned());
-                format!("{}{rel}", self.alias_prefix())
+                format!("{}{rel}", self.declared.alias_prefix)
             } else {
                 rel.to_owned()
             }
@@ -189,16 +198,6 @@ impl TypeNames<'_> {
                 None => format!("{}.Any", self.prelude.get(Module::Typing)),
             }
         }
-    }
-
-    /// `global___`, with more `_` while the file declares a name that
-    /// starts with it.
-    fn alias_prefix(&self) -> String {
-        let mut prefix = "global___".to_owned();
-        while self.declared.all.iter().any(|d| d.starts_with(&prefix)) {
-            prefix.push('_');
-        }
-        prefix
     }
 
     fn message(&self, m: &MessageDescriptor) -> String {
@@ -293,7 +292,7 @@ pub fn pb2_pyi(header: &str, file: &FileDescriptor, names: &TypeNames<'_>) -> St
     let aliased = names.aliased.borrow();
     if !aliased.is_empty() {
         out.push('\n');
-        let prefix = names.alias_prefix();
+        let prefix = &names.declared.alias_prefix;
         for root in aliased.iter() {
             let _ = writeln!(out, "{prefix}{root} = {root}");
         }

@@ -8,6 +8,7 @@
 //! accepts their exact [fingerprint](fingerprint). The engine is pure: it
 //! returns [`Finding`]s; the CLI renders them (human, json, github).
 
+mod enums;
 pub mod generated;
 pub mod git;
 pub mod model;
@@ -15,6 +16,7 @@ pub mod report;
 pub mod routing;
 mod rules;
 pub mod schema;
+mod types;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -26,17 +26,17 @@ const BYTES: [&[u8]; 8] = [b"", b"\xff\xfe", b"abc", b"\xc3\xa9", b"\x08\x96\x01
 
 /// Every payload of `desc`.
 pub fn payloads(desc: &MessageDescriptor) -> Vec<DynamicMessage> {
-    let mut out = vec![required_only(desc, 0)];
+    let mut out = vec![required_only(desc)];
     out.extend((1..VARIANTS).map(|v| build(desc, v - 1, 0)));
     out
 }
 
 /// The empty message, plus what its required fields need.
-fn required_only(desc: &MessageDescriptor, depth: usize) -> DynamicMessage {
+fn required_only(desc: &MessageDescriptor) -> DynamicMessage {
     let mut m = DynamicMessage::new(desc.clone());
     for f in desc.fields().filter(FieldDescriptor::is_required) {
         let value = match f.kind() {
-            Kind::Message(inner) => Value::Message(required_only(&inner, depth + 1)),
+            Kind::Message(inner) => Value::Message(required_only(&inner)),
             kind => scalar(&kind, 0),
         };
         m.set_field(&f, value);
@@ -91,7 +91,7 @@ fn field_value(f: &FieldDescriptor, i: usize, depth: usize) -> Option<Value> {
 
 fn single(kind: &Kind, i: usize, depth: usize, needed: bool) -> Option<Value> {
     match kind {
-        Kind::Message(m) if depth + 1 >= MAX_DEPTH => needed.then(|| Value::Message(required_only(m, depth + 1))),
+        Kind::Message(m) if depth + 1 >= MAX_DEPTH => needed.then(|| Value::Message(required_only(m))),
         Kind::Message(m) => Some(Value::Message(build(m, i, depth + 1))),
         kind => Some(scalar(kind, i)),
     }

@@ -14,6 +14,33 @@ use crate::project::Project;
 use crate::protos::Compiled;
 use crate::registry::DomainKind;
 
+/// Every problem with the registry that `generate` would refuse, for any
+/// language (the `targets` section, Go and Python names, keyword
+/// refusals, Rust name collisions, key paths), found without writing
+/// anything or running protoc-gen-go or prost-build. `check` reports these
+/// as bad input (exit 2), as `generate` does, so a CI that runs only
+/// `check` cannot pass a registry that `generate` refuses.
+pub fn validate(project: &Project) -> Diagnostics {
+    use crate::generate::{self, Lang};
+    let results: Vec<Diagnostics> = std::thread::scope(|scope| {
+        let handles: Vec<_> = Lang::ALL.iter().map(|l| scope.spawn(move || generate::validate(project, *l))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Diagnostic::error("generate::internal", "a validation thread panicked; this is a bug in ampygen")
+                        .into()
+                })
+            })
+            .collect()
+    });
+    let mut diags = Diagnostics::new();
+    for d in results {
+        diags.extend(d);
+    }
+    diags
+}
+
 /// Runs the check; every returned error means "check failed" (exit 1).
 pub fn check(project: &Project) -> Diagnostics {
     let mut diags = Diagnostics::new();

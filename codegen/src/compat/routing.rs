@@ -104,7 +104,10 @@ pub fn diff(id: &str, old: &LockedTopic, new: &LockedTopic) -> Vec<Change> {
         let path = pairs(&new.key_fields).into_iter().find(|(n, _)| *n == name).map(|(_, p)| p);
         let old_name = old_paths.iter().find(|(_, p)| Some(*p) == path).map(|(n, _)| *n).unwrap_or(name);
         let Some((_, old_ty)) = old_types.iter().find(|(n, _)| *n == old_name) else { continue };
-        if *old_ty != ty {
+        // Enum keys format names: a renamed enum type formats the same
+        // names, and `key_enums` compares the names themselves.
+        let enums = old_ty.starts_with("enum ") && ty.starts_with("enum ");
+        if *old_ty != ty && !enums {
             out.push(Change::new(
                 Class::BreakingRouting,
                 format!("topic {id} key field {name} type"),
@@ -130,10 +133,12 @@ pub fn key_enums(id: &str, was: &LockedTopic, now: &LockedTopic, old: &Schema, n
         let Some(enum_name) = ty.strip_prefix("enum ") else { continue };
         let path = pairs(&now.key_fields).into_iter().find(|(n, _)| *n == name).map(|(_, p)| p);
         let old_name = old_paths.iter().find(|(_, p)| Some(*p) == path).map(|(n, _)| *n).unwrap_or(name);
-        if old_types.iter().find(|(n, _)| *n == old_name).map(|(_, t)| *t) != Some(ty) {
-            continue; // a type change is reported by `diff`
-        }
-        let (Some(a), Some(b)) = (old.enums.get(enum_name), new.enums.get(enum_name)) else { continue };
+        // Another formatting class is reported by `diff`.
+        let Some(old_enum) = old_types.iter().find(|(n, _)| *n == old_name).and_then(|(_, t)| t.strip_prefix("enum "))
+        else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (old.enums.get(old_enum), new.enums.get(enum_name)) else { continue };
         let numbers: std::collections::BTreeSet<i32> = a.values.iter().map(|(n, _)| *n).collect();
         let moved: Vec<String> = numbers
             .into_iter()
@@ -208,5 +213,13 @@ mod tests {
         // A removed value is written as its number.
         let removed = schema("  value 0 S_U\n  value 1 BUY\n");
         assert!(key_enums("t", &t, &t, &base, &removed)[0].summary.contains("2: `SELL` -> `2`"));
+        // The enum type renamed with the same names: keys do not move.
+        let moved = topic("{side}", "{side}", &["side=side"], &["side=enum b.v1.Side"]);
+        let renamed = Schema::parse(
+            "ampy-canonical-schema v1\nroot a.v1.M\nenum b.v1.Side proto3\n  value 0 S_U\n  value 1 BUY\n  value 2 SELL\n",
+            &[],
+        );
+        assert!(diff("t", &t, &moved).is_empty());
+        assert!(key_enums("t", &t, &moved, &base, &renamed).is_empty());
     }
 }

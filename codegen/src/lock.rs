@@ -81,6 +81,12 @@ pub struct LockedDelivery {
     pub qos_settings: Vec<String>,
     /// The domain's `compat.json`: whether JSON-level changes break.
     pub json_breaking: bool,
+    /// Every other setting of the topic, its version, its domain and the
+    /// registry that the gate does not classify elsewhere
+    /// (`topic.KEY=VALUE`, `version.…`, `domain.…`, `registry.…`), read
+    /// from the registry text: keys the registry format gains later are
+    /// locked and compared (as delivery changes) from the day they exist.
+    pub settings: Vec<String>,
 }
 
 /// The lock file's content: schemas by payload full name, topics by id.
@@ -106,6 +112,7 @@ impl Lockfile {
     /// The lock that the current protos produce.
     pub fn compute(project: &Project) -> Lockfile {
         let tiers = qos_settings(&project.registry.source);
+        let extra = other_settings(&project.registry.source);
         let mut schemas = BTreeMap::new();
         for resolved in project.resolved.values() {
             let canonical = canonical::canonical_form(&resolved.message);
@@ -135,6 +142,7 @@ impl Lockfile {
                     qos: t.domain.qos.value.clone(),
                     qos_settings: tiers.get(&t.domain.qos.value).cloned().unwrap_or_default(),
                     json_breaking: t.domain.json_breaking(),
+                    settings: extra.get(&t.id()).cloned().unwrap_or_default(),
                 }),
             };
             topics.insert(t.id(), topic);
@@ -215,6 +223,9 @@ impl Lockfile {
                 put("qos", json!(d.qos));
                 put("qos_settings", json!(d.qos_settings));
                 put("json_breaking", json!(d.json_breaking));
+                if !d.settings.is_empty() {
+                    put("settings", json!(d.settings));
+                }
             }
             topics.insert(id.clone(), Value::Object(obj));
         }
@@ -296,6 +307,7 @@ impl Lockfile {
                     qos,
                     qos_settings: strings(entry.get("qos_settings")),
                     json_breaking: entry.get("json_breaking").and_then(Value::as_bool).unwrap_or(true),
+                    settings: strings(entry.get("settings")),
                 }),
                 (true, None) => return Err(bad(format!("lock topic `{id}` needs `qos`"), 0)),
             };
@@ -371,6 +383,72 @@ fn qos_settings(source: &Arc<Source>) -> BTreeMap<String, Vec<String>> {
                 .collect();
             lines.sort();
             out.insert(tier.to_owned(), lines);
+        }
+    }
+    out
+}
+
+/// Keys the gate classifies on its own (or that change nothing), per level.
+const REGISTRY_KEYS: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains", "targets"];
+const DOMAIN_KEYS: &[&str] = &["description", "qos", "versions", "kind", "compat"];
+const VERSION_KEYS: &[&str] = &["topics", "deprecated"];
+const TOPIC_KEYS: &[&str] = &[
+    "description",
+    "subtopic",
+    "payload",
+    "schema_version",
+    "schema_hash",
+    "key",
+    "ordering",
+    "dedupe",
+    "deprecated",
+    "accept_breaking",
+];
+
+/// For every topic id, the settings of the registry, the topic's domain,
+/// version and the topic itself outside the keys above, as sorted
+/// `LEVEL.KEY=VALUE` lines.
+fn other_settings(source: &Arc<Source>) -> BTreeMap<String, Vec<String>> {
+    use crate::yaml::{Kind, Node};
+    fn entries(node: &Node) -> Vec<(String, Node)> {
+        match &node.kind {
+            Kind::Map(entries) => {
+                entries.iter().filter_map(|(k, v)| Some((k.as_scalar()?.to_owned(), v.clone()))).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+    fn get(node: &Node, key: &str) -> Option<Node> {
+        entries(node).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    let extra = |level: &str, node: &Node, known: &[&str]| -> Vec<String> {
+        entries(node)
+            .iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, v)| format!("{level}.{k}={}", yaml_text(v)))
+            .collect()
+    };
+    let mut out = BTreeMap::new();
+    let Ok(root) = crate::yaml::parse(source) else { return out };
+    let Some(domains) = get(&root, "domains") else { return out };
+    let from_registry = extra("registry", &root, REGISTRY_KEYS);
+    for (d, domain) in entries(&domains) {
+        let from_domain: Vec<String> =
+            from_registry.iter().cloned().chain(extra("domain", &domain, DOMAIN_KEYS)).collect();
+        for (v, version) in get(&domain, "versions").map(|n| entries(&n)).unwrap_or_default() {
+            let from_version = extra("version", &version, VERSION_KEYS);
+            for (t, topic) in get(&version, "topics").map(|n| entries(&n)).unwrap_or_default() {
+                let mut lines: Vec<String> = from_domain
+                    .iter()
+                    .chain(&from_version)
+                    .cloned()
+                    .chain(extra("topic", &topic, TOPIC_KEYS))
+                    .collect();
+                lines.sort();
+                if !lines.is_empty() {
+                    out.insert(format!("{d}.{v}.{t}"), lines);
+                }
+            }
         }
     }
     out
@@ -497,6 +575,22 @@ mod tests {
     }
 
     #[test]
+    fn settings_the_gate_does_not_know_are_recorded_per_topic() {
+        let text = "format: 1\nretention_default: 7d\nqos:\n  rt: {delivery: at_least_once, p99_ms: 50, description: x, max_deliveries: 5}\ndomains:\n  d:\n    qos: rt\n    replicas: 3\n    versions:\n      v1:\n        topics:\n          t:\n            subtopic: t\n            duplicate_window: 2m\n            tags: [a, b]\n";
+        let source = Source::new("r.yaml", text);
+        assert_eq!(qos_settings(&source)["rt"], vec!["delivery=at_least_once", "max_deliveries=5", "p99_ms=50"]);
+        assert_eq!(
+            other_settings(&source)["d.v1.t"],
+            vec![
+                "domain.replicas=3",
+                "registry.retention_default=7d",
+                "topic.duplicate_window=2m",
+                "topic.tags=[a, b]"
+            ]
+        );
+    }
+
+    #[test]
     fn lockfile_round_trips() {
         let mut lock = Lockfile {
             format: LOCK_FORMAT,
@@ -528,6 +622,7 @@ mod tests {
                     qos: "standard".into(),
                     qos_settings: vec!["delivery=at_least_once".into()],
                     json_breaking: false,
+                    settings: vec!["topic.retention=7d".into()],
                 }),
             },
         );

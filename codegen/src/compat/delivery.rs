@@ -10,7 +10,8 @@
 //! A tier is compared by every setting the registry gives it (read from the
 //! registry text, see `lock::LockedDelivery`), so a setting the registry
 //! format gains later is classified from the start: strictly, as a
-//! delivery change, unless it is listed in [`INFORMATIONAL`].
+//! delivery change, unless it is listed in [`INFORMATIONAL`]. The same
+//! holds for keys a topic, its version or its domain gains later.
 
 use crate::lock::{LockedDelivery, LockedTopic, Lockfile};
 
@@ -123,6 +124,19 @@ pub fn diff(id: &str, was: &LockedTopic, now: &LockedTopic) -> Vec<Change> {
             Loc::Qos(a.qos.clone()),
         ));
     }
+    if a.settings != b.settings {
+        // Keys the registry format gained after this code: strictly, any
+        // change is a delivery change (see `lock::LockedDelivery::settings`).
+        let (_, what) = tier_changes(&a.settings, &b.settings);
+        out.push(Change::new(
+            Class::BreakingDelivery,
+            format!("topic {id} settings"),
+            Some(a.settings.join(", ")),
+            Some(b.settings.join(", ")),
+            format!("settings of `{id}` changed: {}", what.join(", ")),
+            topic(TopicPart::Whole),
+        ));
+    }
     if a.json_breaking != b.json_breaking {
         let (summary, warning) = if b.json_breaking {
             (
@@ -219,6 +233,7 @@ mod tests {
                 qos: qos.into(),
                 qos_settings: settings.iter().map(|s| s.to_string()).collect(),
                 json_breaking: true,
+                settings: Vec::new(),
             }),
             ..LockedTopic::default()
         }
@@ -238,6 +253,12 @@ mod tests {
         assert_eq!((moved[0].class, moved[0].item.as_str()), (Class::Compatible, "topic a.v1.t qos"));
         let dedupe = diff("a.v1.t", &base, &topic("rt", &["delivery=at_least_once", "p99_ms=150"], Some("id")));
         assert_eq!(dedupe[0].class, Class::BreakingDelivery);
+        // Settings the gate does not know by name are delivery changes.
+        let mut retained = base.clone();
+        retained.delivery.as_mut().unwrap().settings = vec!["topic.retention=7d".into()];
+        let c = diff("a.v1.t", &base, &retained);
+        assert_eq!((c.len(), c[0].class), (1, Class::BreakingDelivery));
+        assert_eq!(c[0].summary, "settings of `a.v1.t` changed: `topic.retention` unset -> 7d");
         // A lock older than format 3 recorded none of this.
         let old = LockedTopic { delivery: None, ..base.clone() };
         assert!(diff("a.v1.t", &old, &new_key).is_empty());

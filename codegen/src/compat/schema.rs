@@ -184,7 +184,6 @@ fn show_ids(ids: &BTreeSet<u32>) -> String {
     ids.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")
 }
 
-#[allow(clippy::too_many_arguments)]
 fn field_changed(
     types: &Types<'_>,
     message: &str,

@@ -129,6 +129,10 @@ fn len_reads(from: &str, to: &str) -> Option<&'static str> {
     })
 }
 
+fn is_64(token: &str) -> bool {
+    matches!(token, "int64" | "uint64" | "sint64" | "fixed64" | "sfixed64")
+}
+
 /// Classifies the change of a field's type token from `old` to `new`.
 pub(super) fn classify(types: &Types<'_>, old: &str, new: &str) -> TypeChange {
     if let (Some((ok, ov)), Some((nk, nv))) = (map_parts(old), map_parts(new)) {
@@ -174,9 +178,8 @@ pub(super) fn classify(types: &Types<'_>, old: &str, new: &str) -> TypeChange {
         _ if kind(old, "enum") || kind(new, "enum") => "JSON changes between names and numbers",
         ("string", "bytes") | ("bytes", "string") => "JSON changes between text and base64",
         _ if kind(old, "message") || kind(new, "message") => "JSON changes its shape",
-        _ if (old == "int64" || old == "uint64") != (new == "int64" || new == "uint64") => {
-            "JSON changes between numbers and strings"
-        }
+        // Proto3 JSON writes 64-bit integers as strings.
+        _ if is_64(old) != is_64(new) => "JSON changes between numbers and strings",
         _ => "",
     };
     let mut what = format!("type changed `{old}` -> `{new}`");

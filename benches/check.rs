@@ -53,10 +53,22 @@ fn main() {
         time(n, || project.resolved.values().map(|r| ampygen::canonical::schema_hash(&r.message)).collect::<Vec<_>>());
     let load = time(n, || ampygen::load(registry_path).expect("loads"));
     let check = time(n, || assert!(!ampygen::check::check(&project).has_errors()));
+    let validate = time(n, || assert!(!ampygen::check::validate(&project).has_errors()));
+    let per_lang: Vec<_> = ampygen::generate::Lang::ALL
+        .iter()
+        .map(|l| (l, time(n, || assert!(!ampygen::generate::validate(&project, *l).has_errors()))))
+        .collect();
+    let gate = time(n, || {
+        let baseline = ampygen::compat::Baseline::from_lock_file(&project).expect("lock").expect("a lock");
+        ampygen::compat::evaluate(&baseline, &project)
+    });
     let end_to_end = time(n, || {
         let project = ampygen::load(registry_path).expect("loads");
+        assert!(!ampygen::check::validate(&project).has_errors());
         let findings = ampygen::check::check(&project);
         assert!(!findings.has_errors());
+        let baseline = ampygen::compat::Baseline::from_lock_file(&project).expect("lock").expect("a lock");
+        assert!(ampygen::compat::evaluate(&baseline, &project).is_empty());
     });
 
     println!(
@@ -69,7 +81,12 @@ fn main() {
     println!("  in process  hash payloads        {}", ms(hash));
     println!("  in process  load (read+parse+compile+resolve) {}", ms(load));
     println!("  in process  check (hash+lock file) {}", ms(check));
-    println!("  in process  load + check (all)   {}   (goal <= 3 ms)", ms(end_to_end));
+    println!("  in process  validate (what generate refuses, 3 languages side by side) {}", ms(validate));
+    for (lang, t) in &per_lang {
+        println!("  in process    validate {lang:<6}     {}", ms(*t));
+    }
+    println!("  in process  classify against the lock {}", ms(gate));
+    println!("  in process  load + validate + check + classify (all)   {}   (goal <= 3 ms)", ms(end_to_end));
 
     let runs = 40;
     let bin = env!("CARGO_BIN_EXE_ampygen");

@@ -145,6 +145,12 @@ fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[Strin
         Err(diags) => return out.finish(diags.into_iter().map(Finding::plain).collect(), BAD_INPUT, None),
     };
     let mut findings: Vec<Finding> = project.warnings.iter().cloned().map(Finding::plain).collect();
+    // What `generate` would refuse is bad input here too (exit 2).
+    let invalid = ampygen::check::validate(&project);
+    if invalid.has_errors() {
+        findings.extend(invalid.into_iter().map(Finding::plain));
+        return out.finish(findings, BAD_INPUT, None);
+    }
     findings.extend(ampygen::check::check(&project).into_iter().map(Finding::plain));
     let baseline = match against {
         Some(rev) => match compat::git::load_at(rev, &cli.registry) {

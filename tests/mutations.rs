@@ -80,10 +80,6 @@ impl Case {
         self.lock_exit = 1;
         self
     }
-    const fn stale_lock(mut self) -> Case {
-        self.check_exit = 1;
-        self
-    }
     const fn also(mut self, codes: &'static [&'static str]) -> Case {
         self.also = codes;
         self
@@ -221,14 +217,15 @@ const CASES: &[Case] = &[
     case("option_field_deprecated", &[Replace(B, "int32 trade_count = 11;", "int32 trade_count = 11 [deprecated = true];")]),
     case("option_message_deprecated", &[Replace(B, "message BarInterval {", "message BarInterval {\n  option deprecated = true;")]),
     case("registry_description_only", &[Replace(R, "description: OHLCV bars per instrument and interval.", "description: OHLCV candles.")]),
+    // No subject, key or schema moves: not a change, not a stale lock.
     case(
         "key_field_renamed_everywhere",
         &[
             Replace(R, "subtopic: \"trade.{symbol}\"", "subtopic: \"trade.{sym}\""),
             Replace(R, "symbol: trades[*].security.symbol\n                mic: trades[*].security.mic\n              format: \"{symbol}.{mic}\"", "sym: trades[*].security.symbol\n                mic: trades[*].security.mic\n              format: \"{sym}.{mic}\""),
         ],
-    )
-    .stale_lock(),
+    ),
+    case("qos_description_only", &[Replace(R, "description: Market data streams.", "description: Quotes, trades and bars.")]),
     // Wire level.
     case("field_removed_unreserved", &[Replace(B, "  int32 trade_count = 11;\n", "")])
         .finds("breaking-wire", "compat::breaking_wire", B, "message Bar {")
@@ -251,11 +248,14 @@ const CASES: &[Case] = &[
     case("enum_to_int32", &[Replace(B, "  AdjustmentPolicy adjustment_policy = 13;", "  int32 adjustment_policy = 13;")])
         .finds("breaking-json", "compat::breaking_json", B, "  int32 adjustment_policy = 13;")
         .refused(),
+    // Old readers reject new bytes that are not UTF-8: a wire break.
     case("string_to_bytes", &[Replace(B, "  string currency = 14;", "  bytes currency = 14;")])
-        .finds("breaking-json", "compat::breaking_json", B, "  bytes currency = 14;")
+        .finds("breaking-wire", "compat::breaking_wire", B, "  bytes currency = 14;")
         .refused(),
+    // New readers read old data unchanged; old readers truncate new values.
     case("int32_to_int64_widened", &[Replace(B, "int32 trade_count = 11;", "int64 trade_count = 11;"), PATCH])
-        .finds("compatible", "compat::widened", B, "  int64 trade_count = 11;"),
+        .finds("breaking-wire", "compat::breaking_wire", B, "  int64 trade_count = 11;")
+        .refused(),
     case("int64_to_int32_narrowed", &[Replace(B, "int64 volume = 10;", "int32 volume = 10;")])
         .finds("breaking-wire", "compat::breaking_wire", B, "  int32 volume = 10;")
         .refused(),
@@ -279,9 +279,16 @@ const CASES: &[Case] = &[
     case("shared_message_field_removed", &[Replace(COMMON, "  string figi = 3;\n", "")])
         .finds("breaking-wire", "compat::breaking_wire", COMMON, "message SecurityId {")
         .refused(),
-    case("referenced_message_renamed", &[Replace(B, "message BarInterval {", "message BarSize {"), Replace(B, "  BarInterval interval = 4;", "  BarSize interval = 4;")])
-        .finds("breaking-wire", "compat::breaking_wire", B, "  BarSize interval = 4;")
-        .refused(),
+    // Same shape under another name: wire and JSON unchanged, generated
+    // code names move.
+    case("referenced_message_renamed", &[Replace(B, "message BarInterval {", "message BarSize {"), Replace(B, "  BarInterval interval = 4;", "  BarSize interval = 4;"), PATCH])
+        .finds("compatible", "compat::api_changed", B, "  BarSize interval = 4;"),
+    case(
+        "referenced_message_replaced_by_other_shape",
+        &[Replace(B, "message BarInterval {", "message BarSize {"), Replace(B, "  BarInterval interval = 4;", "  BarSize interval = 4;"), Replace(B, "  int32 count = 2;", "  uint32 count = 2;")],
+    )
+    .finds("breaking-wire", "compat::breaking_wire", B, "  BarSize interval = 4;")
+    .refused(),
     case("reservation_dropped", &[Replace(B, "  reserved 20;\n", "")])
         .after(&[RESERVE_20])
         .finds("compatible", "compat::caution", B, "message Bar {"),
@@ -370,10 +377,39 @@ const CASES: &[Case] = &[
     case("version_removed_without_deprecation", &[Truncate(R, "  control:\n")])
         .finds("breaking-routing", "compat::topic_removed", LOCK, "    \"control.v1.replay_requests\": {")
         .refused(),
-    case("version_deprecated", &[CONTROL_DEPRECATED]).stale_lock(),
+    case("version_deprecated", &[CONTROL_DEPRECATED])
+        .finds("compatible", "compat::compatible", R, "        deprecated: {since: \"2026-11-01\""),
     case("version_removed_after_deprecation", &[Truncate(R, "  control:\n")])
         .after(&[CONTROL_DEPRECATED])
         .finds("compatible", "compat::topic_retired", LOCK, "    \"control.v1.replay_requests\": {"),
+    // Delivery level: what consumers do with the same bytes and subjects.
+    case("dedupe_changed", &[Replace(R, "            dedupe: fill_id\n", "            dedupe: broker_order_id\n")])
+        .finds("breaking-delivery", "compat::breaking_delivery", R, "            dedupe: broker_order_id")
+        .refused(),
+    case("dedupe_removed", &[Replace(R, "            dedupe: fill_id\n", "")])
+        .finds("breaking-delivery", "compat::breaking_delivery", R, "          events:\n            subtopic: events\n            payload: ampy.fills")
+        .refused(),
+    case("ordering_changed", &[Replace(R, "            ordering: event_time\n            dedupe: fill_id\n", "            ordering: ingest_time\n            dedupe: fill_id\n")])
+        .finds("breaking-delivery", "compat::breaking_delivery", R, "            ordering: ingest_time")
+        .refused(),
+    case("qos_tier_delivery_changed", &[Replace(R, "  realtime:\n    delivery: at_least_once", "  realtime:\n    delivery: at_most_once")])
+        .finds("breaking-delivery", "compat::breaking_delivery", R, "  realtime:\n    delivery: at_most_once")
+        .refused(),
+    case("qos_tier_p99_changed", &[Replace(R, "    p99_ms: 150\n", "    p99_ms: 120\n")])
+        .finds("compatible", "compat::compatible", R, "  realtime:\n    delivery: at_least_once\n    p99_ms: 120"),
+    case("qos_domain_moved_to_other_tier", &[Replace(R, "description: Executions per order; may arrive out of order, so accumulate.\n    qos: critical", "description: Executions per order; may arrive out of order, so accumulate.\n    qos: standard")])
+        .finds("compatible", "compat::compatible", R, "    qos: standard\n    versions:\n      v1:\n        topics:\n          events:\n            subtopic: events\n            payload: ampy.fills"),
+    case("json_compat_relaxed", &[Replace(R, "    qos: realtime\n    versions:\n      v1:\n        topics:\n          bars:", "    qos: realtime\n    compat: {json: false}\n    versions:\n      v1:\n        topics:\n          bars:")])
+        .finds("compatible", "compat::caution", R, "    compat: {json: false}"),
+    // Registry-wide routing: the first subject tokens.
+    case("namespace_changed", &[Replace(R, "namespace: ampy\n", "namespace: ampyx\n")])
+        .finds("breaking-routing", "compat::breaking_routing", R, "namespace: ampyx")
+        .refused(),
+    case("env_removed", &[Replace(R, "envs: [dev, paper, prod]", "envs: [dev, prod]")])
+        .finds("breaking-routing", "compat::breaking_routing", R, "envs: [dev, prod]")
+        .refused(),
+    case("env_added", &[Replace(R, "envs: [dev, paper, prod]", "envs: [dev, paper, prod, uat]")])
+        .finds("compatible", "compat::compatible", R, "envs: [dev, paper, prod, uat]"),
     // Acceptances.
     case("accepted_break_passes", &[Replace(B, "int64 volume = 10;", "double volume = 10;"), ACCEPT_VOLUME, MINOR])
         .finds("breaking-wire", "compat::accepted", B, "  double volume = 10;"),
@@ -416,8 +452,9 @@ fn rank(class: &str) -> u8 {
     match class {
         "compatible" => 0,
         "breaking-json" => 1,
-        "breaking-routing" => 2,
-        "breaking-wire" => 3,
+        "breaking-delivery" => 2,
+        "breaking-routing" => 3,
+        "breaking-wire" => 4,
         other => panic!("unknown class {other}"),
     }
 }

@@ -21,21 +21,32 @@ mod diff;
 
 pub use diff::{diff, Change, ChangeKind, Item};
 
-/// First line of every canonical form.
+/// First line of a canonical form that reaches no aliased enum value.
 ///
-/// It is part of the hashed bytes so that a future v2 of the form can never
-/// collide with a v1 hash, and so a lock file says which rules produced it.
+/// It is part of the hashed bytes so that forms of different versions can
+/// never collide, and so a lock file says which rules produced it.
 pub const VERSION_LINE: &str = "ampy-canonical-schema v1";
 
-/// Renders the canonical form v1 of `root` and everything it reaches.
+/// First line of a canonical form that reaches an enum with aliases (two
+/// names for one number). v2 is v1 plus one token: ` alias` on every value
+/// that is not the first declared name of its number. The first declared
+/// name is what JSON writers print and keys format, so a new one is a
+/// contract change that v1 could not see. A form without aliases is the same
+/// text under either rule set and keeps its v1 line, so the hashes of such
+/// schemas did not move when v2 was introduced.
+pub const VERSION_LINE_V2: &str = "ampy-canonical-schema v2";
+
+/// Renders the canonical form of `root` and everything it reaches: v1, or
+/// v2 when a reached enum has aliases (see [`VERSION_LINE_V2`]).
 ///
 /// This is the single definition of "what counts as the schema"; hashing,
 /// lock files and `ampygen check` diffs all derive from this text so they can
 /// never disagree with each other.
 pub fn canonical_form(root: &MessageDescriptor) -> String {
     let defs = reachable(root);
+    let aliased = defs.values().any(|d| matches!(d, Def::Enum(e) if !primaries(e).is_empty()));
     let mut out = String::new();
-    out.push_str(VERSION_LINE);
+    out.push_str(if aliased { VERSION_LINE_V2 } else { VERSION_LINE });
     out.push('\n');
     out.push_str("root ");
     out.push_str(root.full_name());
@@ -273,9 +284,22 @@ fn write_enum(out: &mut String, e: &EnumDescriptor) {
     out.push_str(syntax_token(e.parent_file().syntax()));
     out.push('\n');
     let values: BTreeSet<(i32, String)> = e.values().map(|v| (v.number(), v.name().to_owned())).collect();
+    let primaries = primaries(e);
     for (number, name) in values {
-        let _ = writeln!(out, "  value {number} {name}");
+        let alias = primaries.get(&number).is_some_and(|p| *p != name);
+        let _ = writeln!(out, "  value {number} {name}{}", if alias { " alias" } else { "" });
     }
+}
+
+/// The first declared name of every number that has several names; empty
+/// for an enum without aliases. Read from the descriptor proto, whose value
+/// list is in declaration order.
+fn primaries(e: &EnumDescriptor) -> BTreeMap<i32, String> {
+    let mut first: BTreeMap<i32, (String, usize)> = BTreeMap::new();
+    for v in &e.enum_descriptor_proto().value {
+        first.entry(v.number()).or_insert_with(|| (v.name().to_owned(), 0)).1 += 1;
+    }
+    first.into_iter().filter(|(_, (_, count))| *count > 1).map(|(n, (name, _))| (n, name)).collect()
 }
 
 /// Quotes bytes so the form stays pure ASCII and unambiguous whatever a

@@ -14,6 +14,33 @@ use crate::project::Project;
 use crate::protos::Compiled;
 use crate::registry::DomainKind;
 
+/// Every problem with the registry that `generate` would refuse, for any
+/// language (the `targets` section, Go and Python names, keyword
+/// refusals, Rust name collisions, key paths), found without writing
+/// anything or running protoc-gen-go or prost-build. `check` reports these
+/// as bad input (exit 2), as `generate` does, so a CI that runs only
+/// `check` cannot pass a registry that `generate` refuses.
+pub fn validate(project: &Project) -> Diagnostics {
+    use crate::generate::{self, Lang};
+    let results: Vec<Diagnostics> = std::thread::scope(|scope| {
+        let handles: Vec<_> = Lang::ALL.iter().map(|l| scope.spawn(move || generate::validate(project, *l))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Diagnostic::error("generate::internal", "a validation thread panicked; this is a bug in ampygen")
+                        .into()
+                })
+            })
+            .collect()
+    });
+    let mut diags = Diagnostics::new();
+    for d in results {
+        diags.extend(d);
+    }
+    diags
+}
+
 /// Runs the check; every returned error means "check failed" (exit 1).
 pub fn check(project: &Project) -> Diagnostics {
     let mut diags = Diagnostics::new();
@@ -59,6 +86,14 @@ pub fn check(project: &Project) -> Diagnostics {
                 .note(format!("locked:   {}", h.value))
                 .note(format!("computed: {}", now.hash));
                 match before {
+                    Some(before) if is_v2_migration(&before.canonical, &now.canonical) => {
+                        d = d.note(
+                            "  only the canonical form's version moved: v2 records which alias of an enum number is declared first (docs/schema-hash.md); nothing in the schema changed",
+                        );
+                        let help = "run `ampygen lock` to record the v2 hash (no schema_version bump is needed); producers and consumers built with older runtimes compute the v1 hash, so rebuild them together";
+                        diags.push(d.help(help));
+                        continue;
+                    }
                     Some(before) => {
                         for change in canonical::diff(&before.canonical, &now.canonical) {
                             d = d.note(format!("  {change}"));
@@ -81,15 +116,35 @@ pub fn check(project: &Project) -> Diagnostics {
             }
         }
     }
-    if !mismatched && !diags.has_errors() && locked.as_ref() != Some(&computed) {
+    // A lock that differs only in what no subject, key or schema depends on
+    // (key field names) is not out of date.
+    if !mismatched && !diags.has_errors() && !locked.as_ref().is_some_and(|l| l.same_contract(&computed)) {
         let what = if locked.is_none() { "is missing" } else { "is out of date" };
-        diags.push(
-            Diagnostic::error("check::lock_stale", format!("lock file `{}` {what}", lock_file.display()))
-                .note("it must hold the canonical form of every locked payload schema")
-                .help("run `ampygen lock` and commit the result"),
-        );
+        let mut d = Diagnostic::error("check::lock_stale", format!("lock file `{}` {what}", lock_file.display()))
+            .note("it must hold the canonical form of every locked payload schema, and every topic's routing and delivery settings");
+        if let Some(l) = &locked {
+            for what in l.differences(&computed) {
+                d = d.note(format!("differs: {what}"));
+            }
+        }
+        diags.push(d.help("run `ampygen lock` and commit the result"));
     }
     diags
+}
+
+/// Whether `now` is `before` rewritten by canonical form v2: the version
+/// line and `alias` markers are all that differ.
+fn is_v2_migration(before: &str, now: &str) -> bool {
+    let v1 = now
+        .replacen(canonical::VERSION_LINE_V2, canonical::VERSION_LINE, 1)
+        .lines()
+        .map(|l| l.strip_suffix(" alias").unwrap_or(l))
+        .fold(String::new(), |mut acc, l| {
+            acc.push_str(l);
+            acc.push('\n');
+            acc
+        });
+    before.starts_with(canonical::VERSION_LINE) && now.starts_with(canonical::VERSION_LINE_V2) && v1 == before
 }
 
 /// Points at the current definition of a changed item, when it still

@@ -54,3 +54,14 @@ pub fn generate(project: &Project, lang: Lang) -> Result<Files, Diagnostics> {
         Lang::Python => crate::python::generate(project),
     }
 }
+
+/// Every problem with the registry that generating `lang` would refuse,
+/// without writing or running anything external (see each backend's
+/// `validate`).
+pub fn validate(project: &Project, lang: Lang) -> Diagnostics {
+    match lang {
+        Lang::Rust => crate::rust::validate(project),
+        Lang::Go => crate::go::validate(project),
+        Lang::Python => crate::python::validate(project),
+    }
+}

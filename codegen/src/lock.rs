@@ -1,9 +1,12 @@
 //! `ampygen lock`: write the computed schema hashes into the registry in
 //! place, and record in the lock file next to it everything a later
 //! `check` needs to classify a change without git history: each locked
-//! schema's canonical form plus its reserved numbers and names, and each
+//! schema's canonical form plus its reserved numbers and names; each
 //! topic's routing (subtopic, key paths, key format, key field types),
-//! schema version and deprecation.
+//! schema version and deprecation; what its consumers rely on beyond
+//! routing (ordering and dedupe paths, the QoS tier and every one of its
+//! settings, the domain's `compat.json`); and the namespace and envs, which
+//! every subject starts with.
 //!
 //! The registry rewrite touches only the bytes of `schema_hash` values
 //! (or inserts a missing `schema_hash:` line); comments, order and quoting
@@ -22,9 +25,12 @@ use crate::project::Project;
 use crate::registry::DomainKind;
 
 /// Lock-file format this build writes. Format 2 added `reserved` and
-/// `topics`; format 1 files are still read (schemas only), so upgrading
-/// ampygen reports the lock as out of date instead of failing.
-pub const LOCK_FORMAT: u64 = 2;
+/// `topics`; format 3 added `namespace`, `envs` and each topic's delivery
+/// settings (`ordering`, `dedupe`, `qos`, `qos_settings`, `json_breaking`).
+/// Formats 1 and 2 are still read, and what they did not record is not
+/// compared, so upgrading ampygen reports the lock as out of date (one
+/// `ampygen lock`) instead of failing or inventing changes.
+pub const LOCK_FORMAT: u64 = 3;
 
 /// One locked payload schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,11 +61,43 @@ pub struct LockedTopic {
     pub key_types: Vec<String>,
     /// `since: reason`, when the topic or its version is deprecated.
     pub deprecated: Option<String>,
+    /// What consumers rely on beyond routing; `None` in a lock written
+    /// before format 3.
+    pub delivery: Option<LockedDelivery>,
+}
+
+/// The registry settings that change what a topic's consumers do.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LockedDelivery {
+    /// The `ordering` path.
+    pub ordering: Option<String>,
+    /// The `dedupe` path (the `dedupe_key` header).
+    pub dedupe: Option<String>,
+    /// The domain's QoS tier.
+    pub qos: String,
+    /// Every setting of that tier but its `description`, as sorted
+    /// `key=value` lines read from the registry text, so settings that later
+    /// ampygen versions add are recorded (and compared) without code here.
+    pub qos_settings: Vec<String>,
+    /// The domain's `compat.json`: whether JSON-level changes break.
+    pub json_breaking: bool,
+    /// Every other setting of the topic, its version, its domain and the
+    /// registry that the gate does not classify elsewhere
+    /// (`topic.KEY=VALUE`, `version.…`, `domain.…`, `registry.…`), read
+    /// from the registry text: keys the registry format gains later are
+    /// locked and compared (as delivery changes) from the day they exist.
+    pub settings: Vec<String>,
 }
 
 /// The lock file's content: schemas by payload full name, topics by id.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lockfile {
+    /// The format the file was read in (or [`LOCK_FORMAT`] when computed).
+    pub format: u64,
+    /// The subject namespace; `None` before format 3.
+    pub namespace: Option<String>,
+    /// The envs, in registry order; `None` before format 3.
+    pub envs: Option<Vec<String>>,
     pub schemas: BTreeMap<String, LockedSchema>,
     pub topics: BTreeMap<String, LockedTopic>,
 }
@@ -73,6 +111,8 @@ pub fn lock_path(registry_path: &Path) -> PathBuf {
 impl Lockfile {
     /// The lock that the current protos produce.
     pub fn compute(project: &Project) -> Lockfile {
+        let tiers = qos_settings(&project.registry.source);
+        let extra = other_settings(&project.registry.source);
         let mut schemas = BTreeMap::new();
         for resolved in project.resolved.values() {
             let canonical = canonical::canonical_form(&resolved.message);
@@ -96,10 +136,62 @@ impl Lockfile {
                     .map(|r| r.fields.iter().map(|f| format!("{}={}", f.name, f.path.leaf.describe())).collect())
                     .unwrap_or_default(),
                 deprecated: t.deprecation().map(|d| format!("{}: {}", d.since.value, d.reason.value)),
+                delivery: Some(LockedDelivery {
+                    ordering: t.topic.ordering.as_ref().map(|p| p.value.to_string()),
+                    dedupe: t.topic.dedupe.as_ref().map(|p| p.value.to_string()),
+                    qos: t.domain.qos.value.clone(),
+                    qos_settings: tiers.get(&t.domain.qos.value).cloned().unwrap_or_default(),
+                    json_breaking: t.domain.json_breaking(),
+                    settings: extra.get(&t.id()).cloned().unwrap_or_default(),
+                }),
             };
             topics.insert(t.id(), topic);
         }
-        Lockfile { schemas, topics }
+        Lockfile {
+            format: LOCK_FORMAT,
+            namespace: Some(project.registry.namespace.value.clone()),
+            envs: Some(project.registry.envs.iter().map(|e| e.value.clone()).collect()),
+            schemas,
+            topics,
+        }
+    }
+
+    /// Equal as a contract: the same schemas, namespace, envs and topics,
+    /// where a topic's templates are compared with each placeholder replaced
+    /// by its key path. Renaming a key field everywhere changes no subject,
+    /// key or schema, so a lock that differs only in those names is not out
+    /// of date (`ampygen lock` still refreshes the names).
+    pub fn same_contract(&self, other: &Lockfile) -> bool {
+        self.differences(other).is_empty()
+    }
+
+    /// What differs between two locks as a contract, one line each, for
+    /// people (see [`Lockfile::same_contract`]).
+    pub fn differences(&self, other: &Lockfile) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.format != other.format {
+            // Every entry gained or lost fields: listing them says nothing.
+            return vec![format!("lock format {} (this ampygen writes format {})", self.format, other.format)];
+        }
+        if self.namespace != other.namespace {
+            out.push("the namespace".to_owned());
+        }
+        if self.envs != other.envs {
+            out.push("the envs".to_owned());
+        }
+        let names: std::collections::BTreeSet<&String> = self.schemas.keys().chain(other.schemas.keys()).collect();
+        for name in names {
+            if self.schemas.get(name) != other.schemas.get(name) {
+                out.push(format!("the schema of `{name}`"));
+            }
+        }
+        let ids: std::collections::BTreeSet<&String> = self.topics.keys().chain(other.topics.keys()).collect();
+        for id in ids {
+            if self.topics.get(id).map(LockedTopic::contract) != other.topics.get(id).map(LockedTopic::contract) {
+                out.push(format!("topic `{id}`"));
+            }
+        }
+        out
     }
 
     /// Deterministic JSON: sorted keys, one canonical line per array item
@@ -125,12 +217,24 @@ impl Lockfile {
             put("key_fields", json!(t.key_fields));
             put("key_types", json!(t.key_types));
             put("deprecated", json!(t.deprecated));
+            if let Some(d) = &t.delivery {
+                put("ordering", json!(d.ordering));
+                put("dedupe", json!(d.dedupe));
+                put("qos", json!(d.qos));
+                put("qos_settings", json!(d.qos_settings));
+                put("json_breaking", json!(d.json_breaking));
+                if !d.settings.is_empty() {
+                    put("settings", json!(d.settings));
+                }
+            }
             topics.insert(id.clone(), Value::Object(obj));
         }
         let doc = json!({
             "format": LOCK_FORMAT,
             "generator": concat!("ampygen ", env!("CARGO_PKG_VERSION")),
-            "note": "Written by `ampygen lock`: the canonical form and reserved numbers of every locked payload schema, and every topic's routing. `ampygen check` classifies changes against it. Review diffs; do not edit by hand.",
+            "note": "Written by `ampygen lock`: the canonical form and reserved numbers of every locked payload schema, every topic's routing and delivery settings, the namespace and the envs. `ampygen check` classifies changes against it. Review diffs; do not edit by hand.",
+            "namespace": self.namespace,
+            "envs": self.envs,
             "schemas": Value::Object(schemas),
             "topics": Value::Object(topics),
         });
@@ -162,13 +266,15 @@ impl Lockfile {
             let offset = source.offset_of(e.line(), e.column().saturating_sub(1));
             bad(format!("invalid lock file: {e}"), offset)
         })?;
-        let format = doc.get("format").and_then(Value::as_u64);
-        if !matches!(format, Some(1 | LOCK_FORMAT)) {
-            return Err(bad(
-                format!("unsupported lock file format (this ampygen reads formats 1 and {LOCK_FORMAT})"),
-                0,
-            ));
-        }
+        let format = match doc.get("format").and_then(Value::as_u64) {
+            Some(f @ 1..=LOCK_FORMAT) => f,
+            _ => {
+                return Err(bad(
+                    format!("unsupported lock file format (this ampygen reads formats 1 to {LOCK_FORMAT})"),
+                    0,
+                ))
+            }
+        };
         let strings = |v: Option<&Value>| -> Vec<String> {
             v.and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
@@ -193,6 +299,18 @@ impl Lockfile {
             let Some(subtopic) = text("subtopic") else {
                 return Err(bad(format!("lock topic `{id}` needs `subtopic`"), 0));
             };
+            let delivery = match (format >= 3, text("qos")) {
+                (false, _) => None,
+                (true, Some(qos)) => Some(LockedDelivery {
+                    ordering: text("ordering"),
+                    dedupe: text("dedupe"),
+                    qos,
+                    qos_settings: strings(entry.get("qos_settings")),
+                    json_breaking: entry.get("json_breaking").and_then(Value::as_bool).unwrap_or(true),
+                    settings: strings(entry.get("settings")),
+                }),
+                (true, None) => return Err(bad(format!("lock topic `{id}` needs `qos`"), 0)),
+            };
             topics.insert(
                 id.clone(),
                 LockedTopic {
@@ -203,10 +321,149 @@ impl Lockfile {
                     key_fields: strings(entry.get("key_fields")),
                     key_types: strings(entry.get("key_types")),
                     deprecated: text("deprecated"),
+                    delivery,
                 },
             );
         }
-        Ok(Lockfile { schemas, topics })
+        let (namespace, envs) = match format {
+            3.. => (doc.get("namespace").and_then(Value::as_str).map(str::to_owned), Some(strings(doc.get("envs")))),
+            _ => (None, None),
+        };
+        Ok(Lockfile { format, namespace, envs, schemas, topics })
+    }
+}
+
+impl LockedTopic {
+    /// The topic with every placeholder replaced by its key path and the
+    /// key field names dropped: what subjects and keys depend on.
+    fn contract(&self) -> LockedTopic {
+        let pairs: Vec<(&str, &str)> = self.key_fields.iter().filter_map(|l| l.split_once('=')).collect();
+        let normalize = |template: &str| {
+            let mut out = template.to_owned();
+            for (name, path) in &pairs {
+                out = out.replace(&format!("{{{name}}}"), &format!("{{{path}}}"));
+            }
+            out
+        };
+        let values = |lines: &[String]| {
+            lines.iter().map(|l| l.split_once('=').map_or(l.as_str(), |(_, v)| v).to_owned()).collect()
+        };
+        LockedTopic {
+            subtopic: normalize(&self.subtopic),
+            key_format: self.key_format.as_deref().map(normalize),
+            key_fields: values(&self.key_fields),
+            key_types: values(&self.key_types),
+            ..self.clone()
+        }
+    }
+}
+
+/// Every QoS tier's settings but `description`, as sorted `key=value`
+/// lines, read from the registry text itself rather than the typed model,
+/// so a setting added to the registry format is locked and compared by the
+/// gate from the day it exists.
+fn qos_settings(source: &Arc<Source>) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let Ok(root) = crate::yaml::parse(source) else { return out };
+    let entries = |node: &crate::yaml::Node| match &node.kind {
+        crate::yaml::Kind::Map(entries) => entries.clone(),
+        _ => Vec::new(),
+    };
+    for (key, qos) in entries(&root) {
+        if key.as_scalar() != Some("qos") {
+            continue;
+        }
+        for (tier, settings) in entries(&qos) {
+            let Some(tier) = tier.as_scalar() else { continue };
+            let mut lines: Vec<String> = entries(&settings)
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_scalar()?, v)))
+                .filter(|(k, _)| *k != "description")
+                .map(|(k, v)| format!("{k}={}", yaml_text(v)))
+                .collect();
+            lines.sort();
+            out.insert(tier.to_owned(), lines);
+        }
+    }
+    out
+}
+
+/// Keys the gate classifies on its own (or that change nothing), per level.
+const REGISTRY_KEYS: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains", "targets"];
+const DOMAIN_KEYS: &[&str] = &["description", "qos", "versions", "kind", "compat"];
+const VERSION_KEYS: &[&str] = &["topics", "deprecated"];
+const TOPIC_KEYS: &[&str] = &[
+    "description",
+    "subtopic",
+    "payload",
+    "schema_version",
+    "schema_hash",
+    "key",
+    "ordering",
+    "dedupe",
+    "deprecated",
+    "accept_breaking",
+];
+
+/// For every topic id, the settings of the registry, the topic's domain,
+/// version and the topic itself outside the keys above, as sorted
+/// `LEVEL.KEY=VALUE` lines.
+fn other_settings(source: &Arc<Source>) -> BTreeMap<String, Vec<String>> {
+    use crate::yaml::{Kind, Node};
+    fn entries(node: &Node) -> Vec<(String, Node)> {
+        match &node.kind {
+            Kind::Map(entries) => {
+                entries.iter().filter_map(|(k, v)| Some((k.as_scalar()?.to_owned(), v.clone()))).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+    fn get(node: &Node, key: &str) -> Option<Node> {
+        entries(node).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    let extra = |level: &str, node: &Node, known: &[&str]| -> Vec<String> {
+        entries(node)
+            .iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, v)| format!("{level}.{k}={}", yaml_text(v)))
+            .collect()
+    };
+    let mut out = BTreeMap::new();
+    let Ok(root) = crate::yaml::parse(source) else { return out };
+    let Some(domains) = get(&root, "domains") else { return out };
+    let from_registry = extra("registry", &root, REGISTRY_KEYS);
+    for (d, domain) in entries(&domains) {
+        let from_domain: Vec<String> =
+            from_registry.iter().cloned().chain(extra("domain", &domain, DOMAIN_KEYS)).collect();
+        for (v, version) in get(&domain, "versions").map(|n| entries(&n)).unwrap_or_default() {
+            let from_version = extra("version", &version, VERSION_KEYS);
+            for (t, topic) in get(&version, "topics").map(|n| entries(&n)).unwrap_or_default() {
+                let mut lines: Vec<String> = from_domain
+                    .iter()
+                    .chain(&from_version)
+                    .cloned()
+                    .chain(extra("topic", &topic, TOPIC_KEYS))
+                    .collect();
+                lines.sort();
+                if !lines.is_empty() {
+                    out.insert(format!("{d}.{v}.{t}"), lines);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A YAML value as one line: scalars as written (unquoted), collections in
+/// flow style with their entries in order.
+fn yaml_text(node: &crate::yaml::Node) -> String {
+    match &node.kind {
+        crate::yaml::Kind::Scalar { value, .. } => value.clone(),
+        crate::yaml::Kind::Seq(items) => format!("[{}]", items.iter().map(yaml_text).collect::<Vec<_>>().join(", ")),
+        crate::yaml::Kind::Map(entries) => format!(
+            "{{{}}}",
+            entries.iter().map(|(k, v)| format!("{}: {}", yaml_text(k), yaml_text(v))).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
@@ -318,8 +575,29 @@ mod tests {
     }
 
     #[test]
+    fn settings_the_gate_does_not_know_are_recorded_per_topic() {
+        let text = "format: 1\nretention_default: 7d\nqos:\n  rt: {delivery: at_least_once, p99_ms: 50, description: x, max_deliveries: 5}\ndomains:\n  d:\n    qos: rt\n    replicas: 3\n    versions:\n      v1:\n        topics:\n          t:\n            subtopic: t\n            duplicate_window: 2m\n            tags: [a, b]\n";
+        let source = Source::new("r.yaml", text);
+        assert_eq!(qos_settings(&source)["rt"], vec!["delivery=at_least_once", "max_deliveries=5", "p99_ms=50"]);
+        assert_eq!(
+            other_settings(&source)["d.v1.t"],
+            vec![
+                "domain.replicas=3",
+                "registry.retention_default=7d",
+                "topic.duplicate_window=2m",
+                "topic.tags=[a, b]"
+            ]
+        );
+    }
+
+    #[test]
     fn lockfile_round_trips() {
-        let mut lock = Lockfile::default();
+        let mut lock = Lockfile {
+            format: LOCK_FORMAT,
+            namespace: Some("ampy".into()),
+            envs: Some(vec!["dev".into(), "prod".into()]),
+            ..Lockfile::default()
+        };
         lock.schemas.insert(
             "a.v1.M".into(),
             LockedSchema {
@@ -338,10 +616,33 @@ mod tests {
                 key_fields: vec!["k=k".into()],
                 key_types: vec!["k=string".into()],
                 deprecated: None,
+                delivery: Some(LockedDelivery {
+                    ordering: Some("t".into()),
+                    dedupe: None,
+                    qos: "standard".into(),
+                    qos_settings: vec!["delivery=at_least_once".into()],
+                    json_breaking: false,
+                    settings: vec!["topic.retention=7d".into()],
+                }),
             },
         );
         let source = Source::new("l.json", lock.render());
         assert_eq!(Lockfile::parse(&source).unwrap(), lock);
+        // A format-2 lock reads without what format 3 added.
+        let v2 = lock.render().replace("\"format\": 3", "\"format\": 2");
+        let old = Lockfile::parse(&Source::new("l.json", v2)).unwrap();
+        assert_eq!((old.format, old.namespace.as_deref(), old.topics["a.v1.t"].delivery.as_ref()), (2, None, None));
+        assert_eq!(old.differences(&lock), vec!["lock format 2 (this ampygen writes format 3)"]);
+        let mut other = lock.clone();
+        other.envs = Some(vec!["dev".into()]);
+        other.topics.get_mut("a.v1.t").unwrap().delivery.as_mut().unwrap().dedupe = Some("k".into());
+        assert_eq!(other.differences(&lock), vec!["the envs", "topic `a.v1.t`"]);
+        // Renaming a key field everywhere is the same contract.
+        let mut renamed = lock.clone();
+        let t = renamed.topics.get_mut("a.v1.t").unwrap();
+        (t.subtopic, t.key_format, t.key_fields, t.key_types) =
+            ("{q}".into(), Some("{q}".into()), vec!["q=k".into()], vec!["q=string".into()]);
+        assert!(renamed.same_contract(&lock) && renamed != lock);
         let broken = Source::new("l.json", "{\n  \"format\": 2,\n  oops\n}");
         let err = Lockfile::parse(&broken).unwrap_err();
         assert_eq!(err.location().map(|l| l.line), Some(3));

@@ -473,7 +473,31 @@ fn sensitive_enum_value_renamed() {
 fn sensitive_enum_alias_added() {
     let v = edit(BASE, "enum Side {\n", "enum Side {\n  option allow_alias = true;\n");
     let c = changes(&edit(&v, "  SELL = 2;\n", "  SELL = 2;\n  ASK = 2;\n"));
-    assert_eq!(c, vec![value(Added, 2, "ASK", None, Some("  value 2 ASK"))]);
+    let root = |v: &str| Some(format!("ampy-canonical-schema {v}\nroot ampy.test.v1.Bar"));
+    let preamble = Change { kind: Changed, item: Item::Root, old: root("v1"), new: root("v2") };
+    assert_eq!(c, vec![preamble.clone(), value(Added, 2, "ASK", None, Some("  value 2 ASK alias"))]);
+    // Declared first, the alias becomes the name JSON writers print: the
+    // form (v2) says so, and the old name is marked instead.
+    let c = changes(&edit(&v, "  SELL = 2;\n", "  ASK = 2;\n  SELL = 2;\n"));
+    assert_eq!(
+        c,
+        vec![
+            preamble,
+            value(Changed, 2, "SELL", Some("  value 2 SELL"), Some("  value 2 SELL alias")),
+            value(Added, 2, "ASK", None, Some("  value 2 ASK")),
+        ]
+    );
+}
+
+/// Forms without aliases keep the v1 version line, so their hashes did not
+/// move when v2 (which records primary names) was introduced.
+#[test]
+fn forms_without_aliases_stay_v1() {
+    let m = message(&[(MAIN, BASE)], ROOT);
+    assert!(canonical_form(&m).starts_with("ampy-canonical-schema v1\n"));
+    let v = edit(BASE, "enum Side {\n", "enum Side {\n  option allow_alias = true;\n");
+    let m = message(&[(MAIN, &v)], ROOT);
+    assert!(canonical_form(&m).starts_with("ampy-canonical-schema v1\n"), "allow_alias alone adds no alias");
 }
 
 #[test]

@@ -29,8 +29,9 @@ func CanonicalSchemaHash(md protoreflect.MessageDescriptor) (string, error) {
 }
 
 // CanonicalForm is the canonical text of a payload schema
-// (docs/schema-hash.md, version 1): every message and enum reachable from
-// the root, sorted by full name, one line per field or value.
+// (docs/schema-hash.md; version 1, or 2 when a reached enum has aliases):
+// every message and enum reachable from the root, sorted by full name, one
+// line per field or value.
 func CanonicalForm(root protoreflect.MessageDescriptor) (string, error) {
 	defs := map[protoreflect.FullName]protoreflect.Descriptor{root.FullName(): root}
 	queue := []protoreflect.MessageDescriptor{root}
@@ -61,12 +62,16 @@ func CanonicalForm(root protoreflect.MessageDescriptor) (string, error) {
 		}
 	}
 	names := make([]string, 0, len(defs))
-	for n := range defs {
+	version := "v1"
+	for n, d := range defs {
 		names = append(names, string(n))
+		if e, ok := d.(protoreflect.EnumDescriptor); ok && len(enumPrimaries(e)) > 0 {
+			version = "v2"
+		}
 	}
 	sort.Strings(names)
 	var b strings.Builder
-	b.WriteString("ampy-canonical-schema v1\nroot ")
+	b.WriteString("ampy-canonical-schema " + version + "\nroot ")
 	b.WriteString(string(root.FullName()))
 	b.WriteByte('\n')
 	for _, n := range names {
@@ -154,10 +159,36 @@ func writeEnumBlock(b *strings.Builder, e protoreflect.EnumDescriptor) error {
 		}
 		return values[i].Name() < values[j].Name()
 	})
+	primaries := enumPrimaries(e)
 	for _, v := range values {
-		fmt.Fprintf(b, "  value %d %s\n", v.Number(), v.Name())
+		alias := ""
+		if p, ok := primaries[v.Number()]; ok && p != v.Name() {
+			alias = " alias"
+		}
+		fmt.Fprintf(b, "  value %d %s%s\n", v.Number(), v.Name(), alias)
 	}
 	return nil
+}
+
+// enumPrimaries maps every number with several names to its first
+// declared name (Values() is in declaration order). Form v2 marks the
+// other names `alias`: the first one is what JSON writers print.
+func enumPrimaries(e protoreflect.EnumDescriptor) map[protoreflect.EnumNumber]protoreflect.Name {
+	first := map[protoreflect.EnumNumber]protoreflect.Name{}
+	counts := map[protoreflect.EnumNumber]int{}
+	for i := 0; i < e.Values().Len(); i++ {
+		v := e.Values().Get(i)
+		if _, ok := first[v.Number()]; !ok {
+			first[v.Number()] = v.Name()
+		}
+		counts[v.Number()]++
+	}
+	for n, c := range counts {
+		if c < 2 {
+			delete(first, n)
+		}
+	}
+	return first
 }
 
 func typeToken(fd protoreflect.FieldDescriptor) string {

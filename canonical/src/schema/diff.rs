@@ -340,6 +340,12 @@ fn diff_block(name: &str, a: &Block<'_>, b: &Block<'_>, out: &mut Vec<Change>) {
         for (n, l) in x.iter().filter(|(n, _)| !y.contains_key(*n)) {
             out.push(value(ChangeKind::Removed, n, Some(l), None));
         }
+        // A v2 form marks aliases: the same name, now or no longer `alias`.
+        for (n, l) in x.iter() {
+            if let Some(m) = y.get(n).filter(|m| *m != l) {
+                out.push(value(ChangeKind::Changed, n, Some(l), Some(m)));
+            }
+        }
         for (n, l) in y.iter().filter(|(n, _)| !x.contains_key(*n)) {
             out.push(value(ChangeKind::Added, n, None, Some(l)));
         }

@@ -3,11 +3,13 @@
 //! registry and protos, and apply the version rules.
 //!
 //! Each difference gets exactly one [`Class`] (docs/compatibility.md):
-//! breaking at the wire, JSON or routing level, or compatible. Breaking
+//! breaking at the wire, routing, delivery or JSON level, or compatible. Breaking
 //! changes fail unless they arrive as a new topic version or the registry
 //! accepts their exact [fingerprint](fingerprint). The engine is pure: it
 //! returns [`Finding`]s; the CLI renders them (human, json, github).
 
+pub mod delivery;
+mod enums;
 pub mod generated;
 pub mod git;
 pub mod model;
@@ -15,6 +17,7 @@ pub mod report;
 pub mod routing;
 mod rules;
 pub mod schema;
+mod types;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +32,9 @@ use crate::project::Project;
 pub enum Class {
     Compatible,
     BreakingJson,
+    /// Same bytes and subjects, but consumers behave differently: ordering,
+    /// dedupe and QoS settings.
+    BreakingDelivery,
     BreakingRouting,
     BreakingWire,
 }
@@ -39,6 +45,7 @@ impl Class {
         match self {
             Class::Compatible => "compatible",
             Class::BreakingJson => "breaking-json",
+            Class::BreakingDelivery => "breaking-delivery",
             Class::BreakingRouting => "breaking-routing",
             Class::BreakingWire => "breaking-wire",
         }
@@ -52,6 +59,7 @@ impl Class {
         match self {
             Class::Compatible => "compatible change",
             Class::BreakingJson => "breaking change (JSON)",
+            Class::BreakingDelivery => "breaking change (delivery)",
             Class::BreakingRouting => "breaking change (routing)",
             Class::BreakingWire => "breaking change (wire)",
         }
@@ -61,6 +69,7 @@ impl Class {
         match self {
             Class::Compatible => "compat::compatible",
             Class::BreakingJson => "compat::breaking_json",
+            Class::BreakingDelivery => "compat::breaking_delivery",
             Class::BreakingRouting => "compat::breaking_routing",
             Class::BreakingWire => "compat::breaking_wire",
         }
@@ -74,6 +83,13 @@ pub enum TopicPart {
     Subtopic,
     KeyFormat,
     KeyField(String),
+    Ordering,
+    Dedupe,
+    /// The domain's `qos` tier.
+    Qos,
+    /// The domain's `compat`.
+    Compat,
+    Deprecated,
     Whole,
 }
 
@@ -82,9 +98,24 @@ pub enum TopicPart {
 pub enum Loc {
     Message(String),
     Enum(String),
-    Field { message: String, number: u32 },
-    Value { enum_name: String, number: i32, name: String },
-    Topic { id: String, part: TopicPart },
+    Field {
+        message: String,
+        number: u32,
+    },
+    Value {
+        enum_name: String,
+        number: i32,
+        name: String,
+    },
+    Topic {
+        id: String,
+        part: TopicPart,
+    },
+    /// A QoS tier under `qos:`.
+    Qos(String),
+    Namespace,
+    /// An env (or, when it is gone, the `envs` list).
+    Env(String),
 }
 
 /// One classified difference.
@@ -207,6 +238,11 @@ pub fn evaluate(baseline: &Baseline, project: &Project) -> Vec<Finding> {
     };
     let mut findings = Vec::new();
     let mut schema_changes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (change, topics) in delivery::registry(&baseline.lock, &current) {
+        for t in &topics {
+            add(change.clone(), t, &mut groups);
+        }
+    }
     for (id, now) in &current.topics {
         let Some(was) = baseline.lock.topics.get(id) else {
             // A format-1 lock has schemas but no topics: nothing to compare.
@@ -215,7 +251,7 @@ pub fn evaluate(baseline: &Baseline, project: &Project) -> Vec<Finding> {
             }
             continue;
         };
-        for change in routing::diff(id, was, now) {
+        for change in routing::diff(id, was, now).into_iter().chain(delivery::diff(id, was, now)) {
             add(change, id, &mut groups);
         }
         let (Some(fqdn), true) = (&now.payload, was.payload == now.payload) else { continue };
@@ -224,15 +260,13 @@ pub fn evaluate(baseline: &Baseline, project: &Project) -> Vec<Finding> {
             continue;
         }
         let json_breaking = project.registry.find_topic(id).map(|t| t.domain.json_breaking()).unwrap_or(true);
-        let changes = schema::diff(
-            &model::Schema::parse(&old.canonical, &old.reserved),
-            &model::Schema::parse(&new.canonical, &new.reserved),
-            json_breaking,
-        );
         let (old_model, new_model) =
             (model::Schema::parse(&old.canonical, &old.reserved), model::Schema::parse(&new.canonical, &new.reserved));
-        for change in changes {
+        for change in schema::diff(&old_model, &new_model, json_breaking) {
             schema_changes.entry(id.clone()).or_default().push(change.fingerprint());
+            add(change, id, &mut groups);
+        }
+        for change in routing::key_enums(id, was, now, &old_model, &new_model) {
             add(change, id, &mut groups);
         }
         // Not a schema change (the hash stays), so no version rule applies.
@@ -277,6 +311,22 @@ pub(crate) fn locate(project: &Project, loc: &Loc) -> Option<Label> {
             }
         }
         Loc::Topic { id, part } => return locate_topic(project, id, part),
+        Loc::Qos(tier) => {
+            let t = project.registry.qos.iter().find(|q| q.name.value == *tier)?;
+            return Some(Label::new(&project.registry.source, t.name.span.clone()).with_message("QoS tier"));
+        }
+        Loc::Namespace => {
+            let span = project.registry.namespace.span.clone();
+            return Some(Label::new(&project.registry.source, span).with_message("namespace"));
+        }
+        Loc::Env(name) => {
+            let envs = &project.registry.envs;
+            let (e, what) = match envs.iter().find(|e| e.value == *name) {
+                Some(e) => (e, "env"),
+                None => (envs.first()?, "envs"),
+            };
+            return Some(Label::new(&project.registry.source, e.span.clone()).with_message(what));
+        }
     };
     let source = project.compiled.source(file.name())?;
     let mut span = span_of(source, &file, &path)?;
@@ -298,6 +348,23 @@ fn locate_topic(project: &Project, id: &str, part: &TopicPart) -> Option<Label> 
         TopicPart::KeyField(name) => match key?.fields.iter().find(|f| f.name.value == *name) {
             Some(f) => (f.path.span.clone(), "key path"),
             None => (key?.format.span.clone(), "key format"),
+        },
+        TopicPart::Ordering => match &t.topic.ordering {
+            Some(o) => (o.span.clone(), "ordering"),
+            None => (t.topic.name.span.clone(), "topic"),
+        },
+        TopicPart::Dedupe => match &t.topic.dedupe {
+            Some(d) => (d.span.clone(), "dedupe"),
+            None => (t.topic.name.span.clone(), "topic"),
+        },
+        TopicPart::Qos => (t.domain.qos.span.clone(), "qos"),
+        TopicPart::Compat => match &t.domain.compat_json {
+            Some(c) => (c.span.clone(), "compat.json"),
+            None => (t.domain.name.span.clone(), "domain"),
+        },
+        TopicPart::Deprecated => match t.deprecation() {
+            Some(d) => (d.span.clone(), "deprecated"),
+            None => (t.topic.name.span.clone(), "topic"),
         },
         TopicPart::Whole => (t.topic.name.span.clone(), "topic"),
     };

@@ -63,10 +63,25 @@ pub struct Enum {
     pub header: String,
     /// `(number, name)`, sorted; aliases are several names per number.
     pub values: BTreeSet<(i32, String)>,
+    /// The values a v2 form marks `alias`: not the first declared name of
+    /// their number.
+    pub aliases: BTreeSet<(i32, String)>,
     pub reserved: Reserved,
 }
 
 impl Enum {
+    /// The name JSON writers and key formatting use for `number`: its first
+    /// declared name. `None` when the number is not declared, or when a v1
+    /// form lists several names for it (v1 did not record which is first).
+    pub fn primary(&self, number: i32) -> Option<&str> {
+        let mut names =
+            self.values.iter().filter(|v| v.0 == number && !self.aliases.contains(*v)).map(|(_, s)| s.as_str());
+        match (names.next(), names.next()) {
+            (Some(name), None) => Some(name),
+            _ => None,
+        }
+    }
+
     pub fn names_at(&self, number: i32) -> BTreeSet<&str> {
         self.values.iter().filter(|(n, _)| *n == number).map(|(_, s)| s.as_str()).collect()
     }
@@ -112,9 +127,14 @@ impl Schema {
                     msg.fields.insert(field.number, field);
                 }
             } else if let (Some(rest), Cur::Enum(e)) = (line.strip_prefix("  value "), &cur) {
-                let parsed = rest.split_once(' ').and_then(|(n, name)| Some((n.parse::<i32>().ok()?, name.to_owned())));
-                if let (Some(v), Some(en)) = (parsed, schema.enums.get_mut(e)) {
-                    en.values.insert(v);
+                let mut words = rest.split(' ');
+                let (number, name) = (words.next().and_then(|n| n.parse::<i32>().ok()), words.next());
+                if let (Some(number), Some(name), Some(en)) = (number, name, schema.enums.get_mut(e)) {
+                    let value = (number, name.to_owned());
+                    if words.next() == Some("alias") {
+                        en.aliases.insert(value.clone());
+                    }
+                    en.values.insert(value);
                 }
             }
         }
@@ -243,7 +263,7 @@ mod tests {
 
     #[test]
     fn parses_fields_values_and_reservations() {
-        let canonical = "ampy-canonical-schema v1\nroot a.v1.M\nenum a.v1.E proto3\n  value 0 E_UNSPECIFIED\n  value 1 E_ONE\n  value 1 E_ALIAS\nmessage a.v1.M proto3\n  field 1 x optional explicit string json=\"a b\\\"\" oneof=ref packed\n  field 2 y repeated implicit int64 json=\"y\" packed default=\"q r\"\n";
+        let canonical = "ampy-canonical-schema v2\nroot a.v1.M\nenum a.v1.E proto3\n  value 0 E_UNSPECIFIED\n  value 1 E_ALIAS alias\n  value 1 E_ONE\nmessage a.v1.M proto3\n  field 1 x optional explicit string json=\"a b\\\"\" oneof=ref packed\n  field 2 y repeated implicit int64 json=\"y\" packed default=\"q r\"\n";
         let reserved = vec!["message a.v1.M reserved 5-9".to_owned(), "enum a.v1.E reserved name OLD".to_owned()];
         let s = Schema::parse(canonical, &reserved);
         assert_eq!(s.root, "a.v1.M");
@@ -254,6 +274,9 @@ mod tests {
         assert!(m.reserved.number(5) && m.reserved.number(9) && !m.reserved.number(10));
         let e = &s.enums["a.v1.E"];
         assert_eq!(e.names_at(1), BTreeSet::from(["E_ALIAS", "E_ONE"]));
+        assert_eq!((e.primary(0), e.primary(1), e.primary(2)), (Some("E_UNSPECIFIED"), Some("E_ONE"), None));
+        let v1 = Schema::parse(&canonical.replace(" alias", ""), &[]);
+        assert_eq!(v1.enums["a.v1.E"].primary(1), None, "v1 does not say which alias is first");
         assert!(e.reserved.name("OLD"));
     }
 }

@@ -10,6 +10,7 @@
 
 use crate::lock::LockedTopic;
 
+use super::model::Schema;
 use super::{Change, Class, Loc, TopicPart};
 
 /// `name=path` / `name=type` lines as a lookup.
@@ -103,7 +104,10 @@ pub fn diff(id: &str, old: &LockedTopic, new: &LockedTopic) -> Vec<Change> {
         let path = pairs(&new.key_fields).into_iter().find(|(n, _)| *n == name).map(|(_, p)| p);
         let old_name = old_paths.iter().find(|(_, p)| Some(*p) == path).map(|(n, _)| *n).unwrap_or(name);
         let Some((_, old_ty)) = old_types.iter().find(|(n, _)| *n == old_name) else { continue };
-        if *old_ty != ty {
+        // Enum keys format names: a renamed enum type formats the same
+        // names, and `key_enums` compares the names themselves.
+        let enums = old_ty.starts_with("enum ") && ty.starts_with("enum ");
+        if *old_ty != ty && !enums {
             out.push(Change::new(
                 Class::BreakingRouting,
                 format!("topic {id} key field {name} type"),
@@ -113,6 +117,51 @@ pub fn diff(id: &str, old: &LockedTopic, new: &LockedTopic) -> Vec<Change> {
                 topic(TopicPart::KeyField(name.to_owned())),
             ));
         }
+    }
+    out
+}
+
+/// Key fields that are enums format a number as its primary (first
+/// declared) name, or in base 10 when it has no name: a new primary, a
+/// renamed or a removed value changes the key and subject of every record
+/// carrying that number, even where the JSON rules would let it pass.
+pub fn key_enums(id: &str, was: &LockedTopic, now: &LockedTopic, old: &Schema, new: &Schema) -> Vec<Change> {
+    let mut out = Vec::new();
+    let old_types = pairs(&was.key_types);
+    let old_paths = pairs(&was.key_fields);
+    for (name, ty) in pairs(&now.key_types) {
+        let Some(enum_name) = ty.strip_prefix("enum ") else { continue };
+        let path = pairs(&now.key_fields).into_iter().find(|(n, _)| *n == name).map(|(_, p)| p);
+        let old_name = old_paths.iter().find(|(_, p)| Some(*p) == path).map(|(n, _)| *n).unwrap_or(name);
+        // Another formatting class is reported by `diff`.
+        let Some(old_enum) = old_types.iter().find(|(n, _)| *n == old_name).and_then(|(_, t)| t.strip_prefix("enum "))
+        else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (old.enums.get(old_enum), new.enums.get(enum_name)) else { continue };
+        let numbers: std::collections::BTreeSet<i32> = a.values.iter().map(|(n, _)| *n).collect();
+        let moved: Vec<String> = numbers
+            .into_iter()
+            .filter_map(|n| {
+                let was = a.primary(n)?;
+                let now = b.primary(n).map_or_else(|| n.to_string(), str::to_owned);
+                (was != now).then(|| format!("{n}: `{was}` -> `{now}`"))
+            })
+            .collect();
+        if moved.is_empty() {
+            continue;
+        }
+        out.push(Change::new(
+            Class::BreakingRouting,
+            format!("topic {id} key field {name} values"),
+            None,
+            Some(format!("{name}={enum_name}: {}", moved.join(", "))),
+            format!(
+                "key field `{name}` of `{id}` now formats enum `{enum_name}` differently ({}): partition keys and subjects of those records change",
+                moved.join(", ")
+            ),
+            Loc::Topic { id: id.to_owned(), part: TopicPart::KeyField(name.to_owned()) },
+        ));
     }
     out
 }
@@ -130,6 +179,7 @@ mod tests {
             key_fields: fields.iter().map(|s| s.to_string()).collect(),
             key_types: types.iter().map(|s| s.to_string()).collect(),
             deprecated: None,
+            delivery: None,
         }
     }
 
@@ -144,5 +194,32 @@ mod tests {
         assert!(changes.iter().all(|c| c.class == Class::BreakingRouting));
         let retyped = topic("{s}", "{s}.{m}", &["s=sec.symbol", "m=sec.mic"], &["s=signed integer", "m=string"]);
         assert_eq!(diff("t", &base, &retyped).len(), 1);
+    }
+
+    #[test]
+    fn enum_key_values_follow_primary_names() {
+        let t = topic("{side}", "{side}", &["side=side"], &["side=enum a.v1.Side"]);
+        let schema = |values: &str| {
+            Schema::parse(&format!("ampy-canonical-schema v2\nroot a.v1.M\nenum a.v1.Side proto3\n{values}"), &[])
+        };
+        let base = schema("  value 0 S_U\n  value 1 BUY\n  value 2 SELL\n");
+        let alias_after = schema("  value 0 S_U\n  value 1 BID alias\n  value 1 BUY\n  value 2 SELL\n");
+        assert!(key_enums("t", &t, &t, &base, &alias_after).is_empty());
+        let alias_before = schema("  value 0 S_U\n  value 1 BID\n  value 1 BUY alias\n  value 2 SELL\n");
+        let c = key_enums("t", &t, &t, &base, &alias_before);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].class, Class::BreakingRouting);
+        assert!(c[0].summary.contains("1: `BUY` -> `BID`"), "{}", c[0].summary);
+        // A removed value is written as its number.
+        let removed = schema("  value 0 S_U\n  value 1 BUY\n");
+        assert!(key_enums("t", &t, &t, &base, &removed)[0].summary.contains("2: `SELL` -> `2`"));
+        // The enum type renamed with the same names: keys do not move.
+        let moved = topic("{side}", "{side}", &["side=side"], &["side=enum b.v1.Side"]);
+        let renamed = Schema::parse(
+            "ampy-canonical-schema v1\nroot a.v1.M\nenum b.v1.Side proto3\n  value 0 S_U\n  value 1 BUY\n  value 2 SELL\n",
+            &[],
+        );
+        assert!(diff("t", &t, &moved).is_empty());
+        assert!(key_enums("t", &t, &moved, &base, &renamed).is_empty());
     }
 }

@@ -6,9 +6,30 @@
 //! longer reachable is not a change of its own: the field that stopped
 //! referencing it is, and is classified there (so a removal with its number
 //! reserved does not also report every message it used to reach).
+//!
+//! The rule behind every class: a change is compatible only if every value
+//! written with one schema reads back as the same value with the other, in
+//! both directions (producers and consumers upgrade independently), on the
+//! wire and, unless the domain says `compat: {json: false}`, in proto3
+//! JSON. tests/differential proves each rule by doing the round trips.
 
-use super::model::{Enum, Field, Message, Schema};
+use std::collections::BTreeSet;
+
+use super::model::{Field, Message, Schema};
+use super::types::{self, Types};
 use super::{Change, Class, Loc};
+
+/// A compatible change worth a look: the warning's code and advice.
+pub(super) type Warning = (&'static str, &'static str);
+
+pub(super) const CAUTION: Warning =
+    ("compat::caution", "compatible on the wire and in JSON, but worth a review; no consumer needs to change");
+/// Generated code changes (a type, oneof or accessor name) while the wire
+/// and JSON forms do not.
+pub(super) const API: Warning = (
+    "compat::api_changed",
+    "wire and JSON are unchanged, but names in generated code change: rebuild consumers and update the code that uses those names",
+);
 
 /// Every classified difference between `old` and `new`, in a stable order.
 /// With `json_breaking == false` (the domain's `compat: {json: false}`),
@@ -16,9 +37,14 @@ use super::{Change, Class, Loc};
 pub fn diff(old: &Schema, new: &Schema, json_breaking: bool) -> Vec<Change> {
     let mut out = Vec::new();
     let json = if json_breaking { Class::BreakingJson } else { Class::Compatible };
+    let types = Types { old, new };
+    // Definitions that only appear under another name (a rename or package
+    // move of the same shape) are not additions.
+    let renamed = renamed_targets(&types);
     for (name, new_msg) in &new.messages {
         match old.messages.get(name) {
-            Some(old_msg) => message(&mut out, name, old_msg, new_msg, json),
+            Some(old_msg) => message(&mut out, &types, name, old_msg, new_msg, json),
+            None if renamed.contains(name) => {}
             None => out.push(Change {
                 addition: true,
                 ..Change::new(
@@ -34,7 +60,8 @@ pub fn diff(old: &Schema, new: &Schema, json_breaking: bool) -> Vec<Change> {
     }
     for (name, new_enum) in &new.enums {
         match old.enums.get(name) {
-            Some(old_enum) => enumeration(&mut out, name, old_enum, new_enum, json),
+            Some(old_enum) => super::enums::diff(&mut out, name, old_enum, new_enum, json),
+            None if renamed.contains(name) => {}
             None => out.push(Change {
                 addition: true,
                 ..Change::new(
@@ -51,7 +78,22 @@ pub fn diff(old: &Schema, new: &Schema, json_breaking: bool) -> Vec<Change> {
     out
 }
 
-fn message(out: &mut Vec<Change>, name: &str, old: &Message, new: &Message, json: Class) {
+/// New names of definitions that a field now references in place of an
+/// old definition of exactly the same shape.
+fn renamed_targets(types: &Types<'_>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (name, new_msg) in &types.new.messages {
+        let Some(old_msg) = types.old.messages.get(name) else { continue };
+        for (n, f) in &new_msg.fields {
+            if let Some(o) = old_msg.fields.get(n).filter(|o| o.ty != f.ty) {
+                out.extend(types::renamed_pairs(types, &o.ty, &f.ty).into_iter().map(|(_, b)| b));
+            }
+        }
+    }
+    out
+}
+
+fn message(out: &mut Vec<Change>, types: &Types<'_>, name: &str, old: &Message, new: &Message, json: Class) {
     if old.header != new.header {
         out.push(Change::new(
             Class::BreakingWire,
@@ -62,18 +104,23 @@ fn message(out: &mut Vec<Change>, name: &str, old: &Message, new: &Message, json
             Loc::Message(name.to_owned()),
         ));
     }
-    let numbers: std::collections::BTreeSet<u32> = old.fields.keys().chain(new.fields.keys()).copied().collect();
+    let numbers: BTreeSet<u32> = old.fields.keys().chain(new.fields.keys()).copied().collect();
+    let common: BTreeSet<u32> = old.fields.keys().filter(|n| new.fields.contains_key(n)).copied().collect();
     for n in numbers {
         let loc = Loc::Field { message: name.to_owned(), number: n };
         match (old.fields.get(&n), new.fields.get(&n)) {
             (Some(o), Some(f)) => {
-                if let Some(change) = field_changed(name, o, f, json, loc) {
+                let exclusive = (siblings(old, n, &common), siblings(new, n, &common));
+                if let Some(change) = field_changed(types, name, o, f, exclusive, json, loc) {
                     out.push(change);
                 }
             }
             (Some(o), None) => {
                 let item = format!("field {name}.{} (#{n})", o.name);
                 let (class, what) = match (new.reserved.number(n.into()), new.reserved.name(&o.name)) {
+                    _ if o.label == "required" => {
+                        (Class::BreakingWire, "removed, but it was `required`: old readers reject data without it")
+                    }
                     (true, true) => (Class::Compatible, "removed; its number and name are reserved"),
                     (true, false) => (json, "removed; its number is reserved but its name is not"),
                     _ => (Class::BreakingWire, "removed without reserving its number"),
@@ -101,59 +148,97 @@ fn message(out: &mut Vec<Change>, name: &str, old: &Message, new: &Message, json
     }
 }
 
-const WIDENED: (&str, &str) = (
-    "compat::widened",
-    "compatible on the wire, but readers built against the old schema truncate new values; upgrade consumers first",
-);
-const CAUTION: (&str, &str) =
-    ("compat::caution", "compatible on the wire, but readers may behave differently; review the consumers");
-
-/// Scalar widenings that keep every old value and the wire type: compatible,
-/// flagged as a warning because narrower readers truncate new values.
-const WIDENINGS: &[(&str, &str)] = &[("int32", "int64"), ("uint32", "uint64"), ("sint32", "sint64")];
-
-/// Type changes that keep the bytes on the wire readable, losslessly, but
-/// change the JSON form: an enum and `int32` (names against numbers; enums
-/// are int32 varints and proto3 enums keep unknown numbers), and `string`,
-/// `bytes` and embedded messages (text, base64 and objects, all
-/// length-delimited). Narrowings and sign changes stay wire breaks: they
-/// parse, but change values.
-fn json_only_type_change(old: &str, new: &str) -> bool {
-    let enumeration = |t: &str| t.starts_with("enum(");
-    let length = |t: &str| t == "string" || t == "bytes" || t.starts_with("message(");
-    old == "int32" && enumeration(new) || enumeration(old) && new == "int32" || length(old) && length(new)
+/// The fields (among those on both sides) that share field `n`'s oneof:
+/// setting one clears the others. A change to this set, not to the oneof's
+/// name, is what loses data.
+fn siblings(m: &Message, n: u32, common: &BTreeSet<u32>) -> BTreeSet<u32> {
+    let Some(oneof) = m.fields.get(&n).and_then(|f| f.oneof.as_ref()) else { return BTreeSet::new() };
+    common
+        .iter()
+        .copied()
+        .filter(|k| *k != n && m.fields.get(k).and_then(|f| f.oneof.as_ref()) == Some(oneof))
+        .collect()
 }
 
-fn field_changed(message: &str, o: &Field, f: &Field, json: Class, loc: Loc) -> Option<Change> {
+/// The value a reader sees for an absent field: the explicit default, else
+/// the type's zero. `None` for an enum without an explicit default (its
+/// first declared value, which the canonical form does not record).
+fn effective_default(f: &Field) -> Option<String> {
+    if let Some(d) = &f.default {
+        return Some(d.clone());
+    }
+    Some(
+        match f.ty.as_str() {
+            "bool" => "false",
+            "float" | "double" => "0x0000000000000000",
+            "string" | "bytes" => "\"\"",
+            t if t.starts_with("enum(") || t.starts_with("message(") || t.starts_with("group(") => return None,
+            t if t.starts_with("map(") => return None,
+            _ => "0",
+        }
+        .to_owned(),
+    )
+}
+
+fn show_ids(ids: &BTreeSet<u32>) -> String {
+    ids.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")
+}
+
+fn field_changed(
+    types: &Types<'_>,
+    message: &str,
+    o: &Field,
+    f: &Field,
+    (was_exclusive, now_exclusive): (BTreeSet<u32>, BTreeSet<u32>),
+    json: Class,
+    loc: Loc,
+) -> Option<Change> {
     if o.line == f.line {
         return None;
     }
     let mut aspects: Vec<(Class, String)> = Vec::new();
     let mut warning = None;
     if o.ty != f.ty {
-        if WIDENINGS.contains(&(o.ty.as_str(), f.ty.as_str())) {
-            warning = Some(WIDENED);
-            aspects.push((Class::Compatible, format!("type widened `{}` -> `{}`", o.ty, f.ty)));
-        } else if o.ty.starts_with("message(") && f.ty.starts_with("message(")
-            || o.ty.starts_with("enum(") && f.ty.starts_with("enum(")
-        {
-            aspects
-                .push((Class::BreakingWire, format!("referenced type renamed or replaced `{}` -> `{}`", o.ty, f.ty)));
-        } else if json_only_type_change(&o.ty, &f.ty) {
-            aspects.push((
-                json,
-                format!("type changed `{}` -> `{}` (same wire encoding, different JSON form)", o.ty, f.ty),
-            ));
-        } else {
-            aspects.push((Class::BreakingWire, format!("type changed `{}` -> `{}`", o.ty, f.ty)));
+        let change = types::classify(types, &o.ty, &f.ty);
+        if change.renamed {
+            warning = Some(API);
         }
+        // A JSON-only type change is compatible where the domain says so.
+        let class = if change.class == Class::BreakingJson { json } else { change.class };
+        aspects.push((class, change.what));
     }
     if o.label != f.label {
         aspects.push((Class::BreakingWire, format!("cardinality changed `{}` -> `{}`", o.label, f.label)));
     }
-    if o.oneof != f.oneof {
-        let show = |x: &Option<String>| x.as_deref().map_or("no oneof".to_owned(), |n| format!("oneof `{n}`"));
-        aspects.push((Class::BreakingWire, format!("moved from {} to {}", show(&o.oneof), show(&f.oneof))));
+    let show = |x: &Option<String>| x.as_deref().map_or("no oneof".to_owned(), |n| format!("oneof `{n}`"));
+    if was_exclusive != now_exclusive {
+        let joined: BTreeSet<u32> = now_exclusive.difference(&was_exclusive).copied().collect();
+        let left: BTreeSet<u32> = was_exclusive.difference(&now_exclusive).copied().collect();
+        let mut what = format!("moved from {} to {}", show(&o.oneof), show(&f.oneof));
+        if !joined.is_empty() {
+            what.push_str(&format!(
+                ": now exclusive with {} (old writers may set both; a new reader keeps only the last)",
+                show_ids(&joined)
+            ));
+        }
+        if !left.is_empty() {
+            what.push_str(&format!(
+                ": no longer exclusive with {} (new writers may set both; an old reader keeps only the last)",
+                show_ids(&left)
+            ));
+        }
+        aspects.push((Class::BreakingWire, what));
+    } else if o.oneof != f.oneof {
+        // The same fields exclude each other as before: only the oneof's
+        // name (and with it generated accessors) moved.
+        warning = warning.or(Some(API));
+        let what = match (&o.oneof, &f.oneof) {
+            (Some(a), Some(b)) => format!("oneof renamed `{a}` -> `{b}` (the same fields, wire and JSON unchanged)"),
+            (None, Some(b)) => format!("wrapped alone in the new oneof `{b}` (wire and JSON unchanged)"),
+            (Some(a), None) => format!("taken out of oneof `{a}`, where it was alone (wire and JSON unchanged)"),
+            (None, None) => String::new(),
+        };
+        aspects.push((Class::Compatible, what));
     }
     if o.name != f.name {
         aspects.push((json, format!("renamed `{}` -> `{}`", o.name, f.name)));
@@ -167,8 +252,7 @@ fn field_changed(message: &str, o: &Field, f: &Field, json: Class, loc: Loc) -> 
         aspects.push((Class::Compatible, "packed encoding changed (parsers accept both)".to_owned()));
     }
     if o.default != f.default {
-        warning = warning.or(Some(CAUTION));
-        aspects.push((Class::Compatible, "default value changed".to_owned()));
+        aspects.push(default_changed(types, o, f));
     }
     let class = aspects.iter().map(|(c, _)| *c).max().unwrap_or(Class::Compatible);
     let what: Vec<String> = aspects.into_iter().map(|(_, s)| s).collect();
@@ -178,6 +262,36 @@ fn field_changed(message: &str, o: &Field, f: &Field, json: Class, loc: Loc) -> 
         warning: warning.filter(|_| class == Class::Compatible),
         ..Change::new(class, item, Some(o.line.clone()), Some(f.line.clone()), summary, loc)
     })
+}
+
+/// A proto2 default is the value readers see when the field is absent, so
+/// a different default reads old data as another value.
+fn default_changed(types: &Types<'_>, o: &Field, f: &Field) -> (Class, String) {
+    let show = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".to_owned());
+    let same = match (effective_default(o), effective_default(f)) {
+        (Some(a), Some(b)) if o.ty == f.ty && !o.ty.starts_with("enum(") => a == b,
+        // Enum defaults are names: equal when they name one number.
+        (Some(a), Some(b)) => {
+            let number = |s: &Schema, ty: &str, name: &str| {
+                let e = ty.strip_prefix("enum(")?.strip_suffix(')')?;
+                s.enums.get(e)?.number_of(name)
+            };
+            number(types.old, &o.ty, &a).is_some_and(|x| Some(x) == number(types.new, &f.ty, &b))
+        }
+        _ => false,
+    };
+    if same {
+        (Class::Compatible, format!("default written out as {} (the same value)", show(&f.default)))
+    } else {
+        (
+            Class::BreakingWire,
+            format!(
+                "default changed {} -> {}: readers see another value for an absent field",
+                show(&o.default),
+                show(&f.default)
+            ),
+        )
+    }
 }
 
 /// Reservations the baseline had and the current schema dropped: the
@@ -214,7 +328,10 @@ pub fn reservations_dropped(old: &Schema, new: &Schema) -> Vec<Change> {
         let loc = if kind == "message" { Loc::Message(name.clone()) } else { Loc::Enum(name.clone()) };
         let text = dropped.join(", ");
         out.push(Change {
-            warning: Some(CAUTION),
+            warning: Some((
+                "compat::caution",
+                "a later change could reuse it with another meaning unnoticed; keep reservations",
+            )),
             ..Change::new(
                 Class::Compatible,
                 format!("{kind} {name} reserved"),
@@ -226,91 +343,6 @@ pub fn reservations_dropped(old: &Schema, new: &Schema) -> Vec<Change> {
         });
     }
     out
-}
-
-fn enumeration(out: &mut Vec<Change>, name: &str, old: &Enum, new: &Enum, json: Class) {
-    if old.header != new.header {
-        out.push(Change::new(
-            Class::BreakingWire,
-            format!("enum {name}"),
-            Some(format!("enum {name} {}", old.header)),
-            Some(format!("enum {name} {}", new.header)),
-            format!("enum `{name}` changed `{}` -> `{}` (syntax: open or closed enum)", old.header, new.header),
-            Loc::Enum(name.to_owned()),
-        ));
-    }
-    let line = |n: i32, v: &str| format!("value {n} {v}");
-    let value = |n: i32, v: &str| Loc::Value { enum_name: name.to_owned(), number: n, name: v.to_owned() };
-    // A name that now has another number: renumbered, reported once here.
-    let mut renumbered = std::collections::BTreeSet::new();
-    for (n, v) in &old.values {
-        match new.number_of(v) {
-            Some(m) if m != *n && !new.names_at(*n).contains(v.as_str()) => {
-                renumbered.insert(v.clone());
-                out.push(Change::new(
-                    Class::BreakingWire,
-                    format!("value {name}.{v}"),
-                    Some(line(*n, v)),
-                    Some(line(m, v)),
-                    format!("value `{v}` of `{name}` renumbered {n} -> {m}"),
-                    value(m, v),
-                ));
-            }
-            _ => {}
-        }
-    }
-    let numbers: std::collections::BTreeSet<i32> = old.values.iter().chain(&new.values).map(|(n, _)| *n).collect();
-    for n in numbers {
-        let (was, now) = (old.names_at(n), new.names_at(n));
-        if was == now {
-            continue;
-        }
-        let gone: Vec<&str> = was.difference(&now).copied().filter(|v| !renumbered.contains(*v)).collect();
-        let came: Vec<&str> = now.difference(&was).copied().filter(|v| !renumbered.contains(*v)).collect();
-        let join = |names: &[&str]| names.iter().map(|v| line(n, v)).collect::<Vec<_>>().join("\n");
-        let item = |v: &str| format!("value {name}.{v} (={n})");
-        match (gone.as_slice(), came.as_slice()) {
-            ([], []) => {}
-            ([o], [v]) if !was.is_empty() && !now.is_empty() && was.len() == now.len() => out.push(Change::new(
-                json,
-                item(v),
-                Some(line(n, o)),
-                Some(line(n, v)),
-                format!("value {n} of `{name}` renamed `{o}` -> `{v}`"),
-                value(n, v),
-            )),
-            (gone, came) => {
-                if !gone.is_empty() {
-                    let all_names = gone.iter().all(|v| new.reserved.name(v));
-                    let (class, what) = if !now.is_empty() {
-                        (json, "removed (an alias; the number stays)")
-                    } else {
-                        match (new.reserved.number(n.into()), all_names) {
-                            (true, true) => (Class::Compatible, "removed; its number and name are reserved"),
-                            (true, false) => (json, "removed; its number is reserved but its name is not"),
-                            _ => (Class::BreakingWire, "removed without reserving its number"),
-                        }
-                    };
-                    let summary = format!("value `{}` (={n}) of `{name}` {what}", gone.join("`, `"));
-                    out.push(Change::new(class, item(gone[0]), Some(join(gone)), None, summary, value(n, gone[0])));
-                }
-                if !came.is_empty() {
-                    let (class, what) = if old.reserved.number(n.into()) && was.is_empty() {
-                        (Class::BreakingWire, "added with a reserved number")
-                    } else if came.iter().any(|v| old.reserved.name(v)) {
-                        (json, "added with a reserved name")
-                    } else {
-                        (Class::Compatible, "added")
-                    };
-                    let summary = format!("value `{}` (={n}) of `{name}` {what}", came.join("`, `"));
-                    out.push(Change {
-                        addition: class == Class::Compatible,
-                        ..Change::new(class, item(came[0]), None, Some(join(came)), summary, value(n, came[0]))
-                    });
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -332,8 +364,15 @@ mod tests {
     fn field_rules() {
         let base = schema(&format!("{M}  field 1 x optional implicit int32 json=\"x\"\n"), &[]);
         let widened = schema(&format!("{M}  field 1 x optional implicit int64 json=\"x\"\n"), &[]);
+        // A widening reads old data unchanged, but old readers truncate
+        // new values: a wire break in one direction is a wire break.
         let c = diff(&base, &widened, true);
-        assert_eq!((c[0].class, c[0].warning.map(|w| w.0)), (Class::Compatible, Some("compat::widened")));
+        assert_eq!(c[0].class, Class::BreakingWire);
+        assert!(
+            c[0].summary.contains("old data read as `int64`: unchanged; new data read by old readers as `int32`: values beyond 32 bits are truncated"),
+            "{}",
+            c[0].summary
+        );
         let narrowed = diff(&widened, &base, true);
         assert_eq!(narrowed[0].class, Class::BreakingWire);
         let renamed = schema(&format!("{M}  field 1 y optional implicit int32 json=\"y\"\n"), &[]);
@@ -353,6 +392,78 @@ mod tests {
         assert_eq!(classes(&base, &number_only)[0].0, Class::BreakingJson);
         let reuse = classes(&number_only, &base);
         assert_eq!(reuse[0].0, Class::BreakingWire, "{reuse:?}");
+    }
+
+    #[test]
+    fn oneof_rules_follow_exclusivity_not_names() {
+        let m = |a: &str, b: &str| {
+            let tail = |o: &str| if o.is_empty() { String::new() } else { format!(" oneof={o}") };
+            schema(
+                &format!(
+                    "{M}  field 1 a optional explicit string json=\"a\"{}\n  field 2 b optional explicit int64 json=\"b\"{}\n",
+                    tail(a),
+                    tail(b)
+                ),
+                &[],
+            )
+        };
+        let base = m("pick", "pick");
+        let renamed = diff(&base, &m("choice", "choice"), true);
+        assert_eq!(renamed.len(), 2);
+        assert!(renamed.iter().all(|c| c.class == Class::Compatible && c.warning == Some(API)), "{renamed:?}");
+        assert!(renamed[0].summary.contains("oneof renamed `pick` -> `choice`"), "{}", renamed[0].summary);
+        let split = diff(&base, &m("pick", "other"), true);
+        assert!(split.iter().all(|c| c.class == Class::BreakingWire), "{split:?}");
+        assert!(split[0].summary.contains("no longer exclusive with #1"), "{}", split[0].summary);
+        let alone = diff(&m("", "pick"), &m("solo", "pick"), true);
+        assert_eq!((alone.len(), alone[0].class), (1, Class::Compatible));
+        let joined = diff(&m("", "pick"), &base, true);
+        assert_eq!(joined[0].class, Class::BreakingWire);
+        assert!(joined[0].summary.contains("now exclusive with #2"), "{}", joined[0].summary);
+    }
+
+    #[test]
+    fn proto2_defaults_are_values() {
+        let p = |tail: &str| {
+            schema(&format!("message a.v1.M proto2\n  field 1 x optional explicit int32 json=\"x\"{tail}\n"), &[])
+        };
+        let c = classes(&p(" default=7"), &p(" default=8"));
+        assert_eq!(c[0].0, Class::BreakingWire, "{c:?}");
+        assert_eq!(classes(&p(""), &p(" default=0"))[0].0, Class::Compatible);
+        assert_eq!(classes(&p(""), &p(" default=3"))[0].0, Class::BreakingWire);
+        let required = schema("message a.v1.M proto2\n  field 1 x required explicit int32 json=\"x\"\n", &[]);
+        let gone = schema("message a.v1.M proto2\n", &["message a.v1.M reserved 1", "message a.v1.M reserved name x"]);
+        assert_eq!(classes(&required, &gone)[0].0, Class::BreakingWire);
+    }
+
+    #[test]
+    fn enum_primary_names() {
+        let e = |values: &str| {
+            let text = format!("ampy-canonical-schema v2\nroot a.v1.M\n{M}enum a.v1.E proto3\n{values}");
+            Schema::parse(&text, &[])
+        };
+        let base = e("  value 0 E_U\n  value 1 E_A\n");
+        // An alias declared after: JSON writers still print E_A.
+        let after = diff(&base, &e("  value 0 E_U\n  value 1 E_A\n  value 1 E_B alias\n"), true);
+        assert_eq!((after.len(), after[0].class, after[0].addition), (1, Class::Compatible, true));
+        // Declared before: writers print E_B, which old readers reject.
+        let before = diff(&base, &e("  value 0 E_U\n  value 1 E_A alias\n  value 1 E_B\n"), true);
+        let worst = before.iter().map(|c| c.class).max();
+        assert_eq!(worst, Some(Class::BreakingJson), "{before:?}");
+        // Reordering known names: old readers accept the new primary.
+        let both = e("  value 0 E_U\n  value 1 E_A\n  value 1 E_B alias\n");
+        let swapped = diff(&both, &e("  value 0 E_U\n  value 1 E_A alias\n  value 1 E_B\n"), true);
+        assert_eq!((swapped.len(), swapped[0].class), (1, Class::Compatible), "{swapped:?}");
+        // A v1 baseline does not say which alias is first: no primary change.
+        let v1 = Schema::parse(
+            "ampy-canonical-schema v1\nroot a.v1.M\nenum a.v1.E proto3\n  value 1 E_A\n  value 1 E_B\n",
+            &[],
+        );
+        let v2 = Schema::parse(
+            "ampy-canonical-schema v2\nroot a.v1.M\nenum a.v1.E proto3\n  value 1 E_A\n  value 1 E_B alias\n",
+            &[],
+        );
+        assert!(diff(&v1, &v2, true).is_empty());
     }
 
     #[test]

@@ -95,11 +95,18 @@ fn proto_go_package(types: &str, package: &str) -> (String, String) {
     (path, name)
 }
 
-/// Renders the Go module for `project`, in memory.
-pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
+/// Where the payload packages go: proto package → (import path, package
+/// name), protoc-gen-go's `(file, import path, package)` mappings, and the
+/// bus package's import alias of each proto package.
+struct Layout {
+    settings: Settings,
+    packages: BTreeMap<String, (String, String)>,
+    mappings: Vec<(String, String, String)>,
+    aliases: BTreeMap<String, String>,
+}
+
+fn layout(project: &Project) -> Result<Layout, Diagnostics> {
     let settings = settings(project)?;
-    // Proto package → (import path, package name), and the mapping for
-    // every file protoc-gen-go generates.
     let mut packages: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut mappings = Vec::new();
     for f in project.compiled.pool.files() {
@@ -134,6 +141,25 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         taken.push(alias.clone());
         aliases.insert(package.clone(), alias);
     }
+    Ok(Layout { settings, packages, mappings, aliases })
+}
+
+/// Every problem with the registry that [`generate`] would refuse, found
+/// without protoc-gen-go and without rendering: `targets.go`, proto file
+/// names and the bus package's identifiers (the views the templates would
+/// print are built and dropped). `ampygen check` runs it, so a CI that runs
+/// only `check` cannot pass a registry `generate` rejects. What
+/// protoc-gen-go itself might reject is not covered.
+pub fn validate(project: &Project) -> Diagnostics {
+    match layout(project) {
+        Ok(l) => view::build(project, &l.settings, &l.aliases, &l.packages, "").err().unwrap_or_default(),
+        Err(d) => d,
+    }
+}
+
+/// Renders the Go module for `project`, in memory.
+pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
+    let Layout { settings, packages, mappings, aliases } = layout(project)?;
     // The plugin (a separate process) runs while the bus package renders.
     let (payloads, bus) = std::thread::scope(|scope| {
         let plugin = scope.spawn(|| plugin::run(project, &settings.module, &mappings));

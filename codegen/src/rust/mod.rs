@@ -93,6 +93,21 @@ pub fn generate(project: &Project, options: &Options) -> Result<Files, Diagnosti
     Ok(files)
 }
 
+/// Every problem with the registry that [`generate`] would refuse, found
+/// without prost-build (the slow part, which only renders payload types the
+/// compiled protos already describe): shared payload versions, key paths,
+/// name collisions of topics and envs, reserved module names. The bindings
+/// are rendered in memory and dropped.
+pub fn validate(project: &Project) -> Diagnostics {
+    let options = Options::default();
+    let models = match models(project, &options) {
+        Ok(m) => m,
+        Err(d) => return d,
+    };
+    let paths = Paths { externs: Vec::new() };
+    tree(project, &paths, &models, false).err().unwrap_or_default()
+}
+
 /// The file descriptor set of every file the payloads need, without
 /// source info (comments would only grow the binary), in dependency order.
 fn descriptors(project: &Project, options: &Options, models: &[TopicModel<'_>]) -> String {

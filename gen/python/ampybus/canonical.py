@@ -21,14 +21,19 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 
 __all__ = [
     "VERSION_LINE",
+    "VERSION_LINE_V2",
     "canonical_form",
     "canonical_schema_hash",
     "hash_canonical",
     "register_file",
 ]
 
-#: First line of every canonical form; part of the hashed bytes.
+#: First line of a canonical form that reaches no aliased enum value; part
+#: of the hashed bytes.
 VERSION_LINE = "ampy-canonical-schema v1"
+#: First line of a form that reaches an enum with aliases: v1 plus ``alias``
+#: on every value that is not the first declared name of its number.
+VERSION_LINE_V2 = "ampy-canonical-schema v2"
 
 _SCALARS: Dict[int, str] = {
     FieldDescriptor.TYPE_DOUBLE: "double",
@@ -240,24 +245,43 @@ def _write_message(out: List[str], files: _Files, md: Descriptor) -> None:
         out.append(line)
 
 
+def _primaries(ed: EnumDescriptor) -> Dict[int, str]:
+    """The first declared name of every number with several names.
+
+    ``ed.values`` is in declaration order (``values_by_number`` is not a
+    reliable way to find the first one across protobuf implementations).
+    """
+    first: Dict[int, str] = {}
+    counts: Dict[int, int] = {}
+    for v in ed.values:
+        first.setdefault(v.number, v.name)
+        counts[v.number] = counts.get(v.number, 0) + 1
+    return {n: name for n, name in first.items() if counts[n] > 1}
+
+
 def _write_enum(out: List[str], files: _Files, ed: EnumDescriptor) -> None:
     out.append(f"enum {ed.full_name} {files.syntax(ed.file)}")
     values = sorted(
         {(v.number, v.name) for v in ed.values}, key=lambda nv: (nv[0], nv[1].encode("utf-8"))
     )
+    primaries = _primaries(ed)
     for number, name in values:
-        out.append(f"  value {number} {name}")
+        alias = " alias" if primaries.get(number, name) != name else ""
+        out.append(f"  value {number} {name}{alias}")
 
 
 def canonical_form(root: Descriptor) -> str:
-    """The canonical form v1 of ``root`` and everything it reaches.
+    """The canonical form of ``root`` and everything it reaches.
 
-    Every line ends with LF; the text is pure ASCII. This is the definition
-    of "what counts as the schema" shared by every runtime.
+    v1, or v2 when a reached enum has aliases. Every line ends with LF; the
+    text is pure ASCII. This is the definition of "what counts as the
+    schema" shared by every runtime.
     """
     files = _Files()
-    out = [VERSION_LINE, f"root {root.full_name}"]
-    for _, d in _reachable(root):
+    defs = _reachable(root)
+    aliased = any(isinstance(d, EnumDescriptor) and _primaries(d) for _, d in defs)
+    out = [VERSION_LINE_V2 if aliased else VERSION_LINE, f"root {root.full_name}"]
+    for _, d in defs:
         if isinstance(d, Descriptor):
             _write_message(out, files, d)
         else:

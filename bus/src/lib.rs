@@ -22,6 +22,9 @@ pub mod linked;
 pub use linked::{LinkError, Linked};
 pub mod schema;
 pub mod topic;
+pub mod transport;
+#[cfg(feature = "nats")]
+pub mod nats;
 
 pub use envelope::{BlobPointer, DeadLetter, Dlq, Envelope, EnvelopeBuilder, EnvelopeError, Record};
 pub use headers::{ContentEncoding, HeaderError, Headers, MessageId, TraceParent};

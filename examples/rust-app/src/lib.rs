@@ -14,5 +14,6 @@ pub fn sample_bars(symbol: &str) -> contract::ampy::bars::v1::BarBatch {
             security: Some(SecurityId { symbol: symbol.into(), mic: "XNAS".into(), ..Default::default() }),
             ..Default::default()
         }],
+        ..Default::default()
     }
 }

@@ -99,7 +99,9 @@ pub fn stream_name_problem(name: &str) -> Option<&'static str> {
     if name.len() > 255 {
         return Some("is longer than 255 bytes");
     }
-    if let Some(c) = name.chars().find(|c| matches!(c, '.' | '*' | '>' | '/' | '\\') || c.is_whitespace() || c.is_control()) {
+    if let Some(c) =
+        name.chars().find(|c| matches!(c, '.' | '*' | '>' | '/' | '\\') || c.is_whitespace() || c.is_control())
+    {
         return Some(match c {
             '.' => "contains `.`",
             '*' => "contains `*`",

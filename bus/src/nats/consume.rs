@@ -264,7 +264,11 @@ impl<T: Topic> ConsumerBuilder<T> {
         let js_stream = self.bus.js.get_stream(stream.name).await.map_err(|e| {
             Error::with_source(
                 ErrorKind::NoStream,
-                format!("stream `{}` does not exist: run `ampygen provision nats` for env `{}`", stream.name, self.bus.env()),
+                format!(
+                    "stream `{}` does not exist: run `ampygen provision nats` for env `{}`",
+                    stream.name,
+                    self.bus.env()
+                ),
                 e,
             )
         })?;
@@ -446,7 +450,13 @@ where
             Ok(e) => Ok((e.headers, Body::Payload(e.payload))),
             Err(EnvelopeError::PointerRecord { .. }) => Envelope::<T::Payload>::decode_headers(pairs).map(|h| {
                 let blob = h.blob.clone();
-                (h, blob.map_or(Body::Pointer(BlobPointer { blob_ref: String::new(), blob_hash: String::new(), blob_size: 0 }), Body::Pointer))
+                (
+                    h,
+                    blob.map_or(
+                        Body::Pointer(BlobPointer { blob_ref: String::new(), blob_hash: String::new(), blob_size: 0 }),
+                        Body::Pointer,
+                    ),
+                )
             }),
             Err(e) => Err(e),
         };
@@ -470,7 +480,8 @@ where
         if info.delivered > u64::from(self.max_deliveries) {
             // Already past the bound: an earlier DLQ publish failed, or the
             // process died mid-handler. Do not run the handler again.
-            let reason = format!("max_deliveries: delivered {} times, the bound is {}", info.delivered, self.max_deliveries);
+            let reason =
+                format!("max_deliveries: delivered {} times, the bound is {}", info.delivered, self.max_deliveries);
             self.dead_letter(&msg, &raw, &reason, stats).await?;
             return Ok(self.after(last_in_window));
         }

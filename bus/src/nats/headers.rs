@@ -20,10 +20,7 @@ where
     for (name, value) in pairs {
         let nats = nats_header(name).unwrap_or(name);
         let bad = |what: &str| {
-            Error::new(
-                ErrorKind::Envelope,
-                format!("header `{name}` cannot travel as a NATS header: {what}"),
-            )
+            Error::new(ErrorKind::Envelope, format!("header `{name}` cannot travel as a NATS header: {what}"))
         };
         let key: async_nats::header::HeaderName = nats.parse().map_err(|_| bad("invalid name"))?;
         let value: async_nats::HeaderValue = value.parse().map_err(|_| bad("the value contains a line break"))?;

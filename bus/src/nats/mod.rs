@@ -141,9 +141,10 @@ impl Bus {
                 ),
             )
         })?;
-        let tier = self.layout.tier(stream.tier).ok_or_else(|| {
-            Error::new(ErrorKind::Config, format!("the layout has no qos tier `{}`", stream.tier))
-        })?;
+        let tier = self
+            .layout
+            .tier(stream.tier)
+            .ok_or_else(|| Error::new(ErrorKind::Config, format!("the layout has no qos tier `{}`", stream.tier)))?;
         Ok((stream, tier))
     }
 

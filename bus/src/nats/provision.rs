@@ -186,14 +186,20 @@ impl fmt::Display for ProvisionReport {
 
 /// Brings each planned stream to its configuration. Settings the plan does
 /// not manage (max_msgs, placement, …) are kept as the server has them.
-pub async fn provision(js: &Context, plans: &[StreamPlan], options: ProvisionOptions) -> Result<ProvisionReport, Error> {
+pub async fn provision(
+    js: &Context,
+    plans: &[StreamPlan],
+    options: ProvisionOptions,
+) -> Result<ProvisionReport, Error> {
     let mut report = ProvisionReport { streams: Vec::with_capacity(plans.len()) };
     for plan in plans {
         let existing = match js.get_stream(&plan.name).await {
             Ok(mut s) => Some(
                 s.info()
                     .await
-                    .map_err(|e| Error::with_source(ErrorKind::Provision, format!("cannot read stream `{}`", plan.name), e))?
+                    .map_err(|e| {
+                        Error::with_source(ErrorKind::Provision, format!("cannot read stream `{}`", plan.name), e)
+                    })?
                     .config
                     .clone(),
             ),
@@ -223,7 +229,8 @@ pub async fn provision(js: &Context, plans: &[StreamPlan], options: ProvisionOpt
         } else if options.dry_run {
             Outcome::Planned
         } else {
-            let fail = |e: String| Error::new(ErrorKind::Provision, format!("cannot provision stream `{}`: {e}", plan.name));
+            let fail =
+                |e: String| Error::new(ErrorKind::Provision, format!("cannot provision stream `{}`: {e}", plan.name));
             match (&action, existing) {
                 (StreamAction::Create, _) => {
                     js.create_stream(want).await.map_err(|e| fail(e.to_string()))?;

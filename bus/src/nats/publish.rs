@@ -47,7 +47,14 @@ pub struct PublisherBuilder<T> {
 
 impl<T: Topic> PublisherBuilder<T> {
     pub(super) fn new(bus: Bus) -> Self {
-        PublisherBuilder { bus, producer: None, source: None, run_id: None, retry: RetryPolicy::default(), _topic: PhantomData }
+        PublisherBuilder {
+            bus,
+            producer: None,
+            source: None,
+            run_id: None,
+            retry: RetryPolicy::default(),
+            _topic: PhantomData,
+        }
     }
 
     /// The `producer` header and metric label, e.g. `yfinance-go@ingest-1`.
@@ -135,7 +142,11 @@ where
 
     /// Publishes the pointer record of a payload stored in object storage
     /// (`Envelope::encode_pointer`); store the blob first.
-    pub async fn publish_pointer(&self, envelope: &Envelope<T::Payload>, blob: &BlobPointer) -> Result<Published, Error> {
+    pub async fn publish_pointer(
+        &self,
+        envelope: &Envelope<T::Payload>,
+        blob: &BlobPointer,
+    ) -> Result<Published, Error> {
         let subject = T::topic_for(&envelope.payload, self.bus.env())?;
         let record = envelope.encode_pointer(blob)?;
         self.send(subject, envelope.headers.message_id, &record).await
@@ -160,8 +171,9 @@ where
 
     async fn send(&self, subject: Subject, message_id: MessageId, record: &Record) -> Result<Published, Error> {
         let headers = to_nats(record.headers.iter().map(|(k, v)| (*k, v.as_str())))?;
-        let ack = publish_checked(&self.bus, subject.as_str(), headers, Bytes::copy_from_slice(&record.payload), &self.retry)
-            .await?;
+        let ack =
+            publish_checked(&self.bus, subject.as_str(), headers, Bytes::copy_from_slice(&record.payload), &self.retry)
+                .await?;
         self.bus.observer.produced(T::ID, &self.producer);
         debug_assert_eq!(ack.0.stream, self.stream);
         Ok(Published {

@@ -162,7 +162,10 @@ pub fn model(registry: &Registry) -> Result<Model, Diagnostics> {
                 p99_ms: q.p99_ms.as_ref().map(|p| p.value),
                 max_deliveries: get(&t.max_deliveries, defaults::MAX_DELIVERIES),
                 ack_wait_ms: get(&t.ack_wait_ms, defaults::ACK_WAIT_MS),
-                nak_backoff_ms: t.nak_backoff_ms.as_ref().map_or(defaults::NAK_BACKOFF_MS.to_vec(), |s| s.value.clone()),
+                nak_backoff_ms: t
+                    .nak_backoff_ms
+                    .as_ref()
+                    .map_or(defaults::NAK_BACKOFF_MS.to_vec(), |s| s.value.clone()),
                 duplicate_window_ms: get(&t.duplicate_window_ms, defaults::DUPLICATE_WINDOW_MS),
                 max_age_ms: get(&t.max_age_hours, defaults::MAX_AGE_HOURS) * 3_600_000,
                 max_bytes: t.max_bytes.as_ref().map(|s| s.value),

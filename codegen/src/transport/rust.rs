@@ -71,7 +71,8 @@ pub fn render(model: &Model) -> String {
         "LAYOUT.streams_for(env.as_str())",
     );
     c.doc(" Envelope header → NATS header, in wire order.");
-    let pairs: Vec<String> = model.headers.iter().map(|h| format!("({}, {})", lit(&h.contract), lit(&h.nats))).collect();
+    let pairs: Vec<String> =
+        model.headers.iter().map(|h| format!("({}, {})", lit(&h.contract), lit(&h.nats))).collect();
     c.line(format!("pub const NATS_HEADERS: [(&str, &str); {}] = [{}];", pairs.len(), pairs.join(", ")));
     c.doc(" Metric names exposed by the runtimes (Prometheus form).");
     let names: Vec<String> = model.metrics.iter().map(|m| lit(&m.name)).collect();

@@ -62,7 +62,10 @@ async fn run(url: &str, n: usize) {
         })
         .collect();
 
-    println!("NATS JetStream on loopback (nats-server {}), 1 KiB payloads, {n} records each", bus.client().server_info().version);
+    println!(
+        "NATS JetStream on loopback (nats-server {}), 1 KiB payloads, {n} records each",
+        bus.client().server_info().version
+    );
     // Alternate the two, twice, and keep each side's best round.
     let (mut typed_pub, mut raw_pub) = (f64::MAX, f64::MAX);
     for round in 0..2 {
@@ -115,7 +118,8 @@ async fn run(url: &str, n: usize) {
     let rate = 2000.0;
     let secs = 3.0;
     let total = (rate * secs) as usize;
-    let mut consumer = bus.consumer::<Raw>("bench-latency").start(ampy_bus::nats::Start::New).batch(100).build().await.unwrap();
+    let mut consumer =
+        bus.consumer::<Raw>("bench-latency").start(ampy_bus::nats::Start::New).batch(100).build().await.unwrap();
     let sent2 = Arc::clone(&sent);
     let lat_task = tokio::spawn(async move {
         let mut lat = Vec::with_capacity(total);

@@ -98,7 +98,13 @@ fn b64(s: &str) -> Vec<u8> {
 
 async fn roundtrip<T: Topic>(bus: &Bus, vectors: &[&serde_json::Value]) -> usize
 where
-    T::Payload: ampy_bus::Schema + ampy_bus::PartitionKey + ampy_bus::prost::Message + Default + PartialEq + Clone + std::fmt::Debug,
+    T::Payload: ampy_bus::Schema
+        + ampy_bus::PartitionKey
+        + ampy_bus::prost::Message
+        + Default
+        + PartialEq
+        + Clone
+        + std::fmt::Debug,
 {
     let publisher = bus.publisher::<T>().producer("roundtrip@1").build().unwrap();
     let mut sent: Vec<(Pairs, Vec<u8>, T::Payload)> = Vec::new();
@@ -165,7 +171,10 @@ fn one_vector_per_domain_round_trips_byte_identical() {
         let pick = |topic: &str| -> Vec<&serde_json::Value> {
             let mut v: Vec<&serde_json::Value> = all.iter().filter(|v| v["topic"] == topic).take(1).collect();
             if topic == "news.v1.raw" {
-                v.extend(all.iter().filter(|v| v["name"] == "news.raw.gzip_over_128kib" || v["name"] == "news.raw.blob_pointer"));
+                v.extend(
+                    all.iter()
+                        .filter(|v| v["name"] == "news.raw.gzip_over_128kib" || v["name"] == "news.raw.blob_pointer"),
+                );
             }
             v
         };
@@ -369,9 +378,8 @@ fn a_record_over_max_payload_is_refused_before_sending_and_the_connection_stays_
         let limit = bus.client().server_info().max_payload;
         assert_eq!(limit, 1 << 20, "the server's default");
         let mut record = tampered("AAPL", |_| {});
-        let header_len = headers::wire_len(
-            &headers::to_nats(record.headers.iter().map(|(k, v)| (*k, v.as_str()))).unwrap(),
-        );
+        let header_len =
+            headers::wire_len(&headers::to_nats(record.headers.iter().map(|(k, v)| (*k, v.as_str()))).unwrap());
         // One byte over, counting the headers: refused locally.
         record.payload = vec![7; limit - header_len + 1];
         let err = publisher.publish_record(bars_subject("AAPL"), &record).await.unwrap_err();
@@ -430,7 +438,11 @@ fn a_server_restart_mid_run_loses_no_acknowledged_record() {
             ids.insert(m.headers.get("Nats-Msg-Id").unwrap().as_str().to_owned());
         }
         let lost: Vec<_> = acked.iter().filter(|id| !ids.contains(*id)).collect();
-        eprintln!("restart: {N} publishes, {} acknowledged, {failed} failed, {stored} stored, {} lost", acked.len(), lost.len());
+        eprintln!(
+            "restart: {N} publishes, {} acknowledged, {failed} failed, {stored} stored, {} lost",
+            acked.len(),
+            lost.len()
+        );
         assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
         assert!(acked.len() >= N * 3 / 4, "the publisher rode out the restart");
         assert_eq!(stored, ids.len(), "each message id stored once");

@@ -56,6 +56,14 @@ fn docs_show_this_example() {
     let start = this.find("// docs:start\n").unwrap() + "// docs:start\n".len();
     let end = this.find("// docs:end").unwrap();
     let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/rust.md")).unwrap();
-    let block = docs.split("## Running on NATS").nth(1).and_then(|s| s.split("```rust\n").nth(1)).and_then(|s| s.split("```").next());
-    assert_eq!(block, Some(&this[start..end]), "docs/rust.md's Running on NATS example differs from tests/nats_docs.rs");
+    let block = docs
+        .split("## Running on NATS")
+        .nth(1)
+        .and_then(|s| s.split("```rust\n").nth(1))
+        .and_then(|s| s.split("```").next());
+    assert_eq!(
+        block,
+        Some(&this[start..end]),
+        "docs/rust.md's Running on NATS example differs from tests/nats_docs.rs"
+    );
 }

@@ -47,7 +47,13 @@ impl Server {
             eprintln!("skipping {test}: no nats-server (install it, or run scripts/test)");
             return None;
         };
-        let mut s = Server { bin, dir: tempfile::tempdir().expect("temp dir"), port: free_port(), monitor: free_port(), child: None };
+        let mut s = Server {
+            bin,
+            dir: tempfile::tempdir().expect("temp dir"),
+            port: free_port(),
+            monitor: free_port(),
+            child: None,
+        };
         s.spawn();
         Some(s)
     }

@@ -56,7 +56,7 @@ impl ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
-    envelope: Option<EnvelopeError>,
+    envelope: Option<Box<EnvelopeError>>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -79,7 +79,7 @@ impl Error {
 
     /// The envelope error behind an [`ErrorKind::Envelope`].
     pub fn envelope(&self) -> Option<&EnvelopeError> {
-        self.envelope.as_ref()
+        self.envelope.as_deref()
     }
 }
 
@@ -96,7 +96,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match (&self.envelope, &self.source) {
-            (Some(e), _) => Some(e),
+            (Some(e), _) => Some(e.as_ref()),
             (None, Some(s)) => Some(s.as_ref()),
             _ => None,
         }
@@ -105,7 +105,7 @@ impl std::error::Error for Error {
 
 impl From<EnvelopeError> for Error {
     fn from(e: EnvelopeError) -> Error {
-        Error { kind: ErrorKind::Envelope, message: e.to_string(), envelope: Some(e), source: None }
+        Error { kind: ErrorKind::Envelope, message: e.to_string(), envelope: Some(Box::new(e)), source: None }
     }
 }
 

@@ -356,7 +356,7 @@ fn diff(have: &Config, want: &Config) -> StreamAction {
 fn humantime(d: Duration) -> String {
     let ms = d.as_millis();
     for (unit, size) in [("h", 3_600_000u128), ("m", 60_000), ("s", 1_000)] {
-        if ms % size == 0 {
+        if ms.is_multiple_of(size) {
             return format!("{}{unit}", ms / size);
         }
     }

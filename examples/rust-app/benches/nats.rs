@@ -121,7 +121,9 @@ async fn run(url: &str, n: usize) {
     let mut consumer =
         bus.consumer::<Raw>("bench-latency").start(ampy_bus::nats::Start::New).batch(100).build().await.unwrap();
     let sent2 = Arc::clone(&sent);
-    let lat_task = tokio::spawn(async move {
+    // One task, two futures: the consumer's handler borrows, so it is not
+    // spawned.
+    let consume = async {
         let mut lat = Vec::with_capacity(total);
         consumer
             .drain(
@@ -137,23 +139,26 @@ async fn run(url: &str, n: usize) {
             .await
             .unwrap();
         lat
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let start = Instant::now();
-    let mut inflight = Vec::new();
-    for i in 0..total {
-        let due = start + Duration::from_secs_f64(i as f64 / rate);
-        tokio::time::sleep_until(due.into()).await;
-        let e = Envelope::builder(payload(i)).producer("bench@1").source("bench").run_id("r").build().unwrap();
-        sent.lock().unwrap().insert(e.headers.message_id.to_string(), Instant::now());
-        // Steady rate: do not wait for each ack before the next send.
-        let p = publisher_clone(&bus);
-        inflight.push(tokio::spawn(async move { p.publish_envelope(&e).await.map(|_| ()) }));
-    }
-    for f in inflight {
-        f.await.unwrap().unwrap();
-    }
-    lat.extend(lat_task.await.unwrap());
+    };
+    let produce = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let start = Instant::now();
+        let mut inflight = Vec::new();
+        for i in 0..total {
+            let due = start + Duration::from_secs_f64(i as f64 / rate);
+            tokio::time::sleep_until(due.into()).await;
+            let e = Envelope::builder(payload(i)).producer("bench@1").source("bench").run_id("r").build().unwrap();
+            sent.lock().unwrap().insert(e.headers.message_id.to_string(), Instant::now());
+            // Steady rate: do not wait for each ack before the next send.
+            let p = publisher_clone(&bus);
+            inflight.push(tokio::spawn(async move { p.publish_envelope(&e).await.map(|_| ()) }));
+        }
+        for f in inflight {
+            f.await.unwrap().unwrap();
+        }
+    };
+    let (got, ()) = tokio::join!(consume, produce);
+    lat.extend(got);
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     println!(

@@ -12,6 +12,8 @@ use ampygen::{Diagnostic, Diagnostics, Project};
 use clap::{Parser, Subcommand, ValueEnum};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
+mod provision;
+
 const CHECK_FAILED: u8 = 1;
 const BAD_INPUT: u8 = 2;
 
@@ -111,6 +113,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Create or update the broker streams the registry implies for one env
+    /// (docs/nats.md). Exit 1 when a change would lose stored records.
+    Provision {
+        #[command(subcommand)]
+        broker: Broker,
+    },
+}
+
+#[derive(Subcommand)]
+enum Broker {
+    /// NATS JetStream: one stream per env, domain and major version.
+    Nats {
+        /// Server URL, e.g. `nats://127.0.0.1:4222`.
+        #[arg(long)]
+        server: String,
+        /// Environment, e.g. `prod`.
+        #[arg(long)]
+        env: String,
+        /// Print what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also apply changes that drop stored records (shorter retention,
+        /// smaller limits, fewer subjects, another storage type).
+        #[arg(long)]
+        allow_data_loss: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -133,6 +161,9 @@ fn main() -> ExitCode {
         Command::Lock { dry_run } => lock(&project, &printer, dry_run),
         Command::Hash { fqdn, canonical } => hash(&project, &fqdn, canonical),
         Command::Route { topic, env, payload, dlq, format } => route(&project, &topic, &env, &payload, dlq, format),
+        Command::Provision { broker: Broker::Nats { server, env, dry_run, allow_data_loss } } => {
+            provision::nats(&project, &server, &env, ampy_bus::nats::ProvisionOptions { dry_run, allow_data_loss })
+        }
     }
 }
 

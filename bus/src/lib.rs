@@ -20,8 +20,11 @@ pub mod key;
 pub mod linked;
 #[cfg(feature = "reflect")]
 pub use linked::{LinkError, Linked};
+#[cfg(feature = "nats")]
+pub mod nats;
 pub mod schema;
 pub mod topic;
+pub mod transport;
 
 pub use envelope::{BlobPointer, DeadLetter, Dlq, Envelope, EnvelopeBuilder, EnvelopeError, Record};
 pub use headers::{ContentEncoding, HeaderError, Headers, MessageId, TraceParent};

@@ -6,11 +6,14 @@
 //!   `docs/schema-hash.md`;
 //! - the text of subject tokens and key timestamps ([`text`]), per
 //!   docs/registry.md, with no dependencies at all, so the runtime links it
-//!   even without the `schema` feature.
+//!   even without the `schema` feature;
+//! - the NATS header names, stream names and metric names ([`transport`]),
+//!   per docs/nats.md.
 
 #[cfg(feature = "schema")]
 mod schema;
 pub mod text;
+pub mod transport;
 
 #[cfg(feature = "schema")]
 pub use schema::*;

@@ -34,6 +34,7 @@ pub mod render;
 pub mod route;
 pub mod rust;
 pub mod template;
+pub mod transport;
 pub mod yaml;
 
 pub use config::{configure, rerun_if_changed, Config, Error};

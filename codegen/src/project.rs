@@ -39,6 +39,7 @@ pub fn load_source(path: &Path, source: Arc<Source>) -> Result<Project, Diagnost
         diags.sort();
         return Err(diags);
     };
+    diags.extend(crate::transport::validate(&registry));
     let base = path.parent().unwrap_or(Path::new(""));
     let compiled = match protos::compile(&registry, base) {
         Ok(c) => c,

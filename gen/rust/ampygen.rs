@@ -2260,3 +2260,70 @@ impl self::ampy::universe::v1::UniverseSnapshot {
         topics::universe::v1::snapshots::topic_for(self, env)
     }
 }
+/// The broker layout of the registry (docs/nats.md): streams, QoS tier
+/// settings, the DLQ route, header names and metric names. The `nats`
+/// feature of `ampy-bus` provisions and configures from `LAYOUT`.
+pub mod transport {
+    use ::ampy_bus::transport::{DlqRoute, Layout, Storage, Stream, Tier};
+    pub const LAYOUT: Layout = Layout {
+        namespace: "ampy",
+        tiers: &[
+            Tier { name: "critical", max_deliveries: 5, ack_wait_ms: 30000, nak_backoff_ms: &[250, 1000, 5000], duplicate_window_ms: 120000, max_age_ms: 2592000000, max_bytes: None, storage: Storage::File, replicas: 1 },
+            Tier { name: "realtime", max_deliveries: 3, ack_wait_ms: 30000, nak_backoff_ms: &[100, 500, 2000], duplicate_window_ms: 120000, max_age_ms: 259200000, max_bytes: None, storage: Storage::File, replicas: 1 },
+            Tier { name: "standard", max_deliveries: 5, ack_wait_ms: 30000, nak_backoff_ms: &[1000, 5000, 30000], duplicate_window_ms: 120000, max_age_ms: 604800000, max_bytes: None, storage: Storage::File, replicas: 1 },
+        ],
+        streams: &[
+            Stream { env: "dev", domain: "bars", version: "v1", name: "AMPY_DEV_BARS_V1", subjects: &["ampy.dev.bars.v1.>"], tier: "realtime", dead_letters: false },
+            Stream { env: "dev", domain: "ticks", version: "v1", name: "AMPY_DEV_TICKS_V1", subjects: &["ampy.dev.ticks.v1.>"], tier: "realtime", dead_letters: false },
+            Stream { env: "dev", domain: "news", version: "v1", name: "AMPY_DEV_NEWS_V1", subjects: &["ampy.dev.news.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "dev", domain: "fx", version: "v1", name: "AMPY_DEV_FX_V1", subjects: &["ampy.dev.fx.v1.>"], tier: "realtime", dead_letters: false },
+            Stream { env: "dev", domain: "fundamentals", version: "v1", name: "AMPY_DEV_FUNDAMENTALS_V1", subjects: &["ampy.dev.fundamentals.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "dev", domain: "corporate_actions", version: "v1", name: "AMPY_DEV_CORPORATE_ACTIONS_V1", subjects: &["ampy.dev.corporate_actions.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "dev", domain: "universe", version: "v1", name: "AMPY_DEV_UNIVERSE_V1", subjects: &["ampy.dev.universe.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "dev", domain: "signals", version: "v1", name: "AMPY_DEV_SIGNALS_V1", subjects: &["ampy.dev.signals.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "dev", domain: "orders", version: "v1", name: "AMPY_DEV_ORDERS_V1", subjects: &["ampy.dev.orders.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "dev", domain: "fills", version: "v1", name: "AMPY_DEV_FILLS_V1", subjects: &["ampy.dev.fills.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "dev", domain: "positions", version: "v1", name: "AMPY_DEV_POSITIONS_V1", subjects: &["ampy.dev.positions.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "dev", domain: "metrics", version: "v1", name: "AMPY_DEV_METRICS_V1", subjects: &["ampy.dev.metrics.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "dev", domain: "dlq", version: "v1", name: "AMPY_DEV_DLQ_V1", subjects: &["ampy.dev.dlq.v1.>"], tier: "standard", dead_letters: true },
+            Stream { env: "dev", domain: "control", version: "v1", name: "AMPY_DEV_CONTROL_V1", subjects: &["ampy.dev.control.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "paper", domain: "bars", version: "v1", name: "AMPY_PAPER_BARS_V1", subjects: &["ampy.paper.bars.v1.>"], tier: "realtime", dead_letters: false },
+            Stream { env: "paper", domain: "ticks", version: "v1", name: "AMPY_PAPER_TICKS_V1", subjects: &["ampy.paper.ticks.v1.>"], tier: "realtime", dead_letters: false },
+            Stream { env: "paper", domain: "news", version: "v1", name: "AMPY_PAPER_NEWS_V1", subjects: &["ampy.paper.news.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "paper", domain: "fx", version: "v1", name: "AMPY_PAPER_FX_V1", subjects: &["ampy.paper.fx.v1.>"], tier: "realtime", dead_letters: false },
+            Stream { env: "paper", domain: "fundamentals", version: "v1", name: "AMPY_PAPER_FUNDAMENTALS_V1", subjects: &["ampy.paper.fundamentals.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "paper", domain: "corporate_actions", version: "v1", name: "AMPY_PAPER_CORPORATE_ACTIONS_V1", subjects: &["ampy.paper.corporate_actions.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "paper", domain: "universe", version: "v1", name: "AMPY_PAPER_UNIVERSE_V1", subjects: &["ampy.paper.universe.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "paper", domain: "signals", version: "v1", name: "AMPY_PAPER_SIGNALS_V1", subjects: &["ampy.paper.signals.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "paper", domain: "orders", version: "v1", name: "AMPY_PAPER_ORDERS_V1", subjects: &["ampy.paper.orders.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "paper", domain: "fills", version: "v1", name: "AMPY_PAPER_FILLS_V1", subjects: &["ampy.paper.fills.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "paper", domain: "positions", version: "v1", name: "AMPY_PAPER_POSITIONS_V1", subjects: &["ampy.paper.positions.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "paper", domain: "metrics", version: "v1", name: "AMPY_PAPER_METRICS_V1", subjects: &["ampy.paper.metrics.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "paper", domain: "dlq", version: "v1", name: "AMPY_PAPER_DLQ_V1", subjects: &["ampy.paper.dlq.v1.>"], tier: "standard", dead_letters: true },
+            Stream { env: "paper", domain: "control", version: "v1", name: "AMPY_PAPER_CONTROL_V1", subjects: &["ampy.paper.control.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "prod", domain: "bars", version: "v1", name: "AMPY_PROD_BARS_V1", subjects: &["ampy.prod.bars.v1.>"], tier: "realtime", dead_letters: false },
+            Stream { env: "prod", domain: "ticks", version: "v1", name: "AMPY_PROD_TICKS_V1", subjects: &["ampy.prod.ticks.v1.>"], tier: "realtime", dead_letters: false },
+            Stream { env: "prod", domain: "news", version: "v1", name: "AMPY_PROD_NEWS_V1", subjects: &["ampy.prod.news.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "prod", domain: "fx", version: "v1", name: "AMPY_PROD_FX_V1", subjects: &["ampy.prod.fx.v1.>"], tier: "realtime", dead_letters: false },
+            Stream { env: "prod", domain: "fundamentals", version: "v1", name: "AMPY_PROD_FUNDAMENTALS_V1", subjects: &["ampy.prod.fundamentals.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "prod", domain: "corporate_actions", version: "v1", name: "AMPY_PROD_CORPORATE_ACTIONS_V1", subjects: &["ampy.prod.corporate_actions.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "prod", domain: "universe", version: "v1", name: "AMPY_PROD_UNIVERSE_V1", subjects: &["ampy.prod.universe.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "prod", domain: "signals", version: "v1", name: "AMPY_PROD_SIGNALS_V1", subjects: &["ampy.prod.signals.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "prod", domain: "orders", version: "v1", name: "AMPY_PROD_ORDERS_V1", subjects: &["ampy.prod.orders.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "prod", domain: "fills", version: "v1", name: "AMPY_PROD_FILLS_V1", subjects: &["ampy.prod.fills.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "prod", domain: "positions", version: "v1", name: "AMPY_PROD_POSITIONS_V1", subjects: &["ampy.prod.positions.v1.>"], tier: "critical", dead_letters: false },
+            Stream { env: "prod", domain: "metrics", version: "v1", name: "AMPY_PROD_METRICS_V1", subjects: &["ampy.prod.metrics.v1.>"], tier: "standard", dead_letters: false },
+            Stream { env: "prod", domain: "dlq", version: "v1", name: "AMPY_PROD_DLQ_V1", subjects: &["ampy.prod.dlq.v1.>"], tier: "standard", dead_letters: true },
+            Stream { env: "prod", domain: "control", version: "v1", name: "AMPY_PROD_CONTROL_V1", subjects: &["ampy.prod.control.v1.>"], tier: "standard", dead_letters: false },
+        ],
+        dlq: Some(DlqRoute { domain: "dlq", version: "v1", subtopic: &["{source_domain}"] }),
+    };
+    /// The streams of `env`.
+    pub fn streams(env: super::Env) -> impl Iterator<Item = &'static Stream> {
+        LAYOUT.streams_for(env.as_str())
+    }
+    /// Envelope header → NATS header, in wire order.
+    pub const NATS_HEADERS: [(&str, &str); 18] = [("message_id", "Nats-Msg-Id"), ("schema_fqdn", "Ampy-Schema-Fqdn"), ("schema_version", "Ampy-Schema-Version"), ("content_type", "Ampy-Content-Type"), ("produced_at", "Ampy-Produced-At"), ("producer", "Ampy-Producer"), ("source", "Ampy-Source"), ("run_id", "Ampy-Run-Id"), ("traceparent", "Ampy-Traceparent"), ("partition_key", "Ampy-Partition-Key"), ("content_encoding", "Ampy-Content-Encoding"), ("dedupe_key", "Ampy-Dedupe-Key"), ("retry_count", "Ampy-Retry-Count"), ("dlq_reason", "Ampy-Dlq-Reason"), ("schema_hash", "Ampy-Schema-Hash"), ("blob_ref", "Ampy-Blob-Ref"), ("blob_hash", "Ampy-Blob-Hash"), ("blob_size", "Ampy-Blob-Size")];
+    /// Metric names exposed by the runtimes (Prometheus form).
+    pub const METRICS: [&str; 7] = ["bus_produced_total", "bus_consumed_total", "bus_delivery_latency_ms", "bus_dlq_total", "bus_retry_total", "bus_decode_fail_total", "bus_schema_info"];
+}

@@ -12,14 +12,29 @@ use crate::template::{self, is_ident, SyntaxError, Token};
 use crate::yaml::{Kind, Node};
 
 mod gate;
+mod qos;
 mod targets;
+mod transports;
 
 pub use targets::{go_import_path_problem, go_package_problem, python_package_problem};
 
 const TOP_KEYS: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains", "targets"];
 const TOP_REQUIRED: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains"];
 const PROTO_KEYS: &[&str] = &["include", "files"];
-const QOS_KEYS: &[&str] = &["delivery", "p99_ms", "description"];
+const QOS_KEYS: &[&str] = &[
+    "delivery",
+    "p99_ms",
+    "description",
+    // Broker settings, decoded in `decode/qos.rs`.
+    "max_deliveries",
+    "ack_wait_ms",
+    "nak_backoff_ms",
+    "duplicate_window_ms",
+    "max_age_hours",
+    "max_bytes",
+    "storage",
+    "replicas",
+];
 const DOMAIN_KEYS: &[&str] = &["kind", "description", "qos", "versions", "compat"];
 const VERSION_KEYS: &[&str] = &["topics", "deprecated"];
 const TOPIC_KEYS: &[&str] = &[
@@ -320,8 +335,9 @@ impl Decoder<'_> {
             });
             let p99_ms = obj.get("p99_ms").and_then(|n| self.uint(n, "`p99_ms`"));
             let description = obj.get("description").and_then(|n| self.string(n, "`description`"));
+            let transport = self.tier_transport(&obj, &what);
             if let Some(delivery) = delivery {
-                tiers.push(QosTier { name: name.clone(), delivery, p99_ms, description });
+                tiers.push(QosTier { name: name.clone(), delivery, p99_ms, description, transport });
             }
         }
         tiers

@@ -6,8 +6,8 @@
 use super::*;
 
 const TARGET_KEYS: &[&str] = &["go", "python"];
-const GO_KEYS: &[&str] = &["module", "package", "types"];
-const PYTHON_KEYS: &[&str] = &["package"];
+const GO_KEYS: &[&str] = &["module", "package", "types", "transports"];
+const PYTHON_KEYS: &[&str] = &["package", "transports"];
 
 impl Decoder<'_> {
     pub(super) fn targets(&mut self, node: &Node) -> Targets {
@@ -47,7 +47,8 @@ impl Decoder<'_> {
                 );
             }
         }
-        Some(GoTarget { module, package, types, span: obj.span })
+        let transports = obj.get("transports").map(|n| self.transports(n, "targets.go.transports")).unwrap_or_default();
+        Some(GoTarget { module, package, types, transports, span: obj.span })
     }
 
     fn python_target(&mut self, node: &Node) -> Option<PythonTarget> {
@@ -66,7 +67,9 @@ impl Decoder<'_> {
                 );
             }
         }
-        Some(PythonTarget { package, span: obj.span })
+        let transports =
+            obj.get("transports").map(|n| self.transports(n, "targets.python.transports")).unwrap_or_default();
+        Some(PythonTarget { package, transports, span: obj.span })
     }
 }
 

@@ -1,0 +1,196 @@
+//! Metrics: an [`Observer`] the publisher and consumer report to, and
+//! [`Metrics`], a built-in observer with a Prometheus text exposition.
+//!
+//! Labels are the topic id, the producer or consumer name, and error
+//! *kinds*: never free text, never payload bytes, so cardinality stays
+//! bounded and nothing sensitive reaches a dashboard.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use crate::transport::LATENCY_BUCKETS_MS;
+
+/// Receives the bus's measurements. Every method defaults to nothing, so
+/// an adapter to another metrics facade implements only what it exports.
+pub trait Observer: Send + Sync {
+    /// A record was stored (publish ack received).
+    fn produced(&self, _topic: &str, _producer: &str) {}
+    /// A handler succeeded and the record was acked.
+    fn consumed(&self, _topic: &str, _consumer: &str) {}
+    /// Publish → first delivery, in milliseconds (`produced_at` to receipt).
+    fn delivery_latency(&self, _topic: &str, _ms: f64) {}
+    /// A record went to the DLQ; `reason` is the `dlq_reason` label.
+    fn dead_lettered(&self, _topic: &str, _reason: &str) {}
+    /// A record was nak'ed for redelivery; `reason` is the handler error kind.
+    fn retried(&self, _topic: &str, _reason: &str) {}
+    /// A record failed to decode; `reason` is the envelope error kind.
+    fn decode_failed(&self, _topic: &str, _reason: &str) {}
+    /// The schema a publisher or consumer was built for.
+    fn schema(&self, _topic: &str, _fqdn: &str, _hash: &str) {}
+}
+
+/// Reports nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
+
+type Labels = Vec<(&'static str, String)>;
+
+#[derive(Default)]
+struct State {
+    counters: BTreeMap<(&'static str, Labels), u64>,
+    /// (bucket counts, sum, count) per topic.
+    latency: BTreeMap<String, (Vec<u64>, f64, u64)>,
+    info: BTreeMap<(String, String, String), ()>,
+}
+
+/// In-process counters and the latency histogram, rendered in the
+/// Prometheus text format by [`Metrics::render`] (and served by
+/// [`Metrics::serve`]).
+#[derive(Default)]
+pub struct Metrics {
+    state: Mutex<State>,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        Arc::new(Metrics::default())
+    }
+
+    fn inc(&self, name: &'static str, labels: Labels) {
+        if let Ok(mut s) = self.state.lock() {
+            *s.counters.entry((name, labels)).or_insert(0) += 1;
+        }
+    }
+
+    /// A counter's value, for tests and health checks.
+    pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+        let Ok(s) = self.state.lock() else { return 0 };
+        s.counters
+            .iter()
+            .find(|((n, l), _)| {
+                *n == name && l.len() == labels.len() && l.iter().zip(labels).all(|((a, b), (c, d))| a == c && b == d)
+            })
+            .map_or(0, |(_, v)| *v)
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let Ok(s) = self.state.lock() else { return String::new() };
+        let mut out = String::new();
+        for (name, kind, labels) in crate::transport::METRICS {
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            match kind {
+                "histogram" => {
+                    for (topic, (buckets, sum, count)) in &s.latency {
+                        let t = escape(topic);
+                        for (i, le) in LATENCY_BUCKETS_MS.iter().enumerate() {
+                            let _ = writeln!(out, "{name}_bucket{{topic=\"{t}\",le=\"{le}\"}} {}", buckets[i]);
+                        }
+                        let _ = writeln!(out, "{name}_bucket{{topic=\"{t}\",le=\"+Inf\"}} {count}");
+                        let _ = writeln!(out, "{name}_sum{{topic=\"{t}\"}} {sum}");
+                        let _ = writeln!(out, "{name}_count{{topic=\"{t}\"}} {count}");
+                    }
+                }
+                "gauge" => {
+                    for (topic, fqdn, hash) in s.info.keys() {
+                        let _ = writeln!(
+                            out,
+                            "{name}{{{}=\"{}\",{}=\"{}\",{}=\"{}\"}} 1",
+                            labels[0],
+                            escape(topic),
+                            labels[1],
+                            escape(fqdn),
+                            labels[2],
+                            escape(hash)
+                        );
+                    }
+                }
+                _ => {
+                    for ((n, l), v) in &s.counters {
+                        if *n != name {
+                            continue;
+                        }
+                        let l: Vec<String> = l.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+                        let _ = writeln!(out, "{name}{{{}}} {v}", l.join(","));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Serves [`Metrics::render`] over HTTP on `listener` (any path) until
+    /// the task is dropped: a scrape target without a web framework.
+    pub async fn serve(self: Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let (mut sock, _) = listener.accept().await?;
+            let metrics = Arc::clone(&self);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                // The request itself does not matter; read until its end.
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                    if seen.len() > 64 * 1024 {
+                        return;
+                    }
+                }
+                let body = metrics.render();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(body.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    }
+}
+
+impl Observer for Metrics {
+    fn produced(&self, topic: &str, producer: &str) {
+        self.inc("bus_produced_total", vec![("topic", topic.to_owned()), ("producer", producer.to_owned())]);
+    }
+    fn consumed(&self, topic: &str, consumer: &str) {
+        self.inc("bus_consumed_total", vec![("topic", topic.to_owned()), ("consumer", consumer.to_owned())]);
+    }
+    fn delivery_latency(&self, topic: &str, ms: f64) {
+        if let Ok(mut s) = self.state.lock() {
+            let e = s.latency.entry(topic.to_owned()).or_insert_with(|| (vec![0; LATENCY_BUCKETS_MS.len()], 0.0, 0));
+            for (i, le) in LATENCY_BUCKETS_MS.iter().enumerate() {
+                if ms <= *le {
+                    e.0[i] += 1;
+                }
+            }
+            e.1 += ms;
+            e.2 += 1;
+        }
+    }
+    fn dead_lettered(&self, topic: &str, reason: &str) {
+        self.inc("bus_dlq_total", vec![("topic", topic.to_owned()), ("reason", reason.to_owned())]);
+    }
+    fn retried(&self, topic: &str, reason: &str) {
+        self.inc("bus_retry_total", vec![("topic", topic.to_owned()), ("reason", reason.to_owned())]);
+    }
+    fn decode_failed(&self, topic: &str, reason: &str) {
+        self.inc("bus_decode_fail_total", vec![("topic", topic.to_owned()), ("reason", reason.to_owned())]);
+    }
+    fn schema(&self, topic: &str, fqdn: &str, hash: &str) {
+        if let Ok(mut s) = self.state.lock() {
+            s.info.insert((topic.to_owned(), fqdn.to_owned(), hash.to_owned()), ());
+        }
+    }
+}
+
+/// A label value in the exposition format: `\`, `"` and line feeds escaped.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}

@@ -1,0 +1,187 @@
+//! The typed NATS layer against raw async-nats, side by side on one
+//! loopback server (its own nats-server, like the tests): 1 KiB payloads,
+//! publish throughput with every ack awaited, consume throughput with an
+//! explicit ack per record, and publish → first delivery latency at a
+//! steady 2,000 msg/s against the contract's SLOs. Prints numbers; asserts
+//! nothing about speed.
+//!
+//!     cargo bench -p ampy-example --bench nats [-- N]
+
+#[path = "../tests/support/nats_server.rs"]
+mod nats_server;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ampy_bus::nats::async_nats::jetstream::{self, consumer::pull, AckKind};
+use ampy_bus::nats::async_nats::HeaderMap;
+use ampy_bus::nats::{headers, Bus};
+use ampy_bus::prost::bytes::Bytes;
+use ampy_bus::{Envelope, Topic};
+use ampy_example::contract::{ampy::news::v1::NewsItem, topics::news::v1::Raw, transport, Env};
+use futures_util::StreamExt;
+
+/// A news item whose encoding is 1 KiB.
+fn payload(i: usize) -> NewsItem {
+    let mut item = NewsItem { id: format!("bench:{i:08}"), headline: "x".repeat(1000), ..Default::default() };
+    let len = ampy_bus::prost::Message::encoded_len(&item);
+    item.headline.truncate(1000 - (len - 1024).min(1000));
+    while ampy_bus::prost::Message::encoded_len(&item) < 1024 {
+        item.headline.push('x');
+    }
+    item
+}
+
+fn main() {
+    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(5000);
+    let Some(server) = nats_server::Server::start("bench nats") else { return };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(run(&server.url(), n));
+}
+
+async fn run(url: &str, n: usize) {
+    let bus = Bus::connect(url, &transport::LAYOUT, Env::Dev).await.unwrap();
+    bus.provision(Default::default()).await.unwrap();
+    let js = bus.jetstream().clone();
+    let publisher = bus.publisher::<Raw>().producer("bench@1").build().unwrap();
+    assert_eq!(ampy_bus::prost::Message::encoded_len(&payload(0)), 1024);
+
+    // The same records for both: the raw side sends the typed side's bytes
+    // and headers (so only the layer differs), with its own message ids.
+    let envelopes: Vec<Envelope<NewsItem>> = (0..n)
+        .map(|i| Envelope::builder(payload(i)).producer("bench@1").source("bench").run_id("r").build().unwrap())
+        .collect();
+    let raw: Vec<(String, HeaderMap, Bytes)> = (0..n)
+        .map(|i| {
+            let e = Envelope::builder(payload(i)).producer("bench@1").source("bench").run_id("r").build().unwrap();
+            let rec = e.encode().unwrap();
+            let subject = <Raw as Topic>::topic_for(&e.payload, Env::Dev).unwrap().into_string();
+            let h = headers::to_nats(rec.headers.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+            (subject, h, Bytes::from(rec.payload))
+        })
+        .collect();
+
+    println!(
+        "NATS JetStream on loopback (nats-server {}), 1 KiB payloads, {n} records each",
+        bus.client().server_info().version
+    );
+    // Alternate the two, twice, and keep each side's best round.
+    let (mut typed_pub, mut raw_pub) = (f64::MAX, f64::MAX);
+    for round in 0..2 {
+        let slice = &envelopes[round * n / 2..(round + 1) * n / 2];
+        let t = Instant::now();
+        for e in slice {
+            publisher.publish_envelope(e).await.unwrap();
+        }
+        typed_pub = typed_pub.min(t.elapsed().as_secs_f64() / slice.len() as f64);
+        let slice = &raw[round * n / 2..(round + 1) * n / 2];
+        let t = Instant::now();
+        for (subject, h, body) in slice {
+            js.publish_with_headers(subject.clone(), h.clone(), body.clone()).await.unwrap().await.unwrap();
+        }
+        raw_pub = raw_pub.min(t.elapsed().as_secs_f64() / slice.len() as f64);
+    }
+    report("publish, ack awaited", typed_pub, raw_pub);
+
+    // Consume all 2n records: typed consumer vs a raw pull consumer, each
+    // acking every record.
+    let t = Instant::now();
+    let mut consumer = bus.consumer::<Raw>("bench-typed").batch(500).build().await.unwrap();
+    let stats = consumer.drain(async |_d| Ok(()), Duration::from_millis(500)).await.unwrap();
+    let typed_con = (t.elapsed().as_secs_f64() - 0.5) / stats.acked as f64;
+    let stream = js.get_stream("AMPY_DEV_NEWS_V1").await.unwrap();
+    let t = Instant::now();
+    let c: jetstream::consumer::PullConsumer = stream
+        .create_consumer(pull::Config {
+            durable_name: Some("bench-raw".into()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            filter_subject: "ampy.dev.news.v1.raw".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut msgs = c.stream().max_messages_per_batch(500).messages().await.unwrap();
+    let mut got = 0u64;
+    while got < stats.acked {
+        let m = msgs.next().await.unwrap().unwrap();
+        m.ack_with(AckKind::Ack).await.unwrap();
+        got += 1;
+    }
+    let raw_con = t.elapsed().as_secs_f64() / got as f64;
+    report("consume, decode + ack", typed_con, raw_con);
+
+    // Latency at a steady 2,000 msg/s for 3 s: send times by message id,
+    // first deliveries timed by a running consumer.
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let mut lat = Vec::new();
+    let rate = 2000.0;
+    let secs = 3.0;
+    let total = (rate * secs) as usize;
+    let mut consumer =
+        bus.consumer::<Raw>("bench-latency").start(ampy_bus::nats::Start::New).batch(100).build().await.unwrap();
+    let sent2 = Arc::clone(&sent);
+    // One task, two futures: the consumer's handler borrows, so it is not
+    // spawned.
+    let consume = async {
+        let mut lat = Vec::with_capacity(total);
+        consumer
+            .drain(
+                async |d| {
+                    let at = Instant::now();
+                    if let Some(t0) = sent2.lock().unwrap().get(&d.headers.message_id.to_string()) {
+                        lat.push(at.duration_since(*t0).as_secs_f64() * 1e3);
+                    }
+                    Ok(())
+                },
+                Duration::from_secs(2),
+            )
+            .await
+            .unwrap();
+        lat
+    };
+    let produce = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let start = Instant::now();
+        let mut inflight = Vec::new();
+        for i in 0..total {
+            let due = start + Duration::from_secs_f64(i as f64 / rate);
+            tokio::time::sleep_until(due.into()).await;
+            let e = Envelope::builder(payload(i)).producer("bench@1").source("bench").run_id("r").build().unwrap();
+            sent.lock().unwrap().insert(e.headers.message_id.to_string(), Instant::now());
+            // Steady rate: do not wait for each ack before the next send.
+            let p = publisher_clone(&bus);
+            inflight.push(tokio::spawn(async move { p.publish_envelope(&e).await.map(|_| ()) }));
+        }
+        for f in inflight {
+            f.await.unwrap().unwrap();
+        }
+    };
+    let (got, ()) = tokio::join!(consume, produce);
+    lat.extend(got);
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    println!(
+        "publish -> first delivery at {rate} msg/s for {secs} s ({} records): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms  \
+         (SLO p99: 50 ms critical, 150 ms market data)",
+        lat.len(),
+        pct(0.50),
+        pct(0.99),
+        lat[lat.len() - 1]
+    );
+}
+
+fn publisher_clone(bus: &Bus) -> ampy_bus::nats::Publisher<Raw> {
+    bus.publisher::<Raw>().producer("bench@1").source("bench").build().unwrap()
+}
+
+fn report(what: &str, typed: f64, raw: f64) {
+    println!(
+        "{what:24} typed {:8.1} µs/record ({:7.0}/s)   raw async-nats {:8.1} µs/record ({:7.0}/s)   typed/raw {:.2}x",
+        typed * 1e6,
+        1.0 / typed,
+        raw * 1e6,
+        1.0 / raw,
+        typed / raw
+    );
+}

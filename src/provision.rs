@@ -1,0 +1,98 @@
+//! `ampygen provision nats`: the streams the registry implies, created or
+//! updated on a server. The plans come from the transport model
+//! (`ampygen::transport`), the same one the generated `LAYOUT` constants
+//! print, and the work is `ampy_bus::nats::provision`, the library call a
+//! service or test makes.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ampy_bus::nats::{provision, ProvisionOptions, StreamPlan};
+use ampy_bus::transport::Storage;
+use ampygen::transport::Model;
+use ampygen::Project;
+
+const REFUSED: u8 = 1;
+const BAD_INPUT: u8 = 2;
+
+pub fn nats(project: &Project, server: &str, env: &str, options: ProvisionOptions) -> ExitCode {
+    let model = match ampygen::transport::model(&project.registry) {
+        Ok(m) => m,
+        Err(d) => {
+            eprintln!("{}", d.render_plain());
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    if !model.envs.iter().any(|e| e == env) {
+        eprintln!("error: env `{env}` is not in the registry; its envs are: {}", model.envs.join(", "));
+        return ExitCode::from(BAD_INPUT);
+    }
+    let plans = plans(&model, env);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    runtime.block_on(async {
+        let connect = ampy_bus::nats::async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(5))
+            .connect(server);
+        let client = match tokio::time::timeout(Duration::from_secs(10), connect).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                eprintln!("error: cannot reach NATS at `{server}`: {e}");
+                return ExitCode::from(BAD_INPUT);
+            }
+            Err(_) => {
+                eprintln!("error: no answer from NATS at `{server}` within 10 s");
+                return ExitCode::from(BAD_INPUT);
+            }
+        };
+        let js = ampy_bus::nats::async_nats::jetstream::new(client);
+        let mode = if options.dry_run { " (dry run: nothing is changed)" } else { "" };
+        println!("env `{env}` on {server}: {} streams{mode}", plans.len());
+        match provision(&js, &plans, options).await {
+            Ok(report) => {
+                print!("{report}");
+                if report.refused() {
+                    ExitCode::from(REFUSED)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(BAD_INPUT)
+            }
+        }
+    })
+}
+
+/// The model's streams of `env` as provisioning plans.
+fn plans(model: &Model, env: &str) -> Vec<StreamPlan> {
+    model
+        .streams_for(env)
+        .filter_map(|s| {
+            let t = model.tier(&s.tier)?;
+            let what = if s.dead_letters { "dead letters" } else { "records" };
+            Some(StreamPlan {
+                name: s.name.clone(),
+                subjects: s.subjects.clone(),
+                max_age: Duration::from_millis(t.max_age_ms),
+                max_bytes: t.max_bytes,
+                storage: match t.storage {
+                    ampygen::registry::Storage::File => Storage::File,
+                    ampygen::registry::Storage::Memory => Storage::Memory,
+                },
+                replicas: u32::try_from(t.replicas).unwrap_or(1),
+                duplicate_window: Duration::from_millis(t.duplicate_window_ms),
+                description: format!(
+                    "ampygen: {what} of {}.{} in env {} (qos {}); managed by `ampygen provision nats`",
+                    s.domain, s.version, s.env, t.name
+                ),
+            })
+        })
+        .collect()
+}

@@ -397,8 +397,16 @@ const CASES: &[Case] = &[
         .refused(),
     case("qos_tier_p99_changed", &[Replace(R, "    p99_ms: 150\n", "    p99_ms: 120\n")])
         .finds("compatible", "compat::compatible", R, "  realtime:\n    delivery: at_least_once\n    p99_ms: 120"),
+    // `standard` leaves the broker settings at their defaults, `critical` does not.
     case("qos_domain_moved_to_other_tier", &[Replace(R, "description: Executions per order; may arrive out of order, so accumulate.\n    qos: critical", "description: Executions per order; may arrive out of order, so accumulate.\n    qos: standard")])
-        .finds("compatible", "compat::compatible", R, "    qos: standard\n    versions:\n      v1:\n        topics:\n          events:\n            subtopic: events\n            payload: ampy.fills"),
+        .finds("breaking-delivery", "compat::breaking_delivery", R, "    qos: standard\n    versions:\n      v1:\n        topics:\n          events:\n            subtopic: events\n            payload: ampy.fills")
+        .refused(),
+    // A tier with the same settings but another name and target: compatible.
+    case("qos_domain_moved_to_equivalent_tier", &[
+        Replace(R, "  standard:\n    delivery: at_least_once\n", "  trading:\n    delivery: at_least_once\n    max_deliveries: 5\n    nak_backoff_ms: [250, 1000, 5000]\n    max_age_hours: 720\n  standard:\n    delivery: at_least_once\n"),
+        Replace(R, "description: Executions per order; may arrive out of order, so accumulate.\n    qos: critical", "description: Executions per order; may arrive out of order, so accumulate.\n    qos: trading"),
+    ])
+        .finds("compatible", "compat::compatible", R, "    qos: trading\n    versions:\n      v1:\n        topics:\n          events:\n            subtopic: events\n            payload: ampy.fills"),
     case("json_compat_relaxed", &[Replace(R, "    qos: realtime\n    versions:\n      v1:\n        topics:\n          bars:", "    qos: realtime\n    compat: {json: false}\n    versions:\n      v1:\n        topics:\n          bars:")])
         .finds("compatible", "compat::caution", R, "    compat: {json: false}"),
     // Registry-wide routing: the first subject tokens.

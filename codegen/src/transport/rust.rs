@@ -13,7 +13,22 @@ pub fn render(model: &Model) -> String {
     c.doc(" settings, the DLQ route, header names and metric names. The `nats`");
     c.doc(" feature of `ampy-bus` provisions and configures from `LAYOUT`.");
     c.open("pub mod transport");
-    c.line("use ::ampy_bus::transport::{DlqRoute, Layout, Storage, Stream, Tier};");
+    // Import only what the constants below name: a registry without a DLQ
+    // (or without tiers) must not leave an unused import behind.
+    let mut names = Vec::new();
+    if model.dlq.is_some() {
+        names.push("DlqRoute");
+    }
+    names.push("Layout");
+    let tiers = !model.tiers.is_empty();
+    if tiers {
+        names.push("Storage");
+    }
+    names.push("Stream");
+    if tiers {
+        names.push("Tier");
+    }
+    c.line(format!("use ::ampy_bus::transport::{{{}}};", names.join(", ")));
     c.open("pub const LAYOUT: Layout = Layout");
     c.line(format!("namespace: {},", lit(&model.namespace)));
     c.line("tiers: &[");

@@ -3,13 +3,10 @@
 package ampybus
 
 import (
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -421,12 +418,21 @@ func decodePayload(h *Headers, body []byte, into proto.Message) error {
 		}
 		body = raw
 	}
-	if err := proto.Unmarshal(body, into); err != nil {
+	// The contract's wire rules first (wire.go), then the library; unknown
+	// fields are dropped, as the Rust and Python runtimes drop them, and
+	// proto2 required fields are not checked, as Rust does not check them.
+	err := checkWire(body, wireTableOf(into.ProtoReflect().Descriptor()))
+	if err == nil {
+		err = unmarshal.Unmarshal(body, into)
+	}
+	if err != nil {
 		return &EnvelopeError{kind: "decode_error", err: err, reason: "decode_error: " + err.Error(), message: fmt.Sprintf(
 			"the payload is not a valid protobuf of the announced schema (%v); send the record to the DLQ", err)}
 	}
 	return nil
 }
+
+var unmarshal = proto.UnmarshalOptions{DiscardUnknown: true, AllowPartial: true}
 
 // BlobPointerFor describes bytes stored (or about to be stored) at ref.
 func BlobPointerFor(ref string, b []byte) BlobPointer {
@@ -452,57 +458,6 @@ func (p BlobPointer) Verify(b []byte) error {
 func sha256Ref(b []byte) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// gzipBytes compresses at level 1 with a fixed header (no name, mtime 0,
-// OS "unknown"): the same input gives the same bytes on every machine
-// with this Go version, so retries and replays produce identical records.
-// Level 1 because a 1 MiB batch at level 6 would eat much of the bars p99
-// budget for about a tenth smaller output.
-func gzipBytes(data []byte) []byte {
-	var buf bytes.Buffer
-	buf.Grow(len(data)/2 + 64)
-	w, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	_, _ = w.Write(data)
-	_ = w.Close()
-	return buf.Bytes()
-}
-
-func corruptGzip(reason string) error {
-	return &EnvelopeError{kind: "corrupt_gzip", reason: "decode_error: corrupt gzip: " + reason,
-		message: "corrupt gzip payload: " + reason + "; send the record to the DLQ"}
-}
-
-// gunzip inflates exactly one gzip member of at most limit bytes. It
-// rejects a bad header, a damaged or truncated stream, a CRC-32 or size
-// trailer that does not match, and any byte after the member: producers
-// write one, and trailing bytes mean the record was spliced or damaged.
-func gunzip(data []byte, limit int) ([]byte, error) {
-	br := bytes.NewReader(data)
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) && len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-			return nil, corruptGzip("the gzip stream is truncated")
-		}
-		return nil, corruptGzip("the payload is not a gzip stream")
-	}
-	zr.Multistream(false)
-	out := bytes.NewBuffer(make([]byte, 0, min(len(data)*4, limit, 8<<20)))
-	n, err := io.Copy(out, io.LimitReader(zr, int64(limit)+1))
-	switch {
-	case err == nil && n > int64(limit):
-		return nil, &EnvelopeError{kind: "too_large",
-			reason:  fmt.Sprintf("decode_error: the gzip payload inflates past %d bytes", limit),
-			message: fmt.Sprintf("the gzip payload inflates past %d bytes (the consumer's cap): the producer should have used the blob pointer pattern", limit)}
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, corruptGzip("the gzip stream is truncated")
-	case err != nil:
-		return nil, corruptGzip(fmt.Sprintf("the gzip stream is damaged (%v)", err))
-	}
-	if rest := br.Len(); rest > 0 {
-		return nil, corruptGzip(fmt.Sprintf("%d bytes follow the gzip stream", rest))
-	}
-	return out.Bytes(), nil
 }
 
 // SanitizeReason makes a dlq_reason one line of at most MaxReasonLen

@@ -10,6 +10,7 @@ import (
 	barsv1 "ampyfin.dev/ampybus/pb/ampy/bars/v1"
 	fundamentalsv1 "ampyfin.dev/ampybus/pb/ampy/fundamentals/v1"
 	signalsv1 "ampyfin.dev/ampybus/pb/ampy/signals/v1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -113,6 +114,42 @@ func BenchmarkEncodeEnvelope1000Bars(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.Encode(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The cost of the contract's payload and gzip rules on a 1000-bar batch:
+// DecodeEnvelope (headers, schema check, wire rules, unmarshal without
+// unknown fields) beside plain proto.Unmarshal, what a user would
+// otherwise call.
+func BenchmarkDecodeEnvelope1000Bars(b *testing.B) {
+	e, err := bus.NewEnvelope(benchBars(1000), bus.EnvelopeOptions{Producer: "p", Source: "s", RunID: "r"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec, err := e.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(rec.Payload)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := bus.DecodeEnvelope(rec.Headers, rec.Payload, &barsv1.BarBatch{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUnmarshal1000Bars(b *testing.B) {
+	raw, err := bus.MarshalCanonical(benchBars(1000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := proto.Unmarshal(raw, &barsv1.BarBatch{}); err != nil {
 			b.Fatal(err)
 		}
 	}

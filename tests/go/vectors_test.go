@@ -379,6 +379,33 @@ func TestNegativeVectors(t *testing.T) {
 	}
 }
 
+// TestAcceptVectors runs accept.json: records at the edge of a wire or
+// gzip rule that every runtime decodes, to exactly payload_json.
+func TestAcceptVectors(t *testing.T) {
+	vs := load(t, filepath.Join(vectorDir, "accept.json"))
+	if len(vs) != 16 {
+		t.Fatalf("%d accept vectors, want 16", len(vs))
+	}
+	for _, v := range vs {
+		t.Run(v.Name, func(t *testing.T) {
+			if v.Operation != "decode" {
+				t.Fatalf("%s: accept vectors decode, not %q", v.Name, v.Operation)
+			}
+			tp := topic(t, v.Name, v.Topic)
+			got, want := tp.NewPayload(), tp.NewPayload()
+			if _, err := bus.DecodeEnvelope(headerPairs(t, v), b64(t, v.Name, v.BodyBase64), got); err != nil {
+				t.Fatalf("%s: decode: %v (%s)", v.Name, err, bus.KindOf(err))
+			}
+			if err := protojson.Unmarshal(v.PayloadJSON, want); err != nil {
+				t.Fatalf("%s: payload_json: %v", v.Name, err)
+			}
+			if !proto.Equal(got, want) {
+				t.Fatalf("%s: decoded %v, want %v", v.Name, got, want)
+			}
+		})
+	}
+}
+
 // headerPairs reads a negative vector's headers: an object (read in
 // contract order by HeadersFromMap's rule) or an array of [name, value]
 // pairs in wire order.

@@ -5,7 +5,8 @@
 Measures partition keys, full routes (subject + key + dedupe) and typed
 subject builders on realistic payloads: a one-bar batch, a 100-bar batch
 (``[*]`` agreement over every element), a news item and a fundamentals
-snapshot (a Timestamp key). Prints the best of several timeit repeats.
+snapshot (a Timestamp key); and decoding a 1000-bar envelope against plain
+``ParseFromString``. Prints the best of several timeit repeats.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable, List, Tuple
 from google.protobuf.timestamp_pb2 import Timestamp
 
 import ampybus
+from ampybus import wire
 from ampybus.pb.ampy.bars.v1 import bars_pb2
 from ampybus.pb.ampy.common.v1 import common_pb2
 from ampybus.pb.ampy.fundamentals.v1 import fundamentals_pb2
@@ -46,6 +48,41 @@ def cases() -> List[Tuple[str, Callable[[], object]]]:
         ("news.v1.raw route (+ dedupe_key)", lambda: n.route(news, env)),
         ("fundamentals.v1 partition_key (Timestamp)", lambda: f.partition_key(snap)),
         ("token_problem('AAPL')", lambda: ampybus.text.token_problem("AAPL")),
+        *decode_cases(),
+    ]
+
+
+def decode_cases() -> List[Tuple[str, Callable[[], object]]]:
+    """Envelope.decode of a 1000-bar batch (headers, schema check, the wire
+    rules of docs/envelope.md) beside ParseFromString, what a user would
+    otherwise call; and a payload that takes the rule walk (its first tag
+    written in 10 bytes, which upb refuses)."""
+    topic = ampybus.BARS_V1_BARS
+    batch = bars_pb2.BarBatch()
+    for i in range(1000):
+        bar = batch.bars.add()
+        bar.security.symbol, bar.security.mic = "AAPL", "XNAS"
+        bar.volume = 1000 + i
+        bar.event_time.seconds = 1_757_100_660 + 60 * i
+    record = ampybus.Envelope.build(topic, batch, producer="p", source="s", run_id="r").encode()
+    raw = record.payload
+    overlong = bytes([raw[0] | 0x80] + [0x80] * 8 + [0x00]) + raw[1:]
+
+    def parse() -> object:
+        m = bars_pb2.BarBatch()
+        m.ParseFromString(raw)
+        return m
+
+    return [
+        (
+            "Envelope.decode (1000 bars)",
+            lambda: ampybus.Envelope.decode(topic, record.headers, raw),
+        ),
+        ("BarBatch.ParseFromString (1000 bars)", parse),
+        (
+            "wire.parse, rule walk (1000 bars, overlong tag)",
+            lambda: wire.parse(bars_pb2.BarBatch, overlong),
+        ),
     ]
 
 
@@ -53,8 +90,10 @@ def main() -> int:
     quick = "--quick" in sys.argv
     number, repeat = (200, 3) if quick else (5000, 5)
     for name, fn in cases():
-        fn()  # warm up, and fail loudly before timing
-        best = min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+        once = timeit.timeit(fn, number=1)  # warm up, and fail loudly before timing
+        # At most about 0.2 s (0.02 s quick) per repeat, for the slow cases.
+        n = max(1, min(number, int((0.02 if quick else 0.2) / max(once, 1e-9))))
+        best = min(timeit.repeat(fn, number=n, repeat=repeat)) / n
         print(f"{name:<45} {best * 1e6:8.2f} µs/op")
     return 0
 

@@ -45,8 +45,13 @@ def _negative() -> List[Tuple[str, Dict[str, Any]]]:
     return [(f"negative.json:{v['name']}", v) for v in _load(path)] if path.exists() else []
 
 
+def _accept() -> List[Tuple[str, Dict[str, Any]]]:
+    return [(f"accept.json:{v['name']}", v) for v in _load(VECTORS / "accept.json")]
+
+
 POSITIVE = _positive()
 NEGATIVE = _negative()
+ACCEPT = _accept()
 
 
 def _topic(topic_id: str) -> Topic[Any]:
@@ -242,3 +247,17 @@ def test_negative(name: str, v: Dict[str, Any]) -> None:
     err = _run_negative(v)
     assert err is not None, f"{name}: expected {v['error']}, but it succeeded"
     assert err.kind == v["error"], f"{name}: expected {v['error']}, got {err.kind}: {err}"
+
+
+def test_accept_vectors_are_all_there() -> None:
+    assert len(ACCEPT) == 16
+
+
+@pytest.mark.parametrize(("name", "v"), ACCEPT, ids=[n for n, _ in ACCEPT])
+def test_accept(name: str, v: Dict[str, Any]) -> None:
+    """Records at the edge of a wire or gzip rule decode, to exactly payload_json."""
+    assert v["operation"] == "decode", name
+    topic = _topic(v["topic"])
+    got = ampybus.Envelope.decode(topic, _pairs(v["headers"]), base64.b64decode(v["body_base64"]))
+    want = json_format.ParseDict(v["payload_json"], topic.message_type())
+    assert got.payload == want, f"{name}: decoded {got.payload}, want {want}"

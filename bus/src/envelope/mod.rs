@@ -20,6 +20,7 @@ mod gzip;
 pub use blob::{sha256, BlobPointer};
 pub use dlq::{sanitize_reason, DeadLetter, Dlq, DEFAULT_NAMESPACE, MAX_REASON_LEN};
 pub use error::EnvelopeError;
+pub use gzip::MAX_GZIP_STRING;
 
 use crate::headers::{fill_random, ContentEncoding, Headers, MessageId, TraceParent, CONTENT_TYPE};
 use crate::key::{write_timestamp, PartitionKey};

@@ -29,6 +29,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("headers.go", include_str!("../../../templates/go/headers.go.hbs")),
     ("checks.go", include_str!("../../../templates/go/checks.go.hbs")),
     ("envelope.go", include_str!("../../../templates/go/envelope.go.hbs")),
+    ("gzip.go", include_str!("../../../templates/go/gzip.go.hbs")),
+    ("wire.go", include_str!("../../../templates/go/wire.go.hbs")),
     ("canonical.go", include_str!("../../../templates/go/canonical.go.hbs")),
     ("doc.go", include_str!("../../../templates/go/doc.go.hbs")),
     ("go.mod", include_str!("../../../templates/go/go.mod.hbs")),
@@ -198,7 +200,17 @@ fn render_bus(
         Err(d) => diags.push(d),
     };
     render("registry.go", &registry);
-    for name in ["topic.go", "schema.go", "route.go", "headers.go", "checks.go", "envelope.go", "canonical.go"] {
+    for name in [
+        "topic.go",
+        "schema.go",
+        "route.go",
+        "headers.go",
+        "checks.go",
+        "envelope.go",
+        "gzip.go",
+        "wire.go",
+        "canonical.go",
+    ] {
         render(name, &common);
     }
     render("doc.go", &view::doc(project, settings, &header));

@@ -36,6 +36,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("schema", include_str!("../../../templates/python/schema.py.hbs")),
     ("text", include_str!("../../../templates/python/text.py.hbs")),
     ("topics", include_str!("../../../templates/python/topics.py.hbs")),
+    ("wire", include_str!("../../../templates/python/wire.py.hbs")),
     // Partials of `topics`.
     ("topic", include_str!("../../../templates/python/topic.py.hbs")),
     ("dlq_topic", include_str!("../../../templates/python/dlq_topic.py.hbs")),
@@ -52,6 +53,7 @@ const RUNTIME: &[(&str, &str)] = &[
     ("keys.py", "keys"),
     ("routing.py", "routing"),
     ("text.py", "text"),
+    ("wire.py", "wire"),
 ];
 
 #[derive(Serialize)]

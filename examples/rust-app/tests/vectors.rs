@@ -29,7 +29,8 @@ use serde_json::{Map, Value};
 
 /// Exact counts, so that a lost file or vector fails the test.
 const POSITIVE_TOTAL: usize = 57;
-const NEGATIVE_TOTAL: usize = 116;
+const NEGATIVE_TOTAL: usize = 141;
+const ACCEPT_TOTAL: usize = 16;
 const MIN_PER_DOMAIN: usize = 3;
 const DOMAINS: [&str; 14] = [
     "bars",
@@ -200,6 +201,7 @@ trait Ops {
     fn route(&self, v: &Value) -> Check;
     fn verify(&self, v: &Value) -> Check;
     fn decode(&self, v: &Value) -> Check;
+    fn accept(&self, v: &Value) -> Check;
 }
 
 struct TopicOps<P, T> {
@@ -489,6 +491,12 @@ where
         let body = b64(v, "body_base64")?;
         kind_of(Envelope::<P>::decode(pairs(field(v, "headers")?)?, &body), "decode", string(v, "error")?)
     }
+
+    fn accept(&self, v: &Value) -> Check {
+        let body = b64(v, "body_base64")?;
+        let got = Envelope::<P>::decode(pairs(field(v, "headers")?)?, &body).map_err(|e| format!("decode: {e}"))?;
+        eq("decoded payload", got.payload, Self::from_json(field(v, "payload_json")?)?)
+    }
 }
 
 fn domain_of(v: &Value) -> Result<&str, String> {
@@ -571,6 +579,28 @@ fn positive_vectors() {
     }
     let total: usize = per_domain.values().sum();
     assert_eq!(total, POSITIVE_TOTAL, "positive vectors run, per domain: {per_domain:?}");
+}
+
+/// `accept.json`: records at the edge of a wire or gzip rule that every
+/// runtime decodes, to exactly `payload_json`.
+#[test]
+fn accept_vectors() {
+    let vectors = load(&vectors_dir().join("accept.json"));
+    let mut names = std::collections::BTreeSet::new();
+    let mut failures = Vec::new();
+    for v in &vectors {
+        let n = name(v);
+        assert!(names.insert(n.clone()), "vector name `{n}` appears twice");
+        let run = || -> Check {
+            ensure(string(v, "operation")? == "decode", || "accept vectors decode".into())?;
+            topic_ops(string(v, "topic")?).accept(v)
+        };
+        if let Err(e) = run() {
+            failures.push(format!("{n}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} accept vector(s) failed:\n  {}", failures.len(), failures.join("\n  "));
+    assert_eq!(vectors.len(), ACCEPT_TOTAL, "accept vectors run");
 }
 
 #[test]

@@ -21,6 +21,7 @@ from typing import Generic, Iterable, List, Optional, Tuple, TypeVar
 
 from google.protobuf.message import DecodeError, Message
 
+from . import wire
 from .errors import BusError, EnvelopeError, HeaderError, RouteError, SchemaError
 from .headers import (
     BLOB_REF,
@@ -37,6 +38,7 @@ from .text import format_timestamp, is_control
 
 __all__ = [
     "GZIP_THRESHOLD",
+    "MAX_GZIP_STRING",
     "MAX_INFLATED",
     "MAX_PAYLOAD",
     "MAX_REASON_LEN",
@@ -118,44 +120,116 @@ def _corrupt(reason: str) -> EnvelopeError:
     )
 
 
+#: The longest gzip FNAME or FCOMMENT accepted, in bytes before its zero.
+MAX_GZIP_STRING = 511
+_FHCRC, _FEXTRA, _FNAME, _FCOMMENT = 0x02, 0x04, 0x08, 0x10
+#: RFC 1952: a reader "must give an error indication if any reserved bit is
+#: non-zero".
+_RESERVED = 0xE0
+_TRUNCATED = "the gzip stream is truncated"
+_MAX_DEFLATE_RATIO = 1032
+
+
+def _gzip_header(data: bytes) -> int:
+    """The length of the member header at the start of ``data``; raises
+    ``corrupt_gzip`` for one the bus does not accept. Parsed here, not by the
+    gzip module, so that every runtime decides a header the same way."""
+    if len(data) < 2 or data[0] != 0x1F or data[1] != 0x8B:
+        raise _corrupt("the payload is not a gzip stream")
+    if len(data) < 10:
+        raise _corrupt(_TRUNCATED)
+    if data[2] != 8:
+        raise _corrupt(f"the gzip compression method is {data[2]}, not 8 (deflate)")
+    flg = data[3]
+    if flg & _RESERVED:
+        raise _corrupt(f"the gzip header sets reserved flag bits (FLG 0x{flg:02x})")
+    pos = 10
+    if flg & _FEXTRA:
+        if len(data) < pos + 2:
+            raise _corrupt(_TRUNCATED)
+        n = int.from_bytes(data[pos : pos + 2], "little")
+        pos += 2
+        if len(data) - pos < n:
+            raise _corrupt(_TRUNCATED)
+        pos += n
+    for flag, what in ((_FNAME, "file name"), (_FCOMMENT, "comment")):
+        if flg & flag:
+            end = data.find(b"\0", pos, pos + MAX_GZIP_STRING + 1)
+            if end < 0:
+                if len(data) - pos > MAX_GZIP_STRING:
+                    raise _corrupt(f"the gzip {what} is longer than {MAX_GZIP_STRING} bytes")
+                raise _corrupt(_TRUNCATED)
+            pos = end + 1
+    if flg & _FHCRC:
+        if len(data) < pos + 2:
+            raise _corrupt(_TRUNCATED)
+        if int.from_bytes(data[pos : pos + 2], "little") != zlib.crc32(data[:pos]) & 0xFFFF:
+            raise _corrupt("the gzip header CRC does not match the header")
+        pos += 2
+    return pos
+
+
+def _claimed_size(member: memoryview, limit: int) -> int:
+    """The member's size trailer when it is within ``limit`` and deflate could
+    make that much of these bytes (about 1032 per byte at most); else 0."""
+    if len(member) < 4:
+        return 0
+    claimed = int.from_bytes(member[-4:], "little")
+    return claimed if claimed <= min(limit, len(member) * _MAX_DEFLATE_RATIO) else 0
+
+
 def decompress(data: bytes, limit: int = MAX_INFLATED) -> bytes:
     """Gunzips exactly one gzip member of at most ``limit`` inflated bytes.
 
-    A bad header, a damaged or truncated stream, a CRC or size trailer that
-    does not match and any byte after the member are ``corrupt_gzip``; more
-    than ``limit`` bytes is ``too_large`` (a gzip bomb).
+    A header the bus does not accept, a damaged or truncated stream, a CRC or
+    size trailer that does not match and any byte after the member are
+    ``corrupt_gzip``; more than ``limit`` bytes is ``too_large`` (a gzip
+    bomb) as soon as they appear, whatever follows.
     """
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    start = _gzip_header(data)
+    member = memoryview(data)[start:]
+    d = zlib.decompressobj(-zlib.MAX_WBITS)
     try:
-        out = d.decompress(data, limit + 1)
+        # Keep what the member claims to inflate to (an honest member's size),
+        # then only count: a bomb costs a chunk of memory, not the cap.
+        out = d.decompress(member, _claimed_size(member, limit) + 1)
+        total = len(out)
+        while not d.eof and total <= limit:
+            chunk = d.decompress(d.unconsumed_tail, 1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
     except zlib.error as e:
         raise _corrupt(f"the gzip stream is damaged ({e})") from None
-    if len(out) > limit:
+    if total > limit:
         raise EnvelopeError(
             "too_large",
             f"the gzip payload inflates past {limit} bytes (the consumer's cap): "
             "the producer should have used the blob pointer pattern",
             f"decode_error: the gzip payload inflates past {limit} bytes",
         )
-    if not d.eof:
-        raise _corrupt("the gzip stream is truncated")
-    if d.unused_data:
-        raise _corrupt(f"{len(d.unused_data)} bytes follow the gzip stream")
+    trailer = d.unused_data
+    if not d.eof or len(trailer) < 8:
+        raise _corrupt(_TRUNCATED)
+    if len(trailer) > 8:
+        raise _corrupt(f"{len(trailer) - 8} bytes follow the gzip stream")
+    if total != len(out) or int.from_bytes(trailer[4:8], "little") != total & 0xFFFFFFFF:
+        raise _corrupt("the gzip size trailer does not match the inflated bytes")
+    if int.from_bytes(trailer[:4], "little") != zlib.crc32(out):
+        raise _corrupt("the gzip CRC-32 does not match the inflated bytes")
     return out
 
 
 def _parse(message_type: type[M], data: bytes) -> M:
-    msg = message_type()
     try:
-        msg.ParseFromString(data)
-    except DecodeError as e:
+        return wire.parse(message_type, data)
+    except (DecodeError, wire.WireError) as e:
         raise EnvelopeError(
             "decode_error",
             f"the payload is not a valid protobuf of the announced schema ({e}); "
             "send the record to the DLQ",
             f"decode_error: {e}",
         ) from None
-    return msg
 
 
 def _decode_payload(message_type: type[M], headers: Headers, data: bytes) -> M:

@@ -377,6 +377,10 @@ def _sha256_problem(s: str) -> Optional[str]:
 def _decimal(name: str, s: str, limit: int) -> int:
     if s == "" or not (s.isascii() and s.isdigit()) or (len(s) > 1 and s.startswith("0")):
         raise _invalid(name, s, "is not a decimal number without sign or leading zeros")
+    if len(s) > len(str(limit)):
+        # Too large by its length alone; int() would refuse 4,300 digits
+        # or more with a ValueError of its own.
+        raise _invalid(name, s, "is too large")
     n = int(s)
     if n > limit:
         raise _invalid(name, s, "is too large")

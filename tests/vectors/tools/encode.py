@@ -14,6 +14,7 @@ What it writes, and nothing else:
   negative vectors  payload_base64 from payload_textproto (route vectors
                     whose payload JSON cannot express); body_base64 from
                     the `author` recipe of decode vectors.
+  accept vectors    body_base64 from the `author` recipe.
 
 Everything else (subjects, keys, headers, errors) is written by hand from
 the contract and checked by the runners.
@@ -31,6 +32,7 @@ import pathlib
 import subprocess
 import sys
 import tempfile
+import zlib
 
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory, text_format
 
@@ -111,17 +113,73 @@ def fill_positive(enc, v):
         v["envelope"]["body_base64"] = b64(raw)
 
 
+def hex_parts(parts):
+    """`hex_parts`: hex strings, `{"repeat": hex, "times": n}` and
+    `{"len_of": [parts]}` (the varint length of the parts, then the parts)."""
+    out = b""
+    for p in parts:
+        if isinstance(p, str):
+            out += bytes.fromhex(p)
+        elif "repeat" in p:
+            out += bytes.fromhex(p["repeat"]) * p["times"]
+        else:
+            inner = hex_parts(p["len_of"])
+            out += varint(len(inner)) + inner
+    return out
+
+
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def gzip_member(data, m):
+    """A gzip member with the header fields of RFC 1952 spelled out by the
+    `gzip_member` recipe: flags (FLG bits besides the ones the fields below
+    set), method, mtime, os, extra_hex, xlen (a wrong XLEN), name_len and
+    comment_len (that many `n` / `c` bytes, then a zero unless `unterminated`),
+    hcrc ("good" or "bad"), level (deflate level, 0 for stored blocks)."""
+    flg = m.get("flags", 0)
+    extra = bytes.fromhex(m["extra_hex"]) if "extra_hex" in m else None
+    flg |= 0x04 if extra is not None else 0
+    flg |= 0x08 if "name_len" in m else 0
+    flg |= 0x10 if "comment_len" in m else 0
+    flg |= 0x02 if "hcrc" in m else 0
+    head = bytes([0x1F, 0x8B, m.get("method", 8), flg]) + m.get("mtime", 0).to_bytes(4, "little")
+    head += bytes([m.get("xfl", 0), m.get("os", 255)])
+    if extra is not None:
+        head += m.get("xlen", len(extra)).to_bytes(2, "little") + extra
+    for key, letter in (("name_len", b"n"), ("comment_len", b"c")):
+        if key in m:
+            head += letter * m[key] + (b"" if m.get("unterminated") else b"\0")
+    if "hcrc" in m:
+        crc = zlib.crc32(head) & 0xFFFF
+        head += (crc if m["hcrc"] == "good" else crc ^ 0xFFFF).to_bytes(2, "little")
+    c = zlib.compressobj(m.get("level", 9), zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = c.compress(data) + c.flush()
+    trailer = zlib.crc32(data).to_bytes(4, "little") + (len(data) & 0xFFFFFFFF).to_bytes(4, "little")
+    return head + body + trailer
+
+
 def author_body(enc, v):
     """Builds a decode vector's body from its `author` recipe."""
     a = v["author"]
     if "hex" in a:
         data = bytes.fromhex(a["hex"])
+    elif "hex_parts" in a:
+        data = hex_parts(a["hex_parts"])
     elif "zeros" in a:
         data = bytes(a["zeros"])
     else:
         data = enc.from_json(a["fqdn"], a["payload_json"])
     if a.get("gzip"):
         data = gzip.compress(data, compresslevel=9, mtime=0)
+    elif "gzip_member" in a:
+        data = gzip_member(data, a["gzip_member"])
     for op in a.get("mutate", []):
         if op["op"] == "truncate":
             data = data[: op["len"]]
@@ -148,12 +206,13 @@ def main():
     check = "--check" in sys.argv[1:]
     enc = Encoder()
     files = sorted((VECTORS / "positive").glob("*.json")) + sorted(VECTORS.glob("negative*.json"))
+    files += [VECTORS / "accept.json"]
     stale = []
     for path in files:
         before = path.read_text(encoding="utf-8")
         doc = json.loads(before)
         for v in doc["vectors"]:
-            if path.name.startswith("negative"):
+            if path.name.startswith("negative") or path.name == "accept.json":
                 fill_negative(enc, v)
             else:
                 fill_positive(enc, v)

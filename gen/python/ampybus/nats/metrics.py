@@ -127,7 +127,7 @@ class Metrics(Observer):
                             out.append(_series(name, series, str(v)))
         return "".join(line + "\n" for line in out)
 
-    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> asyncio.AbstractServer:
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
         """Serves :meth:`render` over HTTP (any path) until the returned server
         is closed: a scrape target without a web framework. ``port`` 0 picks a
         free one (``server.sockets[0].getsockname()``)."""

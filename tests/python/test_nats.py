@@ -13,6 +13,7 @@ import asyncio
 import base64
 import dataclasses
 import gzip
+import json
 import os
 import pathlib
 import subprocess
@@ -23,7 +24,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from ampybus import BARS_V1_BARS, TOPICS, Env, Envelope, Record
+from ampybus import BARS_V1_BARS, TICKS_V1_QUOTE, TICKS_V1_TRADE, TOPICS, Env, Envelope, Record
 from ampybus.nats import (
     LAYOUT,
     Bus,
@@ -132,6 +133,64 @@ def test_one_vector_per_topic_round_trips_byte_identical(url: str) -> None:
         return total
 
     assert run(go()) == len(TOPICS) + 2
+
+
+def _driver(*args: str) -> subprocess.CompletedProcess[str]:
+    """Runs tests/python/nats_driver.py as the matrix runner does."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "python" / "nats_driver.py"), *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_matrix_driver_python_to_python(url: str) -> None:
+    """The driver programs as the matrix runs them: each consumed line has
+    the vector's headers and body bytes, and its payload re-encoded."""
+    vectors = load_vectors(VECTORS)
+    topics = ["bars.v1.bars", "news.v1.raw", "metrics.v1.metrics", "orders.v1.requests"]
+    picked = [v for v in vectors if v["topic"] in topics]
+
+    async def provisioned() -> None:
+        await (await fresh_bus(url)).close()
+
+    run(provisioned())
+    common = ("--url", url, "--env", ENV.value)
+    names = ",".join(v["name"] for v in picked)
+    published = _driver("publish", *common, "--vectors", str(VECTORS), "--names", names)
+    assert published.returncode == 0, published.stderr
+    assert published.stdout.splitlines()[-1] == f"published {len(picked)}"
+    for topic_id in topics:
+        want = [v for v in picked if v["topic"] == topic_id]
+        durable = "matrix-" + topic_id.replace(".", "-")
+        consumed = _driver(
+            "consume", *common, "--topic", topic_id, "--durable", durable,
+            "--count", str(len(want)), "--timeout-ms", "10000",
+        )  # fmt: skip
+        assert consumed.returncode == 0, consumed.stderr
+        lines = [json.loads(line) for line in consumed.stdout.splitlines()]
+        assert len(lines) == len(want), topic_id
+        for v, line in zip(want, lines):
+            envelope = envelope_of(v)
+            assert list(line) == sorted(line), "keys sorted"
+            assert line["headers"] == v["envelope"]["headers"], v["name"]
+            assert line["payload_base64"] == v["envelope"]["body_base64"], v["name"]
+            assert line["subject"] == envelope.topic.topic_for(envelope.payload, ENV).text
+            canonical = base64.b64decode(line["payload_canonical_base64"])
+            if "blob_ref" in line["headers"]:
+                assert canonical == b"", "a pointer record carries no payload"
+            else:
+                assert canonical == envelope.payload.SerializeToString(deterministic=True)
+    # Nothing left: one more record times out with exit 1 and prints nothing.
+    late = _driver(
+        "consume", *common, "--topic", "bars.v1.bars", "--durable", "matrix-bars-v1-bars",
+        "--count", "1", "--timeout-ms", "1000",
+    )  # fmt: skip
+    assert late.returncode == 1 and late.stdout == "", late.stdout + late.stderr
+    # Bad arguments: exit 2.
+    assert _driver("consume", *common, "--topic", "no.such", "--durable", "x").returncode == 2
 
 
 # ---------------------------------------------------------------------------
@@ -436,6 +495,24 @@ def test_prometheus_scrape_shows_the_counters(url: str) -> None:
         assert line in lines, f"missing `{line}` in:\n{text}"
     # No payload bytes or free text in labels: every label is a name or a kind.
     assert "AAPL" not in text and "XNAS" not in text
+
+
+def test_a_durable_name_serves_one_topic_of_a_stream(url: str) -> None:
+    """Trades and quotes share a stream: binding the trades durable for
+    quotes would silently read nothing, so it is an error."""
+
+    async def go() -> None:
+        bus = await fresh_bus(url)
+        await (await bus.consumer(TICKS_V1_TRADE, "ticks-reader")).close()
+        with pytest.raises(NatsError) as e:
+            await bus.consumer(TICKS_V1_QUOTE, "ticks-reader")
+        assert e.value.kind == "config"
+        assert "already exists with filter `ampy.dev.ticks.v1.trade.*`" in e.value.message
+        # The same topic binds again and resumes.
+        await (await bus.consumer(TICKS_V1_TRADE, "ticks-reader")).close()
+        await bus.close()
+
+    run(go())
 
 
 def test_errors_have_kinds_before_anything_is_sent(url: str) -> None:

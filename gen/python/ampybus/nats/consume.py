@@ -29,7 +29,7 @@ import nats.errors
 import nats.js.errors
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy
 from nats.js.client import JetStreamContext
 
 from ..envelope import Envelope, dead_letter_headers, dlq_reason
@@ -281,14 +281,24 @@ async def open_consumer(
     except (nats.errors.Error, OSError) as e:
         raise NatsError("consume", f"cannot read stream `{stream.name}` ({e})") from e
     try:
-        name: Optional[str] = None
+        existing: Optional[ConsumerInfo] = None
         if durable is not None:
             try:
-                name = (await jsm.consumer_info(stream.name, durable)).name
+                existing = await jsm.consumer_info(stream.name, durable)
             except nats.js.errors.NotFoundError:
-                name = None
-        if name is None:
+                existing = None
+        if existing is None:
             name = (await jsm.add_consumer(stream.name, config)).name
+        else:
+            name = existing.name
+            bound = existing.config.filter_subject
+            if bound != filter:
+                raise NatsError(
+                    "config",
+                    f"durable `{durable}` of stream `{stream.name}` already exists with "
+                    f"filter `{bound}`, not `{filter}`: a durable serves one filter, so "
+                    "give each topic (and pattern) its own durable name",
+                )
         sub = await bus.jetstream.pull_subscribe_bind(consumer=name, stream=stream.name)
     except (nats.errors.Error, OSError) as e:
         raise NatsError("consume", f"cannot create the consumer of `{topic.id}` ({e})") from e
@@ -421,7 +431,15 @@ class Consumer(Generic[M]):
             fetch = asyncio.ensure_future(self._sub.fetch(self._batch, timeout=min(left, 5.0)))
             if stop is not None:
                 stopped = asyncio.ensure_future(stop.wait())
-                await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                try:
+                    await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                except asyncio.CancelledError:
+                    # The caller gave up (a timeout around run()): no pull is
+                    # left behind to fail once the connection closes.
+                    fetch.cancel()
+                    stopped.cancel()
+                    await asyncio.gather(fetch, stopped, return_exceptions=True)
+                    raise
                 if not fetch.done():
                     fetch.cancel()
                     await asyncio.gather(fetch, return_exceptions=True)

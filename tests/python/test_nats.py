@@ -671,6 +671,48 @@ def test_the_core_package_does_not_import_nats() -> None:
     assert int(out.stdout) > 10, "the core modules were imported"
 
 
+def test_running_on_nats_example(url: str) -> None:
+    """examples/python-app/nats_app.py, the example of docs/python.md, on a
+    fresh env; the page shows exactly its code."""
+
+    async def provisioned() -> None:
+        await (await fresh_bus(url)).close()
+
+    run(provisioned())
+    app = ROOT / "examples" / "python-app" / "nats_app.py"
+    out = subprocess.run(
+        [sys.executable, str(app), url],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python")},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout == "published and consumed one bar batch\n"
+    code = app.read_text("utf-8").split("# docs:start\n")[1].split("# docs:end")[0].rstrip()
+    page = (ROOT / "docs" / "python.md").read_text("utf-8").split("## Running on NATS")[1]
+    shown = page.split("```python\n")[1].split("```")[0].rstrip()
+    assert shown == code, "docs/python.md shows examples/python-app/nats_app.py"
+
+
+def test_the_benchmark_runs(url: str) -> None:
+    """tests/python/bench_nats.py stays runnable: a quick run prints every
+    figure (its numbers are read by people, not asserted)."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "python" / "bench_nats.py"), "400", "--quick"],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python"), "AMPY_NATS_URL": url},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert sum("typed/raw" in line for line in lines) == 2, out.stdout
+    assert any(line.startswith("publish -> first delivery") and "p99" in line for line in lines)
+
+
 def test_latency_is_measured_from_produced_at() -> None:
     from ampybus.nats.consume import _produced_ms
 

@@ -11,13 +11,12 @@ consumer decodes with the envelope rules.
         --url nats://127.0.0.1:4222 --env dev --topic news.v1.raw \\
         --durable matrix-py --count 3 --timeout-ms 10000
 
-``publish`` decodes each selected positive vector's envelope with the
+``publish`` rebuilds each selected positive vector's envelope with the
 envelope decoding (``envelope.headers`` + ``body_base64``; a blob pointer
-from its headers and the payload bytes as the blob), derives the subject
-from that typed payload, publishes the vector's record on it with the
-topic's typed publisher (headers and body bytes exactly the vector's, so
-every producer sends the same bytes), awaits the acks and prints
-``published <name> <stream> <seq>`` per record, then ``published N``. ``consume`` reads N records of one topic
+from its headers and the payload bytes as the blob), publishes that built
+envelope (so message_id, produced_at and every other header are the
+vector's), awaits the acks and prints ``published <name> <stream> <seq>``
+per record, then ``published N``. ``consume`` reads N records of one topic
 with a durable typed consumer (acking each) and prints one JSON line per
 record with sorted keys: topic, subject, headers (envelope names), the body
 as received (``payload_base64``) and the decoded payload re-encoded
@@ -35,7 +34,7 @@ import pathlib
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from ampybus import TOPICS, Envelope, Headers, Record
+from ampybus import TOPICS, Envelope, Headers
 from ampybus.nats import Bus, Delivery, Published
 
 Vector = Dict[str, Any]
@@ -69,28 +68,22 @@ def envelope_of(vector: Vector) -> Envelope[Any]:
     return Envelope.decode(topic, headers.items(), body)
 
 
-def record_of(vector: Vector) -> Record:
-    """The vector's wire record: its headers and body bytes, exactly."""
-    headers = vector["envelope"]["headers"]
-    return Record(list(headers.items()), base64.b64decode(vector["envelope"]["body_base64"]))
-
-
 async def publish(bus: Bus, vectors: Sequence[Vector], producer: str) -> List[Published]:
-    """Publishes each vector's record with its topic's typed publisher.
+    """Publishes each vector's envelope with its topic's typed publisher.
 
-    The envelope is decoded and validated first; the subject comes from its
-    payload through the generated binding; the bytes sent are the vector's
-    own. Re-encoding would not give every language the same bytes (gzip
-    streams differ between zlib, flate2 and Go's compress/flate, and map
-    entries have no fixed order), and the matrix compares the bytes each
-    consumer receives across producers.
-    """
+    The publisher encodes it again, as in service use: headers come out as
+    the vector's, and so does the body, except where the bytes are not
+    fixed (a gzip stream differs between zlib, flate2 and Go's deflate; map
+    entries have no fixed order), so the matrix compares those inflated or
+    through ``payload_canonical_base64``."""
     out = []
     for v in vectors:
         envelope = envelope_of(v)
         publisher = bus.publisher(envelope.topic, producer=producer)
-        subject = envelope.topic.topic_for(envelope.payload, bus.env)
-        done = await publisher.publish_record(subject, record_of(v))
+        if envelope.headers.blob is not None:
+            done = await publisher.publish_pointer(envelope, envelope.headers.blob)
+        else:
+            done = await publisher.publish_envelope(envelope)
         print(f"published {v['name']} {done.stream} {done.sequence}", flush=True)
         out.append(done)
     print(f"published {len(out)}", flush=True)

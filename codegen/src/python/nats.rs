@@ -110,7 +110,9 @@ fn layout_view<'a>(model: &Model, header: &'a str, package: &'a str) -> LayoutVi
     let tuple = |key: &str, items: Vec<String>, indent: usize| -> Vec<String> {
         let one = if items.len() == 1 { format!("({},)", items[0]) } else { format!("({})", items.join(", ")) };
         let pad = " ".repeat(indent);
-        if indent + key.len() + 1 + one.len() + 1 <= LINE {
+        // `{key}=` + the tuple + `,` within the line.
+        let width = indent + key.len() + 1 + one.len() + 1;
+        if width <= LINE {
             return vec![format!("{pad}{key}={one},")];
         }
         let mut out = vec![format!("{pad}{key}=(")];

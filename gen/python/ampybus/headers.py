@@ -11,6 +11,7 @@ contract can add headers without breaking consumers built against this one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import threading
@@ -293,6 +294,10 @@ def message_id_timestamp_ms(message_id: str) -> int:
 
 
 _RFC3339 = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
+# The fast path of rfc3339_problem; the ranges are checked after it.
+_RFC3339_UTC = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]{1,9})?Z\Z"
+)
 
 
 def _days_in_month(y: int, m: int) -> int:
@@ -307,6 +312,18 @@ def rfc3339_problem(s: str) -> Optional[str]:
     ``YYYY-MM-DDTHH:MM:SS``, an optional fraction of 1 to 9 digits, and ``Z``;
     uppercase ``T`` and ``Z`` only, no offsets, no leap second, years 0001..9999.
     """
+    m = _RFC3339_UTC.match(s)
+    if m:
+        year, month, day, hour, minute, second = (int(g) for g in m.groups())
+        if (
+            year != 0
+            and 1 <= month <= 12
+            and 1 <= day <= _days_in_month(year, month)
+            and hour <= 23
+            and minute <= 59
+            and second <= 59
+        ):
+            return None
     b = s.encode("utf-8")
     if b[-1:] != b"Z":
         return "does not end in `Z`: times on the bus are UTC, written with `Z`"
@@ -341,6 +358,8 @@ def rfc3339_problem(s: str) -> Optional[str]:
     return None
 
 
+# Every record of a topic repeats the value: remember the verdicts.
+@functools.lru_cache(maxsize=256)
 def _semver_problem(s: str) -> Optional[str]:
     bad = "is not a semantic version (`1.0.0`, no `v` prefix, no leading zeros)"
     rest, plus, build = s.partition("+")
@@ -365,6 +384,8 @@ def _semver_problem(s: str) -> Optional[str]:
     return None
 
 
+# Every record of a topic repeats the value: remember the verdicts.
+@functools.lru_cache(maxsize=256)
 def _fqdn_problem(s: str) -> Optional[str]:
     for ident in s.split("."):
         ok = (
@@ -391,6 +412,17 @@ def _decimal(name: str, s: str, limit: int) -> int:
     if n > limit:
         raise _invalid(name, s, "is too large")
     return n
+
+
+def _check_text(name: str, value: str) -> None:
+    problem = _text_problem(value)
+    if problem is not None:
+        raise _missing(name) if value == "" else _invalid(name, value, problem)
+
+
+def _check(name: str, value: str, problem: Optional[str]) -> None:
+    if problem is not None:
+        raise _invalid(name, value, problem)
 
 
 def _text_problem(s: str) -> Optional[str]:
@@ -440,47 +472,37 @@ class Headers:
         Parsing runs this too, so headers from :meth:`from_pairs` are always
         valid; call it after editing fields by hand.
         """
-
-        def text(name: str, value: str) -> None:
-            problem = _text_problem(value)
-            if problem is not None:
-                raise _missing(name) if value == "" else _invalid(name, value, problem)
-
-        def rule(name: str, value: str, problem: Optional[str]) -> None:
-            if problem is not None:
-                raise _invalid(name, value, problem)
-
         parse_message_id(self.message_id)
-        text(SCHEMA_FQDN, self.schema_fqdn)
-        rule(SCHEMA_FQDN, self.schema_fqdn, _fqdn_problem(self.schema_fqdn))
-        text(SCHEMA_VERSION, self.schema_version)
-        rule(SCHEMA_VERSION, self.schema_version, _semver_problem(self.schema_version))
+        _check_text(SCHEMA_FQDN, self.schema_fqdn)
+        _check(SCHEMA_FQDN, self.schema_fqdn, _fqdn_problem(self.schema_fqdn))
+        _check_text(SCHEMA_VERSION, self.schema_version)
+        _check(SCHEMA_VERSION, self.schema_version, _semver_problem(self.schema_version))
         if self.content_type != PROTOBUF:
             raise _invalid(CONTENT_TYPE, self.content_type, "is not `application/x-protobuf`")
-        text(PRODUCED_AT, self.produced_at)
-        rule(PRODUCED_AT, self.produced_at, rfc3339_problem(self.produced_at))
-        text(PRODUCER, self.producer)
-        text(SOURCE, self.source)
-        text(RUN_ID, self.run_id)
+        _check_text(PRODUCED_AT, self.produced_at)
+        _check(PRODUCED_AT, self.produced_at, rfc3339_problem(self.produced_at))
+        _check_text(PRODUCER, self.producer)
+        _check_text(SOURCE, self.source)
+        _check_text(RUN_ID, self.run_id)
         parse_traceparent(self.traceparent)
-        text(PARTITION_KEY, self.partition_key)
+        _check_text(PARTITION_KEY, self.partition_key)
         if self.content_encoding is not None:
-            rule(
+            _check(
                 CONTENT_ENCODING,
                 self.content_encoding,
                 _content_encoding_problem(self.content_encoding),
             )
         if self.dedupe_key is not None:
-            rule(DEDUPE_KEY, self.dedupe_key, _text_problem(self.dedupe_key))
+            _check(DEDUPE_KEY, self.dedupe_key, _text_problem(self.dedupe_key))
         if self.retry_count is not None and not 0 <= self.retry_count <= _U32_MAX:
             raise _invalid(RETRY_COUNT, str(self.retry_count), "is too large")
         if self.dlq_reason is not None:
-            rule(DLQ_REASON, self.dlq_reason, _text_problem(self.dlq_reason))
+            _check(DLQ_REASON, self.dlq_reason, _text_problem(self.dlq_reason))
         if self.schema_hash is not None:
-            rule(SCHEMA_HASH, self.schema_hash, _sha256_problem(self.schema_hash))
+            _check(SCHEMA_HASH, self.schema_hash, _sha256_problem(self.schema_hash))
         if self.blob is not None:
-            rule(BLOB_REF, self.blob.blob_ref, _text_problem(self.blob.blob_ref))
-            rule(BLOB_HASH, self.blob.blob_hash, _sha256_problem(self.blob.blob_hash))
+            _check(BLOB_REF, self.blob.blob_ref, _text_problem(self.blob.blob_ref))
+            _check(BLOB_HASH, self.blob.blob_hash, _sha256_problem(self.blob.blob_hash))
             if not 0 <= self.blob.blob_size <= _U64_MAX:
                 raise _invalid(BLOB_SIZE, str(self.blob.blob_size), "is too large")
 

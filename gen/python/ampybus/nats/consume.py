@@ -447,7 +447,9 @@ class Consumer(Generic[M]):
                 stopped.cancel()
             try:
                 msgs = await fetch
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                # nats-py raises either when a pull's deadline passes (the
+                # plain asyncio one when it ran out between its requests).
                 continue
             except nats.js.errors.APIError as e:
                 if e.code == 409 and "deleted" in str(e.description or "").lower():

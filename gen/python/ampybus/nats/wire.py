@@ -62,21 +62,23 @@ def to_nats(pairs: Iterable[Tuple[str, str]]) -> Dict[str, str]:
     """
     out: Dict[str, str] = {}
     for name, value in pairs:
-        nats = _TO_NATS.get(name, name)
-
-        def bad(what: str, name: str = name) -> NatsError:
-            return NatsError("envelope", f"header `{name}` cannot travel as a NATS header: {what}")
-
-        if not _NAME.match(nats):
-            raise bad("invalid name")
+        nats = _TO_NATS.get(name)
+        if nats is None:
+            nats = name
+            if not _NAME.match(nats):
+                raise _unfit(name, "invalid name")
         if "\r" in value or "\n" in value:
-            raise bad("the value contains a line break")
+            raise _unfit(name, "the value contains a line break")
         if value != value.strip():
-            raise bad("the value begins or ends with whitespace, which NATS readers trim")
+            raise _unfit(name, "the value begins or ends with whitespace, which NATS readers trim")
         if nats in out:
-            raise bad("it is set twice")
+            raise _unfit(name, "it is set twice")
         out[nats] = value
     return out
+
+
+def _unfit(name: str, what: str) -> NatsError:
+    return NatsError("envelope", f"header `{name}` cannot travel as a NATS header: {what}")
 
 
 def from_nats(headers: Optional[Mapping[str, str]]) -> List[Tuple[str, str]]:

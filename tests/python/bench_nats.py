@@ -24,6 +24,7 @@ from typing import Dict, List, Tuple
 
 import nats
 import nats.js.errors
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from ampybus import NEWS_V1_RAW, Env, Envelope
@@ -105,34 +106,44 @@ async def throughput(url: str, n: int) -> None:
     typed_pub, raw_pub = statistics.median(typed_rounds), statistics.median(raw_rounds)
     report("publish, ack awaited", typed_pub, raw_pub)
 
-    # Consume all records both sides published: the typed consumer (decode,
-    # handler, ack) vs a raw pull consumer acking each, same batch size.
+    # Consume the records both sides published with two durables, the
+    # typed consumer (decode, handler, ack) and a raw pull consumer acking
+    # each, same batch size, alternating rounds of `size` records.
     total = 2 * rounds * size
-    idle = 0.5
+    taken = 0
+    stop = asyncio.Event()
 
-    async def nothing(d: Delivery[news_pb2.NewsItem]) -> None:
-        pass
+    async def count(d: Delivery[news_pb2.NewsItem]) -> None:
+        nonlocal taken
+        taken += 1
+        if taken >= size:
+            stop.set()
 
-    t = time.perf_counter()
     consumer = await bus.consumer(NEWS_V1_RAW, "bench-typed", batch=500)
-    stats = await consumer.drain(nothing, idle)
-    typed_con = per_record(time.perf_counter() - t - idle, stats.acked)
-    await consumer.close()
-    assert stats.acked == total, (stats, total)
-
-    t = time.perf_counter()
     config = ConsumerConfig(
         durable_name="bench-raw", ack_policy=AckPolicy.EXPLICIT, filter_subject=SUBJECT
     )
     await bus.manager.add_consumer(STREAM, config)
     sub = await js.pull_subscribe_bind(consumer="bench-raw", stream=STREAM)
-    got = 0
-    while got < total:
-        for msg in await sub.fetch(500, timeout=5):
-            await msg.ack()
+    buffered: List[Msg] = []
+    typed_rounds, raw_rounds = [], []
+    for _ in range(total // size):
+        taken = 0
+        stop.clear()
+        t = time.perf_counter()
+        await consumer.run(count, stop=stop)
+        typed_rounds.append(per_record(time.perf_counter() - t, taken))
+        got = 0
+        t = time.perf_counter()
+        while got < size:
+            if not buffered:
+                buffered = list(await sub.fetch(500, timeout=5))
+            await buffered.pop(0).ack()
             got += 1
-    raw_con = per_record(time.perf_counter() - t, got)
+        raw_rounds.append(per_record(time.perf_counter() - t, got))
+    await consumer.close()
     await sub.unsubscribe()
+    typed_con, raw_con = statistics.median(typed_rounds), statistics.median(raw_rounds)
     report("consume, decode + ack", typed_con, raw_con)
     await bus.close()
 

@@ -20,18 +20,19 @@ import os
 import statistics
 import sys
 import time
-from typing import Dict, List, Tuple
+from typing import Awaitable, Dict, List, Tuple
 
 import nats
 import nats.js.errors
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from ampybus import NEWS_V1_RAW, Env, Envelope
 from ampybus.nats import Bus, Delivery, Start, wire
 from ampybus.pb.ampy.news.v1 import news_pb2
 
 STREAM = "AMPY_DEV_NEWS_V1"
+MSG_ID = "Nats-Msg-Id"
 SUBJECT = "ampy.dev.news.v1.raw"
 
 
@@ -148,33 +149,59 @@ async def throughput(url: str, n: int) -> None:
     await bus.close()
 
 
-async def latency_consumer(url: str, total: int) -> None:
+async def latency_consumer(url: str, total: int, raw: bool) -> None:
     """The consuming service of the latency run (its own process): prints
     ``ready``, then one ``<message_id> <wall clock ns>`` line per first
-    delivery, then ``done``."""
+    delivery, then ``done``. ``raw``: a plain nats-py pull consumer that
+    reads the id header and acks, nothing else."""
     bus = await Bus.connect(url, Env.DEV)
-    consumer = await bus.consumer(NEWS_V1_RAW, "bench-latency", start=Start.NEW, batch=100)
     seen: List[Tuple[str, int]] = []
-    stop = asyncio.Event()
+    limit = total / 100 + 30
+    if raw:
+        config = ConsumerConfig(
+            durable_name="bench-latency-raw",
+            ack_policy=AckPolicy.EXPLICIT,
+            filter_subject=SUBJECT,
+            deliver_policy=DeliverPolicy.NEW,
+        )
+        await bus.manager.add_consumer(STREAM, config)
+        sub = await bus.jetstream.pull_subscribe_bind(consumer="bench-latency-raw", stream=STREAM)
+        print("ready", flush=True)
+        deadline = time.monotonic() + limit
+        while len(seen) < total and time.monotonic() < deadline:
+            try:
+                msgs = await sub.fetch(100, timeout=1)
+            except asyncio.TimeoutError:
+                continue
+            for msg in msgs:
+                at = time.time_ns()
+                await msg.ack()
+                if msg.metadata.num_delivered == 1:
+                    seen.append(((msg.headers or {}).get(MSG_ID, ""), at))
+        await sub.unsubscribe()
+    else:
+        consumer = await bus.consumer(NEWS_V1_RAW, "bench-latency", start=Start.NEW, batch=100)
+        stop = asyncio.Event()
 
-    async def handle(d: Delivery[news_pb2.NewsItem]) -> None:
-        if d.info.delivered == 1:
-            seen.append((d.headers.message_id, time.time_ns()))
-        if len(seen) >= total:
-            stop.set()
+        async def handle(d: Delivery[news_pb2.NewsItem]) -> None:
+            if d.info.delivered == 1:
+                seen.append((d.headers.message_id, time.time_ns()))
+            if len(seen) >= total:
+                stop.set()
 
-    print("ready", flush=True)
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(consumer.run(handle, stop=stop), total / 100 + 30)
-    await consumer.close()
+        print("ready", flush=True)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(consumer.run(handle, stop=stop), limit)
+        await consumer.close()
     await bus.close()
     sys.stdout.write("".join(f"{m} {t}\n" for m, t in seen) + "done\n")
 
 
-async def latency(url: str, rate: float, seconds: float) -> None:
+async def latency(url: str, rate: float, seconds: float, raw: bool) -> None:
     """Publish at a steady rate without waiting for each ack before the next
     send, while a consumer in another process (as services run) records
-    each record's first delivery; both stamp the same wall clock."""
+    each record's first delivery; both stamp the same wall clock. ``raw``:
+    nats-py's own publish and pull consumer, with the same bytes."""
     bus = await fresh(url)
     publisher = bus.publisher(NEWS_V1_RAW, producer="bench@1", source="bench", run_id="r")
     total = int(rate * seconds)
@@ -184,6 +211,7 @@ async def latency(url: str, rate: float, seconds: float) -> None:
         "--latency-consumer",
         url,
         str(total),
+        "raw" if raw else "typed",
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
@@ -191,8 +219,9 @@ async def latency(url: str, rate: float, seconds: float) -> None:
     assert ready == b"ready\n", ready
     await asyncio.sleep(0.2)
     envelopes = [envelope(i) for i in range(total)]
+    records = [(wire.to_nats(e.encode().headers), e.encode().payload) for e in envelopes]
     sent: Dict[str, int] = {}
-    inflight = []
+    inflight: List[Awaitable[object]] = []
     behind = 0.0
     start = time.perf_counter()
     for i, e in enumerate(envelopes):
@@ -203,7 +232,12 @@ async def latency(url: str, rate: float, seconds: float) -> None:
         else:
             behind = max(behind, -wait)
         sent[e.headers.message_id] = time.time_ns()
-        inflight.append(asyncio.ensure_future(publisher.publish_envelope(e)))
+        if raw:
+            headers, body = records[i]
+            send = bus.jetstream.publish(SUBJECT, body, headers=headers)
+            inflight.append(asyncio.ensure_future(send))
+        else:
+            inflight.append(asyncio.ensure_future(publisher.publish_envelope(e)))
     await asyncio.gather(*inflight)
     sent_in = time.perf_counter() - start
     out, _ = await proc.communicate()
@@ -215,8 +249,9 @@ async def latency(url: str, rate: float, seconds: float) -> None:
         message_id, at = line.split()
         if message_id in sent:
             lat.append((int(at) - sent[message_id]) / 1e6)
+    side = "raw nats-py" if raw else "typed      "
     if not lat:
-        print("publish -> first delivery: no deliveries", flush=True)
+        print(f"{side} publish -> first delivery: no deliveries", flush=True)
         return
     lat.sort()
 
@@ -224,18 +259,17 @@ async def latency(url: str, rate: float, seconds: float) -> None:
         return lat[min(int(len(lat) * p), len(lat) - 1)]
 
     print(
-        f"publish -> first delivery at {rate:.0f} msg/s for {seconds:.0f} s "
-        f"({len(lat)} of {total} records, sent in {sent_in:.2f} s, "
-        f"schedule slip max {behind * 1e3:.1f} ms): "
-        f"p50 {pct(0.5):.2f} ms, p99 {pct(0.99):.2f} ms, max {lat[-1]:.2f} ms  "
-        "(SLO p99: 50 ms critical, 150 ms market data)",
+        f"{side} publish -> first delivery at {rate:.0f} msg/s for {seconds:.0f} s "
+        f"({len(lat)} of {total}, sent in {sent_in:.2f} s, "
+        f"schedule slip max {behind * 1e3:.0f} ms): "
+        f"p50 {pct(0.5):.1f} ms, p99 {pct(0.99):.1f} ms, max {lat[-1]:.1f} ms",
         flush=True,
     )
 
 
 def main(argv: List[str]) -> int:
     if argv[:1] == ["--latency-consumer"]:
-        asyncio.run(latency_consumer(argv[1], int(argv[2])))
+        asyncio.run(latency_consumer(argv[1], int(argv[2]), argv[3] == "raw"))
         return 0
     quick = "--quick" in argv
     numbers = [int(a) for a in argv if a.isdigit()]
@@ -251,7 +285,9 @@ def main(argv: List[str]) -> int:
         url = server.url
     try:
         asyncio.run(throughput(url, n))
-        asyncio.run(latency(url, 2000.0, seconds))
+        print("latency SLOs (p99): 50 ms critical, 150 ms market data", flush=True)
+        asyncio.run(latency(url, 2000.0, seconds, raw=False))
+        asyncio.run(latency(url, 2000.0, seconds, raw=True))
     finally:
         if server is not None:
             server.stop()

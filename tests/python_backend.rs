@@ -94,3 +94,31 @@ fn names_python_cannot_spell_are_refused_with_a_location() {
         assert!(tree(out.path()).is_empty(), "{registry}: nothing may be written");
     }
 }
+
+#[test]
+fn the_nats_subpackage_is_generated_only_when_the_registry_asks() {
+    // The default registry lists `transports: [nats]`; without it the
+    // package has no `nats` subpackage and no module imports nats-py.
+    let ws = common::default_layout();
+    let registry = ws.path().join("registry/ampy.yaml");
+    let text = std::fs::read_to_string(&registry).expect("read registry");
+    let line = "    transports: [nats]               # gen/python/ampybus/nats (nats-py)\n";
+    assert!(text.contains(line), "the default registry asks for nats");
+    std::fs::write(&registry, text.replace(line, "")).expect("write registry");
+    let out = ws.path().join("out");
+    ampygen(ws.path()).args(["generate", "--lang", "python", "--out"]).arg(&out).assert().success();
+    let files = tree(&out);
+    assert!(files.contains_key(Path::new("ampybus/envelope.py")));
+    assert!(!files.keys().any(|p| p.starts_with("ampybus/nats")), "no transport asked for");
+    for (path, bytes) in &files {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.lines().any(|l| l.starts_with("import nats") || l.starts_with("from nats")),
+            "{} imports nats-py",
+            path.display()
+        );
+    }
+    // With the line, the subpackage is there.
+    let full = tree(Path::new("gen/python"));
+    assert!(full.contains_key(Path::new("ampybus/nats/publish.py")));
+}

@@ -6,7 +6,8 @@
 # Creates (or reuses) .venv at the repository root, installs
 # tests/python/requirements.txt, checks that gen/python is what the
 # registry generates now, then runs ruff (lint and format), mypy --strict
-# (for Python 3.9) and pytest over the package, the tests and the example.
+# (for Python 3.9) and pytest over the package, the tests and the examples,
+# the NATS transport's on a real nats-server (scripts/lib/nats.sh).
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,6 +46,19 @@ echo "tests/python: mypy --strict (tests)"
 MYPYPATH=gen/python "$venv/bin/mypy" --config-file "$config" --cache-dir "$caches/mypy-tests" \
   --python-version "$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
   tests/python
+
+# The NATS transport tests need a server: scripts/test passes its own
+# (AMPY_NATS_URL); run alone, this script starts one when nats-server is
+# installed (tests/python/test_nats.py skips without one, and fails
+# instead under AMPYGEN_TEST_REQUIRE_NATS=1).
+if [ -z "${AMPY_NATS_URL:-}" ]; then
+  source scripts/lib/nats.sh
+  if [ "${AMPYGEN_TEST_REQUIRE_NATS:-}" = 1 ]; then nats_install; fi
+  if command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; then
+    trap nats_stop EXIT
+    nats_start
+  fi
+fi
 
 echo "tests/python: pytest"
 PYTHONPATH=gen/python "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python "$@"

@@ -11,6 +11,7 @@ contract can add headers without breaking consumers built against this one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import threading
@@ -18,7 +19,7 @@ import time
 from typing import Iterable, List, Mapping, Optional, Tuple
 
 from .errors import HeaderError
-from .text import escape_debug, is_control
+from .text import escape_debug
 
 __all__ = [
     "ALL",
@@ -107,6 +108,13 @@ _U32_MAX = 2**32 - 1
 _U64_MAX = 2**64 - 1
 _LOWER_HEX = "has a character that is not a lowercase hex digit"
 _HEX = frozenset("0123456789abcdef")
+# Fast paths: a value these match has no problem; anything else goes through
+# the checks below, which name the first problem. Every record a consumer
+# decodes runs them, so they are worth a compiled pattern.
+_UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\Z")
+_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\Z")
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}\Z")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +171,8 @@ def _duplicate(name: str) -> HeaderError:
 
 def message_id_problem(value: str) -> Optional[str]:
     """Why ``value`` is not a lowercase hyphenated UUIDv7, or ``None``."""
+    if _UUID7.match(value):
+        return None
     b = value.encode("utf-8")
     if len(b) != 36:
         return "is not a 36-character hyphenated UUID"
@@ -201,6 +211,8 @@ def traceparent_problem(value: str) -> Optional[str]:
     versions are rejected rather than truncated, because this runtime re-emits
     ``00`` and would silently drop their fields.
     """
+    if _TRACEPARENT.match(value) and value[3:35] != "0" * 32 and value[36:52] != "0" * 16:
+        return None
     b = value.encode("utf-8")
     if b[:2] == b"ff":
         return "has version `ff`, which W3C trace context forbids"
@@ -282,6 +294,10 @@ def message_id_timestamp_ms(message_id: str) -> int:
 
 
 _RFC3339 = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
+# The fast path of rfc3339_problem; the ranges are checked after it.
+_RFC3339_UTC = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]{1,9})?Z\Z"
+)
 
 
 def _days_in_month(y: int, m: int) -> int:
@@ -296,6 +312,18 @@ def rfc3339_problem(s: str) -> Optional[str]:
     ``YYYY-MM-DDTHH:MM:SS``, an optional fraction of 1 to 9 digits, and ``Z``;
     uppercase ``T`` and ``Z`` only, no offsets, no leap second, years 0001..9999.
     """
+    m = _RFC3339_UTC.match(s)
+    if m:
+        year, month, day, hour, minute, second = (int(g) for g in m.groups())
+        if (
+            year != 0
+            and 1 <= month <= 12
+            and 1 <= day <= _days_in_month(year, month)
+            and hour <= 23
+            and minute <= 59
+            and second <= 59
+        ):
+            return None
     b = s.encode("utf-8")
     if b[-1:] != b"Z":
         return "does not end in `Z`: times on the bus are UTC, written with `Z`"
@@ -330,6 +358,8 @@ def rfc3339_problem(s: str) -> Optional[str]:
     return None
 
 
+# Every record of a topic repeats the value: remember the verdicts.
+@functools.lru_cache(maxsize=256)
 def _semver_problem(s: str) -> Optional[str]:
     bad = "is not a semantic version (`1.0.0`, no `v` prefix, no leading zeros)"
     rest, plus, build = s.partition("+")
@@ -354,6 +384,8 @@ def _semver_problem(s: str) -> Optional[str]:
     return None
 
 
+# Every record of a topic repeats the value: remember the verdicts.
+@functools.lru_cache(maxsize=256)
 def _fqdn_problem(s: str) -> Optional[str]:
     for ident in s.split("."):
         ok = (
@@ -368,8 +400,7 @@ def _fqdn_problem(s: str) -> Optional[str]:
 
 
 def _sha256_problem(s: str) -> Optional[str]:
-    h = s[7:] if s.startswith("sha256:") else None
-    if h is not None and len(h) == 64 and all(c in _HEX for c in h):
+    if _SHA256.match(s):
         return None
     return "is not `sha256:` followed by 64 lowercase hex digits"
 
@@ -387,10 +418,21 @@ def _decimal(name: str, s: str, limit: int) -> int:
     return n
 
 
+def _check_text(name: str, value: str) -> None:
+    problem = _text_problem(value)
+    if problem is not None:
+        raise _missing(name) if value == "" else _invalid(name, value, problem)
+
+
+def _check(name: str, value: str, problem: Optional[str]) -> None:
+    if problem is not None:
+        raise _invalid(name, value, problem)
+
+
 def _text_problem(s: str) -> Optional[str]:
     if s == "":
         return "is empty"
-    if any(is_control(c) for c in s):
+    if _CONTROL.search(s):
         return "contains a control character (header values are single-line text)"
     return None
 
@@ -434,47 +476,37 @@ class Headers:
         Parsing runs this too, so headers from :meth:`from_pairs` are always
         valid; call it after editing fields by hand.
         """
-
-        def text(name: str, value: str) -> None:
-            problem = _text_problem(value)
-            if problem is not None:
-                raise _missing(name) if value == "" else _invalid(name, value, problem)
-
-        def rule(name: str, value: str, problem: Optional[str]) -> None:
-            if problem is not None:
-                raise _invalid(name, value, problem)
-
         parse_message_id(self.message_id)
-        text(SCHEMA_FQDN, self.schema_fqdn)
-        rule(SCHEMA_FQDN, self.schema_fqdn, _fqdn_problem(self.schema_fqdn))
-        text(SCHEMA_VERSION, self.schema_version)
-        rule(SCHEMA_VERSION, self.schema_version, _semver_problem(self.schema_version))
+        _check_text(SCHEMA_FQDN, self.schema_fqdn)
+        _check(SCHEMA_FQDN, self.schema_fqdn, _fqdn_problem(self.schema_fqdn))
+        _check_text(SCHEMA_VERSION, self.schema_version)
+        _check(SCHEMA_VERSION, self.schema_version, _semver_problem(self.schema_version))
         if self.content_type != PROTOBUF:
             raise _invalid(CONTENT_TYPE, self.content_type, "is not `application/x-protobuf`")
-        text(PRODUCED_AT, self.produced_at)
-        rule(PRODUCED_AT, self.produced_at, rfc3339_problem(self.produced_at))
-        text(PRODUCER, self.producer)
-        text(SOURCE, self.source)
-        text(RUN_ID, self.run_id)
+        _check_text(PRODUCED_AT, self.produced_at)
+        _check(PRODUCED_AT, self.produced_at, rfc3339_problem(self.produced_at))
+        _check_text(PRODUCER, self.producer)
+        _check_text(SOURCE, self.source)
+        _check_text(RUN_ID, self.run_id)
         parse_traceparent(self.traceparent)
-        text(PARTITION_KEY, self.partition_key)
+        _check_text(PARTITION_KEY, self.partition_key)
         if self.content_encoding is not None:
-            rule(
+            _check(
                 CONTENT_ENCODING,
                 self.content_encoding,
                 _content_encoding_problem(self.content_encoding),
             )
         if self.dedupe_key is not None:
-            rule(DEDUPE_KEY, self.dedupe_key, _text_problem(self.dedupe_key))
+            _check(DEDUPE_KEY, self.dedupe_key, _text_problem(self.dedupe_key))
         if self.retry_count is not None and not 0 <= self.retry_count <= _U32_MAX:
             raise _invalid(RETRY_COUNT, str(self.retry_count), "is too large")
         if self.dlq_reason is not None:
-            rule(DLQ_REASON, self.dlq_reason, _text_problem(self.dlq_reason))
+            _check(DLQ_REASON, self.dlq_reason, _text_problem(self.dlq_reason))
         if self.schema_hash is not None:
-            rule(SCHEMA_HASH, self.schema_hash, _sha256_problem(self.schema_hash))
+            _check(SCHEMA_HASH, self.schema_hash, _sha256_problem(self.schema_hash))
         if self.blob is not None:
-            rule(BLOB_REF, self.blob.blob_ref, _text_problem(self.blob.blob_ref))
-            rule(BLOB_HASH, self.blob.blob_hash, _sha256_problem(self.blob.blob_hash))
+            _check(BLOB_REF, self.blob.blob_ref, _text_problem(self.blob.blob_ref))
+            _check(BLOB_HASH, self.blob.blob_hash, _sha256_problem(self.blob.blob_hash))
             if not 0 <= self.blob.blob_size <= _U64_MAX:
                 raise _invalid(BLOB_SIZE, str(self.blob.blob_size), "is too large")
 

@@ -4,7 +4,10 @@
 # gen/go is fresh, lints and tests gen/go, tests/go and examples/go-app,
 # generates the hostile registry into a temp dir and compiles and tests it,
 # checks every key path shape against `ampygen route` and the canonical
-# hash of proto2/proto3 edge cases against `ampygen hash`.
+# hash of proto2/proto3 edge cases against `ampygen hash`. The natsbus
+# tests (tests/go/nats) talk to the server scripts/test starts
+# (AMPY_NATS_URL); without one they skip, with AMPYGEN_TEST_REQUIRE_NATS=1
+# they fail.
 # Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -54,6 +57,12 @@ unformatted="$(cd gen/go && gofmt -l .)"
 [ -z "$unformatted" ] || { echo "gofmt -l in gen/go:"; echo "$unformatted"; exit 1; }
 (cd gen/go && go vet ./... && go build ./...)
 tidy_module gen/go
+# The registry asks for natsbus (targets.go.transports: [nats]); the core
+# package itself must still link no NATS client.
+if (cd gen/go && go list -deps . | grep -q '^github.com/nats-io/'); then
+	echo "gen/go: the core package imports a NATS client; only natsbus may"
+	exit 1
+fi
 for dir in tests/go examples/go-app; do
 	step "gofmt, go vet, go test: $dir"
 	unformatted="$(cd "$dir" && gofmt -l .)"

@@ -196,6 +196,7 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "publishError",
     "retentionName",
     "sortedKeys",
+    "sortedValues",
     "storageName",
     "tierNamed",
     "toNATS",

@@ -86,35 +86,46 @@ func headerProblem(name, value string) string {
 // runtime's). A name sent twice yields two pairs, which header parsing
 // rejects as duplicate_header.
 func fromNATS(h nats.Header) []core.HeaderPair {
-	type ranked struct {
-		rank int
-		pair core.HeaderPair
+	pairs := make([]core.HeaderPair, 0, len(h))
+	known := 0
+	// Contract names in contract order: one map lookup each, no sort on
+	// the per-message path.
+	for _, nh := range natsHeaders {
+		values, ok := h[nh.nats]
+		if !ok {
+			continue
+		}
+		known++
+		for _, v := range sortedValues(values) {
+			pairs = append(pairs, core.HeaderPair{Name: nh.contract, Value: v})
+		}
 	}
-	out := make([]ranked, 0, len(h))
-	for name, values := range h {
-		rank, key := len(natsHeaders), name
-		if i, ok := natsIndex[name]; ok {
-			rank, key = i, natsHeaders[i].contract
-		}
-		for _, v := range values {
-			out = append(out, ranked{rank, core.HeaderPair{Name: key, Value: v}})
+	if known == len(h) {
+		return pairs
+	}
+	others := make([]string, 0, len(h)-known)
+	for name := range h {
+		if _, ok := natsIndex[name]; !ok {
+			others = append(others, name)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.rank != b.rank {
-			return a.rank < b.rank
+	sort.Strings(others)
+	for _, name := range others {
+		for _, v := range sortedValues(h[name]) {
+			pairs = append(pairs, core.HeaderPair{Name: name, Value: v})
 		}
-		if a.pair.Name != b.pair.Name {
-			return a.pair.Name < b.pair.Name
-		}
-		return a.pair.Value < b.pair.Value
-	})
-	pairs := make([]core.HeaderPair, len(out))
-	for i, r := range out {
-		pairs[i] = r.pair
 	}
 	return pairs
+}
+
+// sortedValues is values in byte order (a copy when there are several).
+func sortedValues(values []string) []string {
+	if len(values) < 2 {
+		return values
+	}
+	out := append([]string(nil), values...)
+	sort.Strings(out)
+	return out
 }
 
 // natsIndex is the position of each NATS name in natsHeaders.

@@ -8,6 +8,7 @@
 //	    --vectors tests/vectors/positive [--names bars.typical,...]
 //	natsdriver consume --url nats://127.0.0.1:4222 --env dev \
 //	    --topic news.v1.raw --durable matrix-go --count 3 --timeout-ms 10000
+//	natsdriver reset --url nats://127.0.0.1:4222 --env dev
 //
 // publish rebuilds each selected positive vector's envelope with the
 // envelope decoding (headers + body_base64; a blob pointer from its
@@ -19,8 +20,10 @@
 // sorted keys, byte for byte as the Python and Rust drivers print it:
 // topic, subject, headers (envelope names), the body as received
 // (payload_base64) and the decoded payload re-encoded deterministically
-// (payload_canonical_base64). Exit 0 after N records, 1 on a timeout or a
-// failure, 2 on bad arguments.
+// (payload_canonical_base64). reset (the matrix runner's, not part of the
+// driver contract) provisions the env's streams and empties them, consumers
+// included, so each producer's run starts from nothing. Exit 0 after N
+// records, 1 on a timeout or a failure, 2 on bad arguments.
 package main
 
 import (
@@ -110,7 +113,10 @@ func typed[P proto.Message](t natsbus.Topic[P]) ops {
 				var canonical []byte
 				if d.Pointer == nil {
 					var err error
-					if canonical, err = (proto.MarshalOptions{Deterministic: true}).Marshal(d.Payload); err != nil {
+					// Field-number order with oneofs in place and map keys
+					// sorted: the bytes Python and Rust write (proto's own
+					// deterministic mode puts oneofs last).
+					if canonical, err = bus.MarshalCanonical(d.Payload); err != nil {
 						return natsbus.Permanent("encode", err.Error())
 					}
 				}
@@ -252,8 +258,8 @@ func usage(format string, args ...any) int {
 }
 
 func run(args []string) int {
-	if len(args) == 0 || (args[0] != "publish" && args[0] != "consume") {
-		return usage("the first argument is publish or consume")
+	if len(args) == 0 || (args[0] != "publish" && args[0] != "consume" && args[0] != "reset") {
+		return usage("the first argument is publish, consume or reset")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	url := fs.String("url", "", "NATS server URL")
@@ -288,7 +294,7 @@ func run(args []string) int {
 		if todo, err = loadVectors(*vectors, list); err != nil {
 			return usage("%v", err)
 		}
-	} else {
+	} else if args[0] == "consume" {
 		var ok bool
 		if t, ok = topics[*topic]; !ok {
 			return usage("unknown topic `%s`", *topic)
@@ -304,6 +310,13 @@ func run(args []string) int {
 	}
 	defer b.Close()
 	ctx := context.Background()
+	if args[0] == "reset" {
+		if err := reset(ctx, b); err != nil {
+			fmt.Fprintln(os.Stderr, "natsdriver:", err)
+			return 1
+		}
+		return 0
+	}
 	if args[0] == "publish" {
 		for _, v := range todo {
 			done, err := topics[v.Topic].publish(ctx, b, v, *producer)
@@ -328,6 +341,33 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// reset provisions the bus's env and empties every stream of it.
+func reset(ctx context.Context, b *natsbus.Bus) error {
+	if _, err := b.Provision(ctx, natsbus.ProvisionOptions{}); err != nil {
+		return err
+	}
+	plans, err := natsbus.Plans(b.Env())
+	if err != nil {
+		return err
+	}
+	for _, p := range plans {
+		s, err := b.JetStream().Stream(ctx, p.Name)
+		if err != nil {
+			return err
+		}
+		names := s.ConsumerNames(ctx)
+		for n := range names.Name() {
+			if err := s.DeleteConsumer(ctx, n); err != nil {
+				return err
+			}
+		}
+		if err := s.Purge(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func main() { os.Exit(run(os.Args[1:])) }

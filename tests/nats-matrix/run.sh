@@ -15,7 +15,8 @@
 # - for one producer, every consumer's output is byte-identical;
 # - across producers, the outputs are identical too, except that a gzipped
 #   body is compared inflated (each language's deflate writes different,
-#   equally valid bytes; the content_encoding header still must agree).
+#   equally valid bytes; the content_encoding header still must agree) and
+#   the subject's env token differs (one env per producer, see below).
 # The driver contract: /work/wt/nats-matrix-contract.md, mirrored in each
 # driver's doc comment.
 set -euo pipefail
@@ -44,7 +45,6 @@ if [ -z "${AMPY_NATS_URL:-}" ]; then
 	nats_start
 fi
 URL="$AMPY_NATS_URL"
-ENV=dev
 
 echo "== building the drivers"
 (cd tests/go && go build -o "$tmp/go-driver" ./natsdriver)
@@ -81,9 +81,14 @@ for t, c in counts.items():
     print(t, c)
 EOF
 
+# Each producer in its own env (freshly re-created streams): the vectors'
+# message ids are fixed, and a second producer inside the duplicate window
+# of the same streams would be acknowledged as a duplicate, not stored.
+declare -A envs=([rust]=dev [go]=paper [python]=prod)
 pairs=0
 for producer in "${langs[@]}"; do
-	echo "== producer $producer"
+	ENV="${envs[$producer]}"
+	echo "== producer $producer (env $ENV)"
 	"$tmp/go-driver" reset --url "$URL" --env "$ENV"
 	driver "$producer" publish --url "$URL" --env "$ENV" --vectors tests/vectors/positive --names "$NAMES" >"$tmp/published-$producer"
 	want="$(tr ',' '\n' <<<"$NAMES" | wc -l)"
@@ -123,7 +128,8 @@ for producer in "${langs[@]}"; do
 	done
 done
 
-# Across producers: the same lines, gzipped bodies compared inflated.
+# Across producers: the same lines, gzipped bodies compared inflated and
+# the subject's env token left out.
 python3 - "$tmp" "${langs[@]}" <<'EOF'
 import base64, gzip, json, sys
 tmp, langs = sys.argv[1], sys.argv[2:]
@@ -131,6 +137,9 @@ def normal(lang):
     out = []
     for line in open(f"{tmp}/out-{lang}-{lang}", encoding="utf-8"):
         r = json.loads(line)
+        # Each producer has its own env: the subject's env token differs.
+        ns, env, rest = r["subject"].split(".", 2)
+        r["subject"] = f"{ns}.{{env}}.{rest}"
         if r["headers"].get("content_encoding") == "gzip":
             r["payload_base64"] = "inflated:" + base64.b64encode(gzip.decompress(base64.b64decode(r["payload_base64"]))).decode()
         out.append(r)

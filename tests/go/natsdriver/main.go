@@ -21,8 +21,8 @@
 // topic, subject, headers (envelope names), the body as received
 // (payload_base64) and the decoded payload re-encoded deterministically
 // (payload_canonical_base64). reset (the matrix runner's, not part of the
-// driver contract) provisions the env's streams and empties them, consumers
-// included, so each producer's run starts from nothing. Exit 0 after N
+// driver contract) deletes and provisions the env's streams, so each
+// producer's run starts from nothing. Exit 0 after N
 // records, 1 on a timeout or a failure, 2 on bad arguments.
 package main
 
@@ -39,6 +39,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	bus "ampyfin.dev/ampybus"
@@ -343,31 +344,22 @@ func run(args []string) int {
 	return 0
 }
 
-// reset provisions the bus's env and empties every stream of it.
+// reset deletes the env's streams and provisions them again, so a run
+// starts from nothing: no records, no consumers, and no message ids in the
+// duplicate window (a purge keeps those, and a republished vector would be
+// acknowledged as a duplicate of a record that is gone).
 func reset(ctx context.Context, b *natsbus.Bus) error {
-	if _, err := b.Provision(ctx, natsbus.ProvisionOptions{}); err != nil {
-		return err
-	}
 	plans, err := natsbus.Plans(b.Env())
 	if err != nil {
 		return err
 	}
 	for _, p := range plans {
-		s, err := b.JetStream().Stream(ctx, p.Name)
-		if err != nil {
-			return err
-		}
-		names := s.ConsumerNames(ctx)
-		for n := range names.Name() {
-			if err := s.DeleteConsumer(ctx, n); err != nil {
-				return err
-			}
-		}
-		if err := s.Purge(ctx); err != nil {
+		if err := b.JetStream().DeleteStream(ctx, p.Name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return err
 		}
 	}
-	return nil
+	_, err = b.Provision(ctx, natsbus.ProvisionOptions{})
+	return err
 }
 
 func main() { os.Exit(run(os.Args[1:])) }

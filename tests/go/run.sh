@@ -118,6 +118,16 @@ generated_module hostile tests/hostile/hostile.yaml tests/hostile/go/strings_tes
 step "a registry without payloads"
 generated_module dlq_only tests/hostile/go/dlq_only.yaml ""
 
+# A registry that does not list the nats transport gets no natsbus package
+# and a go.mod without nats.go.
+step "no transports: no natsbus, no nats.go"
+for name in hostile dlq_only; do
+	if [ -e "$tmp/$name/natsbus" ] || grep -q 'nats-io' "$tmp/$name/go.mod" "$tmp/$name/go.sum"; then
+		echo "$name: generated NATS code although the registry lists no transport"
+		exit 1
+	fi
+done
+
 # (f) every key path shape (tests/hostile/go/paths.yaml), compared with
 # `ampygen route` by tests/hostile/go/paths_test.go.
 step "key path shapes against ampygen route"

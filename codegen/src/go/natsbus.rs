@@ -308,7 +308,10 @@ pub fn render(
             "generate::go_types",
             format!("`targets.go.types` (`{}`) is inside `{nats_path}`, the NATS package's directory", settings.types),
         )
-        .help(format!("with `transports: [nats]` the module holds `{PACKAGE}/`; put the payload types elsewhere, e.g. `{}/pb`", settings.module));
+        .help(format!(
+            "with `transports: [nats]` the module holds `{PACKAGE}/`; put the payload types elsewhere, e.g. `{}/pb`",
+            settings.module
+        ));
         if let Some(t) = reg.targets.go.as_ref().and_then(|g| g.types.as_ref()) {
             d = d.at(&reg.source, t.span.clone());
         }
@@ -341,7 +344,10 @@ pub fn render(
             diags.push(
                 Diagnostic::error(
                     "generate::go_name",
-                    format!("topic `{}` becomes the Go identifier `{ident}`, which is already a name of the NATS package", t.id()),
+                    format!(
+                        "topic `{}` becomes the Go identifier `{ident}`, which is already a name of the NATS package",
+                        t.id()
+                    ),
                 )
                 .at(&reg.source, t.topic.name.span.clone())
                 .help("rename the topic, its domain or version"),
@@ -355,9 +361,7 @@ pub fn render(
             )
         })?;
         topics.push(TopicView {
-            doc: vec![
-                format!("// {ident} is the `{}` topic with its payload type.", t.id()),
-            ],
+            doc: vec![format!("// {ident} is the `{}` topic with its payload type.", t.id())],
             ident,
             payload,
         });

@@ -109,12 +109,8 @@ async fn consume<T: Topic>(bus: &Bus, durable: &str, count: usize, timeout: Dura
 where
     T::Payload: ampy_bus::Schema + ampy_bus::prost::Message + Default,
 {
-    let mut consumer = bus
-        .consumer::<T>(durable)
-        .batch(count.clamp(1, 256))
-        .build()
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut consumer =
+        bus.consumer::<T>(durable).batch(count.clamp(1, 256)).build().await.map_err(|e| e.to_string())?;
     let mut seen = 0usize;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let mut tx = Some(tx);

@@ -10,6 +10,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -425,7 +428,25 @@ func TestPrometheusTextShowsTheCounters(t *testing.T) {
 	drain(t, consumer(t, b, "go-prom", natsbus.ConsumerOptions{}), func(context.Context, *natsbus.Delivery[*barsv1.BarBatch]) error {
 		return nil
 	}, time.Second)
-	text := m.Render()
+	// Scraped over HTTP, as Prometheus does: *Metrics is the handler.
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("content type %q", ct)
+	}
+	text := string(body)
+	if text != m.Render() {
+		t.Error("the scrape differs from Render")
+	}
 	for _, want := range []string{
 		`bus_produced_total{topic="bars.v1.bars",producer="go-test@1"} 1`,
 		`bus_consumed_total{topic="bars.v1.bars",consumer="go-prom"} 1`,

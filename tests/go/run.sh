@@ -115,6 +115,17 @@ generated_module() {
 step "hostile registry"
 generated_module hostile tests/hostile/hostile.yaml tests/hostile/go/strings_test.go
 
+# The same registry asking for the NATS transport: its hostile names,
+# descriptions and tiers go through natsbus's layout and topics too.
+step "hostile registry with transports: [nats]"
+mkdir -p "$tmp/hostile-nats-registry"
+sed 's|^    package: hostile$|    package: hostile\n    transports: [nats]|' tests/hostile/hostile.yaml >"$tmp/hostile-nats-registry/hostile.yaml"
+grep -q 'transports: \[nats\]' "$tmp/hostile-nats-registry/hostile.yaml" || { echo "could not add the transport to hostile.yaml"; exit 1; }
+cp tests/hostile/hostile.lock.json "$tmp/hostile-nats-registry/"
+ln -s "$ROOT/tests/hostile/proto" "$tmp/hostile-nats-registry/proto"
+generated_module hostile_nats "$tmp/hostile-nats-registry/hostile.yaml" ""
+[ -f "$tmp/hostile_nats/natsbus/topics.go" ] || { echo "hostile_nats: no natsbus package"; exit 1; }
+
 step "a registry without payloads"
 generated_module dlq_only tests/hostile/go/dlq_only.yaml ""
 

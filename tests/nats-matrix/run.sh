@@ -48,7 +48,7 @@ URL="$AMPY_NATS_URL"
 
 echo "== building the drivers"
 (cd tests/go && go build -o "$tmp/go-driver" ./natsdriver)
-cargo build -q -p ampy-example --example nats_driver
+cargo build -q --locked -p ampy-example --example nats_driver
 langs=(rust go)
 if [ -f tests/python/nats_driver.py ]; then
 	langs+=(python)

@@ -1,7 +1,7 @@
 // A small producer and consumer of the generated Go package (gen/go).
 module ampygen.test/goapp
 
-go 1.23
+go 1.26.0
 
 require (
 	ampyfin.dev/ampybus v0.0.0

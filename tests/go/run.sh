@@ -4,7 +4,10 @@
 # gen/go is fresh, lints and tests gen/go, tests/go and examples/go-app,
 # generates the hostile registry into a temp dir and compiles and tests it,
 # checks every key path shape against `ampygen route` and the canonical
-# hash of proto2/proto3 edge cases against `ampygen hash`.
+# hash of proto2/proto3 edge cases against `ampygen hash`. The natsbus
+# tests (tests/go/nats) talk to the server scripts/test starts
+# (AMPY_NATS_URL); without one they skip, with AMPYGEN_TEST_REQUIRE_NATS=1
+# they fail.
 # Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -59,6 +62,12 @@ unformatted="$(cd gen/go && gofmt -l .)"
 [ -z "$unformatted" ] || { echo "gofmt -l in gen/go:"; echo "$unformatted"; exit 1; }
 (cd gen/go && go vet ./... && go build ./...)
 tidy_module gen/go
+# The registry asks for natsbus (targets.go.transports: [nats]); the core
+# package itself must still link no NATS client.
+if (cd gen/go && go list -deps . | grep -q '^github.com/nats-io/'); then
+	echo "gen/go: the core package imports a NATS client; only natsbus may"
+	exit 1
+fi
 for dir in tests/go examples/go-app; do
 	step "gofmt, go vet, go test: $dir"
 	unformatted="$(cd "$dir" && gofmt -l .)"
@@ -111,8 +120,29 @@ generated_module() {
 step "hostile registry"
 generated_module hostile tests/hostile/hostile.yaml tests/hostile/go/strings_test.go
 
+# The same registry asking for the NATS transport: its hostile names,
+# descriptions and tiers go through natsbus's layout and topics too.
+step "hostile registry with transports: [nats]"
+mkdir -p "$tmp/hostile-nats-registry"
+sed 's|^    package: hostile$|    package: hostile\n    transports: [nats]|' tests/hostile/hostile.yaml >"$tmp/hostile-nats-registry/hostile.yaml"
+grep -q 'transports: \[nats\]' "$tmp/hostile-nats-registry/hostile.yaml" || { echo "could not add the transport to hostile.yaml"; exit 1; }
+cp tests/hostile/hostile.lock.json "$tmp/hostile-nats-registry/"
+ln -s "$ROOT/tests/hostile/proto" "$tmp/hostile-nats-registry/proto"
+generated_module hostile_nats "$tmp/hostile-nats-registry/hostile.yaml" ""
+[ -f "$tmp/hostile_nats/natsbus/topics.go" ] || { echo "hostile_nats: no natsbus package"; exit 1; }
+
 step "a registry without payloads"
 generated_module dlq_only tests/hostile/go/dlq_only.yaml ""
+
+# A registry that does not list the nats transport gets no natsbus package
+# and a go.mod without nats.go.
+step "no transports: no natsbus, no nats.go"
+for name in hostile dlq_only; do
+	if [ -e "$tmp/$name/natsbus" ] || grep -q 'nats-io' "$tmp/$name/go.mod" "$tmp/$name/go.sum"; then
+		echo "$name: generated NATS code although the registry lists no transport"
+		exit 1
+	fi
+done
 
 # (f) every key path shape (tests/hostile/go/paths.yaml), compared with
 # `ampygen route` by tests/hostile/go/paths_test.go.

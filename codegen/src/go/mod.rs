@@ -8,6 +8,7 @@
 
 mod keys;
 pub(crate) mod names;
+mod natsbus;
 mod plugin;
 mod view;
 
@@ -214,14 +215,34 @@ fn render_bus(
         render(name, &common);
     }
     render("doc.go", &view::doc(project, settings, &header));
+    // The NATS package only when the registry asks: without it the module
+    // is exactly the core one (no nats.go require, the same go.sum).
+    let model = crate::transport::model(&project.registry)?;
+    let nats = natsbus::wanted(&model);
     render(
         "go.mod",
-        &view::GoMod { header: header.clone(), module: settings.module.clone(), protobuf: PLUGIN_VERSION.to_owned() },
+        &view::GoMod {
+            header: header.clone(),
+            module: settings.module.clone(),
+            protobuf: PLUGIN_VERSION.to_owned(),
+            nats: nats.then(|| view::GoModNats {
+                go: natsbus::GO_VERSION.to_owned(),
+                version: natsbus::NATS_GO_VERSION.to_owned(),
+                indirect: natsbus::INDIRECT.iter().map(|(m, v)| format!("{m} {v}")).collect(),
+            }),
+        },
     );
     if diags.has_errors() {
         return Err(diags);
     }
-    files.insert("go.sum".to_owned(), plugin::GO_SUM.to_owned());
+    let mut sum = plugin::GO_SUM.to_owned();
+    if nats {
+        files.extend(natsbus::render(project, settings, &model, aliases, packages, &header)?);
+        let mut lines: Vec<&str> = plugin::GO_SUM.lines().chain(natsbus::GO_SUM.lines()).collect();
+        lines.sort_unstable();
+        sum = lines.iter().map(|l| format!("{l}\n")).collect();
+    }
+    files.insert("go.sum".to_owned(), sum);
     Ok(files)
 }
 

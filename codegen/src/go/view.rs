@@ -25,6 +25,17 @@ pub struct GoMod {
     pub header: String,
     pub module: String,
     pub protobuf: String,
+    /// Set when the module includes the natsbus package.
+    pub nats: Option<GoModNats>,
+}
+
+/// What natsbus adds to go.mod: the go directive nats.go needs, its
+/// require and the indirect requirements `go mod tidy` records.
+#[derive(Serialize)]
+pub struct GoModNats {
+    pub go: String,
+    pub version: String,
+    pub indirect: Vec<String>,
 }
 
 #[derive(Serialize)]

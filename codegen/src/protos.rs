@@ -270,11 +270,14 @@ pub fn compile(registry: &Registry, base: &Path) -> Result<Compiled, Diagnostics
         roots.push(Root { path: root, outside });
     }
     for file in &registry.protos.files {
-        if Path::new(&file.value).is_absolute() || file.value.contains('\\') {
+        // An import name: relative, `/`-separated, no `.` or `..` (the
+        // same rule imports follow in `Recording::find`).
+        let plain = Path::new(&file.value).components().all(|c| matches!(c, Component::Normal(_)));
+        if !plain || file.value.contains('\\') {
             diags.push(
                 Diagnostic::error("proto::file_not_found", format!("`{}` is not an import name", file.value))
                     .at(source, file.span.clone())
-                    .help("list files relative to an include root, as `import` would name them, e.g. `ampy/bars/v1/bars.proto`"),
+                    .help("list files relative to an include root, as `import` would name them, e.g. `ampy/bars/v1/bars.proto` (no `..`, no absolute path; add an include root instead)"),
             );
         } else if !roots.is_empty() && !roots.iter().any(|r| r.path.join(&file.value).is_file()) {
             diags.push(

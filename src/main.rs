@@ -369,7 +369,17 @@ fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
     // The lock is the baseline later checks classify against, so it only
     // moves through the gate: a breaking change needs a new topic version
     // or an acceptance, and every schema change needs its version bump.
-    if let Ok(Some(baseline)) = Baseline::from_lock_file(project) {
+    // A lock file that cannot be read is bad input, not a missing one:
+    // rewriting it would skip the gate and lose what it recorded.
+    let baseline = match Baseline::from_lock_file(project) {
+        Ok(b) => b,
+        Err(d) => {
+            printer.print(&d);
+            eprintln!("lock refused: the lock file cannot be read; nothing was written (fix it, or delete it to lock from scratch without a baseline)");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    if let Some(baseline) = baseline {
         let findings = compat::evaluate(&baseline, project);
         for f in &findings {
             printer.print(&f.diagnostic);

@@ -212,4 +212,10 @@ fn an_invalid_utf8_proto_is_located_with_a_hint() {
     let (code, stderr) = run(dir.path(), &["check"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("ampy.lock.json:2:1: error[io::not_utf8]"), "{stderr}");
+    // `lock` refuses it (exit 2) instead of overwriting it unseen.
+    let before = common::snapshot_tree(dir.path());
+    let (code, stderr) = run(dir.path(), &["lock"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("ampy.lock.json:2:1: error[io::not_utf8]"), "{stderr}");
+    assert_eq!(common::snapshot_tree(dir.path()), before, "nothing written");
 }

@@ -79,9 +79,14 @@ enum Command {
         /// rust, go, python or all.
         #[arg(long, value_name = "LANG")]
         lang: String,
-        /// Output directory.
+        /// Output directory. ampygen replaces and deletes only files it
+        /// wrote there itself (listed in `.ampygen-manifest`); see docs/ci.md.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Replace hand-written files that are in the way of generated ones
+        /// instead of failing (symbolic links and directories still stop it).
+        #[arg(long)]
+        force: bool,
     },
     /// Write computed schema hashes into the registry (in place) and the lock file.
     Lock {
@@ -141,11 +146,34 @@ enum Broker {
     },
 }
 
+/// The stack of the thread that runs a command. ampygen bounds every
+/// recursion its input can drive (docs/registry.md, "Limits"); running on
+/// a known stack makes the margin independent of `ulimit -s`.
+const STACK_BYTES: usize = 64 << 20;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let worker = std::thread::Builder::new().name("ampygen".into()).stack_size(STACK_BYTES).spawn(move || run(cli));
+    match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: ampygen stopped unexpectedly; this is a bug in ampygen, please report it");
+            ExitCode::from(BAD_INPUT)
+        }
+    }
+}
+
+fn run(cli: Cli) -> ExitCode {
     let printer = Printer::new(cli.diagnostics);
     if let Command::Check { against, generated, format } = &cli.command {
         return check(&cli, &printer, against.as_deref(), generated, *format);
+    }
+    // The commands that write first finish (or discard) what a killed
+    // `lock` left behind; the others only read through it.
+    if matches!(cli.command, Command::Lock { dry_run: false } | Command::Generate { .. }) {
+        if let Err(code) = recover(&cli.registry, &printer) {
+            return code;
+        }
     }
     let project = match ampygen::load(&cli.registry) {
         Ok(p) => p,
@@ -157,7 +185,7 @@ fn main() -> ExitCode {
     printer.print_all(&project.warnings);
     match cli.command {
         Command::Check { .. } => ExitCode::from(BAD_INPUT),
-        Command::Generate { lang, out } => generate(&project, &printer, &lang, &out),
+        Command::Generate { lang, out, force } => generate(&project, &printer, &lang, &out, force),
         Command::Lock { dry_run } => lock(&project, &printer, dry_run),
         Command::Hash { fqdn, canonical } => hash(&project, &fqdn, canonical),
         Command::Route { topic, env, payload, dlq, format } => route(&project, &topic, &env, &payload, dlq, format),
@@ -255,8 +283,38 @@ impl Output<'_> {
     }
 }
 
-/// `generate`: every requested language in memory first, then one write.
-fn generate(project: &Project, printer: &Printer, lang: &str, out: &std::path::Path) -> ExitCode {
+/// Completes an interrupted `lock` (see `ampygen::commit`) and removes
+/// the temporaries killed runs left next to the registry.
+fn recover(registry: &std::path::Path, printer: &Printer) -> Result<(), ExitCode> {
+    match ampygen::commit::recover(registry) {
+        Ok(done) => {
+            for j in &done.completed {
+                eprintln!("note: completed an interrupted `ampygen lock` (journal `{}`)", j.display());
+            }
+            for j in &done.discarded {
+                eprintln!(
+                    "warning: discarded the journal of an interrupted `ampygen lock` (`{}`): the files it names were changed since",
+                    j.display()
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            printer.print(
+                &Diagnostic::error(
+                    "io::write",
+                    format!("cannot complete an interrupted `ampygen lock` next to `{}`: {e}", registry.display()),
+                )
+                .help("check that the registry's directory is writable, then rerun"),
+            );
+            Err(ExitCode::from(BAD_INPUT))
+        }
+    }
+}
+
+/// `generate`: every requested language in memory first, then the
+/// ownership checks of every output directory, then one write.
+fn generate(project: &Project, printer: &Printer, lang: &str, out: &std::path::Path, force: bool) -> ExitCode {
     use ampygen::generate::Lang;
     let langs: Vec<(Lang, PathBuf)> = if lang == "all" {
         Lang::ALL.iter().map(|l| (*l, out.join(l.as_str()))).collect()
@@ -269,14 +327,20 @@ fn generate(project: &Project, printer: &Printer, lang: &str, out: &std::path::P
             }
         }
     };
-    let mut writes = Vec::new();
+    let mut targets = Vec::new();
     let mut diags = Diagnostics::new();
     // Languages are independent; generating them side by side overlaps the
     // protoc-gen-go subprocess with the Rust and Python renderers.
     let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            langs.iter().map(|(l, _)| scope.spawn(move || ampygen::generate::generate(project, *l))).collect();
-        handles.into_iter().map(|h| h.join()).collect()
+        let handles: Vec<_> = langs
+            .iter()
+            .map(|(l, _)| {
+                std::thread::Builder::new()
+                    .stack_size(STACK_BYTES)
+                    .spawn_scoped(scope, move || ampygen::generate::generate(project, *l))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.map_err(|_| ()).and_then(|h| h.join().map_err(|_| ()))).collect()
     });
     for ((_, dir), result) in langs.iter().zip(results) {
         let Ok(result) = result else {
@@ -285,50 +349,50 @@ fn generate(project: &Project, printer: &Printer, lang: &str, out: &std::path::P
             continue;
         };
         match result {
-            Ok(files) => writes.extend(
-                files
-                    .into_iter()
-                    .map(|(p, c)| ampygen::output::FileWrite { path: dir.join(p), contents: c.into_bytes() }),
-            ),
+            Ok(files) => targets.push(ampygen::ownership::Target { dir: dir.clone(), files }),
             Err(d) => diags.extend(d),
         }
     }
-    if diags.has_errors() {
-        printer.print_all(&diags);
-        eprintln!("generate failed: nothing was written to {}", out.display());
-        return ExitCode::from(BAD_INPUT);
-    }
-    match ampygen::output::write_changed(&writes) {
-        Ok(changed) => {
-            // Only after every write succeeded: files an earlier run
-            // generated that this one no longer produces.
-            let keep = writes.iter().map(|w| w.path.clone()).collect();
-            let mut removed = 0;
-            for (_, dir) in &langs {
-                for stale in ampygen::output::stale_generated(dir, &keep) {
-                    if std::fs::remove_file(&stale).is_ok() {
-                        removed += 1;
-                    }
-                }
+    let plans = if diags.has_errors() { Err(diags) } else { ampygen::ownership::plan(&targets, force) };
+    let plans = match plans {
+        Ok(p) => p,
+        Err(diags) => {
+            printer.print_all(&diags);
+            eprintln!("generate failed: nothing was written to {}", out.display());
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let (mut changed, mut removed, mut files) = (0, 0, 0);
+    for plan in &plans {
+        files += plan.writes.len() + plan.unchanged;
+        match ampygen::ownership::apply(plan) {
+            Ok(done) => {
+                changed += done.written;
+                removed += done.removed;
             }
-            let removed = if removed > 0 { format!(", {removed} stale removed") } else { String::new() };
-            println!(
-                "generated {} files for {} into {} ({} changed{removed})",
-                writes.len(),
-                langs.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", "),
-                out.display(),
-                changed.len()
-            );
-            ExitCode::SUCCESS
+            Err(e) => {
+                printer.print(
+                    &Diagnostic::error("io::write", format!("cannot write into `{}`: {e}", plan.dir.display())).help(
+                        "check that the directory is writable; every file is either its old or its new version, and rerunning finishes the job",
+                    ),
+                );
+                return ExitCode::from(BAD_INPUT);
+            }
         }
-        Err(e) => {
-            printer.print(
-                &Diagnostic::error("io::write", format!("cannot write into `{}`: {e}", out.display()))
-                    .help("check that the directory is writable; no file was replaced"),
+        for (rel, why) in &plan.kept {
+            eprintln!(
+                "note: kept `{}`: ampygen generated it before but no longer does, and {why}; delete it yourself if it is not needed",
+                ampygen::ownership::join(&plan.dir, rel).display()
             );
-            ExitCode::from(BAD_INPUT)
         }
     }
+    let removed = if removed > 0 { format!(", {removed} stale removed") } else { String::new() };
+    println!(
+        "generated {files} files for {} into {} ({changed} changed{removed})",
+        langs.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", "),
+        out.display(),
+    );
+    ExitCode::SUCCESS
 }
 
 fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
@@ -342,7 +406,17 @@ fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
     // The lock is the baseline later checks classify against, so it only
     // moves through the gate: a breaking change needs a new topic version
     // or an acceptance, and every schema change needs its version bump.
-    if let Ok(Some(baseline)) = Baseline::from_lock_file(project) {
+    // A lock file that cannot be read is bad input, not a missing one:
+    // rewriting it would skip the gate and lose what it recorded.
+    let baseline = match Baseline::from_lock_file(project) {
+        Ok(b) => b,
+        Err(d) => {
+            printer.print(&d);
+            eprintln!("lock refused: the lock file cannot be read; nothing was written (fix it, or delete it to lock from scratch without a baseline)");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    if let Some(baseline) = baseline {
         let findings = compat::evaluate(&baseline, project);
         for f in &findings {
             printer.print(&f.diagnostic);
@@ -369,15 +443,16 @@ fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    match ampygen::output::write_changed(&plan.writes) {
-        Ok(written) => {
-            for path in written {
-                println!("wrote {}", path.display());
+    // The registry and the lock file change together or not at all.
+    match ampygen::commit::commit(&project.registry_path, &plan.writes) {
+        Ok(()) => {
+            for w in &plan.writes {
+                println!("wrote {}", w.path.display());
             }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: could not write the lock: {e} (nothing was changed)");
+            eprintln!("error: could not write the lock: {e} (the registry and lock file are both old or both new; rerun `ampygen lock`)");
             ExitCode::from(BAD_INPUT)
         }
     }

@@ -29,6 +29,9 @@ pub struct Source {
     name: String,
     text: Arc<str>,
     line_starts: Vec<usize>,
+    /// Offsets of `\r` not followed by `\n`, which miette counts as line
+    /// breaks too (see `read_span`).
+    lone_cr: Vec<usize>,
 }
 
 impl fmt::Debug for Source {
@@ -42,7 +45,9 @@ impl Source {
         let text = text.into();
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Arc::new(Self { name: name.into(), text, line_starts })
+        let bytes = text.as_bytes();
+        let lone_cr = text.match_indices('\r').map(|(i, _)| i).filter(|i| bytes.get(i + 1) != Some(&b'\n')).collect();
+        Arc::new(Self { name: name.into(), text, line_starts, lone_cr })
     }
 
     pub fn name(&self) -> &str {
@@ -83,14 +88,32 @@ impl SourceCode for Source {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self.text.read_span(span, context_lines_before, context_lines_after)?;
+        // miette's own implementation scans from the start of the text for
+        // every span, which makes rendering many diagnostics of a large
+        // file quadratic. Start the scan one line before the first context
+        // line instead (so the span never starts the window, where miette's
+        // arithmetic saturates) and shift the result by the line breaks
+        // before it, counted the way miette counts them: the same contents.
+        if span.offset() > self.text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let line = match self.line_starts.binary_search(&span.offset()) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let first = line.saturating_sub(context_lines_before + 1);
+        let start = self.line_starts[first];
+        let window = &self.text.as_bytes()[start..];
+        let shifted = SourceSpan::new((span.offset() - start).into(), span.len());
+        let inner = window.read_span(&shifted, context_lines_before, context_lines_after)?;
+        let lines_before = first + self.lone_cr.partition_point(|&c| c < start);
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             inner.data(),
-            *inner.span(),
-            inner.line(),
+            SourceSpan::new((inner.span().offset() + start).into(), inner.span().len()),
+            inner.line() + lines_before,
             inner.column(),
-            inner.line_count(),
+            inner.line_count() + lines_before,
         )))
     }
 }
@@ -385,10 +408,9 @@ impl Diagnostics {
     /// Orders findings by file, position and code so output is stable no
     /// matter which validation pass found them first.
     pub fn sort(&mut self) {
-        self.items.sort_by(|a, b| {
-            let key = |d: &Diagnostic| (d.location(), d.code, d.message.clone());
-            key(a).cmp(&key(b))
-        });
+        // Each key once: locating walks the line, so a comparison sort that
+        // recomputed keys would be quadratic on long lines.
+        self.items.sort_by_cached_key(|d| (d.location(), d.code, d.message.clone()));
     }
 
     pub fn into_vec(self) -> Vec<Diagnostic> {
@@ -464,6 +486,29 @@ mod tests {
         // 'x' is after "hé: " = 4 chars but 5 bytes.
         assert_eq!(s.line_col(8), (2, 5));
         assert_eq!(s.offset_of(2, 4), 8);
+    }
+
+    #[test]
+    fn windowed_span_reading_matches_miettes_full_scan() {
+        let text = "a: 1\r\nb: hé\rc: 3\n\nd:\n  - x\n  - yy\r\n  - z\nlast";
+        let source = Source::new("t.yaml", text);
+        for offset in 0..=text.len() {
+            for len in [0, 1, 5] {
+                for (before, after) in [(0, 0), (1, 1), (2, 3), (9, 9)] {
+                    let span = SourceSpan::new(offset.into(), len);
+                    let ours = source.read_span(&span, before, after);
+                    let theirs = text.read_span(&span, before, after);
+                    match (ours, theirs) {
+                        (Ok(a), Ok(b)) => {
+                            let got = (a.data(), *a.span(), a.line(), a.column(), a.line_count());
+                            let want = (b.data(), *b.span(), b.line(), b.column(), b.line_count());
+                            assert_eq!(got, want, "offset {offset} len {len} context {before}/{after}");
+                        }
+                        (a, b) => assert_eq!(a.is_err(), b.is_err(), "offset {offset} len {len}"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]

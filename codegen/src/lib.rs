@@ -4,7 +4,8 @@
 //! [`load`] reads and validates a registry and compiles its protos with
 //! protox into a [`Project`]; [`check::check`], [`lock::plan`] and
 //! [`route::route`] work on that in memory and return values or
-//! [`Diagnostics`]; only [`output::write_changed`] touches the disk.
+//! [`Diagnostics`]; only [`output`] and the two write protocols built on it
+//! ([`commit`] for `lock`, [`ownership`] for `generate`) touch the disk.
 //! [`compat::evaluate`] is the CI gate: it classifies every difference
 //! against a [`compat::Baseline`] (the lock file, or a git revision read
 //! by [`compat::git::load_at`]) as breaking or compatible.
@@ -19,13 +20,16 @@
 
 pub mod canonical;
 pub mod check;
+pub mod commit;
 pub mod compat;
 mod config;
 pub mod diag;
 pub mod generate;
 pub mod go;
+pub mod limits;
 pub mod lock;
 pub mod output;
+pub mod ownership;
 mod project;
 pub mod protos;
 pub mod python;

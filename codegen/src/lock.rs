@@ -245,14 +245,15 @@ impl Lockfile {
 
     /// Reads a lock file; `Ok(None)` when there is none yet.
     pub fn read(path: &Path) -> Result<Option<Lockfile>, Diagnostic> {
-        let text = match std::fs::read_to_string(path) {
+        // Through a pending journal: see `crate::commit`.
+        let bytes = match crate::commit::read(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
                 return Err(Diagnostic::error("lock::unreadable", format!("cannot read `{}`: {e}", path.display())))
             }
         };
-        let source = Source::new(path.display().to_string(), text);
+        let source = crate::project::utf8_source(path.display().to_string(), bytes, "lock file")?;
         Self::parse(&source).map(Some)
     }
 
@@ -503,8 +504,8 @@ pub fn plan(project: &Project) -> Result<Plan, Diagnostics> {
                 updated.push((t.id(), Some(old.value.clone()), hash));
             }
             None => match insertion(text, t.topic.schema_version.as_ref().map(|v| v.span.clone())) {
-                Some((at, indent)) => {
-                    edits.push((at..at, format!("{indent}schema_hash: \"{hash}\"\n")));
+                Some((at, indent, eol)) => {
+                    edits.push((at..at, format!("{indent}schema_hash: \"{hash}\"{eol}")));
                     updated.push((t.id(), None, hash));
                 }
                 None => diags.push(
@@ -538,9 +539,9 @@ pub fn plan(project: &Project) -> Result<Plan, Diagnostics> {
 }
 
 /// Where to insert a `schema_hash:` line: the start of the line after
-/// `schema_version:`, with the same indentation. `None` unless that line
-/// is a block-mapping entry.
-fn insertion(text: &str, version_span: Option<std::ops::Range<usize>>) -> Option<(usize, String)> {
+/// `schema_version:`, with the same indentation and line ending (CRLF
+/// stays CRLF). `None` unless that line is a block-mapping entry.
+fn insertion(text: &str, version_span: Option<std::ops::Range<usize>>) -> Option<(usize, String, &'static str)> {
     let span = version_span?;
     let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
     let line = &text[line_start..];
@@ -549,8 +550,11 @@ fn insertion(text: &str, version_span: Option<std::ops::Range<usize>>) -> Option
         return None;
     }
     let line_end = text[span.end..].find('\n').map_or(text.len(), |i| span.end + i + 1);
-    let prefix = if line_end == text.len() && !text.ends_with('\n') { "\n" } else { "" };
-    Some((line_end, format!("{prefix}{indent}")))
+    let crlf =
+        if text[..line_end].ends_with('\n') { text[..line_end].ends_with("\r\n") } else { text.contains("\r\n") };
+    let eol = if crlf { "\r\n" } else { "\n" };
+    let prefix = if line_end == text.len() && !text.ends_with('\n') { eol } else { "" };
+    Some((line_end, format!("{prefix}{indent}"), eol))
 }
 
 #[cfg(test)]
@@ -566,9 +570,15 @@ mod tests {
     fn insertion_keeps_indentation() {
         let text = "t:\n    schema_version: 1.0.0 # c\n    key: x\n";
         let start = text.find("1.0.0").unwrap();
-        let (at, indent) = insertion(text, Some(start..start + 5)).unwrap();
+        let (at, indent, eol) = insertion(text, Some(start..start + 5)).unwrap();
         assert_eq!(&text[at..], "    key: x\n");
-        assert_eq!(indent, "    ");
+        assert_eq!((indent.as_str(), eol), ("    ", "\n"));
+        let crlf = text.replace('\n', "\r\n");
+        let (at, indent, eol) = insertion(&crlf, Some(start + 1..start + 6)).unwrap();
+        assert_eq!((&crlf[at..], indent.as_str(), eol), ("    key: x\r\n", "    ", "\r\n"));
+        let last = "t:\r\n  schema_version: 1.0.0";
+        let start = last.find("1.0.0").unwrap();
+        assert_eq!(insertion(last, Some(start..start + 5)), Some((last.len(), "\r\n  ".to_owned(), "\r\n")));
         let flow = "t: {schema_version: 1.0.0}\n";
         let start = flow.find("1.0.0").unwrap();
         assert!(insertion(flow, Some(start..start + 5)).is_none());

@@ -1,12 +1,25 @@
 //! Writing files: the thin, impure layer under the in-memory core.
 //!
-//! All files of one command are staged as temporaries next to their
-//! targets and renamed only once every temporary is written, so a failure
-//! leaves the old tree untouched; unchanged files are not touched at all,
-//! which keeps mtimes (and cargo rebuilds) quiet.
+//! Every file ampygen replaces is staged as a temporary next to its
+//! target (`.NAME.ampygen-PID.tmp`) and renamed over it, so a reader or a
+//! kill never sees a half-written file; unchanged files are not touched
+//! at all, which keeps mtimes (and cargo rebuilds) quiet. The two commands
+//! that write build on these primitives: [`crate::commit`] makes `lock`'s
+//! registry and lock file one unit, [`crate::ownership`] decides which
+//! files `generate` may replace or delete.
+//!
+//! Durability policy: a kill (SIGKILL, a crash, Ctrl-C) at any moment
+//! leaves every file either old or new, because renames are atomic and the
+//! page cache outlives the process. Power loss is a different matter: the
+//! registry is a hand-written source, so `lock` fsyncs its staged files,
+//! its journal and the directory before and after the commit point;
+//! generated code can be regenerated, so `generate` syncs once per run (the
+//! manifest, the last file it writes) instead of once per file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// A file to be written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,8 +28,137 @@ pub struct FileWrite {
     pub contents: Vec<u8>,
 }
 
+/// The environment variable of the crash-test hook; see [`step`].
+pub const KILL_AT_STEP_ENV: &str = "AMPYGEN_TEST_KILL_AT_STEP";
+
+/// Marks a step boundary before a file system change (create, write,
+/// sync, rename, remove). With `AMPYGEN_TEST_KILL_AT_STEP=K` in the
+/// environment the process SIGKILLs itself at the K-th boundary (1-based),
+/// so a test can stop `lock` or `generate` deterministically between any
+/// two changes and check what a reader sees. Without the variable this is
+/// one relaxed load.
+pub fn step() {
+    static KILL_AT: OnceLock<Option<u64>> = OnceLock::new();
+    static STEPS: AtomicU64 = AtomicU64::new(0);
+    let kill_at = KILL_AT.get_or_init(|| std::env::var(KILL_AT_STEP_ENV).ok().and_then(|v| v.parse().ok()));
+    let Some(k) = *kill_at else { return };
+    if STEPS.fetch_add(1, Ordering::SeqCst) + 1 == k {
+        kill_self();
+    }
+}
+
+#[cfg(unix)]
+fn kill_self() -> ! {
+    // SAFETY: kill(2) on our own pid with a constant signal number has no
+    // memory-safety preconditions.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+    std::process::abort()
+}
+
+#[cfg(not(unix))]
+fn kill_self() -> ! {
+    std::process::abort()
+}
+
+/// The temporary a target is staged in: a hidden sibling named after the
+/// target and this process, so a leftover of a killed run is recognisable
+/// by [`is_temp_name`] and never collides with another file.
+pub fn temp_path(target: &Path) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.ampygen-{}.tmp", std::process::id()))
+}
+
+/// Whether `name` is exactly the name of an ampygen temporary:
+/// `.` + a non-empty target name + `.ampygen-` + decimal pid + `.tmp`.
+/// With `target` set, only temporaries of that target name match.
+pub fn is_temp_name(name: &str, target: Option<&str>) -> bool {
+    let Some(rest) = name.strip_prefix('.').and_then(|r| r.strip_suffix(".tmp")) else { return false };
+    let Some((stem, pid)) = rest.rsplit_once(".ampygen-") else { return false };
+    !stem.is_empty()
+        && !pid.is_empty()
+        && pid.len() <= 10
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && target.is_none_or(|t| t == stem)
+}
+
+/// Removes the ampygen temporaries left in `dir` by killed runs: regular
+/// files (never links or directories) whose name is exactly a temporary's
+/// name ([`is_temp_name`]), of one of `targets` when given. Returns how
+/// many were removed; a missing directory has none.
+pub fn remove_temps(dir: &Path, targets: Option<&[String]>) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    let mut names: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+        .filter(|(name, _)| match targets {
+            None => is_temp_name(name, None),
+            Some(ts) => ts.iter().any(|t| is_temp_name(name, Some(t))),
+        })
+        .collect();
+    names.sort();
+    for (_, path) in names {
+        step();
+        if std::fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Writes `contents` to the temporary of `target` and returns its path.
+/// The write is split in two halves with a [`step`] between them, so the
+/// crash tests also stop ampygen with a half-written temporary.
+pub(crate) fn stage(target: &Path, contents: &[u8], sync: bool) -> std::io::Result<PathBuf> {
+    let tmp = temp_path(target);
+    step();
+    let mut file = std::fs::File::create(&tmp)?;
+    let half = contents.len() / 2;
+    step();
+    let written = file.write_all(&contents[..half]).and_then(|()| {
+        step();
+        file.write_all(&contents[half..])
+    });
+    let synced = written.and_then(|()| {
+        if sync {
+            step();
+            file.sync_all()
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = synced {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(tmp)
+}
+
+/// Renames a staged temporary over its target (one atomic step).
+pub(crate) fn install(tmp: &Path, target: &Path) -> std::io::Result<()> {
+    step();
+    std::fs::rename(tmp, target).inspect_err(|_| {
+        let _ = std::fs::remove_file(tmp);
+    })
+}
+
+/// Makes the renames and removals in `dir` durable. A no-op where
+/// directories cannot be opened (Windows).
+pub(crate) fn sync_dir(dir: &Path) {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    if let Ok(d) = std::fs::File::open(dir) {
+        step();
+        let _ = d.sync_all();
+    }
+}
+
 /// Writes the files whose contents differ from disk and returns their
-/// paths, in input order.
+/// paths, in input order. Every temporary is written before the first
+/// rename, so a failure leaves the old files untouched. Used by the
+/// build.rs API, which writes into cargo's `OUT_DIR`.
 pub fn write_changed(files: &[FileWrite]) -> std::io::Result<Vec<PathBuf>> {
     let changed: Vec<&FileWrite> =
         files.iter().filter(|f| std::fs::read(&f.path).map_or(true, |old| old != f.contents)).collect();
@@ -26,14 +168,10 @@ pub fn write_changed(files: &[FileWrite]) -> std::io::Result<Vec<PathBuf>> {
             if let Some(dir) = f.path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
-            let tmp = temp_path(&f.path);
-            let mut file = std::fs::File::create(&tmp)?;
-            staged.push((tmp, &f.path));
-            file.write_all(&f.contents)?;
-            file.sync_all()?;
+            staged.push((stage(&f.path, &f.contents, false)?, &f.path));
         }
         for (tmp, target) in &staged {
-            std::fs::rename(tmp, target)?;
+            install(tmp, target)?;
         }
         Ok(())
     })();
@@ -46,79 +184,57 @@ pub fn write_changed(files: &[FileWrite]) -> std::io::Result<Vec<PathBuf>> {
     Ok(changed.iter().map(|f| f.path.clone()).collect())
 }
 
-/// Files under `dir` that carry the ampygen header
-/// ([`crate::compat::generated::is_generated`]) but are not in `keep`: the
-/// leftovers of an earlier generation (a removed domain, a renamed proto).
-/// Files without the header are the user's and are never listed. Sorted.
-pub fn stale_generated(dir: &Path, keep: &std::collections::BTreeSet<PathBuf>) -> Vec<PathBuf> {
-    fn walk(dir: &Path, keep: &std::collections::BTreeSet<PathBuf>, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else { continue };
-            if kind.is_dir() {
-                walk(&path, keep, out);
-            } else if kind.is_file() && !keep.contains(&path) {
-                let head = read_head(&path);
-                if crate::compat::generated::is_generated(&head) {
-                    out.push(path);
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, keep, &mut out);
-    out.sort();
-    out
-}
-
-/// The first 4 KiB of a file as text: enough for a header, and cheap on
-/// large user files.
-fn read_head(path: &Path) -> String {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    if let Ok(f) = std::fs::File::open(path) {
-        let _ = f.take(4096).read_to_end(&mut buf);
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-fn temp_path(target: &Path) -> PathBuf {
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    target.with_file_name(format!(".{name}.ampygen-{}.tmp", std::process::id()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn writes_only_changed_files_and_leaves_no_temporaries() {
-        let dir = std::env::temp_dir().join(format!("ampygen-output-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
         let a = FileWrite { path: dir.join("a.txt"), contents: b"one".to_vec() };
         let b = FileWrite { path: dir.join("sub/b.txt"), contents: b"two".to_vec() };
         assert_eq!(write_changed(&[a.clone(), b.clone()]).unwrap(), vec![a.path.clone(), b.path.clone()]);
         let b2 = FileWrite { contents: b"three".to_vec(), ..b.clone() };
         assert_eq!(write_changed(&[a.clone(), b2]).unwrap(), vec![b.path.clone()]);
         let mut names: Vec<String> =
-            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         assert_eq!(names, ["a.txt", "sub"]);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn stale_generated_lists_only_unkept_files_with_the_header() {
-        let dir = std::env::temp_dir().join(format!("ampygen-stale-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        let header = "// Code generated by ampygen 0.1.0 from r.yaml. DO NOT EDIT.\n";
-        std::fs::write(dir.join("kept.go"), header).unwrap();
-        std::fs::write(dir.join("sub/old.go"), header).unwrap();
-        std::fs::write(dir.join("mine.go"), "package mine\n").unwrap();
-        let keep = [dir.join("kept.go")].into_iter().collect();
-        assert_eq!(stale_generated(&dir, &keep), vec![dir.join("sub/old.go")]);
-        std::fs::remove_dir_all(&dir).unwrap();
+    fn temp_names_are_recognised_exactly() {
+        let tmp = temp_path(Path::new("dir/ampy.yaml"));
+        let name = tmp.file_name().unwrap().to_str().unwrap();
+        assert!(is_temp_name(name, None) && is_temp_name(name, Some("ampy.yaml")));
+        assert!(!is_temp_name(name, Some("ampy.lock.json")));
+        for other in [
+            "ampy.yaml.ampygen-1.tmp",
+            "..ampygen-1.tmp",
+            ".a.ampygen-.tmp",
+            ".a.ampygen-12x.tmp",
+            ".a.ampygen-1.tmp~",
+            ".a.ampygen-12345678901.tmp",
+            ".a.tmp",
+        ] {
+            assert!(!is_temp_name(other, None), "{other}");
+        }
+    }
+
+    #[test]
+    fn remove_temps_takes_only_exact_temporaries_that_are_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for name in [".a.ampygen-1.tmp", ".b.ampygen-22.tmp", "a.ampygen-1.tmp", ".a.ampygen-1.tmp.bak", "keep"] {
+            std::fs::write(d.join(name), "x").unwrap();
+        }
+        std::fs::create_dir(d.join(".c.ampygen-3.tmp")).unwrap();
+        assert_eq!(remove_temps(d, Some(&["b".to_owned()])), 1);
+        assert_eq!(remove_temps(d, None), 1);
+        let mut left: Vec<String> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, [".a.ampygen-1.tmp.bak", ".c.ampygen-3.tmp", "a.ampygen-1.tmp", "keep"]);
     }
 }

@@ -22,13 +22,35 @@ pub struct Project {
     pub warnings: Diagnostics,
 }
 
-/// Reads, parses, validates and compiles the registry at `path`.
+/// Reads, parses, validates and compiles the registry at `path`. The
+/// registry is read through a pending `lock` journal ([`crate::commit`]),
+/// so a reader never sees half of an interrupted `lock`.
 pub fn load(path: &Path) -> Result<Project, Diagnostics> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let bytes = crate::commit::read(path).map_err(|e| {
         Diagnostic::error("io::read", format!("cannot read registry `{}`: {e}", path.display()))
             .help("pass the registry with `--registry PATH` (default `registry/ampy.yaml`, relative to the working directory)")
     })?;
-    load_source(path, Source::new(path.display().to_string(), text))
+    load_source(path, utf8_source(path.display().to_string(), bytes, "registry")?)
+}
+
+/// The text of a file that must be UTF-8; otherwise a diagnostic at the
+/// line and column of the first invalid byte.
+pub(crate) fn utf8_source(name: String, bytes: Vec<u8>, what: &str) -> Result<Arc<Source>, Diagnostic> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source::new(name, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let byte = e.as_bytes()[at];
+            let source = Source::new(name, String::from_utf8_lossy(e.as_bytes()).into_owned());
+            Err(Diagnostic::error(
+                "io::not_utf8",
+                format!("the {what} is not valid UTF-8 (byte 0x{byte:02x} at offset {at})"),
+            )
+            .at(&source, at..at + 1)
+            .label("first invalid byte")
+            .help("re-save the file as UTF-8 (without a byte-order mark is fine); ampygen reads every input as UTF-8"))
+        }
+    }
 }
 
 /// Like [`load`] with the registry text already in memory; `path` still

@@ -1,7 +1,10 @@
 //! Compiling the registry's protos with protox (no protoc anywhere).
 //!
-//! The resolver records every file it reads, which gives diagnostics their
-//! source text and gives build scripts an exact `rerun-if-changed` list.
+//! The resolver reads every file itself: it checks that the file is UTF-8,
+//! inside the include boundary, and within the nesting limits
+//! ([`crate::limits`]) before protox parses it, and records it, which
+//! gives diagnostics their source text and gives build scripts an exact
+//! `rerun-if-changed` list.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -10,9 +13,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use prost_reflect::DescriptorPool;
-use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver};
+use protox::file::{File, FileResolver, GoogleFileResolver};
 
 use crate::diag::{Diagnostic, Diagnostics, Label, Source};
+use crate::limits;
 use crate::registry::Registry;
 
 /// A proto file that was read during compilation.
@@ -40,42 +44,165 @@ impl Compiled {
 
 type Seen = Rc<RefCell<BTreeMap<String, ProtoFile>>>;
 
+/// An include root, ready to search.
+struct Root {
+    /// As the user would type it (relative to the working directory).
+    path: PathBuf,
+    /// Files under it may resolve outside the include boundary (the
+    /// registry's `outside: true` opt-in).
+    outside: bool,
+}
+
+/// Reads proto files from the include roots (the well-known types from
+/// protox), checks each before protox parses it, and records it.
 struct Recording {
-    inner: ChainFileResolver,
-    roots: Vec<PathBuf>,
+    roots: Vec<Root>,
+    google: GoogleFileResolver,
+    /// Canonical include boundary ([`boundary`]); `None` when it cannot be
+    /// resolved, which leaves only the per-root checks.
+    boundary: Option<PathBuf>,
     seen: Seen,
+    /// Our own findings about a file (not UTF-8, nested too deep, import
+    /// chain too long, outside the boundary): the protox error that stops
+    /// compilation is then replaced by these.
+    problems: Rc<RefCell<Vec<Diagnostic>>>,
+    /// The files on the current depth-first import path with the imports
+    /// each declares, to know how deep an import chain is.
+    path: RefCell<Vec<(String, Vec<String>)>>,
 }
 
 impl FileResolver for Recording {
-    fn resolve_path(&self, path: &Path) -> Option<String> {
-        self.inner.resolve_path(path)
+    fn resolve_path(&self, _path: &Path) -> Option<String> {
+        // Files are opened by import name only.
+        None
     }
 
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
-        let result = self.inner.open_file(name);
-        let text = match &result {
-            Ok(file) => file.source().map(str::to_owned),
-            // A parse error happens inside `open_file`, before we see the
-            // text; read it ourselves so the error can show a snippet.
-            Err(err) if err.is_parse() => self.find(name).and_then(|p| std::fs::read_to_string(p).ok()),
-            Err(_) => None,
+        let depth = self.enter(name);
+        let Some((root, path)) = self.find(name) else {
+            let file = self.google.open_file(name)?;
+            if let Some(text) = file.source() {
+                self.record(name, Source::new(name, text.to_owned()), None);
+            }
+            return Ok(file);
         };
-        if let Some(text) = text {
-            let path = match &result {
-                Ok(file) => file.path().map(Path::to_path_buf),
-                Err(_) => self.find(name),
-            };
-            let display = path.as_deref().map_or_else(|| name.to_owned(), |p| p.display().to_string());
-            self.seen.borrow_mut().insert(name.to_owned(), ProtoFile { source: Source::new(display, text), path });
+        let display = normalize(&path).display().to_string();
+        let bytes = std::fs::read(&path).map_err(|e| {
+            self.stop(
+                Diagnostic::error("io::read", format!("cannot read `{display}`: {e}"))
+                    .help("check the file's permissions"),
+            )
+        })?;
+        if !root.outside {
+            if let (Some(boundary), Ok(real)) = (&self.boundary, std::fs::canonicalize(&path)) {
+                if !real.starts_with(boundary) {
+                    return Err(self.stop(outside_file(&display, &real, boundary)));
+                }
+            }
         }
-        result
+        let source = crate::project::utf8_source(display, bytes, "proto file").map_err(|d| self.stop(d))?;
+        if depth > limits::MAX_IMPORT_DEPTH {
+            return Err(self.stop(self.import_too_deep(name)));
+        }
+        if let Some(at) = limits::too_deep(source.text(), limits::MAX_NESTING) {
+            return Err(self.stop(
+                Diagnostic::error(
+                    "proto::too_deep",
+                    format!("brackets nest more than {} levels deep here", limits::MAX_NESTING),
+                )
+                .at(&source, at..at + 1)
+                .label(format!("level {}", limits::MAX_NESTING + 1))
+                .help(format!(
+                    "ampygen accepts at most {} nested brackets (messages, option values, lists) in a proto file, so that no input can exhaust the compiler's stack; flatten the option value or the nesting",
+                    limits::MAX_NESTING
+                )),
+            ));
+        }
+        let parsed = File::from_source(name, source.text());
+        self.record(name, Arc::clone(&source), Some(path));
+        let file = parsed?;
+        if let Some(top) = self.path.borrow_mut().last_mut() {
+            top.1 = file.file_descriptor_proto().dependency.clone();
+        }
+        Ok(file)
     }
 }
 
 impl Recording {
-    fn find(&self, name: &str) -> Option<PathBuf> {
-        self.roots.iter().map(|r| r.join(name)).find(|p| p.is_file())
+    /// The first root holding `name`, as `-I` searches. Names with `..`
+    /// or a root prefix never resolve: imports stay inside their roots.
+    fn find(&self, name: &str) -> Option<(&Root, PathBuf)> {
+        if !Path::new(name).components().all(|c| matches!(c, Component::Normal(_))) {
+            return None;
+        }
+        self.roots.iter().map(|r| (r, r.path.join(name))).find(|(_, p)| p.is_file())
     }
+
+    fn record(&self, name: &str, source: Arc<Source>, path: Option<PathBuf>) {
+        self.seen.borrow_mut().insert(name.to_owned(), ProtoFile { source, path });
+    }
+
+    fn stop(&self, d: Diagnostic) -> protox::Error {
+        let message = d.message.clone();
+        self.problems.borrow_mut().push(d);
+        protox::Error::new(std::io::Error::other(message))
+    }
+
+    /// Tracks protox's depth-first walk: the file that imports `name` is
+    /// the nearest one on the current path that declares it. Returns the
+    /// chain's length including `name`.
+    fn enter(&self, name: &str) -> usize {
+        let mut path = self.path.borrow_mut();
+        while path.last().is_some_and(|(_, deps)| !deps.iter().any(|d| d == name)) {
+            path.pop();
+        }
+        path.push((name.to_owned(), Vec::new()));
+        path.len()
+    }
+
+    /// Points at the `import` of the file one level too deep.
+    fn import_too_deep(&self, name: &str) -> Diagnostic {
+        let chain: Vec<String> = self.path.borrow().iter().map(|(n, _)| n.clone()).collect();
+        let mut d = Diagnostic::error(
+            "proto::imports_too_deep",
+            format!("import chain longer than {} files: `{name}`", limits::MAX_IMPORT_DEPTH),
+        );
+        let parent =
+            chain.len().checked_sub(2).and_then(|i| self.seen.borrow().get(&chain[i]).map(|f| Arc::clone(&f.source)));
+        if let Some(parent) = parent {
+            let needle = format!("\"{name}\"");
+            if let Some(at) = parent.text().find(&needle) {
+                d = d.at(&parent, at..at + needle.len()).label("one import too many");
+            }
+        }
+        d.note(format!("chain: {} …", chain.iter().take(3).cloned().collect::<Vec<_>>().join(" → ")))
+            .help(format!(
+                "ampygen follows imports at most {} files deep, so that no input can exhaust the compiler's stack; import the files you need directly",
+                limits::MAX_IMPORT_DEPTH
+            ))
+    }
+}
+
+fn outside_file(display: &str, real: &Path, boundary: &Path) -> Diagnostic {
+    Diagnostic::error(
+        "proto::outside",
+        format!("`{display}` resolves to `{}`, outside `{}`", real.display(), boundary.display()),
+    )
+    .help("a symbolic link leads out of the repository; copy the file in, or mark its include root `{path: …, outside: true}` (docs/registry.md)")
+}
+
+/// The directory tree include roots must stay in: the repository holding
+/// the registry (the nearest directory at or above the registry's that
+/// contains `.git`), else the working directory when the registry lies
+/// in it, else the registry's own directory. Canonical (links resolved).
+pub fn boundary(registry_dir: &Path) -> Option<PathBuf> {
+    let dir = if registry_dir.as_os_str().is_empty() { Path::new(".") } else { registry_dir };
+    let dir = std::fs::canonicalize(dir).ok()?;
+    if let Some(repo) = dir.ancestors().find(|a| a.join(".git").exists()) {
+        return Some(repo.to_path_buf());
+    }
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    Some(cwd.filter(|c| dir.starts_with(c)).unwrap_or(dir))
 }
 
 /// Lexically normalises `a/b/../c` to `a/c` so display paths stay short
@@ -99,16 +226,17 @@ pub fn normalize(path: &Path) -> PathBuf {
 }
 
 /// Compiles the registry's proto files. `base` is the registry file's
-/// directory, which include roots are relative to.
+/// directory, which include roots are relative to. Include roots must stay
+/// inside [`boundary`] unless marked `outside: true`.
 pub fn compile(registry: &Registry, base: &Path) -> Result<Compiled, Diagnostics> {
     let source = &registry.source;
     let mut diags = Diagnostics::new();
     let mut roots = Vec::new();
+    let fence = boundary(base);
     for include in &registry.protos.include {
         let root = normalize(&base.join(&include.value));
-        if root.is_dir() {
-            roots.push(root);
-        } else {
+        let outside = include.outside.as_ref().is_some_and(|o| o.value);
+        if !root.is_dir() {
             diags.push(
                 Diagnostic::error(
                     "proto::include_not_found",
@@ -118,16 +246,40 @@ pub fn compile(registry: &Registry, base: &Path) -> Result<Compiled, Diagnostics
                 .label(format!("resolved to `{}`", root.display()))
                 .help("include roots are relative to the registry file's directory"),
             );
+            continue;
         }
+        if let (Some(fence), false) = (&fence, outside) {
+            let real = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+            if !real.starts_with(fence) {
+                diags.push(
+                    Diagnostic::error(
+                        "proto::include_outside",
+                        format!("include root `{}` is outside the repository", include.value),
+                    )
+                    .at(source, include.span.clone())
+                    .label(format!("resolves to `{}`", real.display()))
+                    .note(format!("include roots must stay inside `{}`", fence.display()))
+                    .help(format!(
+                        "move the protos into the repository, or opt in for this root: `- {{path: {}, outside: true}}` (docs/registry.md)",
+                        include.value
+                    )),
+                );
+                continue;
+            }
+        }
+        roots.push(Root { path: root, outside });
     }
     for file in &registry.protos.files {
-        if Path::new(&file.value).is_absolute() || file.value.contains('\\') {
+        // An import name: relative, `/`-separated, no `.` or `..` (the
+        // same rule imports follow in `Recording::find`).
+        let plain = Path::new(&file.value).components().all(|c| matches!(c, Component::Normal(_)));
+        if !plain || file.value.contains('\\') {
             diags.push(
                 Diagnostic::error("proto::file_not_found", format!("`{}` is not an import name", file.value))
                     .at(source, file.span.clone())
-                    .help("list files relative to an include root, as `import` would name them, e.g. `ampy/bars/v1/bars.proto`"),
+                    .help("list files relative to an include root, as `import` would name them, e.g. `ampy/bars/v1/bars.proto` (no `..`, no absolute path; add an include root instead)"),
             );
-        } else if !roots.is_empty() && !roots.iter().any(|r| r.join(&file.value).is_file()) {
+        } else if !roots.is_empty() && !roots.iter().any(|r| r.path.join(&file.value).is_file()) {
             diags.push(
                 Diagnostic::error(
                     "proto::file_not_found",
@@ -136,7 +288,7 @@ pub fn compile(registry: &Registry, base: &Path) -> Result<Compiled, Diagnostics
                 .at(source, file.span.clone())
                 .help(format!(
                     "searched: {}",
-                    roots.iter().map(|r| format!("`{}`", r.display())).collect::<Vec<_>>().join(", ")
+                    roots.iter().map(|r| format!("`{}`", r.path.display())).collect::<Vec<_>>().join(", ")
                 )),
             );
         }
@@ -146,17 +298,26 @@ pub fn compile(registry: &Registry, base: &Path) -> Result<Compiled, Diagnostics
     }
 
     let seen: Seen = Rc::default();
-    let mut chain = ChainFileResolver::new();
-    for root in &roots {
-        chain.add(IncludeFileResolver::new(root.clone()));
-    }
-    chain.add(GoogleFileResolver::new());
-    let resolver = Recording { inner: chain, roots, seen: Rc::clone(&seen) };
+    let problems: Rc<RefCell<Vec<Diagnostic>>> = Rc::default();
+    let resolver = Recording {
+        roots,
+        google: GoogleFileResolver::new(),
+        boundary: fence,
+        seen: Rc::clone(&seen),
+        problems: Rc::clone(&problems),
+        path: RefCell::default(),
+    };
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_source_info(true).include_imports(true);
     let result = registry.protos.files.iter().try_for_each(|f| compiler.open_file(&f.value).map(|_| ()));
     let files = seen.borrow().clone();
     if let Err(err) = result {
+        let ours = std::mem::take(&mut *problems.borrow_mut());
+        if !ours.is_empty() {
+            let mut d = Diagnostics::new();
+            d.extend(ours);
+            return Err(d);
+        }
         return Err(convert_error(&err, &files, registry).into());
     }
     Ok(Compiled { pool: compiler.descriptor_pool(), files })

@@ -72,10 +72,8 @@ impl Node {
 pub fn parse(source: &Arc<Source>) -> Result<Node, Diagnostic> {
     let text = source.text();
     let mut builder = Builder { source, stack: Vec::new(), root: None };
-    // Markers count characters; in ASCII text that is the byte offset, so
-    // the common case skips the per-event line walk.
-    let ascii = text.is_ascii();
-    let offset = |m: &Marker| if ascii { m.index() } else { offset(source, m) };
+    let mut offsets = Offsets::new(text);
+    let mut offset = |m: &Marker| offsets.of(m);
     let mut parser = Parser::new_from_str(text);
     let mut documents = 0usize;
     // The parser keeps yielding the same error forever once it fails, so
@@ -203,8 +201,40 @@ fn last_end(kind: &Kind) -> Option<usize> {
     }
 }
 
-fn offset(source: &Source, marker: &Marker) -> usize {
-    source.offset_of(marker.line(), marker.col())
+/// Byte offsets of parser markers, which count characters. In ASCII text
+/// they are the same; otherwise a cursor walks from the previous marker,
+/// which keeps the whole parse linear (events arrive in text order, so
+/// the walks add up to one pass plus short steps back).
+struct Offsets<'t> {
+    text: &'t str,
+    ascii: bool,
+    chars: usize,
+    bytes: usize,
+}
+
+impl<'t> Offsets<'t> {
+    fn new(text: &'t str) -> Self {
+        Self { text, ascii: text.is_ascii(), chars: 0, bytes: 0 }
+    }
+
+    fn of(&mut self, marker: &Marker) -> usize {
+        let target = marker.index();
+        if self.ascii {
+            return target.min(self.text.len());
+        }
+        while self.chars > target {
+            let Some(c) = self.text[..self.bytes].chars().next_back() else { break };
+            self.bytes -= c.len_utf8();
+            self.chars -= 1;
+        }
+        let mut rest = self.text[self.bytes..].chars();
+        while self.chars < target {
+            let Some(c) = rest.next() else { break };
+            self.bytes += c.len_utf8();
+            self.chars += 1;
+        }
+        self.bytes
+    }
 }
 
 /// The exact extent of a scalar. The parser's end marker for quoted

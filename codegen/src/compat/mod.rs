@@ -202,7 +202,7 @@ impl Baseline {
         let path = lock_path(&project.registry_path);
         let Some(mut lock) = Lockfile::read(&path)? else { return Ok(None) };
         lock.schemas.retain(|_, s| crate::canonical::hash_canonical(&s.canonical) == s.hash);
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = crate::commit::read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
         let source = Source::new(path.display().to_string(), text);
         let mut topic_labels = BTreeMap::new();
         for id in lock.topics.keys() {

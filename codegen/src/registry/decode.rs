@@ -3,6 +3,7 @@
 //! Checks that need the compiled protos (payload names, key paths) live in
 //! `resolve`; everything here is decidable from the YAML alone.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -12,15 +13,18 @@ use crate::template::{self, is_ident, SyntaxError, Token};
 use crate::yaml::{Kind, Node};
 
 mod gate;
+mod protos;
 mod qos;
+mod subtopics;
 mod targets;
 mod transports;
+
+use subtopics::SubtopicIndex;
 
 pub use targets::{go_import_path_problem, go_package_problem, python_package_problem};
 
 const TOP_KEYS: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains", "targets"];
 const TOP_REQUIRED: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains"];
-const PROTO_KEYS: &[&str] = &["include", "files"];
 const QOS_KEYS: &[&str] = &[
     "delivery",
     "p99_ms",
@@ -107,9 +111,10 @@ impl Decoder<'_> {
             return None;
         };
         let mut entries: Vec<(Spanned<String>, &'n Node)> = Vec::new();
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(raw.len());
         for (k, v) in raw {
             let key = k.as_scalar().unwrap_or_default().to_owned();
-            if let Some((first, _)) = entries.iter().find(|(e, _)| e.value == key) {
+            if let Some(first) = seen.get(key.as_str()).map(|&i| &entries[i].0) {
                 let (line, _) = self.source.line_col(first.span.start);
                 let diag = Diagnostic::error(dup_code, format!("duplicate {} `{key}` in {what}", dup_noun(dup_code)))
                     .at(self.source, k.span.clone())
@@ -119,6 +124,7 @@ impl Decoder<'_> {
                 self.diags.push(diag);
                 continue;
             }
+            seen.insert(k.as_scalar().unwrap_or_default(), entries.len());
             entries.push((Spanned::new(key, k.span.clone()), v));
         }
         Some(Obj { span: node.span.clone(), entries })
@@ -280,9 +286,10 @@ impl Decoder<'_> {
                 );
             }
         }
-        for (i, env) in envs.iter().enumerate() {
+        let mut seen: HashSet<&str> = HashSet::with_capacity(envs.len());
+        for env in envs {
             self.subject_word(env, "env");
-            if envs[..i].iter().any(|e| e.value == env.value) {
+            if !seen.insert(env.value.as_str()) {
                 self.error(
                     "registry::duplicate_key",
                     env.span.clone(),
@@ -291,23 +298,6 @@ impl Decoder<'_> {
                 );
             }
         }
-    }
-
-    fn protos(&mut self, node: &Node) -> Option<Protos> {
-        let obj = self.object(node, "`protos`", PROTO_KEYS, PROTO_KEYS)?;
-        let include = obj.get("include").map(|n| self.strings(n, "`protos.include`")).unwrap_or_default();
-        let files = obj.get("files").map(|n| self.strings(n, "`protos.files`")).unwrap_or_default();
-        for (i, f) in files.iter().enumerate() {
-            if files[..i].iter().any(|e| e.value == f.value) {
-                self.error(
-                    "registry::duplicate_key",
-                    f.span.clone(),
-                    format!("proto file `{}` is listed twice", f.value),
-                    "remove the repeated entry",
-                );
-            }
-        }
-        Some(Protos { include, files })
     }
 
     fn qos(&mut self, node: &Node) -> Vec<QosTier> {
@@ -345,10 +335,11 @@ impl Decoder<'_> {
 
     fn domains(&mut self, node: &Node, qos: &[QosTier]) -> Vec<Domain> {
         let Some(map) = self.mapping(node, "`domains`", "registry::duplicate_domain") else { return Vec::new() };
+        let tiers: HashSet<&str> = qos.iter().map(|q| q.name.value.as_str()).collect();
         let mut domains = Vec::new();
         for (name, value) in &map.entries {
             self.name(name, "domain");
-            if let Some(d) = self.domain(name, value, qos) {
+            if let Some(d) = self.domain(name, value, qos, &tiers) {
                 domains.push(d);
             }
         }
@@ -367,7 +358,13 @@ impl Decoder<'_> {
         domains
     }
 
-    fn domain(&mut self, name: &Spanned<String>, node: &Node, qos: &[QosTier]) -> Option<Domain> {
+    fn domain(
+        &mut self,
+        name: &Spanned<String>,
+        node: &Node,
+        qos: &[QosTier],
+        tiers: &HashSet<&str>,
+    ) -> Option<Domain> {
         let what = format!("domain `{}`", name.value);
         let obj = self.object(node, &what, DOMAIN_KEYS, &["description", "qos", "versions"])?;
         let kind = match obj.get("kind").and_then(|n| self.string(n, "`kind`")) {
@@ -387,7 +384,7 @@ impl Decoder<'_> {
         let description = obj.get("description").and_then(|n| self.string(n, "`description`"));
         let tier = obj.get("qos").and_then(|n| self.string(n, "`qos`"));
         if let Some(t) = &tier {
-            if !qos.iter().any(|q| q.name.value == t.value) {
+            if !tiers.contains(t.value.as_str()) {
                 let names: Vec<&str> = qos.iter().map(|q| q.name.value.as_str()).collect();
                 let hint = match suggest(&t.value, names.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
@@ -452,10 +449,11 @@ impl Decoder<'_> {
             );
         }
         let mut topics: Vec<Topic> = Vec::new();
+        let mut subtopics = SubtopicIndex::default();
         for (name, value) in &map.entries {
             self.name(name, "topic");
             let Some(topic) = self.topic(domain, version, kind, name, value) else { continue };
-            if let Some(other) = topics.iter().find(|t| t.subtopic.value.overlaps(&topic.subtopic.value)) {
+            if let Some(other) = subtopics.first_overlap(&topic.subtopic.value).map(|i| &topics[i]) {
                 let same = other.subtopic.value == topic.subtopic.value;
                 let message = if same {
                     format!(
@@ -479,6 +477,7 @@ impl Decoder<'_> {
                     .help("give each topic a distinct literal token, e.g. `trade.{symbol}` and `quote.{symbol}`");
                 self.diags.push(diag);
             }
+            subtopics.insert(&topic.subtopic.value, topics.len());
             topics.push(topic);
         }
         topics
@@ -664,8 +663,9 @@ impl Decoder<'_> {
                 return None;
             }
         };
+        let names: HashSet<&str> = declared.iter().map(|f| f.value.as_str()).collect();
         for (name, range) in format.fields() {
-            if !declared.iter().any(|f| f.value == name) {
+            if !names.contains(name) {
                 let span = self.inner_span(&format_text, range);
                 self.unknown_placeholder(span, name, &declared, "key format");
             }
@@ -691,16 +691,17 @@ impl Decoder<'_> {
         key: Option<&DecodedKey>,
     ) {
         let Some(key) = key else { return };
+        let declared: HashSet<&str> = key.declared.iter().map(|f| f.value.as_str()).collect();
         for (name, range) in subtopic.value.params() {
-            if !key.declared.iter().any(|f| f.value == name) {
+            if !declared.contains(name) {
                 let span = self.inner_span(text, range);
                 self.unknown_placeholder(span, name, &key.declared, "subtopic");
             }
         }
+        let used: HashSet<&str> =
+            key.key.format.value.fields().map(|(n, _)| n).chain(subtopic.value.params().map(|(n, _)| n)).collect();
         for field in &key.declared {
-            let used = key.key.format.value.fields().any(|(n, _)| n == field.value)
-                || subtopic.value.params().any(|(n, _)| n == field.value);
-            if !used {
+            if !used.contains(field.value.as_str()) {
                 self.error(
                     "registry::unused_key_field",
                     field.span.clone(),

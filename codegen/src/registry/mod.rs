@@ -83,9 +83,25 @@ pub struct PythonTarget {
 #[derive(Clone, Debug)]
 pub struct Protos {
     /// Include roots, relative to the registry file's directory.
-    pub include: Vec<Spanned<String>>,
+    pub include: Vec<IncludeRoot>,
     /// Proto files as import names relative to an include root.
     pub files: Vec<Spanned<String>>,
+}
+
+/// One `protos.include` entry: `PATH`, or `{path: PATH, outside: true}`
+/// for a root allowed outside the repository (docs/registry.md). Derefs
+/// to its path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncludeRoot {
+    pub path: Spanned<String>,
+    pub outside: Option<Spanned<bool>>,
+}
+
+impl std::ops::Deref for IncludeRoot {
+    type Target = Spanned<String>;
+    fn deref(&self) -> &Spanned<String> {
+        &self.path
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -222,6 +222,33 @@ fn needed_files(project: &Project, options: &Options, models: &[TopicModel<'_>])
     needed
 }
 
+/// A located diagnostic for a chain of message fields deeper than the
+/// Rust backend follows.
+fn type_chain_too_long(project: &Project, chain: &[prost_reflect::FieldDescriptor]) -> Diagnostic {
+    let limit = crate::limits::MAX_TYPE_DEPTH;
+    let mut d = Diagnostic::error(
+        "generate::types_too_deep",
+        format!(
+            "a chain of {} nested message types is longer than the {limit} the Rust backend accepts",
+            chain.len() + 1
+        ),
+    );
+    if let Some(first) = chain.first() {
+        let file = first.parent_message().parent_file();
+        if let Some(span) = project
+            .compiled
+            .source(file.name())
+            .and_then(|s| crate::check::span_of(s, &file, first.path()).map(|r| (s, r)))
+        {
+            d = d.at(span.0, span.1).label("the chain starts here");
+        }
+    }
+    let shown: Vec<&str> = chain.iter().take(3).map(|f| f.full_name()).collect();
+    d.note(format!("chain: {} …", shown.join(" → "))).help(format!(
+        "prost-build follows singular message fields recursively; keep such chains at most {limit} messages deep (a repeated field or a cycle ends a chain)"
+    ))
+}
+
 fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) -> Result<Files, Diagnostics> {
     let pool = &project.compiled.pool;
     let needed = needed_files(project, options, models);
@@ -236,6 +263,11 @@ fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) 
             (prost_build::Module::from_protobuf_package_name(proto.package()), proto)
         })
         .collect();
+    // prost-build recurses along singular message fields; bound the chain
+    // before it does (see `crate::limits`).
+    if let Some(chain) = crate::limits::type_chain(pool, &needed, crate::limits::MAX_TYPE_DEPTH) {
+        return Err(type_chain_too_long(project, &chain).into());
+    }
     let mut config = prost_build::Config::new();
     let prost = options.prost_path.clone().unwrap_or_else(|| "::ampy_bus::prost".to_owned());
     config.prost_path(&prost);

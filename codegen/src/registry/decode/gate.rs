@@ -49,6 +49,7 @@ impl Decoder<'_> {
             return Vec::new();
         };
         let mut out: Vec<Acceptance> = Vec::new();
+        let mut accepted = std::collections::HashSet::new();
         for item in items {
             let what = format!("an `accept_breaking` entry of {owner}");
             let Some(obj) = self.object(item, &what, ACCEPT_KEYS, ACCEPT_KEYS) else { continue };
@@ -64,7 +65,7 @@ impl Decoder<'_> {
                     );
                     continue;
                 }
-                if out.iter().any(|a| a.fingerprint.value == f.value) {
+                if accepted.contains(&f.value) {
                     self.error(
                         "registry::duplicate_key",
                         f.span.clone(),
@@ -77,6 +78,7 @@ impl Decoder<'_> {
             let by = obj.get("by").and_then(|n| self.non_empty(n, "`by`"));
             let reason = obj.get("reason").and_then(|n| self.non_empty(n, "`reason`"));
             if let (Some(fingerprint), Some(by), Some(reason)) = (fingerprint, by, reason) {
+                accepted.insert(fingerprint.value.clone());
                 out.push(Acceptance { fingerprint, by, reason, span: obj.span });
             }
         }

@@ -126,7 +126,7 @@ fn b64(v: &Value, key: &str) -> Result<Vec<u8>, String> {
 }
 
 fn env_of(v: &Value) -> Result<Env, String> {
-    string(v, "env")?.parse::<Env>()
+    string(v, "env")?.parse::<Env>().map_err(|e| e.to_string())
 }
 
 fn arg<'a>(args: &'a Args, name: &str) -> &'a str {
@@ -210,7 +210,7 @@ struct TopicOps<P, T> {
 fn ops<P, T>(subject: fn(Env, &Args) -> Result<Subject, RouteError>) -> Box<dyn Ops>
 where
     P: Message + Default + Clone + PartialEq + Debug + Schema + PartitionKey + Linked + 'static,
-    T: Topic<Payload = P> + 'static,
+    T: Topic<Payload = P, Env = Env> + 'static,
 {
     Box::new(TopicOps::<P, T> { subject, _types: PhantomData })
 }
@@ -269,7 +269,7 @@ fn topic_ops(id: &str) -> Box<dyn Ops> {
 impl<P, T> TopicOps<P, T>
 where
     P: Message + Default + Clone + PartialEq + Debug + Schema + PartitionKey + Linked + 'static,
-    T: Topic<Payload = P> + 'static,
+    T: Topic<Payload = P, Env = Env> + 'static,
 {
     /// Parses proto3 JSON with the linked descriptor, then transcodes to
     /// the generated type.
@@ -406,7 +406,7 @@ where
 impl<P, T> Ops for TopicOps<P, T>
 where
     P: Message + Default + Clone + PartialEq + Debug + Schema + PartitionKey + Linked + 'static,
-    T: Topic<Payload = P> + 'static,
+    T: Topic<Payload = P, Env = Env> + 'static,
 {
     fn positive(&self, v: &Value) -> Check {
         let expect = field(v, "expect")?;

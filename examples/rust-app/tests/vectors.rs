@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 /// Exact counts, so that a lost file or vector fails the test.
 const POSITIVE_TOTAL: usize = 57;
-const NEGATIVE_TOTAL: usize = 116;
+const NEGATIVE_TOTAL: usize = 119;
 const MIN_PER_DOMAIN: usize = 3;
 const DOMAINS: [&str; 14] = [
     "bars",
@@ -66,8 +66,9 @@ const TOPICS: [&str; 16] = [
     "metrics.v1.metrics",
     "control.v1.replay_requests",
 ];
-const ERROR_KINDS: [&str; 15] = [
+const ERROR_KINDS: [&str; 16] = [
     "illegal_token",
+    "unknown_env",
     "mixed_keys",
     "empty_key_field",
     "empty_batch",
@@ -510,7 +511,12 @@ fn run_negative(v: &Value) -> Check {
     ensure(ERROR_KINDS.contains(&want), || format!("unknown error kind `{want}`"))?;
     match string(v, "operation")? {
         "subject" => {
-            let env = env_of(v)?;
+            // Text becomes an `Env` only by parsing, and no builder takes
+            // text: an env outside the registry is rejected right here.
+            let env = match string(v, "env")?.parse::<Env>() {
+                Ok(env) => env,
+                Err(e) => return kind_of::<(), _>(Err(e), "Env::from_str", want),
+            };
             let args = field(v, "args")?.as_object().ok_or("`args` is not an object")?;
             let topic = string(v, "topic")?;
             let subject = if topic == DLQ_TOPIC {

@@ -38,6 +38,10 @@ pub enum RouteError {
     IllegalToken { field: &'static str, value: String, problem: &'static str },
     /// A Timestamp outside 0001-01-01..=9999-12-31 or with bad nanos.
     InvalidTimestamp { field: &'static str, path: &'static str, seconds: i64, nanos: i32 },
+    /// An env outside the registry's `envs` (case-sensitive): parsing text
+    /// into an `Env`, or a hand-written [`crate::EnvName`] that strays
+    /// outside its own set. `known` is the set, in registry order.
+    UnknownEnv { env: String, known: &'static [&'static str] },
 }
 
 impl RouteError {
@@ -48,6 +52,7 @@ impl RouteError {
             RouteError::MixedKeys { .. } => "mixed_keys",
             RouteError::IllegalToken { .. } => "illegal_token",
             RouteError::InvalidTimestamp { .. } => "invalid_timestamp",
+            RouteError::UnknownEnv { .. } => "unknown_env",
         }
     }
 }
@@ -74,6 +79,9 @@ impl fmt::Display for RouteError {
             }
             RouteError::InvalidTimestamp { field, path, seconds, nanos } => {
                 write!(f, "key field `{field}` ({path}) is not a valid Timestamp (seconds={seconds}, nanos={nanos})")
+            }
+            RouteError::UnknownEnv { env, known } => {
+                write!(f, "unknown env `{}`; the registry has: {}", env.escape_debug(), known.join(", "))
             }
         }
     }

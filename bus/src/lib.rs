@@ -25,15 +25,17 @@ pub mod nats;
 pub mod schema;
 pub mod topic;
 pub mod transport;
+pub mod wire;
 
 pub use envelope::{BlobPointer, DeadLetter, Dlq, Envelope, EnvelopeBuilder, EnvelopeError, Record};
 pub use headers::{ContentEncoding, HeaderError, Headers, MessageId, TraceParent};
 pub use key::{PartitionKey, RouteError};
 pub use schema::{Delivery, Qos, Schema, SchemaError};
 pub use topic::{Env, EnvName, Subject, Topic};
+pub use wire::WireShape;
 
 #[cfg(feature = "derive")]
-pub use ampygen_macros::Payload;
+pub use ampygen_macros::{Payload, WireShape};
 
 /// Re-exported so generated code and derives name one `prost`, the one
 /// this runtime was built against.

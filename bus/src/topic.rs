@@ -13,18 +13,39 @@ use crate::key::PartitionKey;
 use crate::key::{KeyValue, RouteError};
 use crate::schema::{Qos, Schema};
 
-/// An environment name, the second subject token.
+/// An environment set: the second subject token of every subject.
 ///
-/// Generated code defines an `Env` enum with the registry's envs; the
-/// contract's default set is [`Env`] here, for derives and tests.
+/// A subject can only be formed from a value of an `EnvName` type, never
+/// from a string: envs are namespaces (no data crosses between them), and
+/// a typo such as `"prdo"` must not create a new one. ampygen's build.rs
+/// output implements it for the generated `Env` enum, which holds exactly
+/// the registry's `envs`; [`Env`] here is the contract's default set
+/// (`dev`, `paper`, `prod`), which `#[derive(Payload)]` uses unless told
+/// otherwise and checks against the registry at compile time.
+///
+/// Implementing it by hand is possible (a registry-form derive checks the
+/// set against the registry's envs), but [`EnvName::env_name`] must return
+/// one of [`EnvName::NAMES`]: subject builders reject anything else with
+/// [`RouteError::UnknownEnv`].
 pub trait EnvName {
-    fn env_name(&self) -> &str;
+    /// Every env of the set, in registry order.
+    const NAMES: &'static [&'static str];
+
+    /// This env's name, one of [`EnvName::NAMES`].
+    fn env_name(&self) -> &'static str;
 }
 
-impl EnvName for &str {
-    fn env_name(&self) -> &str {
-        self
+/// `env`'s name, checked to be one of its set's (a hand-written
+/// [`EnvName`] could return anything) and a legal token.
+pub(crate) fn checked_name<E: EnvName + ?Sized>(env: &E) -> Result<&'static str, RouteError> {
+    let name = env.env_name();
+    if !E::NAMES.contains(&name) {
+        return Err(RouteError::UnknownEnv { env: name.to_owned(), known: E::NAMES });
     }
+    if let Some(problem) = token_problem(name) {
+        return Err(RouteError::IllegalToken { field: "env", value: name.to_owned(), problem });
+    }
+    Ok(name)
 }
 
 /// The contract's environments.
@@ -48,7 +69,9 @@ impl Env {
 }
 
 impl EnvName for Env {
-    fn env_name(&self) -> &str {
+    const NAMES: &'static [&'static str] = &["dev", "paper", "prod"];
+
+    fn env_name(&self) -> &'static str {
         self.as_str()
     }
 }
@@ -56,6 +79,19 @@ impl EnvName for Env {
 impl fmt::Display for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Env {
+    type Err = RouteError;
+
+    /// Exactly `dev`, `paper` or `prod` (case-sensitive), else
+    /// [`RouteError::UnknownEnv`]: the one way from text to an env.
+    fn from_str(s: &str) -> Result<Env, RouteError> {
+        Env::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| RouteError::UnknownEnv { env: s.to_owned(), known: <Env as EnvName>::NAMES })
     }
 }
 
@@ -128,10 +164,30 @@ pub struct SubjectBuf {
 }
 
 impl SubjectBuf {
-    /// Starts `{namespace}.{env}.{domain}.{version}`; `extra` sizes the
-    /// buffer for the subtopic so that the subject is allocated once.
+    /// Starts `{namespace}.{env}.{domain}.{version}` in one of `E`'s envs;
+    /// `extra` sizes the buffer for the subtopic so that the subject is
+    /// allocated once.
     #[inline]
-    pub fn new(namespace: &str, env: &str, domain: &str, version: &str, extra: usize) -> Result<Self, RouteError> {
+    pub fn for_env<E: EnvName>(
+        namespace: &str,
+        env: &E,
+        domain: &str,
+        version: &str,
+        extra: usize,
+    ) -> Result<Self, RouteError> {
+        SubjectBuf::new(namespace, checked_name(env)?, domain, version, extra)
+    }
+
+    /// [`SubjectBuf::for_env`] with an env name the crate has already
+    /// checked (the dead-letter queue's).
+    #[inline]
+    pub(crate) fn new(
+        namespace: &str,
+        env: &str,
+        domain: &str,
+        version: &str,
+        extra: usize,
+    ) -> Result<Self, RouteError> {
         if let Some(problem) = token_problem(env) {
             return Err(RouteError::IllegalToken { field: "env", value: env.to_owned(), problem });
         }
@@ -184,27 +240,25 @@ impl SubjectBuf {
 
 /// Subscription patterns above a single topic.
 pub mod pattern {
-    use super::{token_problem, RouteError};
+    use super::{checked_name, EnvName, RouteError};
 
     /// Every subject of an env: `ampy.prod.>`.
-    pub fn env(namespace: &str, env: &str) -> Result<String, RouteError> {
+    pub fn env<E: EnvName>(namespace: &str, env: &E) -> Result<String, RouteError> {
         join(namespace, env, &[])
     }
 
     /// Every version and topic of a domain: `ampy.prod.bars.>`.
-    pub fn domain(namespace: &str, env: &str, domain: &str) -> Result<String, RouteError> {
+    pub fn domain<E: EnvName>(namespace: &str, env: &E, domain: &str) -> Result<String, RouteError> {
         join(namespace, env, &[domain])
     }
 
     /// Every subject of a domain version: `ampy.prod.bars.v1.>`.
-    pub fn version(namespace: &str, env: &str, domain: &str, version: &str) -> Result<String, RouteError> {
+    pub fn version<E: EnvName>(namespace: &str, env: &E, domain: &str, version: &str) -> Result<String, RouteError> {
         join(namespace, env, &[domain, version])
     }
 
-    fn join(namespace: &str, env: &str, rest: &[&str]) -> Result<String, RouteError> {
-        if let Some(problem) = token_problem(env) {
-            return Err(RouteError::IllegalToken { field: "env", value: env.to_owned(), problem });
-        }
+    fn join<E: EnvName>(namespace: &str, env: &E, rest: &[&str]) -> Result<String, RouteError> {
+        let env = checked_name(env)?;
         let mut s = format!("{namespace}.{env}");
         for t in rest {
             s.push('.');
@@ -225,6 +279,11 @@ pub trait Topic {
     /// too unless it travels on several topics with different keys; the
     /// topic's own [`Topic::partition_key`] always applies.
     type Payload: Schema;
+    /// The env set of the topic's registry: the generated `Env`, or for a
+    /// derive the type it names (the contract's [`Env`] by default). Only
+    /// its values can form a subject. A value type (`Clone + 'static`), so
+    /// that a transport built for one env can hand it to every topic.
+    type Env: EnvName + Clone + Send + Sync + 'static;
     /// The topic id, `domain.version.topic`.
     const ID: &'static str;
     const NAMESPACE: &'static str;
@@ -241,14 +300,14 @@ pub trait Topic {
     /// Key fields are evaluated first (so the errors match
     /// [`PartitionKey::partition_key`] and `ampygen route`), then each
     /// subtopic value is checked as a token.
-    fn topic_for<E: EnvName>(payload: &Self::Payload, env: E) -> Result<Subject, RouteError>;
+    fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<Subject, RouteError>;
 
     /// The `partition_key` header for a payload on this topic.
     fn partition_key(payload: &Self::Payload) -> Result<String, RouteError>;
 
     /// Every subject of this topic in `env`: the subtopic's placeholders as
     /// `*`, e.g. `ampy.prod.bars.v1.*.*`.
-    fn pattern<E: EnvName>(env: E) -> Result<String, RouteError>;
+    fn pattern(env: Self::Env) -> Result<String, RouteError>;
 }
 
 #[cfg(test)]
@@ -284,7 +343,57 @@ mod tests {
         assert_eq!(s.kafka_topic(), "ampy.prod.bars.v1");
         assert_eq!(s.subtopic(), "XNAS.AAPL");
         assert_eq!(s.kafka_key("XNAS.AAPL"), "XNAS.AAPL XNAS.AAPL");
-        assert_eq!(pattern::version("ampy", "prod", "bars", "v1").unwrap(), "ampy.prod.bars.v1.>");
-        assert_eq!(pattern::env("ampy", "dev").unwrap(), "ampy.dev.>");
+        assert_eq!(pattern::version("ampy", &Env::Prod, "bars", "v1").unwrap(), "ampy.prod.bars.v1.>");
+        assert_eq!(pattern::env("ampy", &Env::Dev).unwrap(), "ampy.dev.>");
+    }
+
+    /// A hand-written env set whose `env_name` strays outside its `NAMES`.
+    #[derive(Clone, Copy)]
+    enum Lying {
+        Listed,
+        Unlisted,
+        Hostile,
+    }
+
+    impl EnvName for Lying {
+        const NAMES: &'static [&'static str] = &["listed", "a b"];
+        fn env_name(&self) -> &'static str {
+            match self {
+                Lying::Listed => "listed",
+                Lying::Unlisted => "staging",
+                Lying::Hostile => "a b",
+            }
+        }
+    }
+
+    #[test]
+    fn only_an_env_of_the_set_forms_a_subject() {
+        assert!(SubjectBuf::for_env("ampy", &Lying::Listed, "bars", "v1", 0).is_ok());
+        let err = SubjectBuf::for_env("ampy", &Lying::Unlisted, "bars", "v1", 0).err().unwrap();
+        assert_eq!(err, RouteError::UnknownEnv { env: "staging".into(), known: &["listed", "a b"] });
+        assert_eq!(err.kind(), "unknown_env");
+        assert_eq!(err.to_string(), "unknown env `staging`; the registry has: listed, a b");
+        assert_eq!(pattern::domain("ampy", &Lying::Unlisted, "bars").unwrap_err().kind(), "unknown_env");
+        assert_eq!(crate::Dlq::new(Lying::Unlisted).unwrap_err().kind(), "unknown_env");
+        assert!(crate::Dlq::new(Lying::Listed).is_ok());
+        let err = SubjectBuf::for_env("ampy", &Lying::Hostile, "bars", "v1", 0).err().unwrap();
+        assert_eq!(err.kind(), "illegal_token");
+    }
+
+    #[test]
+    fn envs_parse_exactly() {
+        assert_eq!("paper".parse::<Env>(), Ok(Env::Paper));
+        for bad in ["Prod", "PROD", " prod", "prod ", "staging", ""] {
+            let err = bad.parse::<Env>().unwrap_err();
+            assert_eq!(err.kind(), "unknown_env", "{bad:?}");
+        }
+        assert_eq!(
+            "staging".parse::<Env>().unwrap_err().to_string(),
+            "unknown env `staging`; the registry has: dev, paper, prod"
+        );
+        for e in Env::ALL {
+            assert_eq!(e.as_str().parse::<Env>(), Ok(e));
+            assert_eq!(e.env_name(), e.to_string());
+        }
     }
 }

@@ -106,7 +106,7 @@ impl Config {
 
     /// Loads the registry and renders every file, touching nothing.
     pub fn generate(&self) -> Result<(Project, Files), Error> {
-        let project = crate::load(&self.registry).map_err(Error)?;
+        let project = crate::load_for(&self.registry, crate::Caller::BuildScript).map_err(Error)?;
         let files = rust::generate(&project, &self.options).map_err(Error)?;
         Ok((project, files))
     }

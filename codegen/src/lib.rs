@@ -43,7 +43,7 @@ pub mod yaml;
 
 pub use config::{configure, rerun_if_changed, Config, Error};
 pub use diag::{Diagnostic, Diagnostics, Severity};
-pub use project::{load, load_source, Project};
+pub use project::{load, load_for, load_source, Caller, Project};
 
 /// The generator version, stamped into every file ampygen writes.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

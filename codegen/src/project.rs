@@ -22,13 +22,44 @@ pub struct Project {
     pub warnings: Diagnostics,
 }
 
-/// Reads, parses, validates and compiles the registry at `path`. The
-/// registry is read through a pending `lock` journal ([`crate::commit`]),
-/// so a reader never sees half of an interrupted `lock`.
+/// Who loads the registry: it decides how a hint tells the user to name
+/// another one (a build script has no `--registry` flag).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// The `ampygen` command line.
+    Cli,
+    /// `ampygen::configure()` in a build script.
+    BuildScript,
+}
+
+impl Caller {
+    /// How to point at the registry, for an unreadable one.
+    fn registry_hint(self) -> &'static str {
+        match self {
+            Caller::Cli => {
+                "pass the registry with `--registry PATH` (default `registry/ampy.yaml`, relative to the working directory)"
+            }
+            Caller::BuildScript => {
+                "name the registry with `ampygen::configure().registry(\"path/to/ampy.yaml\")` in build.rs (default \
+                 `registry/ampy.yaml`, relative to the directory of the crate's Cargo.toml)"
+            }
+        }
+    }
+}
+
+/// Reads, parses, validates and compiles the registry at `path`, for the
+/// command line; see [`load_for`].
 pub fn load(path: &Path) -> Result<Project, Diagnostics> {
+    load_for(path, Caller::Cli)
+}
+
+/// [`load`], with hints phrased for `caller`. The registry is read through
+/// a pending `lock` journal ([`crate::commit`]), so a reader never sees half
+/// of an interrupted `lock`.
+pub fn load_for(path: &Path, caller: Caller) -> Result<Project, Diagnostics> {
     let bytes = crate::commit::read(path).map_err(|e| {
         Diagnostic::error("io::read", format!("cannot read registry `{}`: {e}", path.display()))
-            .help("pass the registry with `--registry PATH` (default `registry/ampy.yaml`, relative to the working directory)")
+            .help(caller.registry_hint())
     })?;
     load_source(path, utf8_source(path.display().to_string(), bytes, "registry")?)
 }

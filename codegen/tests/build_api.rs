@@ -50,6 +50,26 @@ fn a_bad_registry_writes_nothing_and_names_the_spot() {
     assert!(!out.exists());
 }
 
+/// A build script has no command line: its hints name `configure()`'s
+/// methods, never CLI flags.
+#[test]
+fn a_missing_registry_is_named_the_build_script_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = ampygen::configure()
+        .registry(dir.path().join("missing.yaml"))
+        .out_dir(dir.path().join("out"))
+        .emit_rerun_if_changed(false)
+        .compile()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("cannot read registry"), "{text}");
+    assert!(text.contains("ampygen::configure().registry("), "{text}");
+    assert!(!text.contains("--registry"), "CLI advice in a build-script error: {text}");
+    // The command line keeps its own hint.
+    let cli = ampygen::load(&dir.path().join("missing.yaml")).unwrap_err().render_plain();
+    assert!(cli.contains("--registry PATH") && !cli.contains("configure()"), "{cli}");
+}
+
 #[test]
 fn domains_limit_the_payloads_and_the_proto_files() {
     let (_, files) = ampygen::configure().registry(REGISTRY).domains(["bars", "fills"]).generate().unwrap();

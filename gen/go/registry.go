@@ -3,8 +3,6 @@
 package ampybus
 
 import (
-	"fmt"
-
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -27,7 +25,10 @@ import (
 const Namespace = "ampy"
 
 // Env is an environment of the registry, the second subject token. Envs
-// are namespaces: no data crosses between them.
+// are namespaces: no data crosses between them. Only the constants below
+// are valid: every subject and pattern builder rejects any other value
+// (`Env("staging")`, `Env("PROD")`) with an `unknown_env` RouteError, so a
+// typo cannot create an env the registry does not have.
 type Env string
 
 // The registry's environments.
@@ -42,14 +43,22 @@ func Envs() []Env {
 	return []Env{EnvDev, EnvPaper, EnvProd}
 }
 
-// ParseEnv accepts exactly the registry's env names.
-func ParseEnv(s string) (Env, error) {
-	for _, e := range Envs() {
-		if string(e) == s {
-			return e, nil
-		}
+// Valid reports whether e is one of the registry's envs (case-sensitive).
+func (e Env) Valid() bool {
+	switch e {
+	case EnvDev, EnvPaper, EnvProd:
+		return true
 	}
-	return "", fmt.Errorf("unknown env %q; the registry's envs are %v", s, Envs())
+	return false
+}
+
+// ParseEnv accepts exactly the registry's env names (case-sensitive);
+// anything else is an `unknown_env` RouteError.
+func ParseEnv(s string) (Env, error) {
+	if e := Env(s); e.Valid() {
+		return e, nil
+	}
+	return "", unknownEnv(s)
 }
 
 // Topics lists every topic in registry order.
@@ -2694,7 +2703,7 @@ func TopicFor(payload proto.Message, env Env) (Subject, error) {
 	case *newsv1.NewsAnalysis:
 		return NewsV1NlpTopicFor(p, env)
 	case *fxv1.FxRate:
-		return Subject{}, fmt.Errorf("%w: %s is on `fx.v1.rates`, `fx.v1.pair`", ErrAmbiguousTopic, "ampy.fx.v1.FxRate")
+		return Subject{}, ambiguous("ampy.fx.v1.FxRate", "`fx.v1.rates`, `fx.v1.pair`")
 	case *fundamentalsv1.FundamentalsSnapshot:
 		return FundamentalsV1SnapshotsTopicFor(p, env)
 	case *corporateactionsv1.CorporateAction:
@@ -2714,7 +2723,7 @@ func TopicFor(payload proto.Message, env Env) (Subject, error) {
 	case *controlv1.ReplayRequest:
 		return ControlV1ReplayRequestsTopicFor(p, env)
 	}
-	return Subject{}, fmt.Errorf("%w: %s", ErrUnknownPayload, payload.ProtoReflect().Descriptor().FullName())
+	return Subject{}, notAPayload(payload)
 }
 
 // PartitionKey is the `partition_key` header of a payload whose topics
@@ -2752,7 +2761,7 @@ func PartitionKey(payload proto.Message) (string, error) {
 	case *controlv1.ReplayRequest:
 		return ControlV1ReplayRequestsPartitionKey(p)
 	}
-	return "", fmt.Errorf("%w: %s", ErrUnknownPayload, payload.ProtoReflect().Descriptor().FullName())
+	return "", notAPayload(payload)
 }
 
 // DedupeKey is the `dedupe_key` header of a payload whose topics all
@@ -2780,37 +2789,76 @@ func DedupeKey(payload proto.Message) (string, bool) {
 func schemaByFQDN(fqdn string) (schema, bool) {
 	switch fqdn {
 	case "ampy.bars.v1.BarBatch":
-		return schema{"ampy.bars.v1.BarBatch", "1.0.0", "sha256:1f3a8d335be3bdf003a5b66b0e3271363f2ef498d5f0de6f0edf9bb8ae654feb"}, true
+		return schema{"ampy.bars.v1.BarBatch", "1.0.0", "sha256:1f3a8d335be3bdf003a5b66b0e3271363f2ef498d5f0de6f0edf9bb8ae654feb", "bars.v1.bars"}, true
 	case "ampy.ticks.v1.TradeBatch":
-		return schema{"ampy.ticks.v1.TradeBatch", "1.0.0", "sha256:646d44376d3eea67721234fec3f90ab49b7bc8044e3dd2abd66bec70ebd2817c"}, true
+		return schema{"ampy.ticks.v1.TradeBatch", "1.0.0", "sha256:646d44376d3eea67721234fec3f90ab49b7bc8044e3dd2abd66bec70ebd2817c", "ticks.v1.trade"}, true
 	case "ampy.ticks.v1.QuoteBatch":
-		return schema{"ampy.ticks.v1.QuoteBatch", "1.0.0", "sha256:65839953eee091cd235d663e31a7e2368c1dd47ad2fb5d245019161bbd78314f"}, true
+		return schema{"ampy.ticks.v1.QuoteBatch", "1.0.0", "sha256:65839953eee091cd235d663e31a7e2368c1dd47ad2fb5d245019161bbd78314f", "ticks.v1.quote"}, true
 	case "ampy.news.v1.NewsItem":
-		return schema{"ampy.news.v1.NewsItem", "1.0.0", "sha256:1523ff71db46feeaa41658619ea1f8d04c09c277ab661549280a102240e98871"}, true
+		return schema{"ampy.news.v1.NewsItem", "1.0.0", "sha256:1523ff71db46feeaa41658619ea1f8d04c09c277ab661549280a102240e98871", "news.v1.raw"}, true
 	case "ampy.news.v1.NewsAnalysis":
-		return schema{"ampy.news.v1.NewsAnalysis", "1.0.0", "sha256:0c2e3055a26d1843df89e4477108b5e692fd93d4b9aa9968b7db0d55726689bc"}, true
+		return schema{"ampy.news.v1.NewsAnalysis", "1.0.0", "sha256:0c2e3055a26d1843df89e4477108b5e692fd93d4b9aa9968b7db0d55726689bc", "news.v1.nlp"}, true
 	case "ampy.fx.v1.FxRate":
-		return schema{"ampy.fx.v1.FxRate", "1.0.0", "sha256:811237c3e41442a1066c757cce33a426130946af8981552b781b73712f053306"}, true
+		return schema{"ampy.fx.v1.FxRate", "1.0.0", "sha256:811237c3e41442a1066c757cce33a426130946af8981552b781b73712f053306", "fx.v1.rates, fx.v1.pair"}, true
 	case "ampy.fundamentals.v1.FundamentalsSnapshot":
-		return schema{"ampy.fundamentals.v1.FundamentalsSnapshot", "1.0.0", "sha256:2a3dfe21038567edbef0ad532582b9c90b84e181bd766f7b998dea7c910ad21a"}, true
+		return schema{"ampy.fundamentals.v1.FundamentalsSnapshot", "1.0.0", "sha256:2a3dfe21038567edbef0ad532582b9c90b84e181bd766f7b998dea7c910ad21a", "fundamentals.v1.snapshots"}, true
 	case "ampy.corporate_actions.v1.CorporateAction":
-		return schema{"ampy.corporate_actions.v1.CorporateAction", "1.0.0", "sha256:45418707e45f3173ca27694634dc5f703cef0281ef963b1edfb77de1123a29d5"}, true
+		return schema{"ampy.corporate_actions.v1.CorporateAction", "1.0.0", "sha256:45418707e45f3173ca27694634dc5f703cef0281ef963b1edfb77de1123a29d5", "corporate_actions.v1.events"}, true
 	case "ampy.universe.v1.UniverseSnapshot":
-		return schema{"ampy.universe.v1.UniverseSnapshot", "1.0.0", "sha256:97476587b5fa3147c94565d7ba14ad5397015acfa3beef1f66e2650b6a10aea2"}, true
+		return schema{"ampy.universe.v1.UniverseSnapshot", "1.0.0", "sha256:97476587b5fa3147c94565d7ba14ad5397015acfa3beef1f66e2650b6a10aea2", "universe.v1.snapshots"}, true
 	case "ampy.signals.v1.Signal":
-		return schema{"ampy.signals.v1.Signal", "1.0.0", "sha256:e76d460fbacca6c3c77fbd1cf37eb07c890bc4058c09198a84be94b63f1f19ad"}, true
+		return schema{"ampy.signals.v1.Signal", "1.0.0", "sha256:e76d460fbacca6c3c77fbd1cf37eb07c890bc4058c09198a84be94b63f1f19ad", "signals.v1.signals"}, true
 	case "ampy.orders.v1.OrderRequest":
-		return schema{"ampy.orders.v1.OrderRequest", "1.0.0", "sha256:487102d1bad58e59c420fb18bbdc5c83477beeb04b9183d67767f42669231c61"}, true
+		return schema{"ampy.orders.v1.OrderRequest", "1.0.0", "sha256:487102d1bad58e59c420fb18bbdc5c83477beeb04b9183d67767f42669231c61", "orders.v1.requests"}, true
 	case "ampy.fills.v1.Fill":
-		return schema{"ampy.fills.v1.Fill", "1.0.0", "sha256:3f23e1349f5c349ef8d90d74193ebd98c8e0daeaf94fecf98182403739b49137"}, true
+		return schema{"ampy.fills.v1.Fill", "1.0.0", "sha256:3f23e1349f5c349ef8d90d74193ebd98c8e0daeaf94fecf98182403739b49137", "fills.v1.events"}, true
 	case "ampy.positions.v1.PositionSnapshot":
-		return schema{"ampy.positions.v1.PositionSnapshot", "1.0.0", "sha256:48453c064ebff75f389ba5e82c819e236ecc5b2de3c341804daa98340673351a"}, true
+		return schema{"ampy.positions.v1.PositionSnapshot", "1.0.0", "sha256:48453c064ebff75f389ba5e82c819e236ecc5b2de3c341804daa98340673351a", "positions.v1.snapshots"}, true
 	case "ampy.metrics.v1.Metric":
-		return schema{"ampy.metrics.v1.Metric", "1.0.0", "sha256:cbbe8e03e932fb234b2ce7e61c8caacefb7749248d224eed8fc79e599caa1e3f"}, true
+		return schema{"ampy.metrics.v1.Metric", "1.0.0", "sha256:cbbe8e03e932fb234b2ce7e61c8caacefb7749248d224eed8fc79e599caa1e3f", "metrics.v1.metrics"}, true
 	case "ampy.control.v1.ReplayRequest":
-		return schema{"ampy.control.v1.ReplayRequest", "1.0.0", "sha256:b0de7577ad870509511163ea927080f9b6bce63349352fae46b1fa3b5c1a0003"}, true
+		return schema{"ampy.control.v1.ReplayRequest", "1.0.0", "sha256:b0de7577ad870509511163ea927080f9b6bce63349352fae46b1fa3b5c1a0003", "control.v1.replay_requests"}, true
 	}
 	return schema{}, false
+}
+
+// generatedType is the generated Go type of a payload of this registry
+// (a nil pointer), or nil: errors about a message that has a payload's
+// proto name but another Go type name the right one.
+func generatedType(fqdn string) proto.Message {
+	switch fqdn {
+	case "ampy.bars.v1.BarBatch":
+		return (*barsv1.BarBatch)(nil)
+	case "ampy.ticks.v1.TradeBatch":
+		return (*ticksv1.TradeBatch)(nil)
+	case "ampy.ticks.v1.QuoteBatch":
+		return (*ticksv1.QuoteBatch)(nil)
+	case "ampy.news.v1.NewsItem":
+		return (*newsv1.NewsItem)(nil)
+	case "ampy.news.v1.NewsAnalysis":
+		return (*newsv1.NewsAnalysis)(nil)
+	case "ampy.fx.v1.FxRate":
+		return (*fxv1.FxRate)(nil)
+	case "ampy.fundamentals.v1.FundamentalsSnapshot":
+		return (*fundamentalsv1.FundamentalsSnapshot)(nil)
+	case "ampy.corporate_actions.v1.CorporateAction":
+		return (*corporateactionsv1.CorporateAction)(nil)
+	case "ampy.universe.v1.UniverseSnapshot":
+		return (*universev1.UniverseSnapshot)(nil)
+	case "ampy.signals.v1.Signal":
+		return (*signalsv1.Signal)(nil)
+	case "ampy.orders.v1.OrderRequest":
+		return (*ordersv1.OrderRequest)(nil)
+	case "ampy.fills.v1.Fill":
+		return (*fillsv1.Fill)(nil)
+	case "ampy.positions.v1.PositionSnapshot":
+		return (*positionsv1.PositionSnapshot)(nil)
+	case "ampy.metrics.v1.Metric":
+		return (*metricsv1.Metric)(nil)
+	case "ampy.control.v1.ReplayRequest":
+		return (*controlv1.ReplayRequest)(nil)
+	}
+	return nil
 }
 
 // linked lists the descriptor of every payload type compiled into this

@@ -19,7 +19,7 @@ type RouteError struct {
 	kind    string
 	Field   string // the key field (or "env") the error is about
 	Path    string // the key field's registry path, when there is one
-	Value   string // the offending value (illegal_token)
+	Value   string // the offending value (illegal_token, unknown_env)
 	Problem string // what is wrong with Value (illegal_token)
 	Index   int    // element index in visiting order, or -1
 	First   string // element 0's value (mixed_keys)
@@ -28,8 +28,8 @@ type RouteError struct {
 	Nanos   int32
 }
 
-// Kind is one of empty_batch, empty_key_field, mixed_keys, illegal_token
-// or invalid_timestamp.
+// Kind is one of empty_batch, empty_key_field, mixed_keys, illegal_token,
+// invalid_timestamp or unknown_env.
 func (e *RouteError) Kind() string { return e.kind }
 
 func (e *RouteError) Error() string {
@@ -43,6 +43,12 @@ func (e *RouteError) Error() string {
 		return fmt.Sprintf("key field `%s` (%s) is empty or unset", e.Field, e.Path)
 	case "mixed_keys":
 		return fmt.Sprintf("key field `%s` (%s) differs across the batch: element 0 has `%s`, element %d has `%s`", e.Field, e.Path, e.First, e.Index, e.Other)
+	case "unknown_env":
+		names := make([]string, 0, len(Envs()))
+		for _, n := range Envs() {
+			names = append(names, string(n))
+		}
+		return fmt.Sprintf("unknown env `%s`; the registry has: %s", escapeDebug(e.Value), strings.Join(names, ", "))
 	case "illegal_token":
 		if e.Field == "env" {
 			return fmt.Sprintf("env `%s` cannot be a subject token: it %s", escapeDebug(e.Value), e.Problem)
@@ -51,6 +57,12 @@ func (e *RouteError) Error() string {
 	default:
 		return fmt.Sprintf("key field `%s` (%s) is not a valid Timestamp (seconds=%d, nanos=%d)", e.Field, e.Path, e.Seconds, e.Nanos)
 	}
+}
+
+// unknownEnv: an Env that is not one of the registry's, such as
+// `Env("staging")`; it can form no subject.
+func unknownEnv(value string) *RouteError {
+	return &RouteError{kind: "unknown_env", Field: "env", Value: value, Index: -1}
 }
 
 func illegalToken(field, value, problem string) *RouteError {
@@ -407,10 +419,10 @@ type subjectBuf struct {
 // start writes `{namespace}.{env}.{domain}.{version}`; extra sizes the
 // buffer for the subtopic.
 func (s *subjectBuf) start(env Env, domain, version string, extra int) error {
-	e := string(env)
-	if p := TokenProblem(e); p != "" {
-		return illegalToken("env", e, p)
+	if !env.Valid() {
+		return unknownEnv(string(env))
 	}
+	e := string(env)
 	s.b = make([]byte, 0, len(Namespace)+len(e)+len(domain)+len(version)+4+extra)
 	s.b = append(s.b, Namespace...)
 	s.b = append(s.b, '.')
@@ -458,10 +470,10 @@ func (s *subjectBuf) finish() Subject {
 }
 
 func joinPattern(env Env, rest ...string) (string, error) {
-	e := string(env)
-	if p := TokenProblem(e); p != "" {
-		return "", illegalToken("env", e, p)
+	if !env.Valid() {
+		return "", unknownEnv(string(env))
 	}
+	e := string(env)
 	var b strings.Builder
 	b.WriteString(Namespace)
 	b.WriteByte('.')

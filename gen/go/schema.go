@@ -5,6 +5,7 @@ package ampybus
 import (
 	"errors"
 	"fmt"
+	"reflect"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -16,25 +17,67 @@ var ErrUnknownPayload = errors.New("not a payload type of this registry")
 // subjects or keys differ; use the topic's own functions.
 var ErrAmbiguousTopic = errors.New("the payload type travels on several topics")
 
-// schema is what the registry locks about a payload type.
+// ErrForeignType: the message has the proto name of a payload of this
+// registry, but its Go type is not the generated one (another
+// protoc-gen-go output of a same-named proto, or a dynamicpb message), so
+// nothing says its fields are the ones the registry locked. The error
+// names the generated type to use.
+var ErrForeignType = errors.New("not the generated Go type of the payload")
+
+// schema is what the registry locks about a payload type, and the topics
+// that carry it (for messages).
 type schema struct {
-	FQDN, Version, Hash string
+	FQDN, Version, Hash, Topics string
 }
 
+// notAPayload says why m is not accepted as a payload: a foreign Go type
+// of a registered proto name (ErrForeignType, naming the generated type),
+// or a message this registry does not carry (ErrUnknownPayload).
+func notAPayload(m proto.Message) error {
+	name := string(m.ProtoReflect().Descriptor().FullName())
+	if want := generatedType(name); want != nil {
+		return foreignType(m, want)
+	}
+	return fmt.Errorf("%w: %s (Go type %T)", ErrUnknownPayload, name, m)
+}
+
+func foreignType(m, want proto.Message) error {
+	return fmt.Errorf("%w: %T carries %s, but its generated type is %T from package %q; build the payload with that type",
+		ErrForeignType, m, want.ProtoReflect().Descriptor().FullName(), want, reflect.TypeOf(want).Elem().PkgPath())
+}
+
+// ambiguous: the payload fqdn travels on the topics in where, whose
+// subjects or keys differ.
+func ambiguous(fqdn, where string) error {
+	return fmt.Errorf("%w: %s is on %s", ErrAmbiguousTopic, fqdn, where)
+}
+
+// schemaOf is the locked schema of m's payload, which must be of the
+// generated Go type: a foreign type of the same proto name carries no
+// guarantee that its fields are the locked ones.
 func schemaOf(m proto.Message) (schema, error) {
 	name := string(m.ProtoReflect().Descriptor().FullName())
-	if s, ok := schemaByFQDN(name); ok {
-		return s, nil
+	s, ok := schemaByFQDN(name)
+	if !ok {
+		return schema{}, notAPayload(m)
 	}
-	return schema{}, fmt.Errorf("%w: %s", ErrUnknownPayload, name)
+	if want := generatedType(name); want != nil && reflect.TypeOf(m) != reflect.TypeOf(want) {
+		return schema{}, foreignType(m, want)
+	}
+	return s, nil
 }
 
-// SchemaError says why a record's headers do not match the schema a
-// consumer expects. Kind names are shared with the Rust and Python runtimes.
+// SchemaError says why a record's headers (or, from VerifyLinked, a
+// linked payload type) do not match the schema a consumer expects. Kind
+// names are shared with the Rust and Python runtimes.
 type SchemaError struct {
 	kind     string
 	Expected string
 	Got      string
+	// Payload and Topics are set by VerifyLinked: the payload whose
+	// linked Go type hashes differently, and the topics that carry it.
+	Payload string
+	Topics  string
 }
 
 // Kind is unknown_fqdn or hash_mismatch.
@@ -42,6 +85,8 @@ func (e *SchemaError) Kind() string { return e.kind }
 
 func (e *SchemaError) Error() string {
 	switch {
+	case e.kind == "hash_mismatch" && e.Payload != "":
+		return fmt.Sprintf("the linked `%s` (topic %s) hashes to `%s`, the registry locked `%s`: the Go types are not generated from the protos the registry locked", e.Payload, e.Topics, e.Got, e.Expected)
 	case e.kind == "hash_mismatch":
 		return fmt.Sprintf("schema_hash is `%s`, expected `%s`: the producer was built against other protos", e.Got, e.Expected)
 	case e.Expected == "":
@@ -90,7 +135,7 @@ func VerifyLinked() error {
 		case err != nil:
 			errs = append(errs, err)
 		case s.Hash != "" && got != s.Hash:
-			errs = append(errs, &SchemaError{kind: "hash_mismatch", Expected: s.Hash, Got: got})
+			errs = append(errs, &SchemaError{kind: "hash_mismatch", Expected: s.Hash, Got: got, Payload: s.FQDN, Topics: s.Topics})
 		}
 	}
 	return errors.Join(errs...)

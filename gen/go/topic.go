@@ -88,7 +88,7 @@ func adapt[T proto.Message, R any](f func(T) (R, error)) func(proto.Message) (R,
 		p, ok := m.(T)
 		if !ok {
 			var zero R
-			return zero, fmt.Errorf("%w: got %T", ErrUnknownPayload, m)
+			return zero, wrongPayload[T](m)
 		}
 		return f(p)
 	}
@@ -98,10 +98,21 @@ func adaptEnv[T proto.Message](f func(T, Env) (Subject, error)) func(proto.Messa
 	return func(m proto.Message, env Env) (Subject, error) {
 		p, ok := m.(T)
 		if !ok {
-			return Subject{}, fmt.Errorf("%w: got %T", ErrUnknownPayload, m)
+			return Subject{}, wrongPayload[T](m)
 		}
 		return f(p, env)
 	}
+}
+
+// wrongPayload says why m is not a payload of a topic carrying T: a
+// foreign Go type of T's proto name (ErrForeignType), or another message.
+func wrongPayload[T proto.Message](m proto.Message) error {
+	var want T
+	wantName := want.ProtoReflect().Descriptor().FullName()
+	if m.ProtoReflect().Descriptor().FullName() == wantName {
+		return foreignType(m, want)
+	}
+	return fmt.Errorf("%w: the topic carries %s, got %s (Go type %T)", ErrUnknownPayload, wantName, m.ProtoReflect().Descriptor().FullName(), m)
 }
 
 func adaptOK[T proto.Message](f func(T) (string, bool)) func(proto.Message) (string, bool) {

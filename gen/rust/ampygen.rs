@@ -94,7 +94,8 @@ impl Env {
     }
 }
 impl ::ampy_bus::EnvName for Env {
-    fn env_name(&self) -> &str {
+    const NAMES: &'static [&'static str] = &["dev", "paper", "prod"];
+    fn env_name(&self) -> &'static str {
         self.as_str()
     }
 }
@@ -103,14 +104,16 @@ impl ::core::fmt::Display for Env {
         f.write_str(self.as_str())
     }
 }
+/// Exactly the registry's env names (case-sensitive); anything else is
+/// `RouteError::UnknownEnv`, the `unknown_env` of every runtime.
 impl ::core::str::FromStr for Env {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ::ampy_bus::RouteError;
+    fn from_str(s: &str) -> Result<Self, ::ampy_bus::RouteError> {
         match s {
             "dev" => Ok(Env::Dev),
             "paper" => Ok(Env::Paper),
             "prod" => Ok(Env::Prod),
-            _ => Err(format!("unknown env `{s}`")),
+            _ => Err(::ampy_bus::RouteError::UnknownEnv { env: s.to_owned(), known: <Env as ::ampy_bus::EnvName>::NAMES }),
         }
     }
 }
@@ -120,18 +123,18 @@ impl ::core::str::FromStr for Env {
 pub mod topics {
     /// Every subject of `env`.
     pub fn pattern(env: super::Env) -> Result<String, ::ampy_bus::RouteError> {
-        ::ampy_bus::topic::pattern::env(super::NAMESPACE, env.as_str())
+        ::ampy_bus::topic::pattern::env(super::NAMESPACE, &env)
     }
     /// OHLCV bars per instrument and interval.
     pub mod bars {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "bars")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "bars")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "bars", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "bars", "v1")
             }
             /// The `bars.v1.bars` topic.
             pub mod bars {
@@ -154,14 +157,14 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env, mic: &str, symbol: &str) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 34)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 34)?;
                     s.param("mic", &mic)?;
                     s.param("symbol", &symbol)?;
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env, mic: Option<&str>, symbol: Option<&str>) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.wildcard_or("mic", mic)?;
                     s.wildcard_or("symbol", symbol)?;
                     Ok(s.finish().into_string())
@@ -215,16 +218,16 @@ pub mod topics {
                     None
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::bars::v1::BarBatch, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::bars::v1::BarBatch, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (f_mic, f_symbol) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 34)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 34)?;
                     s.param("mic", &f_mic)?;
                     s.param("symbol", &f_symbol)?;
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("*");
                     s.literal("*");
                     Ok(s.finish().into_string())
@@ -235,19 +238,20 @@ pub mod topics {
             pub struct Bars;
             impl ::ampy_bus::Topic for Bars {
                 type Payload = super::super::super::ampy::bars::v1::BarBatch;
+                type Env = super::super::super::Env;
                 const ID: &'static str = bars::ID;
                 const NAMESPACE: &'static str = bars::NAMESPACE;
                 const DOMAIN: &'static str = bars::DOMAIN;
                 const VERSION: &'static str = bars::VERSION;
                 const SUBTOPIC: &'static str = bars::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = bars::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     bars::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     bars::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     bars::pattern(env)
                 }
             }
@@ -257,12 +261,12 @@ pub mod topics {
     pub mod control {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "control")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "control")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "control", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "control", "v1")
             }
             /// The `control.v1.replay_requests` topic.
             pub mod replay_requests {
@@ -285,13 +289,13 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 16)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 16)?;
                     s.literal("replay_requests");
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("replay_requests");
                     Ok(s.finish().into_string())
                 }
@@ -326,15 +330,15 @@ pub mod topics {
                     Some(out)
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::control::v1::ReplayRequest, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::control::v1::ReplayRequest, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (_,) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 16)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 16)?;
                     s.literal("replay_requests");
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("replay_requests");
                     Ok(s.finish().into_string())
                 }
@@ -344,19 +348,20 @@ pub mod topics {
             pub struct ReplayRequests;
             impl ::ampy_bus::Topic for ReplayRequests {
                 type Payload = super::super::super::ampy::control::v1::ReplayRequest;
+                type Env = super::super::super::Env;
                 const ID: &'static str = replay_requests::ID;
                 const NAMESPACE: &'static str = replay_requests::NAMESPACE;
                 const DOMAIN: &'static str = replay_requests::DOMAIN;
                 const VERSION: &'static str = replay_requests::VERSION;
                 const SUBTOPIC: &'static str = replay_requests::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = replay_requests::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     replay_requests::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     replay_requests::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     replay_requests::pattern(env)
                 }
             }
@@ -366,12 +371,12 @@ pub mod topics {
     pub mod corporate_actions {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "corporate_actions")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "corporate_actions")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "corporate_actions", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "corporate_actions", "v1")
             }
             /// The `corporate_actions.v1.events` topic.
             pub mod events {
@@ -394,14 +399,14 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env, mic: &str, symbol: &str) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 34)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 34)?;
                     s.param("mic", &mic)?;
                     s.param("symbol", &symbol)?;
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env, mic: Option<&str>, symbol: Option<&str>) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.wildcard_or("mic", mic)?;
                     s.wildcard_or("symbol", symbol)?;
                     Ok(s.finish().into_string())
@@ -454,16 +459,16 @@ pub mod topics {
                     Some(out)
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::corporate_actions::v1::CorporateAction, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::corporate_actions::v1::CorporateAction, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (f_symbol, f_mic) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 34)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 34)?;
                     s.param("mic", &f_mic)?;
                     s.param("symbol", &f_symbol)?;
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("*");
                     s.literal("*");
                     Ok(s.finish().into_string())
@@ -474,19 +479,20 @@ pub mod topics {
             pub struct Events;
             impl ::ampy_bus::Topic for Events {
                 type Payload = super::super::super::ampy::corporate_actions::v1::CorporateAction;
+                type Env = super::super::super::Env;
                 const ID: &'static str = events::ID;
                 const NAMESPACE: &'static str = events::NAMESPACE;
                 const DOMAIN: &'static str = events::DOMAIN;
                 const VERSION: &'static str = events::VERSION;
                 const SUBTOPIC: &'static str = events::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = events::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     events::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     events::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     events::pattern(env)
                 }
             }
@@ -496,12 +502,12 @@ pub mod topics {
     pub mod fills {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "fills")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "fills")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "fills", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "fills", "v1")
             }
             /// The `fills.v1.events` topic.
             pub mod events {
@@ -524,13 +530,13 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 7)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 7)?;
                     s.literal("events");
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("events");
                     Ok(s.finish().into_string())
                 }
@@ -572,15 +578,15 @@ pub mod topics {
                     Some(out)
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::fills::v1::Fill, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::fills::v1::Fill, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (_, _) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 7)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 7)?;
                     s.literal("events");
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("events");
                     Ok(s.finish().into_string())
                 }
@@ -590,19 +596,20 @@ pub mod topics {
             pub struct Events;
             impl ::ampy_bus::Topic for Events {
                 type Payload = super::super::super::ampy::fills::v1::Fill;
+                type Env = super::super::super::Env;
                 const ID: &'static str = events::ID;
                 const NAMESPACE: &'static str = events::NAMESPACE;
                 const DOMAIN: &'static str = events::DOMAIN;
                 const VERSION: &'static str = events::VERSION;
                 const SUBTOPIC: &'static str = events::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = events::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     events::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     events::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     events::pattern(env)
                 }
             }
@@ -612,12 +619,12 @@ pub mod topics {
     pub mod fundamentals {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "fundamentals")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "fundamentals")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "fundamentals", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "fundamentals", "v1")
             }
             /// The `fundamentals.v1.snapshots` topic.
             pub mod snapshots {
@@ -640,14 +647,14 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env, mic: &str, symbol: &str) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 34)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 34)?;
                     s.param("mic", &mic)?;
                     s.param("symbol", &symbol)?;
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env, mic: Option<&str>, symbol: Option<&str>) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.wildcard_or("mic", mic)?;
                     s.wildcard_or("symbol", symbol)?;
                     Ok(s.finish().into_string())
@@ -710,16 +717,16 @@ pub mod topics {
                     None
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::fundamentals::v1::FundamentalsSnapshot, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::fundamentals::v1::FundamentalsSnapshot, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (f_symbol, f_mic, _, _) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 34)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 34)?;
                     s.param("mic", &f_mic)?;
                     s.param("symbol", &f_symbol)?;
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("*");
                     s.literal("*");
                     Ok(s.finish().into_string())
@@ -730,19 +737,20 @@ pub mod topics {
             pub struct Snapshots;
             impl ::ampy_bus::Topic for Snapshots {
                 type Payload = super::super::super::ampy::fundamentals::v1::FundamentalsSnapshot;
+                type Env = super::super::super::Env;
                 const ID: &'static str = snapshots::ID;
                 const NAMESPACE: &'static str = snapshots::NAMESPACE;
                 const DOMAIN: &'static str = snapshots::DOMAIN;
                 const VERSION: &'static str = snapshots::VERSION;
                 const SUBTOPIC: &'static str = snapshots::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = snapshots::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     snapshots::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     snapshots::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     snapshots::pattern(env)
                 }
             }
@@ -752,12 +760,12 @@ pub mod topics {
     pub mod fx {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "fx")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "fx")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "fx", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "fx", "v1")
             }
             /// Every pair on one subject.
             pub mod rates {
@@ -780,13 +788,13 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 6)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 6)?;
                     s.literal("rates");
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("rates");
                     Ok(s.finish().into_string())
                 }
@@ -819,15 +827,15 @@ pub mod topics {
                     None
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::fx::v1::FxRate, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::fx::v1::FxRate, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (_, _) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 6)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 6)?;
                     s.literal("rates");
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("rates");
                     Ok(s.finish().into_string())
                 }
@@ -837,19 +845,20 @@ pub mod topics {
             pub struct Rates;
             impl ::ampy_bus::Topic for Rates {
                 type Payload = super::super::super::ampy::fx::v1::FxRate;
+                type Env = super::super::super::Env;
                 const ID: &'static str = rates::ID;
                 const NAMESPACE: &'static str = rates::NAMESPACE;
                 const DOMAIN: &'static str = rates::DOMAIN;
                 const VERSION: &'static str = rates::VERSION;
                 const SUBTOPIC: &'static str = rates::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = rates::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     rates::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     rates::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     rates::pattern(env)
                 }
             }
@@ -874,14 +883,14 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env, base: &str, quote: &str) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 34)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 34)?;
                     s.param("base", &base)?;
                     s.param("quote", &quote)?;
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env, base: Option<&str>, quote: Option<&str>) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.wildcard_or("base", base)?;
                     s.wildcard_or("quote", quote)?;
                     Ok(s.finish().into_string())
@@ -915,16 +924,16 @@ pub mod topics {
                     None
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::fx::v1::FxRate, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::fx::v1::FxRate, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (f_base, f_quote) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 34)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 34)?;
                     s.param("base", &f_base)?;
                     s.param("quote", &f_quote)?;
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("*");
                     s.literal("*");
                     Ok(s.finish().into_string())
@@ -935,19 +944,20 @@ pub mod topics {
             pub struct Pair;
             impl ::ampy_bus::Topic for Pair {
                 type Payload = super::super::super::ampy::fx::v1::FxRate;
+                type Env = super::super::super::Env;
                 const ID: &'static str = pair::ID;
                 const NAMESPACE: &'static str = pair::NAMESPACE;
                 const DOMAIN: &'static str = pair::DOMAIN;
                 const VERSION: &'static str = pair::VERSION;
                 const SUBTOPIC: &'static str = pair::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = pair::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     pair::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     pair::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     pair::pattern(env)
                 }
             }
@@ -957,12 +967,12 @@ pub mod topics {
     pub mod metrics {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "metrics")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "metrics")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "metrics", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "metrics", "v1")
             }
             /// The `metrics.v1.metrics` topic.
             pub mod metrics {
@@ -985,13 +995,13 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env, service: &str) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 17)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 17)?;
                     s.param("service", &service)?;
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env, service: Option<&str>) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.wildcard_or("service", service)?;
                     Ok(s.finish().into_string())
                 }
@@ -1024,15 +1034,15 @@ pub mod topics {
                     None
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::metrics::v1::Metric, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::metrics::v1::Metric, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (f_service, _) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 17)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 17)?;
                     s.param("service", &f_service)?;
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("*");
                     Ok(s.finish().into_string())
                 }
@@ -1042,19 +1052,20 @@ pub mod topics {
             pub struct Metrics;
             impl ::ampy_bus::Topic for Metrics {
                 type Payload = super::super::super::ampy::metrics::v1::Metric;
+                type Env = super::super::super::Env;
                 const ID: &'static str = metrics::ID;
                 const NAMESPACE: &'static str = metrics::NAMESPACE;
                 const DOMAIN: &'static str = metrics::DOMAIN;
                 const VERSION: &'static str = metrics::VERSION;
                 const SUBTOPIC: &'static str = metrics::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = metrics::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     metrics::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     metrics::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     metrics::pattern(env)
                 }
             }
@@ -1064,12 +1075,12 @@ pub mod topics {
     pub mod news {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "news")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "news")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "news", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "news", "v1")
             }
             /// The `news.v1.raw` topic.
             pub mod raw {
@@ -1092,13 +1103,13 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 4)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 4)?;
                     s.literal("raw");
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("raw");
                     Ok(s.finish().into_string())
                 }
@@ -1133,15 +1144,15 @@ pub mod topics {
                     Some(out)
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::news::v1::NewsItem, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::news::v1::NewsItem, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (_,) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 4)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 4)?;
                     s.literal("raw");
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("raw");
                     Ok(s.finish().into_string())
                 }
@@ -1151,19 +1162,20 @@ pub mod topics {
             pub struct Raw;
             impl ::ampy_bus::Topic for Raw {
                 type Payload = super::super::super::ampy::news::v1::NewsItem;
+                type Env = super::super::super::Env;
                 const ID: &'static str = raw::ID;
                 const NAMESPACE: &'static str = raw::NAMESPACE;
                 const DOMAIN: &'static str = raw::DOMAIN;
                 const VERSION: &'static str = raw::VERSION;
                 const SUBTOPIC: &'static str = raw::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = raw::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     raw::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     raw::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     raw::pattern(env)
                 }
             }
@@ -1188,13 +1200,13 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 4)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 4)?;
                     s.literal("nlp");
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("nlp");
                     Ok(s.finish().into_string())
                 }
@@ -1229,15 +1241,15 @@ pub mod topics {
                     Some(out)
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::news::v1::NewsAnalysis, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::news::v1::NewsAnalysis, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (_,) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 4)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 4)?;
                     s.literal("nlp");
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("nlp");
                     Ok(s.finish().into_string())
                 }
@@ -1247,19 +1259,20 @@ pub mod topics {
             pub struct Nlp;
             impl ::ampy_bus::Topic for Nlp {
                 type Payload = super::super::super::ampy::news::v1::NewsAnalysis;
+                type Env = super::super::super::Env;
                 const ID: &'static str = nlp::ID;
                 const NAMESPACE: &'static str = nlp::NAMESPACE;
                 const DOMAIN: &'static str = nlp::DOMAIN;
                 const VERSION: &'static str = nlp::VERSION;
                 const SUBTOPIC: &'static str = nlp::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = nlp::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     nlp::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     nlp::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     nlp::pattern(env)
                 }
             }
@@ -1269,12 +1282,12 @@ pub mod topics {
     pub mod orders {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "orders")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "orders")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "orders", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "orders", "v1")
             }
             /// The `orders.v1.requests` topic.
             pub mod requests {
@@ -1297,13 +1310,13 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 9)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 9)?;
                     s.literal("requests");
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("requests");
                     Ok(s.finish().into_string())
                 }
@@ -1338,15 +1351,15 @@ pub mod topics {
                     Some(out)
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::orders::v1::OrderRequest, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::orders::v1::OrderRequest, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (_,) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 9)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 9)?;
                     s.literal("requests");
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("requests");
                     Ok(s.finish().into_string())
                 }
@@ -1356,19 +1369,20 @@ pub mod topics {
             pub struct Requests;
             impl ::ampy_bus::Topic for Requests {
                 type Payload = super::super::super::ampy::orders::v1::OrderRequest;
+                type Env = super::super::super::Env;
                 const ID: &'static str = requests::ID;
                 const NAMESPACE: &'static str = requests::NAMESPACE;
                 const DOMAIN: &'static str = requests::DOMAIN;
                 const VERSION: &'static str = requests::VERSION;
                 const SUBTOPIC: &'static str = requests::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = requests::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     requests::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     requests::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     requests::pattern(env)
                 }
             }
@@ -1378,12 +1392,12 @@ pub mod topics {
     pub mod positions {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "positions")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "positions")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "positions", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "positions", "v1")
             }
             /// The `positions.v1.snapshots` topic.
             pub mod snapshots {
@@ -1406,13 +1420,13 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 10)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 10)?;
                     s.literal("snapshots");
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("snapshots");
                     Ok(s.finish().into_string())
                 }
@@ -1462,15 +1476,15 @@ pub mod topics {
                     None
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::positions::v1::PositionSnapshot, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::positions::v1::PositionSnapshot, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (_, _, _) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 10)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 10)?;
                     s.literal("snapshots");
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("snapshots");
                     Ok(s.finish().into_string())
                 }
@@ -1480,19 +1494,20 @@ pub mod topics {
             pub struct Snapshots;
             impl ::ampy_bus::Topic for Snapshots {
                 type Payload = super::super::super::ampy::positions::v1::PositionSnapshot;
+                type Env = super::super::super::Env;
                 const ID: &'static str = snapshots::ID;
                 const NAMESPACE: &'static str = snapshots::NAMESPACE;
                 const DOMAIN: &'static str = snapshots::DOMAIN;
                 const VERSION: &'static str = snapshots::VERSION;
                 const SUBTOPIC: &'static str = snapshots::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = snapshots::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     snapshots::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     snapshots::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     snapshots::pattern(env)
                 }
             }
@@ -1502,12 +1517,12 @@ pub mod topics {
     pub mod signals {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "signals")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "signals")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "signals", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "signals", "v1")
             }
             /// The `signals.v1.signals` topic.
             pub mod signals {
@@ -1530,13 +1545,13 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env, model_id: &str) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 17)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 17)?;
                     s.param("model_id", &model_id)?;
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env, model_id: Option<&str>) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.wildcard_or("model_id", model_id)?;
                     Ok(s.finish().into_string())
                 }
@@ -1595,15 +1610,15 @@ pub mod topics {
                     Some(out)
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::signals::v1::Signal, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::signals::v1::Signal, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (f_model_id, _, _) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 17)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 17)?;
                     s.param("model_id", &f_model_id)?;
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("*");
                     Ok(s.finish().into_string())
                 }
@@ -1613,19 +1628,20 @@ pub mod topics {
             pub struct Signals;
             impl ::ampy_bus::Topic for Signals {
                 type Payload = super::super::super::ampy::signals::v1::Signal;
+                type Env = super::super::super::Env;
                 const ID: &'static str = signals::ID;
                 const NAMESPACE: &'static str = signals::NAMESPACE;
                 const DOMAIN: &'static str = signals::DOMAIN;
                 const VERSION: &'static str = signals::VERSION;
                 const SUBTOPIC: &'static str = signals::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = signals::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     signals::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     signals::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     signals::pattern(env)
                 }
             }
@@ -1635,12 +1651,12 @@ pub mod topics {
     pub mod ticks {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "ticks")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "ticks")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "ticks", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "ticks", "v1")
             }
             /// The `ticks.v1.trade` topic.
             pub mod trade {
@@ -1663,14 +1679,14 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env, symbol: &str) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 23)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 23)?;
                     s.literal("trade");
                     s.param("symbol", &symbol)?;
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env, symbol: Option<&str>) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("trade");
                     s.wildcard_or("symbol", symbol)?;
                     Ok(s.finish().into_string())
@@ -1724,16 +1740,16 @@ pub mod topics {
                     None
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::ticks::v1::TradeBatch, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::ticks::v1::TradeBatch, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (f_symbol, _) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 23)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 23)?;
                     s.literal("trade");
                     s.param("symbol", &f_symbol)?;
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("trade");
                     s.literal("*");
                     Ok(s.finish().into_string())
@@ -1744,19 +1760,20 @@ pub mod topics {
             pub struct Trade;
             impl ::ampy_bus::Topic for Trade {
                 type Payload = super::super::super::ampy::ticks::v1::TradeBatch;
+                type Env = super::super::super::Env;
                 const ID: &'static str = trade::ID;
                 const NAMESPACE: &'static str = trade::NAMESPACE;
                 const DOMAIN: &'static str = trade::DOMAIN;
                 const VERSION: &'static str = trade::VERSION;
                 const SUBTOPIC: &'static str = trade::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = trade::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     trade::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     trade::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     trade::pattern(env)
                 }
             }
@@ -1781,14 +1798,14 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env, symbol: &str) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 23)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 23)?;
                     s.literal("quote");
                     s.param("symbol", &symbol)?;
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env, symbol: Option<&str>) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("quote");
                     s.wildcard_or("symbol", symbol)?;
                     Ok(s.finish().into_string())
@@ -1842,16 +1859,16 @@ pub mod topics {
                     None
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::ticks::v1::QuoteBatch, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::ticks::v1::QuoteBatch, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (f_symbol, _) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 23)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 23)?;
                     s.literal("quote");
                     s.param("symbol", &f_symbol)?;
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("quote");
                     s.literal("*");
                     Ok(s.finish().into_string())
@@ -1862,19 +1879,20 @@ pub mod topics {
             pub struct Quote;
             impl ::ampy_bus::Topic for Quote {
                 type Payload = super::super::super::ampy::ticks::v1::QuoteBatch;
+                type Env = super::super::super::Env;
                 const ID: &'static str = quote::ID;
                 const NAMESPACE: &'static str = quote::NAMESPACE;
                 const DOMAIN: &'static str = quote::DOMAIN;
                 const VERSION: &'static str = quote::VERSION;
                 const SUBTOPIC: &'static str = quote::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = quote::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     quote::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     quote::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     quote::pattern(env)
                 }
             }
@@ -1884,12 +1902,12 @@ pub mod topics {
     pub mod universe {
         /// Every subject of this domain in `env`, all versions.
         pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), "universe")
+            ::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, "universe")
         }
         pub mod v1 {
             /// Every subject of this domain version in `env`.
             pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
-                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), "universe", "v1")
+                ::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, "universe", "v1")
             }
             /// The `universe.v1.snapshots` topic.
             pub mod snapshots {
@@ -1912,13 +1930,13 @@ pub mod topics {
                 /// The subject for explicit subtopic values. Each value is checked
                 /// as a subject token.
                 pub fn subject(env: super::super::super::super::Env, universe_id: &str) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 17)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 17)?;
                     s.param("universe_id", &universe_id)?;
                     Ok(s.finish())
                 }
                 /// A subscription pattern: each `None` becomes `*`.
                 pub fn pattern_with(env: super::super::super::super::Env, universe_id: Option<&str>) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.wildcard_or("universe_id", universe_id)?;
                     Ok(s.finish().into_string())
                 }
@@ -1944,15 +1962,15 @@ pub mod topics {
                     None
                 }
                 /// The subject a payload is published on in `env`.
-                pub fn topic_for<E: ::ampy_bus::EnvName>(p: &super::super::super::super::ampy::universe::v1::UniverseSnapshot, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                pub fn topic_for(p: &super::super::super::super::ampy::universe::v1::UniverseSnapshot, env: super::super::super::super::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     let (f_universe_id,) = key_fields(p)?;
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 17)?;
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 17)?;
                     s.param("universe_id", &f_universe_id)?;
                     Ok(s.finish())
                 }
                 /// Every subject of this topic in `env`, placeholders as `*`.
-                pub fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
-                    let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;
+                pub fn pattern(env: super::super::super::super::Env) -> Result<String, ::ampy_bus::RouteError> {
+                    let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;
                     s.literal("*");
                     Ok(s.finish().into_string())
                 }
@@ -1962,19 +1980,20 @@ pub mod topics {
             pub struct Snapshots;
             impl ::ampy_bus::Topic for Snapshots {
                 type Payload = super::super::super::ampy::universe::v1::UniverseSnapshot;
+                type Env = super::super::super::Env;
                 const ID: &'static str = snapshots::ID;
                 const NAMESPACE: &'static str = snapshots::NAMESPACE;
                 const DOMAIN: &'static str = snapshots::DOMAIN;
                 const VERSION: &'static str = snapshots::VERSION;
                 const SUBTOPIC: &'static str = snapshots::SUBTOPIC;
                 const QOS: ::ampy_bus::Qos = snapshots::QOS;
-                fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+                fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
                     snapshots::topic_for(payload, env)
                 }
                 fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError> {
                     snapshots::partition_key(payload)
                 }
-                fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError> {
+                fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError> {
                     snapshots::pattern(env)
                 }
             }
@@ -1996,7 +2015,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::bars::v1::BarBatch {
 }
 impl self::ampy::bars::v1::BarBatch {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::bars::v1::bars::topic_for(self, env)
     }
 }
@@ -2015,7 +2034,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::control::v1::ReplayRequest {
 }
 impl self::ampy::control::v1::ReplayRequest {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::control::v1::replay_requests::topic_for(self, env)
     }
 }
@@ -2034,7 +2053,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::corporate_actions::v1::CorporateAc
 }
 impl self::ampy::corporate_actions::v1::CorporateAction {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::corporate_actions::v1::events::topic_for(self, env)
     }
 }
@@ -2053,7 +2072,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::fills::v1::Fill {
 }
 impl self::ampy::fills::v1::Fill {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::fills::v1::events::topic_for(self, env)
     }
 }
@@ -2072,7 +2091,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::fundamentals::v1::FundamentalsSnap
 }
 impl self::ampy::fundamentals::v1::FundamentalsSnapshot {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::fundamentals::v1::snapshots::topic_for(self, env)
     }
 }
@@ -2104,7 +2123,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::metrics::v1::Metric {
 }
 impl self::ampy::metrics::v1::Metric {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::metrics::v1::metrics::topic_for(self, env)
     }
 }
@@ -2123,7 +2142,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::news::v1::NewsAnalysis {
 }
 impl self::ampy::news::v1::NewsAnalysis {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::news::v1::nlp::topic_for(self, env)
     }
 }
@@ -2142,7 +2161,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::news::v1::NewsItem {
 }
 impl self::ampy::news::v1::NewsItem {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::news::v1::raw::topic_for(self, env)
     }
 }
@@ -2161,7 +2180,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::orders::v1::OrderRequest {
 }
 impl self::ampy::orders::v1::OrderRequest {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::orders::v1::requests::topic_for(self, env)
     }
 }
@@ -2180,7 +2199,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::positions::v1::PositionSnapshot {
 }
 impl self::ampy::positions::v1::PositionSnapshot {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::positions::v1::snapshots::topic_for(self, env)
     }
 }
@@ -2199,7 +2218,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::signals::v1::Signal {
 }
 impl self::ampy::signals::v1::Signal {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::signals::v1::signals::topic_for(self, env)
     }
 }
@@ -2218,7 +2237,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::ticks::v1::QuoteBatch {
 }
 impl self::ampy::ticks::v1::QuoteBatch {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::ticks::v1::quote::topic_for(self, env)
     }
 }
@@ -2237,7 +2256,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::ticks::v1::TradeBatch {
 }
 impl self::ampy::ticks::v1::TradeBatch {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::ticks::v1::trade::topic_for(self, env)
     }
 }
@@ -2256,7 +2275,7 @@ impl ::ampy_bus::PartitionKey for self::ampy::universe::v1::UniverseSnapshot {
 }
 impl self::ampy::universe::v1::UniverseSnapshot {
     /// The subject this payload is published on in `env`.
-    pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
+    pub fn topic_for(&self, env: self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError> {
         topics::universe::v1::snapshots::topic_for(self, env)
     }
 }

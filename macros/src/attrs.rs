@@ -13,9 +13,13 @@ use crate::errors::Errors;
 
 /// Keys of the registry-backed form.
 const REGISTRY_KEYS: &[&str] = &["registry", "topic"];
+/// Keys both forms take.
+const COMMON_KEYS: &[&str] = &["env"];
 /// Keys of the explicit form.
 const EXPLICIT_KEYS: &[&str] =
     &["namespace", "domain", "version", "subtopic", "key", "schema", "schema_version", "schema_hash", "qos", "dedupe"];
+/// Keys of `#[derive(WireShape)]`: the registry and one definition.
+const SHAPE_KEYS: &[&str] = &["registry", "message", "oneof", "enumeration"];
 /// Keys the explicit form cannot do without.
 const EXPLICIT_REQUIRED: &[&str] = &["domain", "version", "subtopic", "key", "schema", "schema_version"];
 
@@ -25,10 +29,33 @@ pub enum Form {
     Explicit(ExplicitForm),
 }
 
-/// `#[ampy(registry = "…", topic = "…")]`.
+/// `#[ampy(registry = "…", topic = "…")]`, optionally `env = "path::Env"`.
 pub struct RegistryForm {
     pub registry: LitStr,
     pub topic: LitStr,
+    pub env: Option<LitStr>,
+}
+
+/// `#[derive(WireShape)]`'s `#[ampy(registry = "…", message = "…")]` (or
+/// `oneof`, or `enumeration`).
+pub struct ShapeForm {
+    pub registry: LitStr,
+    pub target: ShapeTarget,
+}
+
+/// The definition a `WireShape` type is checked against.
+pub enum ShapeTarget {
+    Message(LitStr),
+    Oneof(LitStr),
+    Enumeration(LitStr),
+}
+
+impl ShapeTarget {
+    pub fn lit(&self) -> &LitStr {
+        match self {
+            ShapeTarget::Message(l) | ShapeTarget::Oneof(l) | ShapeTarget::Enumeration(l) => l,
+        }
+    }
 }
 
 /// `#[ampy(domain = "…", version = "…", …)]` for types outside a registry.
@@ -43,6 +70,7 @@ pub struct ExplicitForm {
     pub schema_hash: Option<LitStr>,
     pub qos: Option<LitStr>,
     pub dedupe: Option<LitStr>,
+    pub env: Option<LitStr>,
 }
 
 /// One `key = "value"` entry, kept with its key for spans.
@@ -55,8 +83,6 @@ struct Entry {
 /// Reads every `#[ampy]` attribute of the item. `item_span` is where an
 /// error goes when there is no attribute at all.
 pub fn parse(attrs: &[Attribute], item_span: Span) -> Result<Form, syn::Error> {
-    let mut errors = Errors::default();
-    let mut entries: Vec<Entry> = Vec::new();
     let ampy: Vec<&Attribute> = attrs.iter().filter(|a| a.path().is_ident("ampy")).collect();
     if ampy.is_empty() {
         return Err(syn::Error::new(
@@ -67,42 +93,15 @@ pub fn parse(attrs: &[Attribute], item_span: Span) -> Result<Form, syn::Error> {
              schema_version = \"1.0.0\")]`",
         ));
     }
-    for attr in &ampy {
-        let metas = match &attr.meta {
-            Meta::List(list) => list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated),
-            other => Err(syn::Error::new(
-                other.span(),
-                "write the settings in parentheses: `#[ampy(registry = \"…\", topic = \"…\")]`",
-            )),
-        };
-        let metas = match metas {
-            Ok(m) => m,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        for meta in metas {
-            if let Some(entry) = entry(&meta, &mut errors) {
-                if let Some(first) = entries.iter().find(|e| e.key == entry.key) {
-                    let mut e = syn::Error::new(
-                        entry.key_span,
-                        format!("`{}` is set twice; keep one (the first is `{}`)", entry.key, first.value.value()),
-                    );
-                    e.combine(syn::Error::new(first.key_span, format!("`{}` first set here", entry.key)));
-                    errors.push(e);
-                } else {
-                    entries.push(entry);
-                }
-            }
-        }
-    }
+    let all: Vec<&str> = REGISTRY_KEYS.iter().chain(COMMON_KEYS).chain(EXPLICIT_KEYS).copied().collect();
+    let mut errors = Errors::default();
+    let entries = entries(&ampy, &all, &mut errors);
     errors.finish()?;
     let attr_span = ampy[0];
     let take = |key: &str| entries.iter().find(|e| e.key == key).map(|e| e.value.clone());
     let registry_keys: Vec<&Entry> = entries.iter().filter(|e| REGISTRY_KEYS.contains(&e.key.as_str())).collect();
     if !registry_keys.is_empty() {
-        for e in entries.iter().filter(|e| !REGISTRY_KEYS.contains(&e.key.as_str())) {
+        for e in entries.iter().filter(|e| EXPLICIT_KEYS.contains(&e.key.as_str())) {
             errors.push(syn::Error::new(
                 e.key_span,
                 format!(
@@ -126,7 +125,7 @@ pub fn parse(attrs: &[Attribute], item_span: Span) -> Result<Form, syn::Error> {
         let (Some(registry), Some(topic)) = (take("registry"), take("topic")) else {
             return Err(syn::Error::new_spanned(attr_span, "`registry` and `topic` are both required"));
         };
-        return Ok(Form::Registry(RegistryForm { registry, topic }));
+        return Ok(Form::Registry(RegistryForm { registry, topic, env: take("env") }));
     }
     let missing: Vec<&str> = EXPLICIT_REQUIRED.iter().copied().filter(|k| take(k).is_none()).collect();
     if !missing.is_empty() {
@@ -154,12 +153,84 @@ pub fn parse(attrs: &[Attribute], item_span: Span) -> Result<Form, syn::Error> {
         schema_hash: take("schema_hash"),
         qos: take("qos"),
         dedupe: take("dedupe"),
+        env: take("env"),
     }))
 }
 
+/// Reads `#[derive(WireShape)]`'s attribute: `registry` and exactly one of
+/// `message`, `oneof`, `enumeration`.
+pub fn parse_shape(attrs: &[Attribute], item_span: Span) -> Result<ShapeForm, syn::Error> {
+    let help = "`#[derive(WireShape)]` needs `#[ampy(registry = \"registry/ampy.yaml\", message = \"pkg.Message\")]` \
+                (or `oneof = \"pkg.Message.oneof_name\"` on a `prost::Oneof` enum, `enumeration = \"pkg.Enum\"` on a \
+                `prost::Enumeration` enum)";
+    let ampy: Vec<&Attribute> = attrs.iter().filter(|a| a.path().is_ident("ampy")).collect();
+    if ampy.is_empty() {
+        return Err(syn::Error::new(item_span, help));
+    }
+    let mut errors = Errors::default();
+    let entries = entries(&ampy, SHAPE_KEYS, &mut errors);
+    errors.finish()?;
+    let targets: Vec<&Entry> = entries.iter().filter(|e| e.key != "registry").collect();
+    let Some(registry) = entries.iter().find(|e| e.key == "registry").map(|e| e.value.clone()) else {
+        return Err(syn::Error::new_spanned(ampy[0], format!("`registry` is missing: {help}")));
+    };
+    match targets.as_slice() {
+        [one] => {
+            let target = match one.key.as_str() {
+                "message" => ShapeTarget::Message(one.value.clone()),
+                "oneof" => ShapeTarget::Oneof(one.value.clone()),
+                _ => ShapeTarget::Enumeration(one.value.clone()),
+            };
+            Ok(ShapeForm { registry, target })
+        }
+        [] => Err(syn::Error::new_spanned(ampy[0], format!("name the definition: {help}"))),
+        [_, second, ..] => Err(syn::Error::new(
+            second.key_span,
+            "a type is checked against one definition: keep one of `message`, `oneof` and `enumeration`",
+        )),
+    }
+}
+
+/// Every `key = "value"` of the `#[ampy]` attributes, each key at most
+/// once and one of `allowed`; problems go to `errors`.
+fn entries(ampy: &[&Attribute], allowed: &[&str], errors: &mut Errors) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = Vec::new();
+    for attr in ampy {
+        let metas = match &attr.meta {
+            Meta::List(list) => list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated),
+            other => Err(syn::Error::new(
+                other.span(),
+                "write the settings in parentheses: `#[ampy(registry = \"…\", topic = \"…\")]`",
+            )),
+        };
+        let metas = match metas {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        for meta in metas {
+            if let Some(entry) = entry(&meta, allowed, errors) {
+                if let Some(first) = entries.iter().find(|e| e.key == entry.key) {
+                    let mut e = syn::Error::new(
+                        entry.key_span,
+                        format!("`{}` is set twice; keep one (the first is `{}`)", entry.key, first.value.value()),
+                    );
+                    e.combine(syn::Error::new(first.key_span, format!("`{}` first set here", entry.key)));
+                    errors.push(e);
+                } else {
+                    entries.push(entry);
+                }
+            }
+        }
+    }
+    entries
+}
+
 /// Checks one `key = "value"` and reports what is wrong with it.
-fn entry(meta: &Meta, errors: &mut Errors) -> Option<Entry> {
-    let all_keys = || REGISTRY_KEYS.iter().chain(EXPLICIT_KEYS).copied();
+fn entry(meta: &Meta, allowed: &[&str], errors: &mut Errors) -> Option<Entry> {
+    let all_keys = || allowed.iter().copied();
     let path = meta.path();
     let Some(ident) = path.get_ident() else {
         errors.push(syn::Error::new(path.span(), "expected a setting name such as `topic`"));
@@ -167,11 +238,13 @@ fn entry(meta: &Meta, errors: &mut Errors) -> Option<Entry> {
     };
     let key = ident.to_string();
     if !all_keys().any(|k| k == key) {
+        let list = |keys: &[&str]| keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
         let hint = match ampygen::diag::suggest(&key, all_keys()) {
             Some(s) => format!("did you mean `{s}`?"),
+            None if allowed == SHAPE_KEYS => format!("`#[derive(WireShape)]` takes {}", list(SHAPE_KEYS)),
             None => format!(
-                "the registry form takes `registry` and `topic`; the explicit form takes {}",
-                EXPLICIT_KEYS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                "the registry form takes `registry`, `topic` and `env`; the explicit form takes {}",
+                list(&EXPLICIT_KEYS.iter().chain(COMMON_KEYS).copied().collect::<Vec<_>>())
             ),
         };
         errors.push(syn::Error::new(ident.span(), format!("unknown setting `{key}` in `#[ampy]`; {hint}")));
@@ -214,6 +287,10 @@ fn example(key: &str) -> &'static str {
         "schema_hash" => "\"sha256:…\"",
         "qos" => "\"standard\"",
         "dedupe" => "\"quote_id\"",
+        "env" => "\"crate::contract::Env\"",
+        "message" => "\"ampy.bars.v1.Bar\"",
+        "oneof" => "\"ampy.orders.v1.OrderRequest.request\"",
+        "enumeration" => "\"ampy.bars.v1.IntervalUnit\"",
         _ => "\"…\"",
     }
 }

@@ -169,8 +169,21 @@ pub fn expand(form: &ExplicitForm, ident: &Ident, fields: &[&Field]) -> Result<T
         fields: key_fields.iter().map(value).collect(),
         dedupe: dedupe.as_ref().map(value),
     };
+    let env = match &form.env {
+        Some(lit) => {
+            let ty = lit.parse::<syn::Type>().map_err(|_| {
+                syn::Error::new(
+                    lit.span(),
+                    format!("`{}` is not a type path: write `env = \"crate::contract::Env\"`", lit.value()),
+                )
+            })?;
+            quote!(#ty).to_string()
+        }
+        None => "::ampy_bus::Env".to_owned(),
+    };
     // The same renderer as build.rs output and the registry-backed form.
-    crate::parse_generated(&routing.derive_block(&ident.to_string())).map_err(|e| syn::Error::new(ident.span(), e))
+    crate::parse_generated(&routing.derive_block(&ident.to_string(), &env))
+        .map_err(|e| syn::Error::new(ident.span(), e))
 }
 
 /// Resolves a placeholder to a struct field and its key kind; an unknown

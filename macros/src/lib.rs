@@ -1,21 +1,30 @@
-//! `#[derive(Payload)]` for AmpyFin bus payload structs. Use it through
-//! `ampy_bus::Payload` (the `derive` feature of `ampy-bus`); the generated
-//! code names everything through `::ampy_bus::…`.
+//! `#[derive(Payload)]` and `#[derive(WireShape)]` for AmpyFin bus payload
+//! structs. Use them through `ampy_bus::Payload` and `ampy_bus::WireShape`
+//! (the `derive` feature of `ampy-bus`); the generated code names
+//! everything through `::ampy_bus::…`.
 //!
-//! The derive implements `ampy_bus::Schema`, `ampy_bus::PartitionKey` and
+//! `Payload` implements `ampy_bus::Schema`, `ampy_bus::PartitionKey` and
 //! `ampy_bus::Topic` (with `type Payload = Self`) for a prost-shaped struct,
 //! plus an inherent `topic_for(&self, env)`. It has two forms:
 //!
 //! ```ignore
 //! // A topic of a registry, read at compile time (relative to the crate's
 //! // Cargo.toml directory). Constants, subject and key rules all come from
-//! // the registry, rendered by the same code as the build.rs output.
+//! // the registry, rendered by the same code as the build.rs output. The
+//! // struct must be the payload message on the wire, field for field, and
+//! // every type it holds must be derived with `WireShape`.
 //! #[derive(Clone, PartialEq, ::prost::Message, ampy_bus::Payload)]
 //! #[ampy(registry = "registry/ampy.yaml", topic = "bars.v1")]
 //! pub struct BarBatch {
 //!     #[prost(message, repeated, tag = "1")]
 //!     pub bars: Vec<Bar>,
+//!     #[prost(message, optional, tag = "2")]
+//!     pub meta: Option<Meta>,
 //! }
+//!
+//! #[derive(Clone, PartialEq, ::prost::Message, ampy_bus::WireShape)]
+//! #[ampy(registry = "registry/ampy.yaml", message = "ampy.bars.v1.Bar")]
+//! pub struct Bar { /* every field of ampy.bars.v1.Bar */ }
 //!
 //! // A type outside any registry: the attribute is the registry entry.
 //! // Placeholders name the struct's own fields.
@@ -31,16 +40,25 @@
 //! }
 //! ```
 //!
-//! Misuse is a compile error at the offending span (the field, or the
-//! attribute value), with every problem of a derive reported at once.
-//! The registry and every proto file it compiles are tracked with
+//! Both forms take `env = "path::Env"`, the type subjects are formed from
+//! (default `ampy_bus::Env`; the registry form asserts that its names are
+//! exactly the registry's `envs`). docs/rust.md has the full rules.
+//!
+//! Misuse is a compile error at the offending span (the field, the
+//! attribute value, or for a held type the field that holds it), with
+//! every problem of a derive reported at once and never a panic. The
+//! registry and every proto file it compiles are tracked with
 //! `include_bytes!`, so editing them rebuilds the crate.
 
 mod attrs;
 mod errors;
 mod explicit;
+mod prost_attr;
+mod proto;
 mod registry;
+mod shape;
 mod types;
+mod wire;
 
 use proc_macro::TokenStream;
 use syn::{Data, DeriveInput, Fields};
@@ -50,6 +68,15 @@ use syn::{Data, DeriveInput, Fields};
 pub fn derive_payload(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as DeriveInput);
     expand(&input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Implements `ampy_bus::WireShape` for a struct, oneof enum or enum
+/// nested in a registry payload, after checking it against the registry's
+/// definition; see the crate docs.
+#[proc_macro_derive(WireShape, attributes(ampy))]
+pub fn derive_wire_shape(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    shape::expand(&input).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 fn expand(input: &DeriveInput) -> Result<proc_macro2::TokenStream, syn::Error> {

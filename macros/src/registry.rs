@@ -4,26 +4,28 @@
 //! build.rs use, and the impls come from `ampygen::rust::derive_impls`, the
 //! renderer behind the build.rs output, so a derived struct and a generated
 //! type route and key payloads identically. What is left here is what only
-//! a derive can know: whether the user's struct has the fields the topic's
-//! key paths start from, with the types prost gives them.
+//! a derive can know: whether the user's struct is the payload message on
+//! the wire (`wire`: every field, and through `WireShape` assertions every
+//! nested type), and which env type forms its subjects.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use ampygen::diag::Source;
 use ampygen::Project;
 use proc_macro2::TokenStream;
-use prost_reflect::{FieldDescriptor, Kind};
 use quote::quote;
 use syn::{Field, Ident, LitStr};
 
 use crate::attrs::RegistryForm;
 use crate::errors::Errors;
-use crate::types;
+use crate::{proto, shape, wire};
 
-const TIMESTAMP: &str = "google.protobuf.Timestamp";
+/// The env type a derive uses when the attribute names none.
+const DEFAULT_ENV: &str = "::ampy_bus::Env";
+/// Its envs, the contract's, for the message when a registry differs.
+const DEFAULT_ENVS: &str = "dev, paper, prod";
 
 /// Expands the derive for `ident`, whose named fields are `fields`.
 pub fn expand(form: &RegistryForm, ident: &Ident, fields: &[&Field]) -> Result<TokenStream, syn::Error> {
@@ -32,71 +34,77 @@ pub fn expand(form: &RegistryForm, ident: &Ident, fields: &[&Field]) -> Result<T
     let topic = project.registry.find_topic(&topic_id).map_err(|e| unknown_topic(&project, form, e))?;
     let id = topic.id();
     let mut errors = Errors::default();
-    if let Some(resolved) = project.resolved.get(&id) {
-        let paths = resolved
-            .fields
-            .iter()
-            .map(|f| (format!("key field `{}`", f.name), &f.path))
-            .chain(resolved.dedupe.iter().map(|p| ("dedupe key".to_owned(), p)));
-        let mut seen = BTreeSet::new();
-        for (what, path) in paths {
-            let Some(step) = path.steps.first() else { continue };
-            let proto = &step.field;
-            let name = rust_field_name(proto.name());
-            if !seen.insert(name.clone()) {
-                continue;
-            }
-            if is_oneof_member(proto) {
-                // derive_impls explains why such a path cannot be derived.
-                continue;
-            }
-            match fields.iter().find(|f| f.ident.as_ref().is_some_and(|i| unraw(i) == name)) {
-                None => errors.push(syn::Error::new(
-                    form.topic.span(),
-                    format!(
-                        "`{id}` reads its {what} from `{}`, but `{ident}` has no field `{name}`; add the field \
-                         prost generates for `{}`: `{}`",
-                        path.path,
-                        proto.full_name(),
-                        prost_field(proto, &name)
-                    ),
-                )),
-                Some(f) => {
-                    if let Err((represents, expected)) = check_type(&f.ty, proto) {
-                        let path = path.path.to_string();
-                        let context = if path == name {
-                            format!("it is the {what} of `{id}`")
-                        } else {
-                            format!("`{id}` reads its {what} from `{path}`")
-                        };
-                        errors.push(syn::Error::new_spanned(
-                            &f.ty,
-                            format!(
-                                "`{name}` is `{}`, but prost represents {represents}; declare it as `{expected}` \
-                                 ({context})",
-                                types::show(&f.ty),
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    let impls =
-        ampygen::rust::derive_impls(&project, &id, &ident.to_string()).and_then(|code| crate::parse_generated(&code));
-    let impls = match impls {
-        Ok(tokens) => Some(tokens),
-        Err(e) => {
-            errors.push(syn::Error::new(form.topic.span(), e));
-            None
-        }
+    let (env, env_check) = env_type(form, &project, &mut errors);
+    let Some(resolved) = project.resolved.get(&id) else {
+        // A dead-letter topic; derive_impls says why it has no payload.
+        let e = ampygen::rust::derive_impls(&project, &id, &ident.to_string(), DEFAULT_ENV).err();
+        return Err(syn::Error::new(form.topic.span(), e.unwrap_or_else(|| format!("`{id}` has no payload type"))));
     };
-    errors.finish()?;
+    let message = resolved.message.clone();
+    let nested = wire::check_struct(&message, ident, fields, &mut errors);
     let tracked = tracked_files(&project, &registry_file);
+    let shape_impl = shape::shape_impl(ident, message.full_name(), &proto::message_shape(&message));
+    if errors.count() > 0 {
+        // The routing code reads the fields just reported; rendering it
+        // would only repeat the errors as type errors.
+        let compile_errors = errors.to_compile_errors();
+        return Ok(quote! {
+            #compile_errors
+            #(const _: &[u8] = include_bytes!(#tracked);)*
+            #shape_impl
+        });
+    }
+    let env_text = quote!(#env).to_string();
+    let impls = ampygen::rust::derive_impls(&project, &id, &ident.to_string(), &env_text)
+        .and_then(|code| crate::parse_generated(&code))
+        .map_err(|e| syn::Error::new(form.topic.span(), e))?;
+    let asserts = shape::assertions(&nested);
     Ok(quote! {
         #(const _: &[u8] = include_bytes!(#tracked);)*
         #impls
+        #shape_impl
+        #asserts
+        #env_check
     })
+}
+
+/// The env type subjects are formed from, and the assertion that it has
+/// exactly the registry's envs: a registry without `paper` must not let
+/// `Env::Paper` form a subject.
+fn env_type(form: &RegistryForm, project: &Project, errors: &mut Errors) -> (syn::Type, TokenStream) {
+    let names: Vec<String> = project.registry.envs.iter().map(|e| e.value.clone()).collect();
+    let registry = form.registry.value();
+    match &form.env {
+        Some(lit) => match lit.parse::<syn::Type>() {
+            Ok(ty) => {
+                let message = format!(
+                    "`{}` must have exactly the envs of `{registry}` ({}): its `ampy_bus::EnvName::NAMES` differ",
+                    lit.value(),
+                    names.join(", ")
+                );
+                let check = shape::env_assertion(&ty, &names, lit.span(), &message);
+                (ty, check)
+            }
+            Err(_) => {
+                errors.push(syn::Error::new(
+                    lit.span(),
+                    format!("`{}` is not a type path: write `env = \"crate::contract::Env\"`", lit.value()),
+                ));
+                (syn::parse_quote!(::ampy_bus::Env), TokenStream::new())
+            }
+        },
+        None => {
+            let ty: syn::Type = syn::parse_quote!(::ampy_bus::Env);
+            let message = format!(
+                "the envs of `{registry}` ({}) are not the contract's ({DEFAULT_ENVS}) that `ampy_bus::Env` holds: name an \
+                 env type with exactly the registry's envs, `env = \"crate::contract::Env\"` (the `Env` ampygen's build.rs \
+                 output generates, or an enum implementing `ampy_bus::EnvName`)",
+                names.join(", ")
+            );
+            let check = shape::env_assertion(&ty, &names, form.registry.span(), &message);
+            (ty, check)
+        }
+    }
 }
 
 /// The error for a `topic` the registry does not have. Short ids
@@ -123,7 +131,7 @@ fn unknown_topic(project: &Project, form: &RegistryForm, message: String) -> syn
 /// Reads and validates the registry named by the `registry` literal,
 /// resolved against `CARGO_MANIFEST_DIR` like `include_str!` paths are
 /// against the source file. Returns the project and the registry's path.
-fn load(lit: &LitStr) -> Result<(Rc<Project>, PathBuf), syn::Error> {
+pub fn load(lit: &LitStr) -> Result<(Rc<Project>, PathBuf), syn::Error> {
     let rel = lit.value();
     let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR") else {
         return Err(syn::Error::new(
@@ -199,7 +207,7 @@ fn remember(path: &Path, rel: &str, text: String, project: &Rc<Project>) {
 
 /// Every file the expansion depends on, for `include_bytes!`: the stable
 /// way for a proc macro to make cargo rebuild when one of them changes.
-fn tracked_files(project: &Project, registry: &Path) -> Vec<String> {
+pub fn tracked_files(project: &Project, registry: &Path) -> Vec<String> {
     let registry = absolute(registry);
     let protos = project.compiled.files.values().filter_map(|f| f.path.as_deref()).map(absolute);
     std::iter::once(registry).chain(protos).filter_map(|p| p.to_str().map(str::to_owned)).collect()
@@ -207,107 +215,4 @@ fn tracked_files(project: &Project, registry: &Path) -> Vec<String> {
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-/// The Rust name prost-build gives a proto field, without `r#`.
-fn rust_field_name(proto: &str) -> String {
-    let ident = ampygen::rust::names::snake(proto);
-    unraw(&ident)
-}
-
-fn unraw(ident: &Ident) -> String {
-    let s = ident.to_string();
-    s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
-}
-
-fn is_oneof_member(field: &FieldDescriptor) -> bool {
-    field.containing_oneof().is_some_and(|o| !o.is_synthetic())
-}
-
-/// Whether `ty` is the type prost-build generates for `field`; on a
-/// mismatch, `(what the proto field is, the Rust type to write)`.
-fn check_type(ty: &syn::Type, field: &FieldDescriptor) -> Result<(), (String, String)> {
-    if field.is_list() {
-        return match types::vec_inner(ty) {
-            Some(_) => Ok(()),
-            None => Err((format!("repeated `{}` as a `Vec`", field.name()), format!("Vec<{}>", element_type(field)))),
-        };
-    }
-    if let Kind::Message(m) = field.kind() {
-        return match (types::option_inner(ty), m.full_name() == TIMESTAMP) {
-            (Some(inner), true) if types::is(inner, "Timestamp") => Ok(()),
-            (Some(_), false) => Ok(()),
-            (_, true) => Err((
-                "a `google.protobuf.Timestamp` field as `Option<Timestamp>`".to_owned(),
-                "Option<::ampy_bus::prost_types::Timestamp>".to_owned(),
-            )),
-            (None, false) => Err((
-                format!("the message field `{}` as an `Option`", m.full_name()),
-                format!("Option<{}>", element_type(field)),
-            )),
-        };
-    }
-    let scalar = element_type(field);
-    let (ok, expected) = if field.supports_presence() {
-        (types::option_inner(ty).is_some_and(|t| types::is(t, &scalar)), format!("Option<{scalar}>"))
-    } else {
-        (types::is(ty, &scalar), scalar.clone())
-    };
-    if ok {
-        return Ok(());
-    }
-    let what = match field.kind() {
-        Kind::Enum(e) => format!("the enum `{}` as its number, an `i32`", e.full_name()),
-        _ if field.supports_presence() => format!("`optional {}` as `{expected}`", kind_name(field)),
-        _ => format!("`{}` as `{expected}`", kind_name(field)),
-    };
-    Err((what, expected))
-}
-
-/// The Rust type of one value of `field` as prost-build writes it, with
-/// messages by their short name (the user's struct of that name).
-fn element_type(field: &FieldDescriptor) -> String {
-    match field.kind() {
-        Kind::Message(m) if m.full_name() == TIMESTAMP => "::ampy_bus::prost_types::Timestamp".to_owned(),
-        Kind::Message(m) => m.name().to_owned(),
-        Kind::Enum(_) | Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => "i32".to_owned(),
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => "i64".to_owned(),
-        Kind::Uint32 | Kind::Fixed32 => "u32".to_owned(),
-        Kind::Uint64 | Kind::Fixed64 => "u64".to_owned(),
-        Kind::Bool => "bool".to_owned(),
-        Kind::Float => "f32".to_owned(),
-        Kind::Double => "f64".to_owned(),
-        Kind::String => "String".to_owned(),
-        Kind::Bytes => "Vec<u8>".to_owned(),
-    }
-}
-
-/// The proto type name, as in `#[prost(int64, …)]`.
-fn kind_name(field: &FieldDescriptor) -> String {
-    match field.kind() {
-        Kind::Message(_) => "message".to_owned(),
-        Kind::Enum(e) => format!("enumeration = \"{}\"", e.name()),
-        Kind::Bytes => "bytes = \"vec\"".to_owned(),
-        k => format!("{k:?}").to_lowercase(),
-    }
-}
-
-/// The field declaration prost-build would write, for "add this field".
-fn prost_field(field: &FieldDescriptor, name: &str) -> String {
-    let label = if field.is_list() {
-        ", repeated"
-    } else if matches!(field.kind(), Kind::Message(_)) || field.supports_presence() {
-        ", optional"
-    } else {
-        ""
-    };
-    let elem = element_type(field);
-    let ty = if field.is_list() {
-        format!("Vec<{elem}>")
-    } else if matches!(field.kind(), Kind::Message(_)) || field.supports_presence() {
-        format!("Option<{elem}>")
-    } else {
-        elem
-    };
-    format!("#[prost({}{label}, tag = \"{}\")] pub {name}: {ty}", kind_name(field), field.number())
 }

@@ -52,6 +52,33 @@ pub fn vec_inner(ty: &Type) -> Option<&Type> {
     }
 }
 
+/// `Box<T>` → `T`.
+pub fn box_inner(ty: &Type) -> Option<&Type> {
+    match head(ty) {
+        Some((n, inner)) if n == "Box" => inner,
+        _ => None,
+    }
+}
+
+/// `HashMap<K, V>` → `("HashMap", K, V)`.
+pub fn two_args(ty: &Type) -> Option<(String, &Type, &Type)> {
+    let Type::Path(p) = ty else {
+        return match ty {
+            Type::Group(g) => two_args(&g.elem),
+            Type::Paren(p) => two_args(&p.elem),
+            _ => None,
+        };
+    };
+    let seg = p.path.segments.last()?;
+    let PathArguments::AngleBracketed(args) = &seg.arguments else { return None };
+    let mut tys = args.args.iter().filter_map(|a| match a {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    let (k, v) = (tys.next()?, tys.next()?);
+    Some((seg.ident.to_string(), k, v))
+}
+
 /// The type as the user wrote it, compacted for messages
 /// (`Option<prost_types::Timestamp>` rather than token soup).
 pub fn show(ty: &Type) -> String {
@@ -95,5 +122,9 @@ mod tests {
         assert!(vec_inner(&ty("::prost::alloc::vec::Vec<Bar>")).is_some());
         assert_eq!(show(&ty("Option < ::prost_types::Timestamp >")), "Option<::prost_types::Timestamp>");
         assert_eq!(show(&ty("HashMap<String, u32>")), "HashMap<String, u32>");
+        let map = ty("::std::collections::BTreeMap<String, Bar>");
+        assert!(matches!(two_args(&map), Some((h, k, v)) if h == "BTreeMap" && is(k, "String") && is(v, "Bar")));
+        assert!(two_args(&ty("Vec<u8>")).is_none());
+        assert!(box_inner(&ty("::prost::alloc::boxed::Box<Bar>")).is_some_and(|t| is(t, "Bar")));
     }
 }

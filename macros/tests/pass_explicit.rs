@@ -80,7 +80,7 @@ fn subject_key_and_dedupe() {
     assert_eq!(q.partition_key().unwrap(), "AAPL|XNAS");
     assert_eq!(q.dedupe_key().as_deref(), Some("q-1"));
     assert_eq!(Quote { quote_id: None, ..quote() }.dedupe_key(), None);
-    assert_eq!(Quote::pattern("paper").unwrap(), "ampy.paper.quotes.v1.top.*.*");
+    assert_eq!(Quote::pattern(Env::Paper).unwrap(), "ampy.paper.quotes.v1.top.*.*");
 }
 
 #[test]
@@ -128,4 +128,44 @@ fn every_leaf_kind() {
     // Implicit-presence scalars are never empty.
     let zero = Entry { seq: 0, live: false, ..entry() };
     assert_eq!(zero.topic_for(Env::Dev).unwrap().as_str(), "acme.dev.ledger.v2.main.0.false");
+}
+
+/// An env set of its own: the explicit form takes `env = "…"`, and only
+/// that type's values form a subject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeskEnv {
+    Sim,
+    Live,
+}
+
+impl ampy_bus::EnvName for DeskEnv {
+    const NAMES: &'static [&'static str] = &["sim", "live"];
+    fn env_name(&self) -> &'static str {
+        match self {
+            DeskEnv::Sim => "sim",
+            DeskEnv::Live => "live",
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, prost::Message, ampy_bus::Payload)]
+#[ampy(
+    domain = "desk",
+    version = "v1",
+    subtopic = "{book}",
+    key = "{book}",
+    schema = "acme.desk.v1.Order",
+    schema_version = "1.0.0",
+    env = "DeskEnv"
+)]
+pub struct DeskOrder {
+    #[prost(string, tag = "1")]
+    pub book: String,
+}
+
+#[test]
+fn a_named_env_type_forms_the_subjects() {
+    let o = DeskOrder { book: "main".into() };
+    assert_eq!(o.topic_for(DeskEnv::Live).unwrap().as_str(), "ampy.live.desk.v1.main");
+    assert_eq!(<DeskOrder as Topic>::pattern(DeskEnv::Sim).unwrap(), "ampy.sim.desk.v1.*");
 }

@@ -61,7 +61,7 @@ func TestBuildersAndPatterns(t *testing.T) {
 			t.Errorf("%q: %v", ok, err)
 		}
 	}
-	if _, err := bus.BarsV1BarsSubject(bus.Env("pr od"), "XNAS", "AAPL"); bus.KindOf(err) != "illegal_token" || !strings.HasPrefix(err.Error(), "env `pr od`") {
+	if _, err := bus.BarsV1BarsSubject(bus.Env("pr od"), "XNAS", "AAPL"); bus.KindOf(err) != "unknown_env" || err.Error() != "unknown env `pr od`; the registry has: dev, paper, prod" {
 		t.Errorf("env: %v", err)
 	}
 	for _, c := range []struct {
@@ -89,6 +89,66 @@ func TestBuildersAndPatterns(t *testing.T) {
 	}
 	if _, err := bus.ParseEnv("Prod"); err == nil {
 		t.Error("ParseEnv accepted Prod")
+	}
+}
+
+// Only the registry's envs form a subject: an Env made from other text,
+// in any case, is an `unknown_env` RouteError in every builder.
+func TestOnlyTheRegistrysEnvsFormSubjects(t *testing.T) {
+	b := batch(sec("AAPL", "XNAS"))
+	builders := map[string]func(bus.Env) error{
+		"BarsV1BarsSubject":     func(e bus.Env) error { _, err := bus.BarsV1BarsSubject(e, "XNAS", "AAPL"); return err },
+		"BarsV1BarsPattern":     func(e bus.Env) error { _, err := bus.BarsV1BarsPattern(e); return err },
+		"BarsV1BarsPatternWith": func(e bus.Env) error { _, err := bus.BarsV1BarsPatternWith(e, "XNAS", ""); return err },
+		"BarsV1BarsTopicFor":    func(e bus.Env) error { _, err := bus.BarsV1BarsTopicFor(b, e); return err },
+		"TopicFor":              func(e bus.Env) error { _, err := bus.TopicFor(b, e); return err },
+		"Topic.TopicFor":        func(e bus.Env) error { _, err := bus.BarsV1Bars.TopicFor(b, e); return err },
+		"PatternAll":            func(e bus.Env) error { _, err := bus.PatternAll(e); return err },
+		"PatternBars":           func(e bus.Env) error { _, err := bus.PatternBars(e); return err },
+		"PatternBarsV1":         func(e bus.Env) error { _, err := bus.PatternBarsV1(e); return err },
+		"DlqV1DeadLettersSubject": func(e bus.Env) error {
+			_, err := bus.DlqV1DeadLettersSubject(e, "bars")
+			return err
+		},
+		"DlqV1DeadLettersPattern": func(e bus.Env) error { _, err := bus.DlqV1DeadLettersPattern(e); return err },
+		"DlqV1DeadLettersDeadLetter": func(e bus.Env) error {
+			_, err := bus.DlqV1DeadLettersDeadLetter(e, "bars", nil, nil, "r")
+			return err
+		},
+		"ParseEnv": func(e bus.Env) error { _, err := bus.ParseEnv(string(e)); return err },
+	}
+	// Every topic's string builder, with a value for each placeholder.
+	for _, tp := range bus.Topics() {
+		values := map[string]string{}
+		for _, part := range strings.Split(tp.Subtopic, ".") {
+			if strings.HasPrefix(part, "{") {
+				values[strings.Trim(part, "{}")] = "X"
+			}
+		}
+		if _, err := tp.SubjectFromStrings(bus.EnvProd, values); err != nil {
+			continue // placeholders that are not strings
+		}
+		builders[tp.ID+" SubjectFromStrings"] = func(e bus.Env) error { _, err := tp.SubjectFromStrings(e, values); return err }
+	}
+	if len(builders) < 20 {
+		t.Fatalf("only %d builders", len(builders))
+	}
+	for name, build := range builders {
+		for _, bad := range []bus.Env{"staging", "PROD", "Prod", " prod", "", "pr od", "prod.x"} {
+			err := build(bad)
+			var re *bus.RouteError
+			if !errors.As(err, &re) || re.Kind() != "unknown_env" || re.Field != "env" || re.Value != string(bad) {
+				t.Errorf("%s(%q): %v", name, bad, err)
+			}
+		}
+		for _, good := range bus.Envs() {
+			if err := build(good); err != nil {
+				t.Errorf("%s(%q): %v", name, good, err)
+			}
+		}
+	}
+	if !bus.EnvPaper.Valid() || bus.Env("paper ").Valid() {
+		t.Error("Env.Valid")
 	}
 }
 

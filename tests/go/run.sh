@@ -156,4 +156,11 @@ step "canonical forms against ampygen hash"
 generated_module canon tests/hostile/go/canon.yaml tests/hostile/go/canon_test.go \
 	AMPYGEN_CANON_REGISTRY="$ROOT/tests/hostile/go/canon.yaml"
 
+# (h) error wording that needs a stale lock and other envs
+# (tests/hostile/go/stale.yaml): VerifyLinked names payload and topic, a
+# foreign Go type is told apart from an unknown message, and only the
+# registry's envs form subjects.
+step "stale lock, foreign types and envs"
+generated_module stale tests/hostile/go/stale.yaml tests/hostile/go/stale_test.go
+
 step "ok: Go target"

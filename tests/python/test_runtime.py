@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
-from typing import List, Tuple
+from typing import Any, Callable, List, Tuple
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -134,10 +135,60 @@ def test_subject_builders_and_patterns() -> None:
     assert ampybus.routing.pattern_version("ampy", "prod", "bars", "v1") == "ampy.prod.bars.v1.>"
     with pytest.raises(ampybus.RouteError) as e:
         ampybus.BARS_V1_BARS.subject("pr od", "XNAS", "AAPL")
-    assert e.value.kind == "illegal_token" and e.value.field == "env"
+    assert e.value.kind == "unknown_env" and e.value.field == "env"
     signal = signals_pb2.Signal(model_id="hyper@2025-09-05")
     with pytest.raises(ampybus.RouteError):
         ampybus.SIGNALS_V1_SIGNALS.route(signal, "prod")
+
+
+def test_only_the_registrys_envs_form_a_subject() -> None:
+    """Every builder taking an env rejects text outside the registry's envs,
+    case-sensitively, with ``unknown_env``; the ``Env`` members and their
+    exact names are accepted."""
+    batch = bars_pb2.BarBatch(
+        bars=[bars_pb2.Bar(security=common_pb2.SecurityId(mic="XNAS", symbol="AAPL"))]
+    )
+    bars = ampybus.BARS_V1_BARS
+    dlq = ampybus.DLQ_V1_DEAD_LETTERS
+    builders: List[Callable[[Any], object]] = [
+        lambda env: bars.subject(env, "XNAS", "AAPL"),
+        lambda env: bars.pattern(env),
+        lambda env: bars.route(batch, env),
+        lambda env: bars.topic_for(batch, env),
+        lambda env: dlq.subject(env, "bars"),
+        lambda env: dlq.pattern(env),
+        lambda env: dlq.dead_letter(env, "bars", [], b"", "reason"),
+        lambda env: ampybus.routing.pattern_env("ampy", env),
+        lambda env: ampybus.routing.pattern_domain("ampy", env, "bars"),
+        lambda env: ampybus.routing.pattern_version("ampy", env, "bars", "v1"),
+        lambda env: ampybus.routing.subject_of("ampy", env, "bars", "v1", ["x"]),
+    ]
+    for build in builders:
+        for bad in ["staging", "PROD", "Prod", " prod", "prod ", "", "pr od", "prod.x"]:
+            with pytest.raises(ampybus.RouteError) as e:
+                build(bad)
+            assert e.value.kind == "unknown_env" and e.value.field == "env", bad
+        build("prod")
+        build(ampybus.Env.PAPER)
+    with pytest.raises(ampybus.RouteError) as e:
+        bars.subject("staging", "XNAS", "AAPL")
+    assert str(e.value) == "unknown env `staging`; the registry has: dev, paper, prod"
+    with pytest.raises(TypeError):
+        bars.pattern(3)  # type: ignore[arg-type]
+
+
+def test_verify_linked_names_the_payload_and_topic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A linked module whose hash differs from the lock is named with its topic."""
+    fqdn = "ampy.fills.v1.Fill"
+    stale = dataclasses.replace(ampybus.PAYLOADS[fqdn], schema_hash="sha256:" + "0" * 64)
+    monkeypatch.setitem(ampybus.PAYLOADS, fqdn, stale)
+    with pytest.raises(ampybus.SchemaError) as e:
+        ampybus.verify_linked()
+    assert e.value.kind == "hash_mismatch"
+    assert str(e.value).startswith(
+        "the linked `ampy.fills.v1.Fill` (topic fills.v1.events) hashes to `sha256:"
+    )
+    assert ampybus.PAYLOADS["ampy.fx.v1.FxRate"].topics == "fx.v1.rates, fx.v1.pair"
 
 
 def good_headers() -> List[Tuple[str, str]]:

@@ -8,7 +8,7 @@
 
 use crate::headers::names;
 use crate::key::RouteError;
-use crate::topic::{token_problem, EnvName, Subject, SubjectBuf};
+use crate::topic::{checked_name, token_problem, EnvName, Subject, SubjectBuf};
 
 /// The namespace of the contract's subjects.
 pub const DEFAULT_NAMESPACE: &str = "ampy";
@@ -42,13 +42,13 @@ impl Dlq {
         Dlq::with_namespace(DEFAULT_NAMESPACE, env)
     }
 
+    /// The DLQ of `env` in `namespace`; `env` must be one of its set's
+    /// names ([`RouteError::UnknownEnv`] otherwise), like every subject's.
     pub fn with_namespace<E: EnvName>(namespace: &str, env: E) -> Result<Dlq, RouteError> {
-        let env = env.env_name();
-        for (field, value) in [("namespace", namespace), ("env", env)] {
-            if let Some(problem) = token_problem(value) {
-                return Err(RouteError::IllegalToken { field, value: value.to_owned(), problem });
-            }
+        if let Some(problem) = token_problem(namespace) {
+            return Err(RouteError::IllegalToken { field: "namespace", value: namespace.to_owned(), problem });
         }
+        let env = checked_name(&env)?;
         Ok(Dlq { namespace: namespace.to_owned(), env: env.to_owned() })
     }
 

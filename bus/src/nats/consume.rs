@@ -221,7 +221,8 @@ impl<T: Topic> ConsumerBuilder<T> {
 
     /// Creates the consumer on the server, or binds to the durable of that
     /// name if it exists.
-    pub async fn build(self) -> Result<Consumer<T>, Error> {
+    pub async fn build(self) -> Result<Consumer<T>, Error>
+where {
         let (stream, tier) = self.bus.route::<T>()?;
         let prefix = format!("{}.{}.{}.{}.", T::NAMESPACE, self.bus.env(), T::DOMAIN, T::VERSION);
         let filter = match self.filter {
@@ -232,10 +233,10 @@ impl<T: Topic> ConsumerBuilder<T> {
                     format!("filter `{f}` is not within topic `{}` (subjects `{prefix}…`)", T::ID),
                 ))
             }
-            None => T::pattern(self.bus.env())?,
+            None => T::pattern(self.bus.env_of::<T>()?)?,
         };
         let dlq_subject = self.bus.dlq_subject(T::DOMAIN)?;
-        let dlq = Dlq::with_namespace(self.bus.layout().namespace, self.bus.env())?;
+        let dlq = self.bus.dlq().clone();
         let max_deliveries = self.max_deliveries.unwrap_or(tier.max_deliveries.max(1));
         let ack_wait = self.ack_wait.unwrap_or(Duration::from_millis(tier.ack_wait_ms));
         let nak_backoff = self

@@ -41,7 +41,11 @@ pub struct Bus {
     client: async_nats::Client,
     js: async_nats::jetstream::Context,
     layout: &'static Layout,
-    env: Arc<str>,
+    env: &'static str,
+    /// The typed env the bus was built with: subjects are formed from it
+    /// (as the topic's own env type), never from its name.
+    env_value: Arc<dyn std::any::Any + Send + Sync>,
+    dlq: crate::Dlq,
     observer: Arc<dyn Observer>,
 }
 
@@ -49,7 +53,11 @@ impl Bus {
     /// Connects to `url` (e.g. `nats://127.0.0.1:4222`). The client
     /// reconnects by itself; publishes retry through an outage within
     /// their [`RetryPolicy`].
-    pub async fn connect<E: EnvName>(url: &str, layout: &'static Layout, env: E) -> Result<Bus, Error> {
+    pub async fn connect<E: EnvName + Clone + Send + Sync + 'static>(
+        url: &str,
+        layout: &'static Layout,
+        env: E,
+    ) -> Result<Bus, Error> {
         let client = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
             .max_reconnects(None)
@@ -70,8 +78,14 @@ impl Bus {
     }
 
     /// Wraps a client the service configured itself (TLS, credentials).
-    pub fn new<E: EnvName>(client: async_nats::Client, layout: &'static Layout, env: E) -> Result<Bus, Error> {
-        let env = env.env_name();
+    pub fn new<E: EnvName + Clone + Send + Sync + 'static>(
+        client: async_nats::Client,
+        layout: &'static Layout,
+        env_value: E,
+    ) -> Result<Bus, Error> {
+        let dlq = crate::Dlq::with_namespace(layout.namespace, env_value.clone())
+            .map_err(|e| Error::new(ErrorKind::Config, e.to_string()))?;
+        let env = env_value.env_name();
         if let Some(problem) = token_problem(env) {
             return Err(Error::new(ErrorKind::Config, format!("env `{env}` cannot be a subject token: it {problem}")));
         }
@@ -82,7 +96,7 @@ impl Bus {
             ));
         }
         let js = async_nats::jetstream::new(client.clone());
-        Ok(Bus { client, js, layout, env: env.into(), observer: Arc::new(NoObserver) })
+        Ok(Bus { client, js, layout, env, env_value: Arc::new(env_value), dlq, observer: Arc::new(NoObserver) })
     }
 
     /// Sends measurements to `observer` (e.g. a shared [`Metrics`]).
@@ -103,13 +117,35 @@ impl Bus {
         self.layout
     }
 
-    pub fn env(&self) -> &str {
-        &self.env
+    pub fn env(&self) -> &'static str {
+        self.env
+    }
+
+    /// The bus's env as topic `T`'s env type. A topic of another registry
+    /// (another env type) is a `config` error, not a subject built from a
+    /// string.
+    pub(crate) fn env_of<T: Topic>(&self) -> Result<T::Env, Error> {
+        self.env_value.downcast_ref::<T::Env>().cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "topic `{}` takes envs of type `{}`, but the bus was built with another env type: build the bus \
+                     with the `Env` of the registry that generated the topic",
+                    T::ID,
+                    std::any::type_name::<T::Env>()
+                ),
+            )
+        })
+    }
+
+    /// The dead-letter subjects of this bus's env.
+    pub(crate) fn dlq(&self) -> &crate::Dlq {
+        &self.dlq
     }
 
     /// Creates or updates this env's streams; see [`provision`].
     pub async fn provision(&self, options: ProvisionOptions) -> Result<ProvisionReport, Error> {
-        provision(&self.js, &plans(self.layout, &self.env)?, options).await
+        provision(&self.js, &plans(self.layout, self.env)?, options).await
     }
 
     /// A publisher for topic `T`; see [`PublisherBuilder`].
@@ -131,7 +167,7 @@ impl Bus {
 
     /// The stream and tier of topic `T` in this env.
     fn route<T: Topic>(&self) -> Result<(&'static Stream, &'static Tier), Error> {
-        let stream = self.layout.stream(&self.env, T::DOMAIN, T::VERSION).ok_or_else(|| {
+        let stream = self.layout.stream(self.env, T::DOMAIN, T::VERSION).ok_or_else(|| {
             Error::new(
                 ErrorKind::Config,
                 format!(

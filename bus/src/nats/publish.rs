@@ -135,7 +135,7 @@ where
 {
     /// Publishes a built envelope on the subject its payload routes to.
     pub async fn publish_envelope(&self, envelope: &Envelope<T::Payload>) -> Result<Published, Error> {
-        let subject = T::topic_for(&envelope.payload, self.bus.env())?;
+        let subject = T::topic_for(&envelope.payload, self.bus.env_of::<T>()?)?;
         let record = envelope.encode()?;
         self.send(subject, envelope.headers.message_id, &record).await
     }
@@ -147,7 +147,7 @@ where
         envelope: &Envelope<T::Payload>,
         blob: &BlobPointer,
     ) -> Result<Published, Error> {
-        let subject = T::topic_for(&envelope.payload, self.bus.env())?;
+        let subject = T::topic_for(&envelope.payload, self.bus.env_of::<T>()?)?;
         let record = envelope.encode_pointer(blob)?;
         self.send(subject, envelope.headers.message_id, &record).await
     }

@@ -180,6 +180,8 @@ struct PayloadView {
     key: Option<String>,
     dedupe: Option<String>,
     topics_doc: String,
+    /// The topic ids carrying the payload, as a Go string literal.
+    topics: String,
 }
 
 /// Exported names of the hand-written runtime, which registry-derived names
@@ -360,6 +362,7 @@ pub fn build(
                 key: same(&key_text).then(|| first.1.ident.clone()),
                 dedupe: (same(&dedupe_text) && first.0.topic.dedupe.is_some()).then(|| first.1.ident.clone()),
                 topics_doc: ids_doc.join(", "),
+                topics: lit(&list.iter().map(|&i| topics[i].0.id()).collect::<Vec<_>>().join(", ")),
             }
         })
         .collect::<Vec<PayloadView>>();

@@ -52,7 +52,6 @@ const RUNTIME: &[(&str, &str)] = &[
     ("errors.py", "errors"),
     ("headers.py", "headers"),
     ("keys.py", "keys"),
-    ("routing.py", "routing"),
     ("text.py", "text"),
     ("wire.py", "wire"),
 ];
@@ -61,6 +60,15 @@ const RUNTIME: &[(&str, &str)] = &[
 struct Common<'a> {
     header: &'a str,
     package: &'a str,
+}
+
+/// `routing.py`: the runtime plus the registry's `Env`, which every
+/// subject builder checks envs against.
+#[derive(Serialize)]
+struct RoutingView<'a> {
+    header: &'a str,
+    package: &'a str,
+    envs: &'a [EnvView],
 }
 
 #[derive(Serialize)]
@@ -89,6 +97,11 @@ struct PayloadView {
     fqdn: String,
     hash: String,
     message_type: String,
+    /// The ids of the topics carrying it, comma-separated, as a literal
+    /// (filled in once every topic is seen).
+    topics: String,
+    #[serde(skip)]
+    topic_ids: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -98,7 +111,6 @@ struct ModuleView<'a> {
     registry_doc: Vec<String>,
     namespace: String,
     imports: Vec<String>,
-    envs: Vec<EnvView>,
     enum_tables: Vec<EnumTableView>,
     topics: Vec<topics::PayloadTopic>,
     dlq_topics: Vec<topics::DlqTopic>,
@@ -304,11 +316,14 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         }
         let payload = format!("{alias}.{rel_name}");
         let code = topics::payload_topic(registry, &t, resolved, &payload, &mut enums, &mut globals);
-        payloads.entry(msg.full_name().to_owned()).or_insert_with(|| PayloadView {
+        let view = payloads.entry(msg.full_name().to_owned()).or_insert_with(|| PayloadView {
             fqdn: py_str(msg.full_name()),
             hash: t.topic.schema_hash.as_ref().map_or_else(|| "None".to_owned(), |h| py_str(&h.value)),
             message_type: payload.clone(),
+            topics: String::new(),
+            topic_ids: Vec::new(),
         });
+        view.topic_ids.push(t.id());
         topic_views.push(code);
     }
     if diags.has_errors() {
@@ -316,11 +331,13 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         return Err(diags);
     }
     let mut env_names = Names::default();
-    let envs = registry
+    let envs: Vec<EnvView> = registry
         .envs
         .iter()
         .map(|e| EnvView { member: env_names.ident(&names::upper_snake(&e.value)), value: py_str(&e.value) })
         .collect();
+    let routing = RoutingView { header: &header, package: &package, envs: &envs };
+    files.insert(format!("{dir}/routing.py"), engine.render("routing", &routing)?);
     let heads = || topic_views.iter().map(|t| &t.head).chain(dlq_views.iter().map(|t| &t.head));
     let mut exports: Vec<String> = heads().flat_map(|h| [h.class_name.clone(), h.const_name.clone()]).collect();
     exports.extend(["DLQ_TOPICS", "NAMESPACE", "TOPICS", "Env"].map(String::from));
@@ -355,13 +372,15 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         registry_doc,
         namespace: py_str(&registry.namespace.value),
         imports: imports.into_iter().collect(),
-        envs,
         uses_keys: topic_views.iter().any(|t| !t.functions.is_empty()),
         uses_route_error: uses_dedupe,
         enum_tables,
         topics: topic_views,
         dlq_topics: dlq_views,
-        payloads: payloads.into_values().collect(),
+        payloads: payloads
+            .into_values()
+            .map(|p| PayloadView { topics: py_str(&p.topic_ids.join(", ")), ..p })
+            .collect(),
         exports: exports.iter().map(|e| py_str(e)).collect(),
         export_names: exports,
         uses_typing: typing.join(", "),

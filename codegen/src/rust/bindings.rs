@@ -129,14 +129,14 @@ impl TopicModel<'_> {
         }
         let extra = subject_extra(&subtopic.tokens);
         c.line(format!(
-            "let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, {extra})?;"
+            "let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, {extra})?;"
         ));
         push_tokens(c, &subtopic.tokens, |p| format!("s.param({}, &{})?;", lit(p), arg(p)));
         c.line("Ok(s.finish())");
         c.close("");
         c.doc(" A subscription pattern: each `None` becomes `*`.");
         c.open(format!("pub fn pattern_with(env: {env_ty}{opt_args}) -> Result<String, ::ampy_bus::RouteError>"));
-        c.line("let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.as_str(), DOMAIN, VERSION, 0)?;");
+        c.line("let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;");
         push_tokens(c, &subtopic.tokens, |p| format!("s.wildcard_or({}, {})?;", lit(p), arg(p)));
         c.line("Ok(s.finish().into_string())");
         c.close("");
@@ -146,8 +146,9 @@ impl TopicModel<'_> {
 impl Routing {
     /// The routing functions over payload type `payload`: `key_fields`,
     /// `partition_key`, `dedupe_key`, `topic_for` and `pattern`, each
-    /// prefixed with `vis` (`pub ` or nothing).
-    pub fn functions(&self, c: &mut Code, payload: &str, vis: &str) {
+    /// prefixed with `vis` (`pub ` or nothing). `env` is the env type, the
+    /// only thing a subject's env can come from.
+    pub fn functions(&self, c: &mut Code, payload: &str, vis: &str, env: &str) {
         let fields = &self.fields;
         let tuple = |items: Vec<String>| match items.len() {
             1 => format!("({},)", items[0]),
@@ -224,11 +225,11 @@ impl Routing {
         let sub_names: Vec<&str> = self.subtopic.params().map(|(n, _)| n).collect();
         c.doc(" The subject a payload is published on in `env`.");
         c.open(format!(
-            "{vis}fn topic_for<E: ::ampy_bus::EnvName>(p: &{payload}, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>"
+            "{vis}fn topic_for(p: &{payload}, env: {env}) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>"
         ));
         c.line(format!("let {} = key_fields(p)?;", pattern(&sub_names)));
         c.line(format!(
-            "let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, {})?;",
+            "let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, {})?;",
             subject_extra(tokens)
         ));
         push_tokens(c, tokens, |p| format!("s.param({}, &{})?;", lit(p), var(p)));
@@ -236,8 +237,8 @@ impl Routing {
         c.close("");
 
         c.doc(" Every subject of this topic in `env`, placeholders as `*`.");
-        c.open(format!("{vis}fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError>"));
-        c.line("let mut s = ::ampy_bus::topic::SubjectBuf::new(NAMESPACE, env.env_name(), DOMAIN, VERSION, 0)?;");
+        c.open(format!("{vis}fn pattern(env: {env}) -> Result<String, ::ampy_bus::RouteError>"));
+        c.line("let mut s = ::ampy_bus::topic::SubjectBuf::for_env(NAMESPACE, &env, DOMAIN, VERSION, 0)?;");
         push_tokens(c, tokens, |_| "s.literal(\"*\");".to_owned());
         c.line("Ok(s.finish().into_string())");
         c.close("");
@@ -269,23 +270,24 @@ impl Routing {
     }
 
     /// `impl Topic for ty` delegating to the routing functions at `fns`
-    /// (a path prefix such as `bars::`, or nothing).
-    pub fn topic_impl(&self, c: &mut Code, ty: &str, payload: &str, fns: &str) {
+    /// (a path prefix such as `bars::`, or nothing), with env type `env`.
+    pub fn topic_impl(&self, c: &mut Code, ty: &str, payload: &str, fns: &str, env: &str) {
         c.open(format!("impl ::ampy_bus::Topic for {ty}"));
         c.line(format!("type Payload = {payload};"));
+        c.line(format!("type Env = {env};"));
         for name in ["ID", "NAMESPACE", "DOMAIN", "VERSION", "SUBTOPIC"] {
             c.line(format!("const {name}: &'static str = {fns}{name};"));
         }
         c.line(format!("const QOS: ::ampy_bus::Qos = {fns}QOS;"));
-        c.block("fn topic_for<E: ::ampy_bus::EnvName>(payload: &Self::Payload, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>", format!("{fns}topic_for(payload, env)"));
+        c.block(
+            "fn topic_for(payload: &Self::Payload, env: Self::Env) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>",
+            format!("{fns}topic_for(payload, env)"),
+        );
         c.block(
             "fn partition_key(payload: &Self::Payload) -> Result<String, ::ampy_bus::RouteError>",
             format!("{fns}partition_key(payload)"),
         );
-        c.block(
-            "fn pattern<E: ::ampy_bus::EnvName>(env: E) -> Result<String, ::ampy_bus::RouteError>",
-            format!("{fns}pattern(env)"),
-        );
+        c.block("fn pattern(env: Self::Env) -> Result<String, ::ampy_bus::RouteError>", format!("{fns}pattern(env)"));
         c.close("");
     }
 
@@ -309,9 +311,10 @@ impl Routing {
         c.close("");
     }
 
-    /// What `#[derive(Payload)]` expands to on `self_ty`: the routing
-    /// functions and every trait impl, inside a `const _` block.
-    pub fn derive_block(&self, self_ty: &str) -> String {
+    /// What `#[derive(Payload)]` expands to on `self_ty` with env type
+    /// `env`: the routing functions and every trait impl, inside a
+    /// `const _` block.
+    pub fn derive_block(&self, self_ty: &str, env: &str) -> String {
         let mut c = Code::new();
         c.open("const _: () =");
         // The derive expands in the user's scope, where `Result` or `String`
@@ -323,22 +326,22 @@ impl Routing {
         c.line("#[allow(unused_imports)]");
         c.line("use ::std::string::String;");
         self.consts(&mut c, "#[allow(dead_code)] ");
-        self.functions(&mut c, self_ty, "");
-        self.topic_impl(&mut c, self_ty, self_ty, "");
+        self.functions(&mut c, self_ty, "", env);
+        self.topic_impl(&mut c, self_ty, self_ty, "", env);
         self.schema_impl(&mut c, self_ty, "");
         self.key_impl(&mut c, self_ty, "");
-        inherent_topic_for(&mut c, self_ty, "");
+        inherent_topic_for(&mut c, self_ty, "", env);
         c.close(";");
         c.finish()
     }
 }
 
 /// `impl payload { pub fn topic_for(&self, env) }`, delegating to `fns`.
-pub fn inherent_topic_for(c: &mut Code, payload: &str, fns: &str) {
+pub fn inherent_topic_for(c: &mut Code, payload: &str, fns: &str, env: &str) {
     c.open(format!("impl {payload}"));
     c.doc(" The subject this payload is published on in `env`.");
     c.block(
-        "pub fn topic_for<E: ::ampy_bus::EnvName>(&self, env: E) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>",
+        format!("pub fn topic_for(&self, env: {env}) -> Result<::ampy_bus::Subject, ::ampy_bus::RouteError>"),
         format!("{fns}topic_for(self, env)"),
     );
     c.close("");

@@ -344,12 +344,23 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
         c.open(format!("pub mod {tm}"));
         routing.consts(c, "pub ");
         m.typed_builders(c, &format!("{root_from_topic}::Env"));
-        routing.functions(c, &paths.message(root_from_topic, &m.resolved.message), "pub ");
+        routing.functions(
+            c,
+            &paths.message(root_from_topic, &m.resolved.message),
+            "pub ",
+            &format!("{root_from_topic}::Env"),
+        );
         c.close("");
         c.doc(&format!(" The `{}` topic, as a type.", m.id()));
         c.line("#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]");
         c.line(format!("pub struct {marker};"));
-        routing.topic_impl(c, &marker, &paths.message("super::super::super", &m.resolved.message), &format!("{tm}::"));
+        routing.topic_impl(
+            c,
+            &marker,
+            &paths.message("super::super::super", &m.resolved.message),
+            &format!("{tm}::"),
+            "super::super::super::Env",
+        );
         let fns = format!("topics::{dm}::{vm}::{tm}::");
         by_payload.entry(m.resolved.message.full_name()).or_default().push((m, fns, routing));
     }
@@ -371,7 +382,7 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
             verify_all.push((first.resolved.message.full_name().to_owned(), payload.clone()));
         }
         if topics.len() == 1 {
-            bindings::inherent_topic_for(&mut impls, &payload, fns);
+            bindings::inherent_topic_for(&mut impls, &payload, fns, "self::Env");
         }
     }
     if diags.has_errors() {
@@ -389,7 +400,7 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
     c.doc(" Every subject of `env`.");
     c.block(
         "pub fn pattern(env: super::Env) -> Result<String, ::ampy_bus::RouteError>",
-        "::ampy_bus::topic::pattern::env(super::NAMESPACE, env.as_str())",
+        "::ampy_bus::topic::pattern::env(super::NAMESPACE, &env)",
     );
     for (d, versions) in domains {
         if let Some(domain) = project.registry.domains.iter().find(|x| x.name.value == d) {
@@ -399,14 +410,14 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
         c.doc(" Every subject of this domain in `env`, all versions.");
         c.block(
             "pub fn pattern(env: super::super::Env) -> Result<String, ::ampy_bus::RouteError>",
-            format!("::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, env.as_str(), {})", lit(&d)),
+            format!("::ampy_bus::topic::pattern::domain(super::super::NAMESPACE, &env, {})", lit(&d)),
         );
         for (v, items) in versions {
             c.open(format!("pub mod {}", module(&v)));
             c.doc(" Every subject of this domain version in `env`.");
             c.open("pub fn pattern(env: super::super::super::Env) -> Result<String, ::ampy_bus::RouteError>");
             c.line(format!(
-                "::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, env.as_str(), {}, {})",
+                "::ampy_bus::topic::pattern::version(super::super::super::NAMESPACE, &env, {}, {})",
                 lit(&d),
                 lit(&v)
             ));
@@ -483,19 +494,23 @@ fn env_enum(project: &Project, c: &mut Code, diags: &mut Diagnostics) {
     c.close("");
     c.close("");
     c.open("impl ::ampy_bus::EnvName for Env");
-    c.block("fn env_name(&self) -> &str", "self.as_str()");
+    let names: Vec<String> = variants.iter().map(|(_, name)| lit(name)).collect();
+    c.line(format!("const NAMES: &'static [&'static str] = &[{}];", names.join(", ")));
+    c.block("fn env_name(&self) -> &'static str", "self.as_str()");
     c.close("");
     c.open("impl ::core::fmt::Display for Env");
     c.block("fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result", "f.write_str(self.as_str())");
     c.close("");
+    c.doc(" Exactly the registry's env names (case-sensitive); anything else is");
+    c.doc(" `RouteError::UnknownEnv`, the `unknown_env` of every runtime.");
     c.open("impl ::core::str::FromStr for Env");
-    c.line("type Err = String;");
-    c.open("fn from_str(s: &str) -> Result<Self, String>");
+    c.line("type Err = ::ampy_bus::RouteError;");
+    c.open("fn from_str(s: &str) -> Result<Self, ::ampy_bus::RouteError>");
     c.open("match s");
     for (v, name) in &variants {
         c.line(format!("{} => Ok(Env::{v}),", lit(name)));
     }
-    c.line("_ => Err(format!(\"unknown env `{s}`\")),");
+    c.line("_ => Err(::ampy_bus::RouteError::UnknownEnv { env: s.to_owned(), known: <Env as ::ampy_bus::EnvName>::NAMES }),");
     c.close("");
     c.close("");
     c.close("");
@@ -528,10 +543,10 @@ impl ModTree {
     }
 }
 
-/// The bindings a `#[derive(Payload)]` emits for `self_ty` on `topic_id`:
-/// the same routing functions and trait impls as the build.rs output,
-/// inside a `const _` block.
-pub fn derive_impls(project: &Project, topic_id: &str, self_ty: &str) -> Result<String, String> {
+/// The bindings a `#[derive(Payload)]` emits for `self_ty` on `topic_id`
+/// with env type `env`: the same routing functions and trait impls as the
+/// build.rs output, inside a `const _` block.
+pub fn derive_impls(project: &Project, topic_id: &str, self_ty: &str, env: &str) -> Result<String, String> {
     let topic = project.registry.find_topic(topic_id)?;
     if topic.domain.kind == DomainKind::Dlq {
         return Err(format!("`{}` is a dead-letter topic and carries no payload type of its own", topic.id()));
@@ -541,5 +556,5 @@ pub fn derive_impls(project: &Project, topic_id: &str, self_ty: &str) -> Result<
     let model = TopicModel { registry: &project.registry, topic, resolved };
     let paths = Paths::default();
     let scope = Scope { paths: &paths, root: None };
-    Ok(model.routing(&scope)?.derive_block(self_ty))
+    Ok(model.routing(&scope)?.derive_block(self_ty, env))
 }

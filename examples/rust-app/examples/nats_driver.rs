@@ -247,7 +247,7 @@ fn main() -> ExitCode {
     };
     let env: Env = match env.parse() {
         Ok(e) => e,
-        Err(e) => return usage(&e),
+        Err(e) => return usage(&e.to_string()),
     };
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
@@ -261,7 +261,7 @@ fn main() -> ExitCode {
         let names = opts.get("names").map(|n| n.split(',').map(str::to_owned).collect());
         let vectors = match load_vectors(Path::new(dir), names) {
             Ok(v) => v,
-            Err(e) => return usage(&e),
+            Err(e) => return usage(&e.to_string()),
         };
         let producer = opts.get("producer").cloned().unwrap_or_else(|| "matrix-rs@1".to_owned());
         return rt.block_on(async {

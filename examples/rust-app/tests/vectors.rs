@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 /// Exact counts, so that a lost file or vector fails the test.
 const POSITIVE_TOTAL: usize = 57;
-const NEGATIVE_TOTAL: usize = 141;
+const NEGATIVE_TOTAL: usize = 144;
 const ACCEPT_TOTAL: usize = 16;
 const MIN_PER_DOMAIN: usize = 3;
 const DOMAINS: [&str; 14] = [
@@ -67,8 +67,9 @@ const TOPICS: [&str; 16] = [
     "metrics.v1.metrics",
     "control.v1.replay_requests",
 ];
-const ERROR_KINDS: [&str; 15] = [
+const ERROR_KINDS: [&str; 16] = [
     "illegal_token",
+    "unknown_env",
     "mixed_keys",
     "empty_key_field",
     "empty_batch",
@@ -127,7 +128,7 @@ fn b64(v: &Value, key: &str) -> Result<Vec<u8>, String> {
 }
 
 fn env_of(v: &Value) -> Result<Env, String> {
-    string(v, "env")?.parse::<Env>()
+    string(v, "env")?.parse::<Env>().map_err(|e| e.to_string())
 }
 
 fn arg<'a>(args: &'a Args, name: &str) -> &'a str {
@@ -212,7 +213,7 @@ struct TopicOps<P, T> {
 fn ops<P, T>(subject: fn(Env, &Args) -> Result<Subject, RouteError>) -> Box<dyn Ops>
 where
     P: Message + Default + Clone + PartialEq + Debug + Schema + PartitionKey + Linked + 'static,
-    T: Topic<Payload = P> + 'static,
+    T: Topic<Payload = P, Env = Env> + 'static,
 {
     Box::new(TopicOps::<P, T> { subject, _types: PhantomData })
 }
@@ -271,7 +272,7 @@ fn topic_ops(id: &str) -> Box<dyn Ops> {
 impl<P, T> TopicOps<P, T>
 where
     P: Message + Default + Clone + PartialEq + Debug + Schema + PartitionKey + Linked + 'static,
-    T: Topic<Payload = P> + 'static,
+    T: Topic<Payload = P, Env = Env> + 'static,
 {
     /// Parses proto3 JSON with the linked descriptor, then transcodes to
     /// the generated type.
@@ -408,7 +409,7 @@ where
 impl<P, T> Ops for TopicOps<P, T>
 where
     P: Message + Default + Clone + PartialEq + Debug + Schema + PartitionKey + Linked + 'static,
-    T: Topic<Payload = P> + 'static,
+    T: Topic<Payload = P, Env = Env> + 'static,
 {
     fn positive(&self, v: &Value) -> Check {
         let expect = field(v, "expect")?;
@@ -518,7 +519,12 @@ fn run_negative(v: &Value) -> Check {
     ensure(ERROR_KINDS.contains(&want), || format!("unknown error kind `{want}`"))?;
     match string(v, "operation")? {
         "subject" => {
-            let env = env_of(v)?;
+            // Text becomes an `Env` only by parsing, and no builder takes
+            // text: an env outside the registry is rejected right here.
+            let env = match string(v, "env")?.parse::<Env>() {
+                Ok(env) => env,
+                Err(e) => return kind_of::<(), _>(Err(e), "Env::from_str", want),
+            };
             let args = field(v, "args")?.as_object().ok_or("`args` is not an object")?;
             let topic = string(v, "topic")?;
             let subject = if topic == DLQ_TOPIC {

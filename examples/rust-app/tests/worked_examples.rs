@@ -127,7 +127,14 @@ fn typed_builders_patterns_and_kafka_mapping() {
     );
     assert_eq!(topics::ticks::v1::Trade::pattern(Env::Dev).unwrap(), "ampy.dev.ticks.v1.trade.*");
     assert_eq!("paper".parse::<Env>(), Ok(Env::Paper));
-    assert!("staging".parse::<Env>().is_err());
+    // Text outside the registry's envs never becomes an `Env`, and only an
+    // `Env` forms a subject (`topic_for("prod")` does not compile).
+    for bad in ["staging", "PROD", "Prod", " prod", ""] {
+        let err = bad.parse::<Env>().unwrap_err();
+        assert_eq!(err.kind(), "unknown_env", "{bad:?}");
+        assert_eq!(err.to_string(), format!("unknown env `{bad}`; the registry has: dev, paper, prod"));
+    }
+    assert_eq!(<Env as ampy_bus::EnvName>::NAMES, &["dev", "paper", "prod"]);
 }
 
 #[test]

@@ -40,7 +40,7 @@ class RouteError(BusError):
     """Why a payload cannot be routed (subject, partition key).
 
     Kinds: ``empty_batch``, ``empty_key_field``, ``mixed_keys``,
-    ``illegal_token``, ``invalid_timestamp``.
+    ``illegal_token``, ``invalid_timestamp``, ``unknown_env``.
     """
 
     def __init__(self, kind: str, message: str, field: str) -> None:
@@ -84,6 +84,15 @@ class RouteError(BusError):
                 f"cannot be a subject token: it {problem}"
             )
         return cls("illegal_token", text, field)
+
+    @classmethod
+    def unknown_env(cls, value: str, known: list[str]) -> RouteError:
+        """An env that is not one of the registry's (``"staging"``, ``"PROD"``)."""
+        return cls(
+            "unknown_env",
+            f"unknown env `{escape_debug(value)}`; the registry has: {', '.join(known)}",
+            "env",
+        )
 
     @classmethod
     def invalid_timestamp(cls, field: str, path: str, seconds: int, nanos: int) -> RouteError:

@@ -5,7 +5,9 @@ A subject is ``{namespace}.{env}.{domain}.{version}.{subtopic}``. Every token
 comes from the registry (checked when it was validated) or from a payload
 value, and a value containing ``.``, ``*``, ``>``, whitespace or a control
 character would silently change which subject a record lands on, so builders
-reject it with :class:`~ampybus.errors.RouteError` (``illegal_token``).
+reject it with :class:`~ampybus.errors.RouteError` (``illegal_token``). The env
+is one of the registry's envs or nothing: any other text (``"staging"``,
+``"PROD"``) is ``unknown_env``, so a typo cannot create an env.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .headers import Headers
 from .text import token_problem
 
 __all__ = [
+    "Env",
     "EnvLike",
     "Qos",
     "Routed",
@@ -35,19 +38,32 @@ __all__ = [
 
 M = TypeVar("M", bound=Message)
 
-#: An env: the generated ``Env`` enum (a ``str`` enum) or its value.
-EnvLike = Union[str, enum.Enum]
+
+class Env(str, enum.Enum):
+    """The registry's environments; each is the second subject token."""
+
+    DEV = "dev"
+    PAPER = "paper"
+    PROD = "prod"
+
+
+#: An env: an :class:`Env` member, or exactly the name of one.
+EnvLike = Union[Env, str]
+
+_ENV_NAMES = frozenset(e.value for e in Env)
 
 
 def env_name(env: EnvLike) -> str:
-    """The env token, checked: ``illegal_token`` for an env that is not one."""
-    name = env.value if isinstance(env, enum.Enum) else env
+    """The env token, checked: ``unknown_env`` for anything but one of the
+    registry's envs (case-sensitive), so no other env can form a subject."""
+    if isinstance(env, Env):
+        return env.value
+    name: object = env.value if isinstance(env, enum.Enum) else env
     if not isinstance(name, str):
-        raise TypeError(f"an env is a str, got {type(name).__name__}")
-    problem = token_problem(name)
-    if problem is not None:
-        raise RouteError.illegal_token("env", name, problem)
-    return name
+        raise TypeError(f"an env is an Env or its name, got {type(name).__name__}")
+    if name not in _ENV_NAMES:
+        raise RouteError.unknown_env(str.__str__(name), [e.value for e in Env])
+    return Env(name).value
 
 
 class Subject:

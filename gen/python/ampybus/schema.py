@@ -39,11 +39,14 @@ __all__ = ["PAYLOADS", "PayloadSchema", "verify_headers", "verify_linked"]
 
 @dataclasses.dataclass(frozen=True)
 class PayloadSchema:
-    """A registered payload: its full name, locked hash and message class."""
+    """A registered payload: its full name, locked hash, message class and the
+    topics that carry it."""
 
     fqdn: str
     schema_hash: Optional[str]
     message_type: Type[Message]
+    #: Topic ids, comma-separated: ``bars.v1.bars``.
+    topics: str
 
     def verify(self, headers: Headers) -> None:
         """Checks that headers announce this payload (``unknown_fqdn``,
@@ -61,76 +64,91 @@ PAYLOADS: dict[str, PayloadSchema] = {
         "ampy.bars.v1.BarBatch",
         "sha256:1f3a8d335be3bdf003a5b66b0e3271363f2ef498d5f0de6f0edf9bb8ae654feb",
         _bars_pb2.BarBatch,
+        "bars.v1.bars",
     ),
     "ampy.control.v1.ReplayRequest": PayloadSchema(
         "ampy.control.v1.ReplayRequest",
         "sha256:b0de7577ad870509511163ea927080f9b6bce63349352fae46b1fa3b5c1a0003",
         _control_pb2.ReplayRequest,
+        "control.v1.replay_requests",
     ),
     "ampy.corporate_actions.v1.CorporateAction": PayloadSchema(
         "ampy.corporate_actions.v1.CorporateAction",
         "sha256:45418707e45f3173ca27694634dc5f703cef0281ef963b1edfb77de1123a29d5",
         _corporate_actions_pb2.CorporateAction,
+        "corporate_actions.v1.events",
     ),
     "ampy.fills.v1.Fill": PayloadSchema(
         "ampy.fills.v1.Fill",
         "sha256:3f23e1349f5c349ef8d90d74193ebd98c8e0daeaf94fecf98182403739b49137",
         _fills_pb2.Fill,
+        "fills.v1.events",
     ),
     "ampy.fundamentals.v1.FundamentalsSnapshot": PayloadSchema(
         "ampy.fundamentals.v1.FundamentalsSnapshot",
         "sha256:2a3dfe21038567edbef0ad532582b9c90b84e181bd766f7b998dea7c910ad21a",
         _fundamentals_pb2.FundamentalsSnapshot,
+        "fundamentals.v1.snapshots",
     ),
     "ampy.fx.v1.FxRate": PayloadSchema(
         "ampy.fx.v1.FxRate",
         "sha256:811237c3e41442a1066c757cce33a426130946af8981552b781b73712f053306",
         _fx_pb2.FxRate,
+        "fx.v1.rates, fx.v1.pair",
     ),
     "ampy.metrics.v1.Metric": PayloadSchema(
         "ampy.metrics.v1.Metric",
         "sha256:cbbe8e03e932fb234b2ce7e61c8caacefb7749248d224eed8fc79e599caa1e3f",
         _metrics_pb2.Metric,
+        "metrics.v1.metrics",
     ),
     "ampy.news.v1.NewsAnalysis": PayloadSchema(
         "ampy.news.v1.NewsAnalysis",
         "sha256:0c2e3055a26d1843df89e4477108b5e692fd93d4b9aa9968b7db0d55726689bc",
         _news_pb2.NewsAnalysis,
+        "news.v1.nlp",
     ),
     "ampy.news.v1.NewsItem": PayloadSchema(
         "ampy.news.v1.NewsItem",
         "sha256:1523ff71db46feeaa41658619ea1f8d04c09c277ab661549280a102240e98871",
         _news_pb2.NewsItem,
+        "news.v1.raw",
     ),
     "ampy.orders.v1.OrderRequest": PayloadSchema(
         "ampy.orders.v1.OrderRequest",
         "sha256:487102d1bad58e59c420fb18bbdc5c83477beeb04b9183d67767f42669231c61",
         _orders_pb2.OrderRequest,
+        "orders.v1.requests",
     ),
     "ampy.positions.v1.PositionSnapshot": PayloadSchema(
         "ampy.positions.v1.PositionSnapshot",
         "sha256:48453c064ebff75f389ba5e82c819e236ecc5b2de3c341804daa98340673351a",
         _positions_pb2.PositionSnapshot,
+        "positions.v1.snapshots",
     ),
     "ampy.signals.v1.Signal": PayloadSchema(
         "ampy.signals.v1.Signal",
         "sha256:e76d460fbacca6c3c77fbd1cf37eb07c890bc4058c09198a84be94b63f1f19ad",
         _signals_pb2.Signal,
+        "signals.v1.signals",
     ),
     "ampy.ticks.v1.QuoteBatch": PayloadSchema(
         "ampy.ticks.v1.QuoteBatch",
         "sha256:65839953eee091cd235d663e31a7e2368c1dd47ad2fb5d245019161bbd78314f",
         _ticks_pb2.QuoteBatch,
+        "ticks.v1.quote",
     ),
     "ampy.ticks.v1.TradeBatch": PayloadSchema(
         "ampy.ticks.v1.TradeBatch",
         "sha256:646d44376d3eea67721234fec3f90ab49b7bc8044e3dd2abd66bec70ebd2817c",
         _ticks_pb2.TradeBatch,
+        "ticks.v1.trade",
     ),
     "ampy.universe.v1.UniverseSnapshot": PayloadSchema(
         "ampy.universe.v1.UniverseSnapshot",
         "sha256:97476587b5fa3147c94565d7ba14ad5397015acfa3beef1f66e2650b6a10aea2",
         _universe_pb2.UniverseSnapshot,
+        "universe.v1.snapshots",
     ),
 }
 
@@ -158,8 +176,9 @@ def verify_linked() -> None:
         if schema.schema_hash is not None and got != schema.schema_hash:
             raise SchemaError(
                 "hash_mismatch",
-                f"the linked `{schema.fqdn}` hashes to `{got}`, the registry locked "
-                f"`{schema.schema_hash}`: the protobuf modules are not the generated ones",
+                f"the linked `{schema.fqdn}` (topic {schema.topics}) hashes to `{got}`, the "
+                f"registry locked `{schema.schema_hash}`: the protobuf modules are not "
+                "generated from the protos the registry locked",
                 schema.schema_hash,
                 got,
             )

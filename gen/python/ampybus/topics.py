@@ -9,12 +9,12 @@ payload; each topic has a ready instance (``BARS_V1_BARS``-style constants).
 
 from __future__ import annotations
 
-import enum
 from typing import Any, Iterable, Optional, Tuple
 
 from . import envelope as _e
 from . import keys as _k
 from . import routing as _r
+from .routing import Env
 from .errors import RouteError
 from .pb.ampy.bars.v1 import bars_pb2 as _bars_pb2
 from .pb.ampy.control.v1 import control_pb2 as _control_pb2
@@ -73,14 +73,6 @@ __all__ = [
 
 #: The first subject token.
 NAMESPACE = "ampy"
-
-
-class Env(str, enum.Enum):
-    """The registry's environments; each is the second subject token."""
-
-    DEV = "dev"
-    PAPER = "paper"
-    PROD = "prod"
 
 
 def _bars_v1_bars_key_mic(p: _bars_pb2.BarBatch) -> str:

@@ -16,18 +16,12 @@ const REFUSED: u8 = 1;
 const BAD_INPUT: u8 = 2;
 
 pub fn nats(project: &Project, server: &str, env: &str, options: ProvisionOptions) -> ExitCode {
-    let model = match ampygen::transport::model(&project.registry) {
-        Ok(m) => m,
-        Err(d) => {
-            eprintln!("{}", d.render_plain());
-            return ExitCode::from(BAD_INPUT);
-        }
-    };
+    let model = &project.transport;
     if !model.envs.iter().any(|e| e == env) {
         eprintln!("error: env `{env}` is not in the registry; its envs are: {}", model.envs.join(", "));
         return ExitCode::from(BAD_INPUT);
     }
-    let plans = plans(&model, env);
+    let plans = plans(model, env);
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

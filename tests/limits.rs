@@ -155,14 +155,19 @@ fn envs_registry(dir: &Path, envs: &[String]) -> usize {
 #[test]
 fn a_registry_with_100000_envs_validates() {
     let dir = default_layout();
-    let envs: Vec<String> = (0..100_000).map(|i| format!("env{i}")).collect();
+    // The locked envs stay and 99,997 are added (a compatible change), so
+    // `lock` records them and `check` then passes: both are linear.
+    let envs: Vec<String> =
+        ["dev", "paper", "prod"].into_iter().map(String::from).chain((3..100_000).map(|i| format!("env{i}"))).collect();
     envs_registry(dir.path(), &envs);
+    let (code, stderr) = run(dir.path(), &["lock"]);
+    assert_eq!(code, Some(0), "{stderr}");
     let (code, stderr) = run(dir.path(), &["check"]);
     assert_eq!(code, Some(0), "{stderr}");
 
     // One duplicate at the very end is found and located.
     let mut dup = envs;
-    dup.push("env0".into());
+    dup.push("env3".into());
     let first = envs_registry(dir.path(), &dup);
     let (code, stderr) = run(dir.path(), &["check"]);
     assert_eq!(code, Some(2), "{stderr}");

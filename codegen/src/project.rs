@@ -19,6 +19,8 @@ pub struct Project {
     pub compiled: Compiled,
     pub resolved: Resolved,
     /// Non-fatal findings.
+    /// The broker layout the registry implies (streams, tiers, headers).
+    pub transport: crate::transport::Model,
     pub warnings: Diagnostics,
 }
 
@@ -92,7 +94,9 @@ pub fn load_source(path: &Path, source: Arc<Source>) -> Result<Project, Diagnost
         diags.sort();
         return Err(diags);
     };
-    diags.extend(crate::transport::validate(&registry));
+    // Computed once per load: streams are envs × domains, and every backend
+    // and command reads the same model.
+    let transport = crate::transport::model(&registry).map_err(|d| diags.extend(d)).ok();
     let base = path.parent().unwrap_or(Path::new(""));
     let compiled = match protos::compile(&registry, base) {
         Ok(c) => c,
@@ -106,9 +110,9 @@ pub fn load_source(path: &Path, source: Arc<Source>) -> Result<Project, Diagnost
         diags.extend(d);
         Resolved::new()
     });
-    if diags.has_errors() {
+    let (Some(transport), false) = (transport, diags.has_errors()) else {
         diags.sort();
         return Err(diags);
-    }
-    Ok(Project { registry_path: path.to_path_buf(), registry, compiled, resolved, warnings: diags })
+    };
+    Ok(Project { registry_path: path.to_path_buf(), registry, compiled, resolved, transport, warnings: diags })
 }

@@ -98,6 +98,8 @@ fn load(dir: &Path, files: &[(String, String)], payload: &str, json: bool) -> am
         std::fs::write(p, text).expect("write proto");
     }
     std::fs::create_dir_all(dir.join("registry")).expect("mkdir");
+    // A repository root, so that `../proto` is inside it (docs/registry.md, include roots).
+    std::fs::create_dir_all(dir.join(".git")).expect("mkdir");
     let reg = dir.join("registry/ampy.yaml");
     std::fs::write(&reg, registry(files, payload, json)).expect("write registry");
     ampygen::load(&reg).unwrap_or_else(|d| panic!("{}: {}", dir.display(), d.render_plain()))

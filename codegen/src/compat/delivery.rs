@@ -13,6 +13,8 @@
 //! delivery change, unless it is listed in [`INFORMATIONAL`]. The same
 //! holds for keys a topic, its version or its domain gains later.
 
+use std::collections::BTreeSet;
+
 use crate::lock::{LockedDelivery, LockedTopic, Lockfile};
 
 use super::{Change, Class, Loc, TopicPart};
@@ -190,7 +192,8 @@ pub fn registry(old: &Lockfile, new: &Lockfile) -> Vec<(Change, Vec<String>)> {
         }
     }
     if let (Some(a), Some(b)) = (&old.envs, &new.envs) {
-        for env in a.iter().filter(|e| !b.contains(e)) {
+        let (in_a, in_b): (BTreeSet<&String>, BTreeSet<&String>) = (a.iter().collect(), b.iter().collect());
+        for env in a.iter().filter(|e| !in_b.contains(e)) {
             let change = Change::new(
                 Class::BreakingRouting,
                 format!("env {env}"),
@@ -200,18 +203,18 @@ pub fn registry(old: &Lockfile, new: &Lockfile) -> Vec<(Change, Vec<String>)> {
                     "env `{env}` removed: its subjects (`{}.{env}.…`) are no longer produced or subscribed",
                     new.namespace.as_deref().unwrap_or("")
                 ),
-                Loc::Env(env.clone()),
+                Loc::Env(env.clone(), None),
             );
             out.push((change, ids.clone()));
         }
-        for env in b.iter().filter(|e| !a.contains(e)) {
+        for (at, env) in b.iter().enumerate().filter(|(_, e)| !in_a.contains(e)) {
             let change = Change::new(
                 Class::Compatible,
                 format!("env {env}"),
                 None,
                 Some(env.clone()),
                 format!("env `{env}` added"),
-                Loc::Env(env.clone()),
+                Loc::Env(env.clone(), Some(at)),
             );
             out.push((change, ids.clone()));
         }

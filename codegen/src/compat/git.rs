@@ -86,7 +86,15 @@ pub fn load_at(rev: &str, registry_path: &Path) -> Result<Option<Project>, Diagn
     let files = read_protos(&top, &commit, rev, &roots)?;
     let compiled = compile(&registry, &files, rev)?;
     let resolved = resolve::resolve(&registry, &compiled.pool)?;
-    Ok(Some(Project { registry_path: registry_path.to_path_buf(), registry, compiled, resolved, warnings: diags }))
+    let transport = crate::transport::model(&registry)?;
+    Ok(Some(Project {
+        registry_path: registry_path.to_path_buf(),
+        registry,
+        compiled,
+        resolved,
+        transport,
+        warnings: diags,
+    }))
 }
 
 fn missing_revision(top: &Path, rev: &str) -> Diagnostic {

@@ -115,7 +115,9 @@ pub enum Loc {
     Qos(String),
     Namespace,
     /// An env (or, when it is gone, the `envs` list).
-    Env(String),
+    /// An env by name, and where the current registry lists it (when it
+    /// does), so that locating 100,000 added envs stays linear.
+    Env(String, Option<usize>),
 }
 
 /// One classified difference.
@@ -223,25 +225,42 @@ impl Baseline {
     }
 }
 
+/// Changes by fingerprint: the list in first-seen order, and where each
+/// fingerprint sits in it.
+#[derive(Default)]
+struct Groups {
+    list: Vec<(String, Change, Vec<String>)>,
+    index: BTreeMap<String, usize>,
+}
+
+impl Groups {
+    /// Records `change` for `topics`, hashing its fingerprint once.
+    fn add<T: AsRef<str>>(&mut self, change: Change, topics: &[T]) {
+        let fp = change.fingerprint();
+        let topics = topics.iter().map(|t| t.as_ref().to_owned());
+        match self.index.get(&fp) {
+            Some(&i) => self.list[i].2.extend(topics),
+            None => {
+                self.index.insert(fp.clone(), self.list.len());
+                self.list.push((fp, change, topics.collect()));
+            }
+        }
+    }
+}
+
 /// Classifies every difference between `baseline` and `project` and
 /// applies the version and acceptance rules. Findings come in a stable
 /// order: topics added/removed, then changes, then rule findings.
 pub fn evaluate(baseline: &Baseline, project: &Project) -> Vec<Finding> {
     let current = Lockfile::compute(project);
-    let mut groups: Vec<(String, Change, Vec<String>)> = Vec::new();
-    let add = |change: Change, topic: &str, groups: &mut Vec<(String, Change, Vec<String>)>| {
-        let fp = change.fingerprint();
-        match groups.iter_mut().find(|(f, _, _)| *f == fp) {
-            Some((_, _, topics)) => topics.push(topic.to_owned()),
-            None => groups.push((fp, change, vec![topic.to_owned()])),
-        }
-    };
+    // Changes grouped by fingerprint, in first-seen order; the index keeps
+    // grouping linear (100,000 added envs are 100,000 groups).
+    let mut groups = Groups::default();
+    let add = |change: Change, topic: &str, groups: &mut Groups| groups.add(change, std::slice::from_ref(&topic));
     let mut findings = Vec::new();
     let mut schema_changes: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (change, topics) in delivery::registry(&baseline.lock, &current) {
-        for t in &topics {
-            add(change.clone(), t, &mut groups);
-        }
+        groups.add(change, &topics);
     }
     for (id, now) in &current.topics {
         let Some(was) = baseline.lock.topics.get(id) else {
@@ -279,7 +298,7 @@ pub fn evaluate(baseline: &Baseline, project: &Project) -> Vec<Finding> {
             findings.push(rules::topic_removed(baseline, id, was));
         }
     }
-    findings.extend(rules::changes(project, groups, &schema_changes, baseline));
+    findings.extend(rules::changes(project, groups.list, &schema_changes, baseline));
     findings
 }
 
@@ -319,9 +338,10 @@ pub(crate) fn locate(project: &Project, loc: &Loc) -> Option<Label> {
             let span = project.registry.namespace.span.clone();
             return Some(Label::new(&project.registry.source, span).with_message("namespace"));
         }
-        Loc::Env(name) => {
+        Loc::Env(name, at) => {
             let envs = &project.registry.envs;
-            let (e, what) = match envs.iter().find(|e| e.value == *name) {
+            let listed = at.and_then(|i| envs.get(i)).filter(|e| e.value == *name);
+            let (e, what) = match listed.or_else(|| envs.iter().find(|e| e.value == *name)) {
                 Some(e) => (e, "env"),
                 None => (envs.first()?, "envs"),
             };

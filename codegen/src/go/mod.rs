@@ -217,8 +217,8 @@ fn render_bus(
     render("doc.go", &view::doc(project, settings, &header));
     // The NATS package only when the registry asks: without it the module
     // is exactly the core one (no nats.go require, the same go.sum).
-    let model = crate::transport::model(&project.registry)?;
-    let nats = natsbus::wanted(&model);
+    let model = &project.transport;
+    let nats = natsbus::wanted(model);
     render(
         "go.mod",
         &view::GoMod {
@@ -237,7 +237,7 @@ fn render_bus(
     }
     let mut sum = plugin::GO_SUM.to_owned();
     if nats {
-        files.extend(natsbus::render(project, settings, &model, aliases, packages, &header)?);
+        files.extend(natsbus::render(project, settings, model, aliases, packages, &header)?);
         let mut lines: Vec<&str> = plugin::GO_SUM.lines().chain(natsbus::GO_SUM.lines()).collect();
         lines.sort_unstable();
         sum = lines.iter().map(|l| format!("{l}\n")).collect();

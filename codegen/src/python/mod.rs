@@ -232,11 +232,8 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         files.insert(format!("{dir}/{file}"), engine.render(template, &common)?);
     }
     files.insert(format!("{dir}/py.typed"), String::new());
-    // The opt-in transports; the registry's load already validated the model.
-    match crate::transport::model(&project.registry) {
-        Ok(model) => nats::generate(&model, &engine, &header, &package, &dir, &mut files)?,
-        Err(d) => diags.extend(d),
-    }
+    // The opt-in transports, from the model the load computed.
+    nats::generate(&project.transport, &engine, &header, &package, &dir, &mut files)?;
 
     // Payload modules, for every file of the pool that is not a WKT.
     let pool = &project.compiled.pool;

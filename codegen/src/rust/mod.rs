@@ -429,10 +429,7 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
     }
     c.close("");
     c.append(&impls.finish());
-    match crate::transport::model(&project.registry) {
-        Ok(model) => c.append(&crate::transport::rust::render(&model)),
-        Err(d) => diags.extend(d),
-    }
+    c.append(&crate::transport::rust::render(&project.transport));
     if linked {
         c.line(format!("include!({});", lit(DESCRIPTORS_FILE)));
         c.line("static DESCRIPTOR_POOL: ::std::sync::OnceLock<::ampy_bus::linked::prost_reflect::DescriptorPool> = ::std::sync::OnceLock::new();");

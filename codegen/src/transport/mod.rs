@@ -276,9 +276,3 @@ pub fn model(registry: &Registry) -> Result<Model, Diagnostics> {
         python_transports: transports(registry.targets.python.as_ref().map(|p| &p.transports)),
     })
 }
-
-/// The model's findings alone, for `load`: a registry whose streams
-/// collide is invalid whichever command reads it.
-pub fn validate(registry: &Registry) -> Diagnostics {
-    model(registry).err().unwrap_or_default()
-}

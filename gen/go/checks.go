@@ -24,6 +24,14 @@ func textProblem(s string) string {
 		return "is empty"
 	}
 	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			// ASCII: the controls are C0 and DEL, as unicode.IsControl says.
+			if c < 0x20 || c == 0x7f {
+				return "contains a control character (header values are single-line text)"
+			}
+			i++
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 		if unicode.IsControl(r) || (r == utf8.RuneError && size == 1) {

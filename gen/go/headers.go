@@ -56,10 +56,46 @@ func RequiredHeaders() []string { return append([]string(nil), allHeaders[:requi
 func OptionalHeaders() []string { return append([]string(nil), allHeaders[requiredHeaderCount:]...) }
 
 func headerIndex(name string) int {
-	for i, n := range allHeaders {
-		if n == name {
-			return i
-		}
+	// A switch (compiled to a search on length and bytes), not a scan of
+	// allHeaders: it runs for every received header. Same order as
+	// allHeaders (the conformance vectors fail on a wrong index).
+	switch name {
+	case HeaderMessageID:
+		return 0
+	case HeaderSchemaFQDN:
+		return 1
+	case HeaderSchemaVersion:
+		return 2
+	case HeaderContentType:
+		return 3
+	case HeaderProducedAt:
+		return 4
+	case HeaderProducer:
+		return 5
+	case HeaderSource:
+		return 6
+	case HeaderRunID:
+		return 7
+	case HeaderTraceParent:
+		return 8
+	case HeaderPartitionKey:
+		return 9
+	case HeaderContentEncoding:
+		return 10
+	case HeaderDedupeKey:
+		return 11
+	case HeaderRetryCount:
+		return 12
+	case HeaderDLQReason:
+		return 13
+	case HeaderSchemaHash:
+		return 14
+	case HeaderBlobRef:
+		return 15
+	case HeaderBlobHash:
+		return 16
+	case HeaderBlobSize:
+		return 17
 	}
 	return -1
 }

@@ -4,16 +4,17 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::consumer::pull::{Config as PullConfig, Stream as Messages};
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
 use async_nats::jetstream::AckKind;
+use async_nats::HeaderMap;
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use super::headers::{for_dead_letter, from_nats, to_nats};
+use super::headers::{for_dead_letter, from_nats, sorted_pairs, to_nats};
 use super::publish::publish_checked;
 use super::{Bus, Error, ErrorKind, RetryPolicy};
 use crate::envelope::{BlobPointer, Dlq, Envelope, EnvelopeError};
@@ -70,17 +71,26 @@ pub struct Delivery<P> {
     raw: Arc<Raw>,
 }
 
+/// The received record. The owned header pairs are made on first use (a
+/// dead letter, [`Delivery::raw_headers`]): decoding reads borrowed ones.
 #[derive(Debug)]
 struct Raw {
-    headers: Vec<(String, String)>,
+    map: Option<HeaderMap>,
+    headers: OnceLock<Vec<(String, String)>>,
     payload: Bytes,
+}
+
+impl Raw {
+    fn headers(&self) -> &[(String, String)] {
+        self.headers.get_or_init(|| from_nats(self.map.as_ref()))
+    }
 }
 
 impl<P> Delivery<P> {
     /// The received headers under their envelope names (other NATS headers
     /// under their own), contract order first.
     pub fn raw_headers(&self) -> &[(String, String)] {
-        &self.raw.headers
+        self.raw.headers()
     }
 
     /// The received body bytes, untouched (still gzipped if they were).
@@ -420,7 +430,7 @@ where
 
     async fn handle<H>(
         &mut self,
-        msg: async_nats::jetstream::Message,
+        mut msg: async_nats::jetstream::Message,
         handler: &mut H,
         stats: &mut RunStats,
     ) -> Result<Step, Error>
@@ -445,8 +455,14 @@ where
         }
         stats.received += 1;
         let last_in_window = self.until.is_some() && info.pending == 0;
-        let raw = Arc::new(Raw { headers: from_nats(msg.headers.as_ref()), payload: msg.payload.clone() });
-        let pairs = raw.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let raw = Arc::new(Raw {
+            map: msg.message.headers.take(),
+            headers: OnceLock::new(),
+            payload: std::mem::take(&mut msg.message.payload),
+        });
+        // The same pairs, in the same order, as `from_nats`, borrowed.
+        let sorted = sorted_pairs(raw.map.as_ref());
+        let pairs = sorted.iter().map(|(_, k, v)| (*k, *v));
         let decoded = match Envelope::<T::Payload>::decode(pairs.clone(), &raw.payload) {
             Ok(e) => Ok((e.headers, Body::Payload(e.payload))),
             Err(EnvelopeError::PointerRecord { .. }) => Envelope::<T::Payload>::decode_headers(pairs).map(|h| {
@@ -537,7 +553,7 @@ where
         reason: &str,
         stats: &mut RunStats,
     ) -> Result<(), Error> {
-        let letter = self.dlq.dead_letter(T::DOMAIN, for_dead_letter(&raw.headers), Vec::new(), reason)?;
+        let letter = self.dlq.dead_letter(T::DOMAIN, for_dead_letter(raw.headers()), Vec::new(), reason)?;
         let headers = to_nats(letter.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
         match publish_checked(&self.bus, &self.dlq_subject, headers, raw.payload.clone(), &self.dlq_retry).await {
             Ok(_) => {

@@ -4,8 +4,8 @@
 use async_nats::HeaderMap;
 
 use super::{Error, ErrorKind};
-use crate::transport::{contract_header, nats_header};
-use ampy_canonical::transport::is_publish_directive;
+use crate::transport::nats_header;
+use ampy_canonical::transport::{is_publish_directive, NATS_HEADERS};
 
 /// JetStream refuses a header block longer than this many bytes.
 pub const MAX_HEADER_BYTES: usize = 65_535;
@@ -34,20 +34,29 @@ where
 /// map, so wire order is not observable; sorting makes the result stable).
 /// A name sent twice yields two pairs, which header parsing rejects.
 pub fn from_nats(map: Option<&HeaderMap>) -> Vec<(String, String)> {
+    sorted_pairs(map).into_iter().map(|(_, k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+/// [`from_nats`] borrowed, with each pair's rank (its position in the
+/// contract order; other names after): what the consumer decodes from
+/// without copying every header.
+pub(crate) fn sorted_pairs(map: Option<&HeaderMap>) -> Vec<(usize, &str, &str)> {
     let Some(map) = map else { return Vec::new() };
-    let mut out: Vec<(usize, String, String)> = Vec::with_capacity(map.len());
+    let mut out: Vec<(usize, &str, &str)> = Vec::with_capacity(map.len());
     for (name, values) in map.iter() {
         let n: &str = name.as_ref();
-        let (rank, key) = match contract_header(n) {
-            Some(c) => (crate::headers::names::ALL.iter().position(|x| *x == c).unwrap_or(usize::MAX), c.to_owned()),
-            None => (usize::MAX, n.to_owned()),
+        // NATS_HEADERS is in the contract's order: one scan gives both the
+        // contract name and its rank.
+        let (rank, key) = match NATS_HEADERS.iter().position(|(_, nats)| *nats == n) {
+            Some(i) => (i, NATS_HEADERS[i].0),
+            None => (usize::MAX, n),
         };
         for v in values {
-            out.push((rank, key.clone(), v.as_str().to_owned()));
+            out.push((rank, key, v.as_str()));
         }
     }
-    out.sort();
-    out.into_iter().map(|(_, k, v)| (k, v)).collect()
+    out.sort_unstable();
+    out
 }
 
 /// The received headers a dead letter keeps: all of them, minus NATS
@@ -69,4 +78,28 @@ pub fn wire_len(map: &HeaderMap) -> usize {
         }
     }
     len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `sorted_pairs` takes a header's rank from its position in
+    /// `NATS_HEADERS`, so that table must be in the contract's order.
+    #[test]
+    fn nats_headers_are_in_contract_order() {
+        let contract: Vec<&str> = NATS_HEADERS.iter().map(|(c, _)| *c).collect();
+        assert_eq!(contract, crate::headers::names::ALL);
+    }
+
+    #[test]
+    fn pairs_come_in_contract_order_then_other_names_by_bytes() {
+        let mut map = HeaderMap::new();
+        for (k, v) in [("X-B", "2"), ("Ampy-Producer", "p"), ("X-A", "1"), ("Nats-Msg-Id", "m"), ("X-A", "0")] {
+            map.append(k, v);
+        }
+        let got = from_nats(Some(&map));
+        let want = [("message_id", "m"), ("producer", "p"), ("X-A", "0"), ("X-A", "1"), ("X-B", "2")];
+        assert_eq!(got, want.map(|(k, v)| (k.to_owned(), v.to_owned())));
+    }
 }

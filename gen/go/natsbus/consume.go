@@ -307,8 +307,10 @@ func (c *Consumer[P]) Stop() {
 func (c *Consumer[P]) loop(ctx context.Context, h Handler[P], idle time.Duration) (RunStats, error) {
 	var stats RunStats
 	defer c.Stop()
+	w := newIdleWait(ctx, idle)
+	defer w.close()
 	for !c.done {
-		msg, err := c.next(ctx, idle)
+		msg, err := c.next(w)
 		if err != nil {
 			return stats, err
 		}
@@ -322,15 +324,67 @@ func (c *Consumer[P]) loop(ctx context.Context, h Handler[P], idle time.Duration
 	return stats, nil
 }
 
+// idleWait is what next waits on: ctx, and with idle > 0 also a timer
+// armed only while waiting. One context and timer serve a whole run (the
+// timer is reset per wait) instead of a context.WithTimeout, with its
+// allocations and timer, per record.
+type idleWait struct {
+	parent context.Context
+	idle   time.Duration
+	ctx    context.Context
+	cancel context.CancelFunc
+	timer  *time.Timer
+}
+
+func newIdleWait(ctx context.Context, idle time.Duration) *idleWait {
+	w := &idleWait{parent: ctx, idle: idle, ctx: ctx}
+	if idle > 0 {
+		w.arm()
+	}
+	return w
+}
+
+// arm makes a fresh context that the (stopped) timer cancels when it fires.
+func (w *idleWait) arm() {
+	w.ctx, w.cancel = context.WithCancel(w.parent)
+	cancel := w.cancel
+	w.timer = time.AfterFunc(time.Hour, cancel)
+	w.timer.Stop()
+}
+
+// begin starts the idle clock; end stops it, and replaces the context when
+// the timer fired although the wait ended otherwise (a record came at the
+// last moment), so that the next wait starts clean.
+func (w *idleWait) begin() {
+	if w.timer != nil {
+		w.timer.Reset(w.idle)
+	}
+}
+
+func (w *idleWait) end(got bool) {
+	if w.timer != nil && !w.timer.Stop() && got {
+		w.cancel()
+		w.arm()
+	}
+}
+
+func (w *idleWait) close() {
+	if w.timer != nil {
+		w.timer.Stop()
+		w.cancel()
+	}
+}
+
 // next is the next message, or nil when ctx is done or nothing came for
 // idle (when idle > 0).
-func (c *Consumer[P]) next(ctx context.Context, idle time.Duration) (jetstream.Msg, error) {
-	wait := ctx
-	if idle > 0 {
-		var cancel context.CancelFunc
-		wait, cancel = context.WithTimeout(ctx, idle)
-		defer cancel()
-	}
+func (c *Consumer[P]) next(w *idleWait) (jetstream.Msg, error) {
+	w.begin()
+	msg, err := c.nextIn(w.ctx)
+	w.end(msg != nil)
+	return msg, err
+}
+
+func (c *Consumer[P]) nextIn(wait context.Context) (jetstream.Msg, error) {
 	for wait.Err() == nil {
 		if c.iter == nil {
 			it, err := c.consumer.Messages(jetstream.PullMaxMessages(c.batch), jetstream.PullHeartbeat(5*time.Second),
@@ -403,7 +457,9 @@ func (c *Consumer[P]) handle(ctx context.Context, msg jetstream.Msg, h Handler[P
 		c.bus.observer.DecodeFailed(c.topic.ID, core.KindOf(err))
 		return c.deadLetter(ctx, msg, raw, body, core.DLQReason(err), stats)
 	}
-	if delivered == 1 {
+	// The latency needs produced_at parsed and the clock read: skipped
+	// when nobody observes it.
+	if _, unobserved := c.bus.observer.(NoObserver); delivered == 1 && !unobserved {
 		if produced, ok := headers.ProducedAtTime(); ok {
 			ms := float64(time.Since(produced).Microseconds()) / 1e3
 			c.bus.observer.DeliveryLatency(c.topic.ID, max(ms, 0))

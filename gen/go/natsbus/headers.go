@@ -86,28 +86,29 @@ func headerProblem(name, value string) string {
 // runtime's). A name sent twice yields two pairs, which header parsing
 // rejects as duplicate_header.
 func fromNATS(h nats.Header) []core.HeaderPair {
-	pairs := make([]core.HeaderPair, 0, len(h))
-	known := 0
-	// Contract names in contract order: one map lookup each, no sort on
-	// the per-message path.
-	for _, nh := range natsHeaders {
-		values, ok := h[nh.nats]
-		if !ok {
-			continue
-		}
-		known++
-		for _, v := range sortedValues(values) {
-			pairs = append(pairs, core.HeaderPair{Name: nh.contract, Value: v})
-		}
+	n := 0
+	for _, values := range h {
+		n += len(values)
 	}
-	if known == len(h) {
-		return pairs
-	}
-	others := make([]string, 0, len(h)-known)
-	for name := range h {
-		if _, ok := natsIndex[name]; !ok {
+	pairs := make([]core.HeaderPair, 0, n)
+	// One pass over the received names, one index lookup each (not one map
+	// lookup per contract name), then the contract names in contract order.
+	var slots [len(natsHeaders)][]string
+	var others []string
+	for name, values := range h {
+		if i, ok := natsIndex[name]; ok {
+			slots[i] = values
+		} else {
 			others = append(others, name)
 		}
+	}
+	for i, values := range slots {
+		for _, v := range sortedValues(values) {
+			pairs = append(pairs, core.HeaderPair{Name: natsHeaders[i].contract, Value: v})
+		}
+	}
+	if len(others) == 0 {
+		return pairs
 	}
 	sort.Strings(others)
 	for _, name := range others {

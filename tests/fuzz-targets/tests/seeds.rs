@@ -33,3 +33,20 @@ fn truncated_seeds_are_handled() {
     }
     assert!(target("envelope").is_some());
 }
+
+#[test]
+fn regression_canonical_unknown_syntax() {
+    // Found by `cargo fuzz run canonical`: a descriptor set whose file says
+    // `syntax = "proto4"` made prost-reflect panic inside
+    // `DescriptorPool::decode` (see `ampy_fuzz_targets::targets::pool_of`).
+    // Field 1 (file) holding a FileDescriptorProto with name (1) and
+    // syntax (12).
+    let file = [&[0x0a, 5][..], b"a.pro", &[0x62, 6], b"proto4"].concat();
+    let set = [&[0x0a, u8::try_from(file.len()).unwrap()][..], &file].concat();
+    (target("canonical").unwrap().run)(&set);
+    assert!(ampy_fuzz_targets::targets::pool_of(&set).is_none());
+    // The same file with a known syntax decodes: the guard is that narrow.
+    let ok = [&[0x0a, 5][..], b"a.pro", &[0x62, 6], b"proto3"].concat();
+    let ok = [&[0x0a, u8::try_from(ok.len()).unwrap()][..], &ok].concat();
+    assert!(ampy_fuzz_targets::targets::pool_of(&ok).is_some());
+}

@@ -127,7 +127,8 @@ mkdir -p "$tmp/hostile-nats-registry"
 sed 's|^    package: hostile$|    package: hostile\n    transports: [nats]|' tests/hostile/hostile.yaml >"$tmp/hostile-nats-registry/hostile.yaml"
 grep -q 'transports: \[nats\]' "$tmp/hostile-nats-registry/hostile.yaml" || { echo "could not add the transport to hostile.yaml"; exit 1; }
 cp tests/hostile/hostile.lock.json "$tmp/hostile-nats-registry/"
-ln -s "$ROOT/tests/hostile/proto" "$tmp/hostile-nats-registry/proto"
+# A copy, not a link: a link out of the registry's tree is refused (docs/registry.md, include roots).
+cp -R "$ROOT/tests/hostile/proto" "$tmp/hostile-nats-registry/proto"
 generated_module hostile_nats "$tmp/hostile-nats-registry/hostile.yaml" ""
 [ -f "$tmp/hostile_nats/natsbus/topics.go" ] || { echo "hostile_nats: no natsbus package"; exit 1; }
 

@@ -7,6 +7,7 @@
 //
 //   java -cp "$AMPY_KAFKA_CLASSPATH" tests/kafka/JavaPartitioner.java partitions KEYS
 //   java -cp "$AMPY_KAFKA_CLASSPATH" tests/kafka/JavaPartitioner.java placement BOOTSTRAP TOPIC COUNT
+//   java -cp "$AMPY_KAFKA_CLASSPATH" tests/kafka/JavaPartitioner.java create-topic BOOTSTRAP TOPIC PARTITIONS
 //
 // `partitions` prints, per line of KEYS (`k:` + base64 of the key bytes),
 // `k:<base64>\t<murmur2>\t<p(1)>\t<p(3)>\t<p(6)>\t<p(12)>\t<p(100)>`: the
@@ -16,6 +17,8 @@
 // each one sits on the partition Java's rule names for its key and the
 // topic's partition count; it prints each misplaced record and exits 1 if
 // any is, or if it read other than COUNT records.
+//
+// `create-topic` creates a scratch topic (replication 1) for `placement`.
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,6 +31,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -44,9 +50,20 @@ public class JavaPartitioner {
             partitions(Path.of(args[1]));
         } else if (args.length == 4 && args[0].equals("placement")) {
             System.exit(placement(args[1], args[2], Long.parseLong(args[3])));
+        } else if (args.length == 4 && args[0].equals("create-topic")) {
+            createTopic(args[1], args[2], Integer.parseInt(args[3]));
         } else {
-            System.err.println("usage: JavaPartitioner partitions KEYS | placement BOOTSTRAP TOPIC COUNT");
+            System.err.println("usage: JavaPartitioner partitions KEYS | placement BOOTSTRAP TOPIC COUNT"
+                    + " | create-topic BOOTSTRAP TOPIC PARTITIONS");
             System.exit(2);
+        }
+    }
+
+    static void createTopic(String bootstrap, String topic, int partitions) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        try (Admin admin = Admin.create(p)) {
+            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
         }
     }
 
@@ -93,7 +110,7 @@ public class JavaPartitioner {
                     TopicPartition tp = new TopicPartition(r.topic(), r.partition());
                     next.put(tp, r.offset() + 1);
                     read++;
-                    byte[] key = r.key() == null ? null : r.key();
+                    byte[] key = r.key();
                     if (key == null) {
                         bad++;
                         System.out.println("null key at " + tp + "@" + r.offset());

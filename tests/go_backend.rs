@@ -89,8 +89,13 @@ fn a_missing_plugin_is_a_diagnostic_with_the_install_command() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("generate::go_plugin").and(predicate::str::contains(INSTALL)));
-    // Nothing on PATH, no Go toolchain, an empty home.
+    // Nothing on PATH, no Go toolchain, an empty home, and run outside the
+    // repository, whose target/tools may hold the pinned plugin.
+    let registry = std::fs::canonicalize("registry/ampy.yaml").unwrap();
     cli()
+        .current_dir(dir.path())
+        .arg("--registry")
+        .arg(&registry)
         .env_remove("AMPYGEN_PROTOC_GEN_GO")
         .env("PATH", "")
         .env("HOME", dir.path())

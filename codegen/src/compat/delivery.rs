@@ -22,6 +22,11 @@ use super::{Change, Class, Loc, TopicPart};
 /// Tier settings that describe rather than change delivery.
 const INFORMATIONAL: &[&str] = &["p99_ms"];
 
+/// The Kafka partition count, as a tier setting and as a domain's override.
+const PARTITIONS: &[&str] = &["partitions", "domain.partitions"];
+const MOVES_KEYS: &str = " (Kafka places keys by murmur2 % partitions: most keys move to another partition, \
+     and a key's records before and after the change lose their order)";
+
 /// `key=value` lines as a lookup.
 fn settings(lines: &[String]) -> std::collections::BTreeMap<&str, &str> {
     lines.iter().filter_map(|l| l.split_once('=')).collect()
@@ -47,7 +52,8 @@ fn tier_changes(was: &[String], now: &[String]) -> (Class, Vec<String>) {
             continue;
         }
         class = class.max(class_of(k));
-        what.push(format!("`{k}` {} -> {}", x.unwrap_or(&"unset"), y.unwrap_or(&"unset")));
+        let effect = if PARTITIONS.contains(&k) { MOVES_KEYS } else { "" };
+        what.push(format!("`{k}` {} -> {}{effect}", x.unwrap_or(&"unset"), y.unwrap_or(&"unset")));
     }
     (class, what)
 }

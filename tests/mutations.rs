@@ -397,7 +397,6 @@ const CASES: &[Case] = &[
         .refused(),
     // Kafka partitions: keys move between partitions, per-key order breaks.
     case("qos_tier_partitions_changed", &[Replace(R, "    max_age_hours: 720           # 30 days", "    partitions: 12\n    max_age_hours: 720           # 30 days")])
-        .after(&[Replace(R, "    max_age_hours: 720           # 30 days", "    partitions: 6\n    max_age_hours: 720           # 30 days")])
         .finds("breaking-delivery", "compat::breaking_delivery", R, "  critical:\n    delivery: at_least_once")
         .refused(),
     case("domain_partitions_added", &[Replace(R, "    qos: critical\n    versions:\n      v1:\n        topics:\n          requests:", "    qos: critical\n    partitions: 12\n    versions:\n      v1:\n        topics:\n          requests:")])

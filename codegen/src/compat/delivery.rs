@@ -268,6 +268,18 @@ mod tests {
         let c = diff("a.v1.t", &base, &retained);
         assert_eq!((c.len(), c[0].class), (1, Class::BreakingDelivery));
         assert_eq!(c[0].summary, "settings of `a.v1.t` changed: `topic.retention` unset -> 7d");
+        // Kafka partitions, of a tier or a domain: the finding says keys move.
+        let grown = topic("rt", &["delivery=at_least_once", "p99_ms=150", "partitions=12"], None);
+        let c = diff("a.v1.t", &base, &grown);
+        assert_eq!(c[0].class, Class::BreakingDelivery);
+        assert!(c[0]
+            .summary
+            .starts_with("QoS tier `rt` changed: `partitions` unset -> 12 (Kafka places keys by murmur2"));
+        let mut split = base.clone();
+        split.delivery.as_mut().unwrap().settings = vec!["domain.partitions=3".into()];
+        let c = diff("a.v1.t", &base, &split);
+        assert_eq!(c[0].class, Class::BreakingDelivery);
+        assert!(c[0].summary.contains("`domain.partitions` unset -> 3 (Kafka places keys"), "{}", c[0].summary);
         // A lock older than format 3 recorded none of this.
         let old = LockedTopic { delivery: None, ..base.clone() };
         assert!(diff("a.v1.t", &old, &new_key).is_empty());

@@ -424,3 +424,63 @@ pub fn model(registry: &Registry) -> Result<Model, Diagnostics> {
         python_transports: transports(registry.targets.python.as_ref().map(|p| &p.transports)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(domain: &str, tier: &str) -> Stream {
+        Stream {
+            env: "prod".into(),
+            domain: domain.into(),
+            version: "v1".into(),
+            name: canon::stream_name("ampy", "prod", domain, "v1"),
+            subjects: vec![format!("ampy.prod.{domain}.v1.>")],
+            tier: tier.into(),
+            dead_letters: false,
+        }
+    }
+
+    fn tier(max_age_ms: u64, max_bytes: Option<u64>, replicas: u64) -> Tier {
+        Tier {
+            name: "t".into(),
+            p99_ms: None,
+            max_deliveries: 5,
+            ack_wait_ms: 1,
+            nak_backoff_ms: vec![1],
+            duplicate_window_ms: 1,
+            max_age_ms,
+            max_bytes,
+            storage: Storage::File,
+            replicas,
+            partitions: 6,
+            max_message_bytes: 2048,
+            min_insync_replicas: defaults::min_insync_replicas(replicas),
+        }
+    }
+
+    #[test]
+    fn kafka_topics_take_the_tier_and_the_domain_override() {
+        let t = tier(3_600_000, Some(12_000), 3);
+        let k = kafka_topic("ampy", &stream("orders", "t"), Some(&t), None);
+        assert_eq!(k.name, "ampy.prod.orders.v1");
+        assert_eq!((k.partitions, k.replication_factor, k.min_insync_replicas), (6, 3, 2));
+        // max_bytes bounds the topic; Kafka's retention.bytes is per partition.
+        assert_eq!((k.retention_ms, k.retention_bytes, k.max_message_bytes), (3_600_000, 2_000, 2048));
+        let k = kafka_topic("ampy", &stream("orders", "t"), Some(&t), Some(12));
+        assert_eq!((k.partitions, k.retention_bytes), (12, 1_000));
+        // No age and no size limit: Kafka's -1 for both.
+        let k = kafka_topic("ampy", &stream("orders", "t"), Some(&tier(0, None, 1)), None);
+        assert_eq!((k.retention_ms, k.retention_bytes, k.min_insync_replicas), (-1, -1, 1));
+        assert_eq!(
+            k.configs().iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            ["cleanup.policy", "max.message.bytes", "min.insync.replicas", "retention.bytes", "retention.ms"]
+        );
+    }
+
+    #[test]
+    fn the_default_min_insync_replicas_leaves_one_replica_to_fail() {
+        let got: Vec<u64> = (1..=5).map(defaults::min_insync_replicas).collect();
+        assert_eq!(got, [1, 1, 2, 3, 4]);
+    }
+}

@@ -63,7 +63,7 @@ impl Decoder<'_> {
                 let mut diag = Diagnostic::error(
                     "registry::bad_qos",
                     format!(
-                        "`min_insync_replicas` of {what} is {}, more than its {replicas_value} replicas",
+                        "`min_insync_replicas` of {what} is {}, but its topics have {replicas_value} replica(s) (`replicas`)",
                         min.value
                     ),
                 )

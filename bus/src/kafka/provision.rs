@@ -485,6 +485,11 @@ fn describe(code: RDKafkaErrorCode) -> String {
         RDKafkaErrorCode::InvalidReplicationFactor => {
             format!("{code} (the tier's `replicas` is more than the cluster's brokers)")
         }
+        RDKafkaErrorCode::TopicAlreadyExists => {
+            format!(
+                "{code} (the cluster's metadata did not list it yet: another run may have just created it; run again)"
+            )
+        }
         RDKafkaErrorCode::PolicyViolation => format!("{code} (a broker policy refused it)"),
         RDKafkaErrorCode::TopicAuthorizationFailed | RDKafkaErrorCode::ClusterAuthorizationFailed => {
             format!("{code} (the client may not manage topics)")

@@ -161,6 +161,10 @@ enum Broker {
         /// Fewer partitions are never applied.
         #[arg(long)]
         allow_data_loss: bool,
+        /// A librdkafka client property, `KEY=VALUE`, repeatable: TLS and
+        /// SASL settings, e.g. `-X security.protocol=SASL_SSL`.
+        #[arg(short = 'X', long = "client-config", value_name = "KEY=VALUE")]
+        client_config: Vec<String>,
     },
 }
 
@@ -210,8 +214,8 @@ fn run(cli: Cli) -> ExitCode {
         Command::Provision { broker: Broker::Nats { server, env, dry_run, allow_data_loss } } => {
             provision::nats(&project, &server, &env, ampy_bus::nats::ProvisionOptions { dry_run, allow_data_loss })
         }
-        Command::Provision { broker: Broker::Kafka { bootstrap, env, dry_run, allow_data_loss } } => {
-            provision::kafka(&project, &bootstrap, &env, dry_run, allow_data_loss)
+        Command::Provision { broker: Broker::Kafka { bootstrap, env, dry_run, allow_data_loss, client_config } } => {
+            provision::kafka(&project, &bootstrap, &env, &client_config, dry_run, allow_data_loss)
         }
     }
 }

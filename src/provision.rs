@@ -94,7 +94,14 @@ fn plans(model: &Model, env: &str) -> Vec<StreamPlan> {
 
 /// `ampygen provision kafka`: the env's Kafka topics (docs/kafka.md §4).
 #[cfg(feature = "kafka")]
-pub fn kafka(project: &Project, bootstrap: &str, env: &str, dry_run: bool, allow_data_loss: bool) -> ExitCode {
+pub fn kafka(
+    project: &Project,
+    bootstrap: &str,
+    env: &str,
+    client_config: &[String],
+    dry_run: bool,
+    allow_data_loss: bool,
+) -> ExitCode {
     use ampy_bus::kafka::rdkafka::admin::AdminClient;
     use ampy_bus::kafka::rdkafka::client::DefaultClientContext;
     use ampy_bus::kafka::rdkafka::config::ClientConfig;
@@ -109,6 +116,24 @@ pub fn kafka(project: &Project, bootstrap: &str, env: &str, dry_run: bool, allow
         eprintln!("error: `--bootstrap {bootstrap}` is not HOST:PORT (a comma-separated list of them is fine)");
         return ExitCode::from(BAD_INPUT);
     }
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("client.id", "ampygen-provision")
+        // librdkafka logs each failed connection attempt to stderr; the
+        // error below says what happened once.
+        .set("log_level", "0");
+    for kv in client_config {
+        let Some((k, v)) = kv.split_once('=').filter(|(k, _)| !k.trim().is_empty()) else {
+            eprintln!("error: `-X {kv}` is not KEY=VALUE (a librdkafka client property)");
+            return ExitCode::from(BAD_INPUT);
+        };
+        if k.trim() == "bootstrap.servers" {
+            eprintln!("error: give the brokers with --bootstrap, not `-X bootstrap.servers`");
+            return ExitCode::from(BAD_INPUT);
+        }
+        config.set(k.trim(), v);
+    }
     let plans = kafka_plans(model, env);
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
@@ -118,14 +143,7 @@ pub fn kafka(project: &Project, bootstrap: &str, env: &str, dry_run: bool, allow
         }
     };
     runtime.block_on(async {
-        let admin: AdminClient<DefaultClientContext> = match ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("client.id", "ampygen-provision")
-            // librdkafka logs each failed connection attempt to stderr; the
-            // error below says what happened once.
-            .set("log_level", "0")
-            .create()
-        {
+        let admin: AdminClient<DefaultClientContext> = match config.create() {
             Ok(a) => a,
             Err(e) => {
                 eprintln!("error: cannot configure a Kafka client for `{bootstrap}`: {e}");
@@ -153,7 +171,7 @@ pub fn kafka(project: &Project, bootstrap: &str, env: &str, dry_run: bool, allow
 }
 
 #[cfg(not(feature = "kafka"))]
-pub fn kafka(_: &Project, _: &str, _: &str, _: bool, _: bool) -> ExitCode {
+pub fn kafka(_: &Project, _: &str, _: &str, _: &[String], _: bool, _: bool) -> ExitCode {
     eprintln!("error: this ampygen was built without its `kafka` feature; rebuild it with default features");
     ExitCode::from(BAD_INPUT)
 }

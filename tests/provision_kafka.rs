@@ -150,8 +150,9 @@ fn provision_creates_then_changes_nothing_then_grows_and_refuses_to_shrink() {
     assert_eq!(broker.config(&orders, "min.insync.replicas"), "1");
     assert_eq!(broker.config(&orders, "retention.bytes"), "-1");
 
-    // A second time: nothing to change, and it says so.
-    let (code, out) = provision(dir, &bootstrap, &env, &[]);
+    // A second time: nothing to change, and it says so (with a client
+    // property passed through, as TLS or SASL settings would be).
+    let (code, out) = provision(dir, &bootstrap, &env, &["-X", "socket.timeout.ms=20000"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("14 topics: 0 created, 0 updated, 14 unchanged; nothing to change"), "{out}");
 
@@ -228,6 +229,12 @@ fn provision_creates_then_changes_nothing_then_grows_and_refuses_to_shrink() {
     assert!(out.contains("env `staging` is not in the registry"), "{out}");
     let (code, out) = provision(dir, "no-port", &env, &[]);
     assert_eq!(code, 2, "{out}");
+    let (code, out) = provision(dir, &bootstrap, &env, &["-X", "no.such.property=1"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("no.such.property"), "{out}");
+    let (code, out) = provision(dir, &bootstrap, &env, &["-X", "novalue"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("is not KEY=VALUE"), "{out}");
     let dead =
         format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
     let (code, out) = provision(dir, &dead, &env, &[]);

@@ -119,7 +119,7 @@ enum Command {
         format: Format,
     },
     /// Create or update the broker streams the registry implies for one env
-    /// (docs/nats.md). Exit 1 when a change would lose stored records.
+    /// (docs/nats.md, docs/kafka.md). Exit 1 when a change is refused.
     Provision {
         #[command(subcommand)]
         broker: Broker,
@@ -143,6 +143,28 @@ enum Broker {
         /// smaller limits, fewer subjects, another storage type).
         #[arg(long)]
         allow_data_loss: bool,
+    },
+    /// Kafka: one topic per env, domain and major version, the dlq
+    /// domain's included (docs/kafka.md). Exit 1 when a topic's partitions
+    /// would shrink (Kafka cannot) or a change would lose stored records.
+    Kafka {
+        /// A bootstrap broker, `HOST:PORT` (or a comma-separated list).
+        #[arg(long)]
+        bootstrap: String,
+        /// Environment, e.g. `prod`.
+        #[arg(long)]
+        env: String,
+        /// Print what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also apply shorter retention (`retention.ms`, `retention.bytes`).
+        /// Fewer partitions are never applied.
+        #[arg(long)]
+        allow_data_loss: bool,
+        /// A librdkafka client property, `KEY=VALUE`, repeatable: TLS and
+        /// SASL settings, e.g. `-X security.protocol=SASL_SSL`.
+        #[arg(short = 'X', long = "client-config", value_name = "KEY=VALUE")]
+        client_config: Vec<String>,
     },
 }
 
@@ -191,6 +213,9 @@ fn run(cli: Cli) -> ExitCode {
         Command::Route { topic, env, payload, dlq, format } => route(&project, &topic, &env, &payload, dlq, format),
         Command::Provision { broker: Broker::Nats { server, env, dry_run, allow_data_loss } } => {
             provision::nats(&project, &server, &env, ampy_bus::nats::ProvisionOptions { dry_run, allow_data_loss })
+        }
+        Command::Provision { broker: Broker::Kafka { bootstrap, env, dry_run, allow_data_loss, client_config } } => {
+            provision::kafka(&project, &bootstrap, &env, &client_config, dry_run, allow_data_loss)
         }
     }
 }

@@ -395,6 +395,13 @@ const CASES: &[Case] = &[
     case("qos_tier_delivery_changed", &[Replace(R, "  realtime:\n    delivery: at_least_once", "  realtime:\n    delivery: at_most_once")])
         .finds("breaking-delivery", "compat::breaking_delivery", R, "  realtime:\n    delivery: at_most_once")
         .refused(),
+    // Kafka partitions: keys move between partitions, per-key order breaks.
+    case("qos_tier_partitions_changed", &[Replace(R, "    max_age_hours: 720           # 30 days", "    partitions: 12\n    max_age_hours: 720           # 30 days")])
+        .finds("breaking-delivery", "compat::breaking_delivery", R, "  critical:\n    delivery: at_least_once")
+        .refused(),
+    case("domain_partitions_added", &[Replace(R, "    qos: critical\n    versions:\n      v1:\n        topics:\n          requests:", "    qos: critical\n    partitions: 12\n    versions:\n      v1:\n        topics:\n          requests:")])
+        .finds("breaking-delivery", "compat::breaking_delivery", R, "          requests:")
+        .refused(),
     case("qos_tier_p99_changed", &[Replace(R, "    p99_ms: 150\n", "    p99_ms: 120\n")])
         .finds("compatible", "compat::compatible", R, "  realtime:\n    delivery: at_least_once\n    p99_ms: 120"),
     // `standard` leaves the broker settings at their defaults, `critical` does not.

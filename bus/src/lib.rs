@@ -20,6 +20,8 @@ pub mod key;
 pub mod linked;
 #[cfg(feature = "reflect")]
 pub use linked::{LinkError, Linked};
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(feature = "nats")]
 pub mod nats;
 pub mod schema;

@@ -1,8 +1,9 @@
 //! The broker layout a registry implies, as constants generated code
 //! fills in (`contract::transport::LAYOUT`): streams, QoS tier settings
 //! and the DLQ route. Plain data with no client library behind it, so a
-//! service without a transport feature pays nothing; the `nats` feature
-//! provisions and configures from it. Normative text: docs/nats.md.
+//! service without a transport feature pays nothing; the `nats` and `kafka`
+//! features provision and configure from it. Normative text: docs/nats.md
+//! and docs/kafka.md.
 
 pub use ampy_canonical::transport::{
     contract_header, nats_header, stream_name, LATENCY_BUCKETS_MS, METRICS, NATS_HEADERS,
@@ -65,6 +66,50 @@ pub struct Stream {
     pub dead_letters: bool,
 }
 
+/// One Kafka topic, `{namespace}.{env}.{domain}.{version}`, with the
+/// settings `ampygen provision kafka` gives it, registry defaults applied
+/// (docs/kafka.md §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KafkaTopic {
+    pub env: &'static str,
+    pub domain: &'static str,
+    pub version: &'static str,
+    /// `ampy.prod.bars.v1`.
+    pub name: &'static str,
+    /// The tier whose settings apply (the domain's `qos`).
+    pub tier: &'static str,
+    /// Whether this topic holds dead letters.
+    pub dead_letters: bool,
+    /// Partition count: the domain's `partitions`, else the tier's. Keys
+    /// are placed by `murmur2(key) % partitions`, so changing it moves keys.
+    pub partitions: u32,
+    /// The tier's `replicas`.
+    pub replication_factor: u16,
+    /// `retention.ms`; -1 keeps records forever.
+    pub retention_ms: i64,
+    /// `retention.bytes`, per partition as Kafka counts it; -1 no limit.
+    pub retention_bytes: i64,
+    /// `max.message.bytes`: the publisher's size bound too.
+    pub max_message_bytes: u64,
+    /// `min.insync.replicas`.
+    pub min_insync_replicas: u32,
+    /// `cleanup.policy`: `delete`.
+    pub cleanup_policy: &'static str,
+}
+
+impl KafkaTopic {
+    /// The topic-level configs, by their Kafka names, sorted by name.
+    pub fn configs(&self) -> [(&'static str, String); 5] {
+        [
+            ("cleanup.policy", self.cleanup_policy.to_owned()),
+            ("max.message.bytes", self.max_message_bytes.to_string()),
+            ("min.insync.replicas", self.min_insync_replicas.to_string()),
+            ("retention.bytes", self.retention_bytes.to_string()),
+            ("retention.ms", self.retention_ms.to_string()),
+        ]
+    }
+}
+
 /// The registry's dlq domain: a dead letter of domain `d` in env `e` goes to
 /// `{namespace}.{e}.{domain}.{version}.{subtopic}`, the token
 /// `{source_domain}` of the subtopic replaced by `d`.
@@ -96,6 +141,8 @@ pub struct Layout {
     pub tiers: &'static [Tier],
     /// Every env's streams.
     pub streams: &'static [Stream],
+    /// Every env's Kafka topics, in the streams' order.
+    pub kafka_topics: &'static [KafkaTopic],
     pub dlq: Option<DlqRoute>,
 }
 
@@ -107,6 +154,16 @@ impl Layout {
     /// The streams of one env, in registry order.
     pub fn streams_for<'a>(&self, env: &'a str) -> impl Iterator<Item = &'static Stream> + 'a {
         self.streams.iter().filter(move |s| s.env == env)
+    }
+
+    /// The Kafka topics of one env, in registry order.
+    pub fn kafka_topics_for<'a>(&self, env: &'a str) -> impl Iterator<Item = &'static KafkaTopic> + 'a {
+        self.kafka_topics.iter().filter(move |t| t.env == env)
+    }
+
+    /// The Kafka topic `{namespace}.{env}.{domain}.{version}`.
+    pub fn kafka_topic(&self, env: &str, domain: &str, version: &str) -> Option<&'static KafkaTopic> {
+        self.kafka_topics.iter().find(|t| t.env == env && t.domain == domain && t.version == version)
     }
 
     /// The stream holding `{namespace}.{env}.{domain}.{version}.>`.

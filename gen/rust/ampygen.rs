@@ -2279,11 +2279,12 @@ impl self::ampy::universe::v1::UniverseSnapshot {
         topics::universe::v1::snapshots::topic_for(self, env)
     }
 }
-/// The broker layout of the registry (docs/nats.md): streams, QoS tier
-/// settings, the DLQ route, header names and metric names. The `nats`
-/// feature of `ampy-bus` provisions and configures from `LAYOUT`.
+/// The broker layout of the registry (docs/nats.md, docs/kafka.md): streams,
+/// Kafka topics, QoS tier settings, the DLQ route, header names and metric
+/// names. The `nats` and `kafka` features of `ampy-bus` provision and
+/// configure from `LAYOUT`.
 pub mod transport {
-    use ::ampy_bus::transport::{DlqRoute, Layout, Storage, Stream, Tier};
+    use ::ampy_bus::transport::{DlqRoute, KafkaTopic, Layout, Storage, Stream, Tier};
     pub const LAYOUT: Layout = Layout {
         namespace: "ampy",
         tiers: &[
@@ -2335,11 +2336,59 @@ pub mod transport {
             Stream { env: "prod", domain: "dlq", version: "v1", name: "AMPY_PROD_DLQ_V1", subjects: &["ampy.prod.dlq.v1.>"], tier: "standard", dead_letters: true },
             Stream { env: "prod", domain: "control", version: "v1", name: "AMPY_PROD_CONTROL_V1", subjects: &["ampy.prod.control.v1.>"], tier: "standard", dead_letters: false },
         ],
+        kafka_topics: &[
+            KafkaTopic { env: "dev", domain: "bars", version: "v1", name: "ampy.dev.bars.v1", tier: "realtime", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 259200000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "ticks", version: "v1", name: "ampy.dev.ticks.v1", tier: "realtime", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 259200000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "news", version: "v1", name: "ampy.dev.news.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "fx", version: "v1", name: "ampy.dev.fx.v1", tier: "realtime", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 259200000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "fundamentals", version: "v1", name: "ampy.dev.fundamentals.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "corporate_actions", version: "v1", name: "ampy.dev.corporate_actions.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "universe", version: "v1", name: "ampy.dev.universe.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "signals", version: "v1", name: "ampy.dev.signals.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "orders", version: "v1", name: "ampy.dev.orders.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "fills", version: "v1", name: "ampy.dev.fills.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "positions", version: "v1", name: "ampy.dev.positions.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "metrics", version: "v1", name: "ampy.dev.metrics.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "dlq", version: "v1", name: "ampy.dev.dlq.v1", tier: "standard", dead_letters: true, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "dev", domain: "control", version: "v1", name: "ampy.dev.control.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "bars", version: "v1", name: "ampy.paper.bars.v1", tier: "realtime", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 259200000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "ticks", version: "v1", name: "ampy.paper.ticks.v1", tier: "realtime", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 259200000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "news", version: "v1", name: "ampy.paper.news.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "fx", version: "v1", name: "ampy.paper.fx.v1", tier: "realtime", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 259200000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "fundamentals", version: "v1", name: "ampy.paper.fundamentals.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "corporate_actions", version: "v1", name: "ampy.paper.corporate_actions.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "universe", version: "v1", name: "ampy.paper.universe.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "signals", version: "v1", name: "ampy.paper.signals.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "orders", version: "v1", name: "ampy.paper.orders.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "fills", version: "v1", name: "ampy.paper.fills.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "positions", version: "v1", name: "ampy.paper.positions.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "metrics", version: "v1", name: "ampy.paper.metrics.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "dlq", version: "v1", name: "ampy.paper.dlq.v1", tier: "standard", dead_letters: true, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "paper", domain: "control", version: "v1", name: "ampy.paper.control.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "bars", version: "v1", name: "ampy.prod.bars.v1", tier: "realtime", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 259200000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "ticks", version: "v1", name: "ampy.prod.ticks.v1", tier: "realtime", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 259200000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "news", version: "v1", name: "ampy.prod.news.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "fx", version: "v1", name: "ampy.prod.fx.v1", tier: "realtime", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 259200000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "fundamentals", version: "v1", name: "ampy.prod.fundamentals.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "corporate_actions", version: "v1", name: "ampy.prod.corporate_actions.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "universe", version: "v1", name: "ampy.prod.universe.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "signals", version: "v1", name: "ampy.prod.signals.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "orders", version: "v1", name: "ampy.prod.orders.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "fills", version: "v1", name: "ampy.prod.fills.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "positions", version: "v1", name: "ampy.prod.positions.v1", tier: "critical", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 2592000000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "metrics", version: "v1", name: "ampy.prod.metrics.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "dlq", version: "v1", name: "ampy.prod.dlq.v1", tier: "standard", dead_letters: true, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+            KafkaTopic { env: "prod", domain: "control", version: "v1", name: "ampy.prod.control.v1", tier: "standard", dead_letters: false, partitions: 6, replication_factor: 1, retention_ms: 604800000, retention_bytes: -1, max_message_bytes: 1048588, min_insync_replicas: 1, cleanup_policy: "delete" },
+        ],
         dlq: Some(DlqRoute { domain: "dlq", version: "v1", subtopic: &["{source_domain}"] }),
     };
     /// The streams of `env`.
     pub fn streams(env: super::Env) -> impl Iterator<Item = &'static Stream> {
         LAYOUT.streams_for(env.as_str())
+    }
+    /// The Kafka topics of `env`.
+    pub fn kafka_topics(env: super::Env) -> impl Iterator<Item = &'static KafkaTopic> {
+        LAYOUT.kafka_topics_for(env.as_str())
     }
     /// Envelope header → NATS header, in wire order.
     pub const NATS_HEADERS: [(&str, &str); 18] = [("message_id", "Nats-Msg-Id"), ("schema_fqdn", "Ampy-Schema-Fqdn"), ("schema_version", "Ampy-Schema-Version"), ("content_type", "Ampy-Content-Type"), ("produced_at", "Ampy-Produced-At"), ("producer", "Ampy-Producer"), ("source", "Ampy-Source"), ("run_id", "Ampy-Run-Id"), ("traceparent", "Ampy-Traceparent"), ("partition_key", "Ampy-Partition-Key"), ("content_encoding", "Ampy-Content-Encoding"), ("dedupe_key", "Ampy-Dedupe-Key"), ("retry_count", "Ampy-Retry-Count"), ("dlq_reason", "Ampy-Dlq-Reason"), ("schema_hash", "Ampy-Schema-Hash"), ("blob_ref", "Ampy-Blob-Ref"), ("blob_hash", "Ampy-Blob-Hash"), ("blob_size", "Ampy-Blob-Size")];

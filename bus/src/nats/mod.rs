@@ -6,7 +6,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! # mod contract { pub mod transport { pub const LAYOUT: ampy_bus::transport::Layout =
-//! #   ampy_bus::transport::Layout { namespace: "ampy", tiers: &[], streams: &[], dlq: None }; } }
+//! #   ampy_bus::transport::Layout { namespace: "ampy", tiers: &[], streams: &[], kafka_topics: &[], dlq: None }; } }
 //! use ampy_bus::{nats::Bus, Env};
 //! let bus = Bus::connect("nats://127.0.0.1:4222", &contract::transport::LAYOUT, Env::Prod).await?;
 //! bus.provision(Default::default()).await?;   // the env's streams, as the registry says

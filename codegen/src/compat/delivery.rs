@@ -22,6 +22,14 @@ use super::{Change, Class, Loc, TopicPart};
 /// Tier settings that describe rather than change delivery.
 const INFORMATIONAL: &[&str] = &["p99_ms"];
 
+/// `crate::transport::defaults::PARTITIONS` as the registry writes it.
+const DEFAULT_PARTITIONS: &str = "6";
+
+/// The Kafka partition count, as a tier setting and as a domain's override.
+const PARTITIONS: &[&str] = &["partitions", "domain.partitions"];
+const MOVES_KEYS: &str = " (Kafka places keys by murmur2 % partitions: most keys move to another partition, \
+     and a key's records before and after the change lose their order)";
+
 /// `key=value` lines as a lookup.
 fn settings(lines: &[String]) -> std::collections::BTreeMap<&str, &str> {
     lines.iter().filter_map(|l| l.split_once('=')).collect()
@@ -43,11 +51,17 @@ fn tier_changes(was: &[String], now: &[String]) -> (Class, Vec<String>) {
     let mut what = Vec::new();
     for k in keys {
         let (x, y) = (a.get(k), b.get(k));
+        // An unset tier `partitions` is the default: writing the default
+        // out (or removing it) changes no partition.
+        if k == "partitions" && x.unwrap_or(&DEFAULT_PARTITIONS) == y.unwrap_or(&DEFAULT_PARTITIONS) {
+            continue;
+        }
         if x == y {
             continue;
         }
         class = class.max(class_of(k));
-        what.push(format!("`{k}` {} -> {}", x.unwrap_or(&"unset"), y.unwrap_or(&"unset")));
+        let effect = if PARTITIONS.contains(&k) { MOVES_KEYS } else { "" };
+        what.push(format!("`{k}` {} -> {}{effect}", x.unwrap_or(&"unset"), y.unwrap_or(&"unset")));
     }
     (class, what)
 }
@@ -115,21 +129,25 @@ pub fn diff(id: &str, was: &LockedTopic, now: &LockedTopic) -> Vec<Change> {
             topic(TopicPart::Qos),
         ));
     } else if a.qos_settings != b.qos_settings {
-        // One change per tier (not per topic), listing every topic on it.
+        // One change per tier (not per topic), listing every topic on it;
+        // none when only a default was written out (`tier_changes`).
         let (class, what) = tier_changes(&a.qos_settings, &b.qos_settings);
-        out.push(Change::new(
-            class,
-            format!("qos tier {}", a.qos),
-            Some(tier_line(a)),
-            Some(tier_line(b)),
-            format!("QoS tier `{}` changed: {}", a.qos, what.join(", ")),
-            Loc::Qos(a.qos.clone()),
-        ));
+        if !what.is_empty() {
+            out.push(Change::new(
+                class,
+                format!("qos tier {}", a.qos),
+                Some(tier_line(a)),
+                Some(tier_line(b)),
+                format!("QoS tier `{}` changed: {}", a.qos, what.join(", ")),
+                Loc::Qos(a.qos.clone()),
+            ));
+        }
     }
-    if a.settings != b.settings {
+    let (was_settings, now_settings) = domain_partitions(a, b);
+    if was_settings != now_settings {
         // Keys the registry format gained after this code: strictly, any
         // change is a delivery change (see `lock::LockedDelivery::settings`).
-        let (_, what) = tier_changes(&a.settings, &b.settings);
+        let (_, what) = tier_changes(&was_settings, &now_settings);
         out.push(Change::new(
             Class::BreakingDelivery,
             format!("topic {id} settings"),
@@ -167,6 +185,29 @@ pub fn diff(id: &str, was: &LockedTopic, now: &LockedTopic) -> Vec<Change> {
         });
     }
     out
+}
+
+/// The topics' settings, where only one side sets a domain's `partitions`,
+/// with the other side's effective count (its tier's, else the default)
+/// filled in: a domain that writes out the count it already had changes no
+/// partition. Where neither side sets it, a tier change reports it.
+fn domain_partitions(a: &LockedDelivery, b: &LockedDelivery) -> (Vec<String>, Vec<String>) {
+    const KEY: &str = "domain.partitions";
+    let has = |d: &LockedDelivery| settings(&d.settings).contains_key(KEY);
+    let fill = |d: &LockedDelivery| {
+        let mut lines = d.settings.clone();
+        if !has(d) {
+            let tier = settings(&d.qos_settings).get("partitions").copied().unwrap_or(DEFAULT_PARTITIONS);
+            lines.push(format!("{KEY}={tier}"));
+            lines.sort();
+        }
+        lines
+    };
+    if has(a) == has(b) {
+        (a.settings.clone(), b.settings.clone())
+    } else {
+        (fill(a), fill(b))
+    }
 }
 
 fn tier_line(d: &LockedDelivery) -> String {
@@ -262,6 +303,29 @@ mod tests {
         let c = diff("a.v1.t", &base, &retained);
         assert_eq!((c.len(), c[0].class), (1, Class::BreakingDelivery));
         assert_eq!(c[0].summary, "settings of `a.v1.t` changed: `topic.retention` unset -> 7d");
+        // Kafka partitions, of a tier or a domain: the finding says keys move.
+        let grown = topic("rt", &["delivery=at_least_once", "p99_ms=150", "partitions=12"], None);
+        let c = diff("a.v1.t", &base, &grown);
+        assert_eq!(c[0].class, Class::BreakingDelivery);
+        assert!(c[0]
+            .summary
+            .starts_with("QoS tier `rt` changed: `partitions` unset -> 12 (Kafka places keys by murmur2"));
+        let mut split = base.clone();
+        split.delivery.as_mut().unwrap().settings = vec!["domain.partitions=3".into()];
+        let c = diff("a.v1.t", &base, &split);
+        assert_eq!(c[0].class, Class::BreakingDelivery);
+        assert!(c[0].summary.contains("`domain.partitions` 6 -> 3 (Kafka places keys"), "{}", c[0].summary);
+        // Writing out the count a topic already has changes nothing.
+        let explicit = topic("rt", &["delivery=at_least_once", "p99_ms=150", "partitions=6"], None);
+        assert!(diff("a.v1.t", &base, &explicit).is_empty());
+        assert_eq!(DEFAULT_PARTITIONS, crate::transport::defaults::PARTITIONS.to_string());
+        let mut same = grown.clone();
+        same.delivery.as_mut().unwrap().settings = vec!["domain.partitions=12".into()];
+        assert!(diff("a.v1.t", &grown, &same).is_empty());
+        let mut other = grown.clone();
+        other.delivery.as_mut().unwrap().settings = vec!["domain.partitions=24".into()];
+        let c = diff("a.v1.t", &grown, &other);
+        assert!(c[0].summary.contains("`domain.partitions` 12 -> 24 (Kafka places keys"), "{}", c[0].summary);
         // A lock older than format 3 recorded none of this.
         let old = LockedTopic { delivery: None, ..base.clone() };
         assert!(diff("a.v1.t", &old, &new_key).is_empty());

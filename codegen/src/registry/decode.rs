@@ -38,8 +38,12 @@ const QOS_KEYS: &[&str] = &[
     "max_bytes",
     "storage",
     "replicas",
+    // Kafka topic settings, also decoded in `decode/qos.rs`.
+    "partitions",
+    "max_message_bytes",
+    "min_insync_replicas",
 ];
-const DOMAIN_KEYS: &[&str] = &["kind", "description", "qos", "versions", "compat"];
+const DOMAIN_KEYS: &[&str] = &["kind", "description", "qos", "versions", "compat", "partitions"];
 const VERSION_KEYS: &[&str] = &["topics", "deprecated"];
 const TOPIC_KEYS: &[&str] = &[
     "description",
@@ -395,7 +399,16 @@ impl Decoder<'_> {
         }
         let versions = obj.get("versions").map(|n| self.versions(name, kind, n)).unwrap_or_default();
         let compat_json = obj.get("compat").and_then(|n| self.compat(n, &what));
-        Some(Domain { name: name.clone(), kind, description: description?, qos: tier?, versions, compat_json })
+        let partitions = obj.get("partitions").and_then(|n| self.partitions(n, &what));
+        Some(Domain {
+            name: name.clone(),
+            kind,
+            description: description?,
+            qos: tier?,
+            versions,
+            compat_json,
+            partitions,
+        })
     }
 
     fn versions(&mut self, domain: &Spanned<String>, kind: DomainKind, node: &Node) -> Vec<Version> {

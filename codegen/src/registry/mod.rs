@@ -147,6 +147,13 @@ pub struct TierTransport {
     pub max_bytes: Option<Spanned<u64>>,
     pub storage: Option<Spanned<Storage>>,
     pub replicas: Option<Spanned<u64>>,
+    /// Kafka: the partitions of each topic on the tier (a domain may
+    /// override it); docs/kafka.md.
+    pub partitions: Option<Spanned<u64>>,
+    /// Kafka: the topic's `max.message.bytes`.
+    pub max_message_bytes: Option<Spanned<u64>>,
+    /// Kafka: the topic's `min.insync.replicas`, at most `replicas`.
+    pub min_insync_replicas: Option<Spanned<u64>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -203,6 +210,8 @@ pub struct Domain {
     /// are compatible in this domain. Default `true`, because the bus allows
     /// JSON for diagnostics and a rename breaks every JSON reader.
     pub compat_json: Option<Spanned<bool>>,
+    /// Kafka: the partitions of this domain's topics, overriding its tier's.
+    pub partitions: Option<Spanned<u64>>,
 }
 
 impl Domain {

@@ -9,9 +9,10 @@ use crate::rust::code::{lit, Code};
 /// The `transport` module, rooted next to `Env`.
 pub fn render(model: &Model) -> String {
     let mut c = Code::new();
-    c.doc(" The broker layout of the registry (docs/nats.md): streams, QoS tier");
-    c.doc(" settings, the DLQ route, header names and metric names. The `nats`");
-    c.doc(" feature of `ampy-bus` provisions and configures from `LAYOUT`.");
+    c.doc(" The broker layout of the registry (docs/nats.md, docs/kafka.md): streams,");
+    c.doc(" Kafka topics, QoS tier settings, the DLQ route, header names and metric");
+    c.doc(" names. The `nats` and `kafka` features of `ampy-bus` provision and");
+    c.doc(" configure from `LAYOUT`.");
     c.open("pub mod transport");
     // Import only what the constants below name: a registry without a DLQ
     // (or without tiers) must not leave an unused import behind.
@@ -19,6 +20,7 @@ pub fn render(model: &Model) -> String {
     if model.dlq.is_some() {
         names.push("DlqRoute");
     }
+    names.push("KafkaTopic");
     names.push("Layout");
     let tiers = !model.tiers.is_empty();
     if tiers {
@@ -67,6 +69,28 @@ pub fn render(model: &Model) -> String {
         ));
     }
     c.line("],");
+    c.line("kafka_topics: &[");
+    for t in &model.kafka_topics {
+        c.line(format!(
+            "    KafkaTopic {{ env: {}, domain: {}, version: {}, name: {}, tier: {}, dead_letters: {}, partitions: {}, \
+             replication_factor: {}, retention_ms: {}, retention_bytes: {}, max_message_bytes: {}, min_insync_replicas: {}, \
+             cleanup_policy: {} }},",
+            lit(&t.env),
+            lit(&t.domain),
+            lit(&t.version),
+            lit(&t.name),
+            lit(&t.tier),
+            t.dead_letters,
+            t.partitions,
+            t.replication_factor,
+            t.retention_ms,
+            t.retention_bytes,
+            t.max_message_bytes,
+            t.min_insync_replicas,
+            lit(&t.cleanup_policy)
+        ));
+    }
+    c.line("],");
     match &model.dlq {
         Some(d) => {
             let sub: Vec<String> = d.subtopic.iter().map(|x| lit(x)).collect();
@@ -84,6 +108,11 @@ pub fn render(model: &Model) -> String {
     c.block(
         "pub fn streams(env: super::Env) -> impl Iterator<Item = &'static Stream>",
         "LAYOUT.streams_for(env.as_str())",
+    );
+    c.doc(" The Kafka topics of `env`.");
+    c.block(
+        "pub fn kafka_topics(env: super::Env) -> impl Iterator<Item = &'static KafkaTopic>",
+        "LAYOUT.kafka_topics_for(env.as_str())",
     );
     c.doc(" Envelope header → NATS header, in wire order.");
     let pairs: Vec<String> =

@@ -14,7 +14,17 @@ const BOUNDS: &[(&str, u64, u64, &str)] = &[
     ("max_bytes", 1024, i64::MAX as u64, "bytes"),
     // JetStream clusters replicate to at most 5 servers.
     ("replicas", 1, 5, "servers"),
+    // Kafka: more partitions than this per topic is a design error, not a
+    // scale-out (each costs broker memory and file handles).
+    ("partitions", 1, MAX_PARTITIONS, "partitions"),
+    // Kafka: at least room for the envelope headers; at most what a broker
+    // can replicate without raising its fetch sizes.
+    ("max_message_bytes", 1024, 104_857_600, "bytes"),
+    ("min_insync_replicas", 1, 5, "replicas"),
 ];
+
+/// The most partitions a Kafka topic may have (tier or domain setting).
+pub const MAX_PARTITIONS: u64 = 1000;
 
 /// Longest nak backoff list, and the largest delay in it.
 const MAX_BACKOFF_STEPS: usize = 32;
@@ -42,6 +52,29 @@ impl Decoder<'_> {
         let max_age_hours = bounded(self, "max_age_hours");
         let max_bytes = bounded(self, "max_bytes");
         let replicas = bounded(self, "replicas");
+        let partitions = bounded(self, "partitions");
+        let max_message_bytes = bounded(self, "max_message_bytes");
+        let min_insync_replicas = bounded(self, "min_insync_replicas");
+        // Kafka refuses every acks=all write while fewer replicas than
+        // `min.insync.replicas` exist.
+        if let Some(min) = &min_insync_replicas {
+            let replicas_value = replicas.as_ref().map_or(crate::transport::defaults::REPLICAS, |r| r.value);
+            if min.value > replicas_value {
+                let mut diag = Diagnostic::error(
+                    "registry::bad_qos",
+                    format!(
+                        "`min_insync_replicas` of {what} is {}, but its topics have {replicas_value} replica(s) (`replicas`)",
+                        min.value
+                    ),
+                )
+                .at(self.source, min.span.clone())
+                .help("Kafka would refuse every acks=all write: lower `min_insync_replicas` or raise `replicas`");
+                if let Some(r) = &replicas {
+                    diag = diag.with_label(Label::new(self.source, r.span.clone()).with_message("replicas"));
+                }
+                self.diags.push(diag);
+            }
+        }
         let nak_backoff_ms = obj.get("nak_backoff_ms").and_then(|n| self.backoff(n, what));
         let storage = obj.get("storage").and_then(|n| self.string(n, "`storage`")).and_then(|s| {
             let v = match s.value.as_str() {
@@ -84,7 +117,25 @@ impl Decoder<'_> {
             max_bytes,
             storage,
             replicas,
+            partitions,
+            max_message_bytes,
+            min_insync_replicas,
         }
+    }
+
+    /// A domain's `partitions`: the Kafka partitions of its topics.
+    pub(super) fn partitions(&mut self, node: &Node, what: &str) -> Option<Spanned<u64>> {
+        let v = self.uint(node, "`partitions`")?;
+        if v.value == 0 || v.value > MAX_PARTITIONS {
+            self.error(
+                "registry::bad_partitions",
+                v.span.clone(),
+                format!("`partitions` of {what} is {}, outside 1..={MAX_PARTITIONS}", v.value),
+                format!("write a partition count from 1 to {MAX_PARTITIONS}; docs/registry.md gives the default"),
+            );
+            return None;
+        }
+        Some(v)
     }
 
     fn backoff(&mut self, node: &Node, what: &str) -> Option<Spanned<Vec<u64>>> {

@@ -157,7 +157,9 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "outRecord",
     "processor",
     "produceError",
+    "registryTopics",
     "sortedKeys",
+    "subjectMatches",
     "toKafka",
 ];
 

@@ -68,7 +68,6 @@ func Connect(bootstrap string, env core.Env, opts ...kgo.Opt) (*Bus, error) {
 		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.RecordDeliveryTimeout(30 * time.Second),
 		kgo.ProducerBatchMaxBytes(DefaultMaxMessageBytes),
-		kgo.MaxProduceRequestsInflightPerBroker(5),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 	}, opts...)
 	cl, err := kgo.NewClient(all...)

@@ -100,8 +100,13 @@ type Failure struct {
 
 // RunStats is what a run did.
 type RunStats struct {
-	// Received counts records received (each once, however many attempts).
-	Received       uint64
+	// Received counts records of the consumer's topic received (each
+	// once, however many attempts).
+	Received uint64
+	// Skipped counts records of other registry topics sharing the Kafka
+	// topic (e.g. news.v1.nlp for a news.v1.raw consumer): finished
+	// without handling, since their own consumers handle them.
+	Skipped        uint64
 	Consumed       uint64
 	Retried        uint64
 	DeadLettered   uint64
@@ -121,6 +126,42 @@ type processor[P proto.Message] struct {
 	dlqMaxBytes   int
 	// deadLetters is false for replays, which report failures instead.
 	deadLetters bool
+	// kafka is the Kafka topic; siblings are the subscription patterns of
+	// the other registry topics on it, whose records this one skips.
+	kafka    string
+	siblings []string
+}
+
+// sibling reports whether a record belongs to another registry topic on
+// the same Kafka topic: the subject its key names (the Kafka topic, then
+// the key's subtopic up to the first space) matches a sibling's pattern.
+func (p *processor[P]) sibling(key []byte) bool {
+	if len(p.siblings) == 0 {
+		return false
+	}
+	sub, _, _ := strings.Cut(string(key), " ")
+	subject := p.kafka + "." + sub
+	for _, pattern := range p.siblings {
+		if subjectMatches(pattern, subject) {
+			return true
+		}
+	}
+	return false
+}
+
+// subjectMatches is NATS-style matching of a subject against a pattern
+// (`*` one token, `>` the rest), the patterns the core package builds.
+func subjectMatches(pattern, subject string) bool {
+	ps, ss := strings.Split(pattern, "."), strings.Split(subject, ".")
+	for i, tok := range ps {
+		if tok == ">" {
+			return len(ss) > i
+		}
+		if i >= len(ss) || (tok != "*" && tok != ss[i]) {
+			return false
+		}
+	}
+	return len(ps) == len(ss)
 }
 
 func newProcessor[P proto.Message](b *Bus, t Topic[P], label string, o ConsumerOptions, deadLetters bool) (*processor[P], error) {
@@ -143,6 +184,18 @@ func newProcessor[P proto.Message](b *Bus, t Topic[P], label string, o ConsumerO
 	if deadLetters && deadLetterFunc == nil {
 		return nil, newError(KindConfig, "the registry has no dlq domain, so consumers cannot dead-letter: add a `kind: dlq` domain", nil)
 	}
+	if p.kafka, err = b.KafkaTopic(t.Topic); err != nil {
+		return nil, err
+	}
+	for _, rt := range registryTopics {
+		if rt.topic.Domain == t.Domain && rt.topic.Version == t.Version && rt.topic.ID != t.ID {
+			pattern, err := rt.pattern(b.env)
+			if err != nil {
+				return nil, envelopeError(err)
+			}
+			p.siblings = append(p.siblings, pattern)
+		}
+	}
 	if t.SchemaHash != "" {
 		b.observer.Schema(t.ID, t.FQDN, t.SchemaHash)
 	}
@@ -153,6 +206,10 @@ func newProcessor[P proto.Message](b *Bus, t Topic[P], label string, o ConsumerO
 // record was (its offset must not be committed); err stops the consumer
 // (a dead letter that could not be stored).
 func (p *processor[P]) process(ctx context.Context, rec *kgo.Record, h Handler[P], stats *RunStats) (finished bool, err error) {
+	if p.sibling(rec.Key) {
+		stats.Skipped++
+		return true, nil
+	}
 	stats.Received++
 	raw, nulls := fromKafka(rec.Headers)
 	decodable := raw

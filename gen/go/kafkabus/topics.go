@@ -26,52 +26,78 @@ import (
 // payload topics; the core Topic's fields and methods are promoted.
 type Topic[P proto.Message] struct {
 	core.Topic
+	pattern func(core.Env) (string, error)
 }
 
 // BarsV1Bars is the `bars.v1.bars` topic with its payload type.
-var BarsV1Bars = Topic[*barsv1.BarBatch]{core.BarsV1Bars}
+var BarsV1Bars = Topic[*barsv1.BarBatch]{core.BarsV1Bars, core.BarsV1BarsPattern}
 
 // TicksV1Trade is the `ticks.v1.trade` topic with its payload type.
-var TicksV1Trade = Topic[*ticksv1.TradeBatch]{core.TicksV1Trade}
+var TicksV1Trade = Topic[*ticksv1.TradeBatch]{core.TicksV1Trade, core.TicksV1TradePattern}
 
 // TicksV1Quote is the `ticks.v1.quote` topic with its payload type.
-var TicksV1Quote = Topic[*ticksv1.QuoteBatch]{core.TicksV1Quote}
+var TicksV1Quote = Topic[*ticksv1.QuoteBatch]{core.TicksV1Quote, core.TicksV1QuotePattern}
 
 // NewsV1Raw is the `news.v1.raw` topic with its payload type.
-var NewsV1Raw = Topic[*newsv1.NewsItem]{core.NewsV1Raw}
+var NewsV1Raw = Topic[*newsv1.NewsItem]{core.NewsV1Raw, core.NewsV1RawPattern}
 
 // NewsV1Nlp is the `news.v1.nlp` topic with its payload type.
-var NewsV1Nlp = Topic[*newsv1.NewsAnalysis]{core.NewsV1Nlp}
+var NewsV1Nlp = Topic[*newsv1.NewsAnalysis]{core.NewsV1Nlp, core.NewsV1NlpPattern}
 
 // FxV1Rates is the `fx.v1.rates` topic with its payload type.
-var FxV1Rates = Topic[*fxv1.FxRate]{core.FxV1Rates}
+var FxV1Rates = Topic[*fxv1.FxRate]{core.FxV1Rates, core.FxV1RatesPattern}
 
 // FxV1Pair is the `fx.v1.pair` topic with its payload type.
-var FxV1Pair = Topic[*fxv1.FxRate]{core.FxV1Pair}
+var FxV1Pair = Topic[*fxv1.FxRate]{core.FxV1Pair, core.FxV1PairPattern}
 
 // FundamentalsV1Snapshots is the `fundamentals.v1.snapshots` topic with its payload type.
-var FundamentalsV1Snapshots = Topic[*fundamentalsv1.FundamentalsSnapshot]{core.FundamentalsV1Snapshots}
+var FundamentalsV1Snapshots = Topic[*fundamentalsv1.FundamentalsSnapshot]{core.FundamentalsV1Snapshots, core.FundamentalsV1SnapshotsPattern}
 
 // CorporateActionsV1Events is the `corporate_actions.v1.events` topic with its payload type.
-var CorporateActionsV1Events = Topic[*corporateactionsv1.CorporateAction]{core.CorporateActionsV1Events}
+var CorporateActionsV1Events = Topic[*corporateactionsv1.CorporateAction]{core.CorporateActionsV1Events, core.CorporateActionsV1EventsPattern}
 
 // UniverseV1Snapshots is the `universe.v1.snapshots` topic with its payload type.
-var UniverseV1Snapshots = Topic[*universev1.UniverseSnapshot]{core.UniverseV1Snapshots}
+var UniverseV1Snapshots = Topic[*universev1.UniverseSnapshot]{core.UniverseV1Snapshots, core.UniverseV1SnapshotsPattern}
 
 // SignalsV1Signals is the `signals.v1.signals` topic with its payload type.
-var SignalsV1Signals = Topic[*signalsv1.Signal]{core.SignalsV1Signals}
+var SignalsV1Signals = Topic[*signalsv1.Signal]{core.SignalsV1Signals, core.SignalsV1SignalsPattern}
 
 // OrdersV1Requests is the `orders.v1.requests` topic with its payload type.
-var OrdersV1Requests = Topic[*ordersv1.OrderRequest]{core.OrdersV1Requests}
+var OrdersV1Requests = Topic[*ordersv1.OrderRequest]{core.OrdersV1Requests, core.OrdersV1RequestsPattern}
 
 // FillsV1Events is the `fills.v1.events` topic with its payload type.
-var FillsV1Events = Topic[*fillsv1.Fill]{core.FillsV1Events}
+var FillsV1Events = Topic[*fillsv1.Fill]{core.FillsV1Events, core.FillsV1EventsPattern}
 
 // PositionsV1Snapshots is the `positions.v1.snapshots` topic with its payload type.
-var PositionsV1Snapshots = Topic[*positionsv1.PositionSnapshot]{core.PositionsV1Snapshots}
+var PositionsV1Snapshots = Topic[*positionsv1.PositionSnapshot]{core.PositionsV1Snapshots, core.PositionsV1SnapshotsPattern}
 
 // MetricsV1Metrics is the `metrics.v1.metrics` topic with its payload type.
-var MetricsV1Metrics = Topic[*metricsv1.Metric]{core.MetricsV1Metrics}
+var MetricsV1Metrics = Topic[*metricsv1.Metric]{core.MetricsV1Metrics, core.MetricsV1MetricsPattern}
 
 // ControlV1ReplayRequests is the `control.v1.replay_requests` topic with its payload type.
-var ControlV1ReplayRequests = Topic[*controlv1.ReplayRequest]{core.ControlV1ReplayRequests}
+var ControlV1ReplayRequests = Topic[*controlv1.ReplayRequest]{core.ControlV1ReplayRequests, core.ControlV1ReplayRequestsPattern}
+
+// registryTopics are the payload topics with their subscription patterns:
+// several may share one Kafka topic (one per domain and version), and a
+// consumer passes over its siblings' records by their subjects.
+var registryTopics = []struct {
+	topic   core.Topic
+	pattern func(core.Env) (string, error)
+}{
+	{core.BarsV1Bars, core.BarsV1BarsPattern},
+	{core.TicksV1Trade, core.TicksV1TradePattern},
+	{core.TicksV1Quote, core.TicksV1QuotePattern},
+	{core.NewsV1Raw, core.NewsV1RawPattern},
+	{core.NewsV1Nlp, core.NewsV1NlpPattern},
+	{core.FxV1Rates, core.FxV1RatesPattern},
+	{core.FxV1Pair, core.FxV1PairPattern},
+	{core.FundamentalsV1Snapshots, core.FundamentalsV1SnapshotsPattern},
+	{core.CorporateActionsV1Events, core.CorporateActionsV1EventsPattern},
+	{core.UniverseV1Snapshots, core.UniverseV1SnapshotsPattern},
+	{core.SignalsV1Signals, core.SignalsV1SignalsPattern},
+	{core.OrdersV1Requests, core.OrdersV1RequestsPattern},
+	{core.FillsV1Events, core.FillsV1EventsPattern},
+	{core.PositionsV1Snapshots, core.PositionsV1SnapshotsPattern},
+	{core.MetricsV1Metrics, core.MetricsV1MetricsPattern},
+	{core.ControlV1ReplayRequests, core.ControlV1ReplayRequestsPattern},
+}

@@ -159,6 +159,7 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "produceError",
     "registryTopics",
     "sortedKeys",
+    "subjectOf",
     "subjectMatches",
     "toKafka",
 ];

@@ -34,6 +34,7 @@ type Bus struct {
 	adm      *kadm.Client
 	env      core.Env
 	observer Observer
+	timeout  time.Duration
 
 	mu         sync.Mutex
 	partitions map[string]int32
@@ -41,12 +42,15 @@ type Bus struct {
 
 // Connect opens a bus on the brokers in bootstrap (`host:port`, several
 // separated by commas) and waits up to 10 s for one to answer. The
-// producer lingers 5 ms, gives up on a record after a 30 s delivery
-// timeout (retrying within it; idempotence keeps the retries exactly-once
-// per partition) and accepts records up to DefaultMaxMessageBytes. opts
-// come after these defaults and go to the consumers' clients too (TLS,
-// SASL, a client id, kgo.ProducerLinger, kgo.RecordDeliveryTimeout,
-// kgo.ProducerBatchMaxBytes for a larger PublisherOptions.MaxMessageBytes).
+// producer lingers 5 ms, gives up on a record after the delivery timeout
+// (30 s, WithDeliveryTimeout; the client retries within it, and
+// idempotence keeps the retries exactly-once per partition) and accepts
+// records up to DefaultMaxMessageBytes. opts come after these defaults and
+// go to the consumers' clients too (TLS, SASL, a client id,
+// kgo.ProducerLinger, kgo.ProducerBatchMaxBytes for a larger
+// PublisherOptions.MaxMessageBytes). Not kgo.RecordDeliveryTimeout: franz-go
+// measures it from the record's timestamp, which is produced_at here, so a
+// relayed or dead-lettered older record would time out at once.
 func Connect(bootstrap string, env core.Env, opts ...kgo.Opt) (*Bus, error) {
 	if _, err := core.ParseEnv(string(env)); err != nil {
 		return nil, newError(KindConfig, fmt.Sprintf("env `%s` is not an env of the registry: use one of %v", env, core.Envs()), err)
@@ -66,7 +70,6 @@ func Connect(bootstrap string, env core.Env, opts ...kgo.Opt) (*Bus, error) {
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.ProducerLinger(5 * time.Millisecond),
-		kgo.RecordDeliveryTimeout(30 * time.Second),
 		kgo.ProducerBatchMaxBytes(DefaultMaxMessageBytes),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 	}, opts...)
@@ -81,7 +84,7 @@ func Connect(bootstrap string, env core.Env, opts ...kgo.Opt) (*Bus, error) {
 		return nil, newError(KindConnect, fmt.Sprintf("no Kafka broker answered at `%s` within 10 s", bootstrap), err)
 	}
 	return &Bus{seeds: seeds, opts: all, cl: cl, adm: kadm.NewClient(cl), env: env, observer: NoObserver{},
-		partitions: map[string]int32{}}, nil
+		timeout: 30 * time.Second, partitions: map[string]int32{}}, nil
 }
 
 // WithObserver sends measurements to o (e.g. a shared *Metrics) and returns
@@ -91,6 +94,15 @@ func (b *Bus) WithObserver(o Observer) *Bus {
 		o = NoObserver{}
 	}
 	b.observer = o
+	return b
+}
+
+// WithDeliveryTimeout sets how long a publish waits for its delivery
+// report (default 30 s; KindTimeout after it) and returns b.
+func (b *Bus) WithDeliveryTimeout(d time.Duration) *Bus {
+	if d > 0 {
+		b.timeout = d
+	}
 	return b
 }
 

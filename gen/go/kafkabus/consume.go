@@ -35,7 +35,11 @@ type ConsumerOptions struct {
 
 // DeliveryInfo is where a record sits and how often the handler had it.
 type DeliveryInfo struct {
-	Topic     string
+	// Topic is the Kafka topic.
+	Topic string
+	// Subject is the record's subject: the Kafka topic, then the key's
+	// subtopic (up to the first space).
+	Subject   string
 	Partition int32
 	Offset    int64
 	Key       []byte
@@ -139,14 +143,19 @@ func (p *processor[P]) sibling(key []byte) bool {
 	if len(p.siblings) == 0 {
 		return false
 	}
-	sub, _, _ := strings.Cut(string(key), " ")
-	subject := p.kafka + "." + sub
+	subject := subjectOf(&kgo.Record{Topic: p.kafka, Key: key})
 	for _, pattern := range p.siblings {
 		if subjectMatches(pattern, subject) {
 			return true
 		}
 	}
 	return false
+}
+
+// subjectOf is the subject a record's key names.
+func subjectOf(rec *kgo.Record) string {
+	sub, _, _ := strings.Cut(string(rec.Key), " ")
+	return rec.Topic + "." + sub
 }
 
 // subjectMatches is NATS-style matching of a subject against a pattern
@@ -246,7 +255,7 @@ func (p *processor[P]) process(ctx context.Context, rec *kgo.Record, h Handler[P
 		}
 	}
 	d := &Delivery[P]{
-		DeliveryInfo: DeliveryInfo{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Timestamp: rec.Timestamp},
+		DeliveryInfo: DeliveryInfo{Topic: rec.Topic, Subject: subjectOf(rec), Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Timestamp: rec.Timestamp},
 		Headers:      headers, Payload: payload, Pointer: pointer, RawHeaders: raw, RawPayload: rec.Value,
 	}
 	for attempt := 1; ; attempt++ {
@@ -416,6 +425,12 @@ func (c *Consumer[P]) loop(ctx context.Context, h Handler[P], idle time.Duration
 			for _, t := range f.Topics {
 				for _, part := range t.Partitions {
 					for _, rec := range part.Records {
+						if ctx.Err() != nil {
+							// Stopped: the rest of the poll is read again
+							// by the next Run.
+							c.rewind(fetches, rec)
+							return stats, nil
+						}
 						finished, err := c.proc.process(ctx, rec, h, &stats)
 						if !finished {
 							// Read this partition again from the unfinished

@@ -124,6 +124,26 @@ func (p *Publisher[P]) PublishEnvelope(ctx context.Context, e *core.Envelope) (P
 	return p.PublishRecord(ctx, subject, rec)
 }
 
+// PublishEnvelopes publishes built envelopes as one burst, like
+// PublishAll: records of one partition are stored in the given order.
+func (p *Publisher[P]) PublishEnvelopes(ctx context.Context, es []*core.Envelope) ([]Published, error) {
+	rs := make([]*outRecord, len(es))
+	for i, e := range es {
+		subject, err := p.subjectOf(e)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := e.Encode()
+		if err != nil {
+			return nil, envelopeError(err)
+		}
+		if rs[i], err = p.record(subject, rec); err != nil {
+			return nil, err
+		}
+	}
+	return p.bus.produceAll(ctx, rs, p.topic.ID, p.producer)
+}
+
 // PublishPointer publishes the pointer record of a payload stored in
 // object storage (Envelope.ToBlob, Envelope.EncodePointer); store the blob
 // first.
@@ -248,6 +268,8 @@ func (b *Bus) produce(ctx context.Context, r *outRecord, topicID, producer strin
 }
 
 func (b *Bus) produceAll(ctx context.Context, rs []*outRecord, topicID, producer string) ([]Published, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
 	out := make([]Published, len(rs))
 	errs := make([]error, len(rs))
 	for attempt := 0; attempt < 2; attempt++ {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -273,7 +272,8 @@ func (b *Bus) produceAll(ctx context.Context, rs []*outRecord, topicID, producer
 	out := make([]Published, len(rs))
 	errs := make([]error, len(rs))
 	for attempt := 0; attempt < 2; attempt++ {
-		var wg sync.WaitGroup
+		recs := make([]*kgo.Record, 0, len(rs))
+		index := make(map[*kgo.Record]int, len(rs))
 		for i, r := range rs {
 			if attempt == 1 && errs[i] == nil {
 				continue
@@ -282,17 +282,19 @@ func (b *Bus) produceAll(ctx context.Context, rs []*outRecord, topicID, producer
 			if err != nil {
 				return nil, err
 			}
-			wg.Add(1)
-			b.cl.Produce(ctx, rec, func(rec *kgo.Record, err error) {
-				defer wg.Done()
-				errs[i] = err
-				if err == nil {
-					out[i] = Published{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key),
-						MessageID: r.messageID}
-				}
-			})
+			index[rec] = i
+			recs = append(recs, rec)
 		}
-		wg.Wait()
+		// ProduceSync stops the linger once everything is enqueued: a
+		// caller awaiting its reports gains nothing from waiting longer.
+		for _, res := range b.cl.ProduceSync(ctx, recs...) {
+			i := index[res.Record]
+			errs[i] = res.Err
+			if res.Err == nil {
+				out[i] = Published{Topic: res.Record.Topic, Partition: res.Record.Partition, Offset: res.Record.Offset,
+					Key: string(res.Record.Key), MessageID: rs[i].messageID}
+			}
+		}
 		retry := false
 		for _, err := range errs {
 			if err != nil && errors.Is(err, kerr.UnknownTopicOrPartition) {

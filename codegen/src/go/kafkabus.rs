@@ -160,7 +160,8 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "registryTopics",
     "sortedKeys",
     "subjectOf",
-    "subjectMatches",
+    "indexDot",
+    "subtopicMatches",
     "toKafka",
 ];
 

@@ -130,47 +130,73 @@ type processor[P proto.Message] struct {
 	dlqMaxBytes   int
 	// deadLetters is false for replays, which report failures instead.
 	deadLetters bool
-	// kafka is the Kafka topic; siblings are the subscription patterns of
-	// the other registry topics on it, whose records this one skips.
+	// kafka is the Kafka topic; siblings are the subtopic tokens of the
+	// subscription patterns of the other registry topics on it, whose
+	// records this one skips.
 	kafka    string
-	siblings []string
+	siblings [][]string
 }
 
 // sibling reports whether a record belongs to another registry topic on
-// the same Kafka topic: the subject its key names (the Kafka topic, then
-// the key's subtopic up to the first space) matches a sibling's pattern.
+// the same Kafka topic: the subtopic its key names (up to the first space)
+// matches the subtopic part of a sibling's pattern. Allocation-free: it
+// runs once per record.
 func (p *processor[P]) sibling(key []byte) bool {
 	if len(p.siblings) == 0 {
 		return false
 	}
-	subject := subjectOf(&kgo.Record{Topic: p.kafka, Key: key})
+	sub := key
+	for i, c := range key {
+		if c == ' ' {
+			sub = key[:i]
+			break
+		}
+	}
 	for _, pattern := range p.siblings {
-		if subjectMatches(pattern, subject) {
+		if subtopicMatches(pattern, sub) {
 			return true
 		}
 	}
 	return false
 }
 
+// subtopicMatches is NATS-style matching of a subtopic's `.`-separated
+// tokens against pattern tokens (`*` one token, `>` the rest).
+func subtopicMatches(pattern []string, sub []byte) bool {
+	rest := sub
+	for _, tok := range pattern {
+		if tok == ">" {
+			return len(rest) > 0
+		}
+		if rest == nil {
+			return false
+		}
+		var token []byte
+		if j := indexDot(rest); j >= 0 {
+			token, rest = rest[:j], rest[j+1:]
+		} else {
+			token, rest = rest, nil
+		}
+		if tok != "*" && tok != string(token) {
+			return false
+		}
+	}
+	return rest == nil
+}
+
+func indexDot(b []byte) int {
+	for i, c := range b {
+		if c == '.' {
+			return i
+		}
+	}
+	return -1
+}
+
 // subjectOf is the subject a record's key names.
 func subjectOf(rec *kgo.Record) string {
 	sub, _, _ := strings.Cut(string(rec.Key), " ")
 	return rec.Topic + "." + sub
-}
-
-// subjectMatches is NATS-style matching of a subject against a pattern
-// (`*` one token, `>` the rest), the patterns the core package builds.
-func subjectMatches(pattern, subject string) bool {
-	ps, ss := strings.Split(pattern, "."), strings.Split(subject, ".")
-	for i, tok := range ps {
-		if tok == ">" {
-			return len(ss) > i
-		}
-		if i >= len(ss) || (tok != "*" && tok != ss[i]) {
-			return false
-		}
-	}
-	return len(ps) == len(ss)
 }
 
 func newProcessor[P proto.Message](b *Bus, t Topic[P], label string, o ConsumerOptions, deadLetters bool) (*processor[P], error) {
@@ -202,7 +228,10 @@ func newProcessor[P proto.Message](b *Bus, t Topic[P], label string, o ConsumerO
 			if err != nil {
 				return nil, envelopeError(err)
 			}
-			p.siblings = append(p.siblings, pattern)
+			// The pattern starts with the Kafka topic's four tokens.
+			if tokens := strings.Split(pattern, "."); len(tokens) > 4 {
+				p.siblings = append(p.siblings, tokens[4:])
+			}
 		}
 	}
 	if t.SchemaHash != "" {

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -71,6 +72,7 @@ func must(err error) {
 func main() {
 	n := flag.Int("n", 20000, "records per side")
 	boot := flag.String("bootstrap", os.Getenv("AMPY_KAFKA_BOOTSTRAP"), "Kafka bootstrap host:port")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the typed consume runs here")
 	flag.Parse()
 	if *boot == "" {
 		fmt.Fprintln(os.Stderr, "kafkabench: no broker: set AMPY_KAFKA_BOOTSTRAP or run tests/go/kafka-bench.sh")
@@ -149,6 +151,12 @@ func main() {
 	typedCon, rawCon := 1e9, 1e9
 	for round := range 2 {
 		typed := func() {
+			if *profile != "" {
+				f, err := os.Create(fmt.Sprintf("%s.%d", *profile, round))
+				must(err)
+				must(pprof.StartCPUProfile(f))
+				defer pprof.StopCPUProfile()
+			}
 			idle := time.Second
 			t := time.Now()
 			c, err := kafkabus.NewConsumer(ctx, b, kafkabus.NewsV1Raw, fmt.Sprintf("bench-typed-%d", round), kafkabus.ConsumerOptions{})

@@ -353,6 +353,9 @@ type Consumer[P proto.Message] struct {
 	cl    *kgo.Client
 	kafka string
 	group string
+	// lag is the last lag of each partition this consumer handled,
+	// reported again after every poll (at least once a second).
+	lag map[int32]int64
 }
 
 // NewConsumer joins the consumer group `group` on topic t's Kafka topic
@@ -398,7 +401,7 @@ func NewConsumer[P proto.Message](ctx context.Context, b *Bus, t Topic[P], group
 	if err != nil {
 		return nil, newError(KindConfig, "the consumer's Kafka client options do not work together", err)
 	}
-	return &Consumer[P]{proc: proc, cl: cl, kafka: kafka, group: group}, nil
+	return &Consumer[P]{proc: proc, cl: cl, kafka: kafka, group: group, lag: map[int32]int64{}}, nil
 }
 
 // KafkaTopic is the Kafka topic the consumer reads.
@@ -469,11 +472,13 @@ func (c *Consumer[P]) loop(ctx context.Context, h Handler[P], idle time.Duration
 							return stats, err
 						}
 						c.cl.MarkCommitRecords(rec)
-						c.proc.bus.observer.ConsumerLag(c.proc.topic.ID, c.group, part.Partition,
-							max(part.HighWatermark-(rec.Offset+1), 0))
+						c.lag[part.Partition] = max(part.HighWatermark-(rec.Offset+1), 0)
 					}
 				}
 			}
+		}
+		for partition, lag := range c.lag {
+			c.proc.bus.observer.ConsumerLag(c.proc.topic.ID, c.group, partition, lag)
 		}
 		if idle > 0 && time.Since(last) >= idle {
 			return stats, nil

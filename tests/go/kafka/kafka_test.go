@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ import (
 	barsv1 "ampyfin.dev/ampybus/pb/ampy/bars/v1"
 	commonv1 "ampyfin.dev/ampybus/pb/ampy/common/v1"
 	fillsv1 "ampyfin.dev/ampybus/pb/ampy/fills/v1"
+	newsv1 "ampyfin.dev/ampybus/pb/ampy/news/v1"
 )
 
 // env is not the matrix's (dev), so the two never share a topic.
@@ -585,5 +587,121 @@ func TestUnprovisionedTopicIsNoTopic(t *testing.T) {
 	}
 	if _, err := kafkabus.NewConsumer(context.Background(), b, kafkabus.FillsV1Events, "go-none", kafkabus.ConsumerOptions{}); kafkabus.KindOf(err) != kafkabus.KindNoTopic {
 		t.Fatalf("consumer of a missing topic: %v", err)
+	}
+}
+
+// news.v1.raw and news.v1.nlp share the Kafka topic ampy.paper.news.v1: a
+// consumer of one finishes the other's records without handling them and
+// without dead-lettering them.
+func TestSiblingTopicsOnOneKafkaTopicPassEachOtherBy(t *testing.T) {
+	adm := admin(t)
+	recreate(t, adm, "ampy.paper.news.v1", dlqTopic)
+	b, _ := open(t)
+	ctx := context.Background()
+	raw, err := kafkabus.NewPublisher(b, kafkabus.NewsV1Raw, kafkabus.PublisherOptions{Producer: "go-test@1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nlp, err := kafkabus.NewPublisher(b, kafkabus.NewsV1Nlp, kafkabus.PublisherOptions{Producer: "go-test@1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Publish(ctx, &newsv1.NewsItem{Id: "n-1", Headline: "raw"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nlp.Publish(ctx, &newsv1.NewsAnalysis{Id: "n-1", ModelId: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := kafkabus.NewConsumer(ctx, b, kafkabus.NewsV1Raw, "go-siblings", kafkabus.ConsumerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var got []string
+	stats, err := c.Drain(dctx, func(_ context.Context, d *kafkabus.Delivery[*newsv1.NewsItem]) error {
+		got = append(got, d.Subject+" "+d.Payload.GetHeadline())
+		return nil
+	}, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[ampy.paper.news.v1.raw raw]" || stats.Skipped != 1 || stats.DeadLettered != 0 {
+		t.Fatalf("handled %v, stats %+v", got, stats)
+	}
+	if n := len(records(t, dlqTopic)); n != 0 {
+		t.Fatalf("%d dead letters", n)
+	}
+}
+
+// Kafka headers are byte strings that may repeat or be null: a repeated
+// envelope header is duplicate_header and a null value a missing header,
+// both poison pills with every received header kept in the dead letter.
+func TestDuplicateAndNullHeadersArePoisonPills(t *testing.T) {
+	b, m, _ := connect(t)
+	e, err := kafkabus.BarsV1Bars.NewEnvelope(bars("HDR", 0), bus.EnvelopeOptions{Producer: "go-test@1", Source: "go-test", RunID: "run-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("XNAS.HDR XNAS.HDR")
+	headers := func(edit func([]kgo.RecordHeader) []kgo.RecordHeader) []kgo.RecordHeader {
+		hs := make([]kgo.RecordHeader, 0, len(rec.Headers)+1)
+		for _, h := range rec.Headers {
+			hs = append(hs, kgo.RecordHeader{Key: h.Name, Value: []byte(h.Value)})
+		}
+		return edit(hs)
+	}
+	dup := headers(func(hs []kgo.RecordHeader) []kgo.RecordHeader {
+		return append(hs, kgo.RecordHeader{Key: "producer", Value: []byte("someone-else")})
+	})
+	null := headers(func(hs []kgo.RecordHeader) []kgo.RecordHeader {
+		for i := range hs {
+			if hs[i].Key == "producer" {
+				hs[i].Value = nil
+			}
+		}
+		return hs
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap(t)), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, hs := range [][]kgo.RecordHeader{dup, null} {
+		r := &kgo.Record{Topic: barsTopic, Key: key, Value: rec.Payload, Headers: hs, Partition: kafkabus.PartitionFor(key, partitions)}
+		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats := drain(t, consumer(t, b, "go-headers", kafkabus.ConsumerOptions{}), noHandler(t), 2*time.Second)
+	if stats.DeadLettered != 2 || stats.DecodeFailures != 2 {
+		t.Fatalf("stats %+v", stats)
+	}
+	letters := records(t, dlqTopic)
+	if len(letters) != 2 {
+		t.Fatalf("%d dead letters", len(letters))
+	}
+	var reasons []string
+	for _, l := range letters {
+		reason, _ := header(l, "dlq_reason")
+		reasons = append(reasons, reason)
+		if _, n := header(l, "producer"); n < 1 {
+			t.Errorf("the dead letter lost the producer header: %v", l.Headers)
+		}
+	}
+	sort.Strings(reasons)
+	if !strings.HasPrefix(reasons[0], "duplicate_header") || !strings.HasPrefix(reasons[1], "missing_header") {
+		t.Errorf("dlq reasons %q", reasons)
+	}
+	if m.Counter("bus_decode_fail_total", "bars.v1.bars", "duplicate_header") != 1 ||
+		m.Counter("bus_decode_fail_total", "bars.v1.bars", "missing_header") != 1 {
+		t.Errorf("metrics:\n%s", m.Render())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
@@ -449,6 +450,15 @@ func (c *Consumer[P]) loop(ctx context.Context, h Handler[P], idle time.Duration
 		cancel()
 		if fetches.IsClientClosed() {
 			return stats, newError(KindConsume, "the consumer's client is closed", nil)
+		}
+		// The client retries what can be retried by itself; a broker error
+		// that retrying cannot fix (authorization, a deleted topic) stops
+		// the consumer rather than leaving it polling nothing.
+		for _, fe := range fetches.Errors() {
+			var ke *kerr.Error
+			if errors.As(fe.Err, &ke) && !ke.Retriable {
+				return stats, newError(KindConsume, fmt.Sprintf("fetching %s/%d failed", fe.Topic, fe.Partition), fe.Err)
+			}
 		}
 		if fetches.NumRecords() > 0 {
 			last = time.Now()

@@ -115,6 +115,11 @@ func main() {
 	// alternating the two sides over two rounds; each side's best counts.
 	const burst = 1000
 	typedPub, rawPub := 1e9, 1e9
+	if *profile != "" {
+		f, err := os.Create(*profile + ".produce")
+		must(err)
+		must(pprof.StartCPUProfile(f))
+	}
 	for round := range 2 {
 		lo, hi := round**n/2, (round+1)**n/2
 		t := time.Now()
@@ -128,6 +133,9 @@ func main() {
 			must(raw.ProduceSync(ctx, rawRecs[i:min(i+burst, hi)]...).FirstErr())
 		}
 		rawPub = min(rawPub, time.Since(t).Seconds()/float64(hi-lo))
+	}
+	if *profile != "" {
+		pprof.StopCPUProfile()
 	}
 	report("produce, bursts of 1000", typedPub, rawPub)
 	// One record at a time, each report awaited before the next.

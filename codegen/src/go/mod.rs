@@ -366,6 +366,61 @@ mod erased {
 mod tests {
     use super::*;
 
+    fn nats() -> Requirements {
+        Requirements {
+            go: natsbus::GO_VERSION,
+            direct: vec![("github.com/nats-io/nats.go", natsbus::NATS_GO_VERSION)],
+            indirect: natsbus::INDIRECT.to_vec(),
+            sum: natsbus::GO_SUM,
+        }
+    }
+
+    fn kafka() -> Requirements {
+        Requirements {
+            go: kafkabus::GO_VERSION,
+            direct: kafkabus::DIRECT.to_vec(),
+            indirect: kafkabus::INDIRECT.to_vec(),
+            sum: kafkabus::GO_SUM,
+        }
+    }
+
+    /// go.mod and go.sum as `go mod tidy` writes them (tests/go/run.sh
+    /// checks the generated modules with `go mod tidy -diff`): one
+    /// transport keeps its own versions and sum lines, both share
+    /// klauspost/compress at the higher version, and none adds nothing.
+    #[test]
+    fn requirements_merge_like_go_mod_tidy() {
+        let (deps, sum) = merge_requirements(&[]);
+        assert!(deps.is_none());
+        assert_eq!(sum, plugin::GO_SUM);
+
+        let (deps, sum) = merge_requirements(&[nats()]);
+        let deps = deps.unwrap();
+        assert_eq!(deps.direct, ["github.com/nats-io/nats.go v1.56.0", "google.golang.org/protobuf v1.36.12"]);
+        assert!(deps.indirect.contains(&"github.com/klauspost/compress v1.20.0".to_owned()));
+        assert!(sum.contains("github.com/klauspost/compress v1.20.0 h1:") && !sum.contains("twmb"));
+
+        let (deps, sum) = merge_requirements(&[nats(), kafka()]);
+        let deps = deps.unwrap();
+        assert_eq!(
+            deps.direct,
+            [
+                "github.com/nats-io/nats.go v1.56.0",
+                "github.com/twmb/franz-go v1.22.3",
+                "github.com/twmb/franz-go/pkg/kadm v1.20.0",
+                "google.golang.org/protobuf v1.36.12"
+            ]
+        );
+        assert_eq!(deps.indirect.iter().filter(|l| l.starts_with("github.com/klauspost/")).count(), 1);
+        assert!(deps.indirect.contains(&"github.com/klauspost/compress v1.20.3".to_owned()));
+        assert!(!sum.contains("v1.20.0 h1:a3C1") && sum.contains("github.com/klauspost/compress v1.20.3 h1:"));
+        let lines: Vec<&str> = sum.lines().collect();
+        let mut sorted = lines.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(lines, sorted, "go.sum is sorted without repeats");
+    }
+
     #[test]
     fn go_packages_are_buf_style() {
         let p = |pkg| proto_go_package("m.dev/bus/pb", pkg);

@@ -159,6 +159,12 @@ fi
 
 step "a registry without payloads"
 generated_module dlq_only tests/hostile/go/dlq_only.yaml ""
+# The same with both transports: empty topic lists in natsbus and kafkabus.
+mkdir -p "$tmp/dlq-transports-registry/proto"
+cp tests/hostile/go/dlq_only.yaml "$tmp/dlq-transports-registry/"
+printf 'targets:\n  go:\n    transports: [nats, kafka]\n' >>"$tmp/dlq-transports-registry/dlq_only.yaml"
+generated_module dlq_transports "$tmp/dlq-transports-registry/dlq_only.yaml" ""
+[ -f "$tmp/dlq_transports/kafkabus/topics.go" ] || { echo "dlq_transports: no kafkabus package"; exit 1; }
 
 # A registry that does not list a transport gets no transport package and
 # a go.mod without its client.

@@ -7,7 +7,10 @@
 # hash of proto2/proto3 edge cases against `ampygen hash`. The natsbus
 # tests (tests/go/nats) talk to the server scripts/test starts
 # (AMPY_NATS_URL); without one they skip, with AMPYGEN_TEST_REQUIRE_NATS=1
-# they fail.
+# they fail. The kafkabus tests (tests/go/kafka) talk to the Kafka broker
+# scripts/test starts (AMPY_KAFKA_BOOTSTRAP, scripts/lib/kafka.sh); without
+# one they skip with a printed reason, with AMPY_TEST_REQUIRE_KAFKA=1 they
+# fail. franz-go comes from tests/go's go.sum like every other module.
 # Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -45,6 +48,10 @@ done
 # fetch; one tidy run with the proxy on puts them in the module cache. Its
 # verdict is ignored here: the offline run below is the check.
 (cd gen/go && go mod tidy -diff >/dev/null 2>&1) || true
+# A module with natsbus alone (the hostile registry with transports: [nats])
+# selects nats.go's klauspost/compress v1.20.0; gen/go and tests/go select
+# franz-go's v1.20.3, so `go mod download` above does not fetch it.
+go mod download github.com/klauspost/compress@v1.20.0
 export GOPROXY=off GOFLAGS=-mod=readonly
 
 # The module's own go.sum is complete and tidy: it builds alone.
@@ -62,10 +69,10 @@ unformatted="$(cd gen/go && gofmt -l .)"
 [ -z "$unformatted" ] || { echo "gofmt -l in gen/go:"; echo "$unformatted"; exit 1; }
 (cd gen/go && go vet ./... && go build ./...)
 tidy_module gen/go
-# The registry asks for natsbus (targets.go.transports: [nats]); the core
-# package itself must still link no NATS client.
-if (cd gen/go && go list -deps . | grep -q '^github.com/nats-io/'); then
-	echo "gen/go: the core package imports a NATS client; only natsbus may"
+# The registry asks for natsbus and kafkabus (targets.go.transports:
+# [nats, kafka]); the core package itself must still link no broker client.
+if (cd gen/go && go list -deps . | grep -q '^github.com/nats-io/\|^github.com/twmb/'); then
+	echo "gen/go: the core package imports a NATS or Kafka client; only natsbus and kafkabus may"
 	exit 1
 fi
 for dir in tests/go examples/go-app; do
@@ -132,18 +139,50 @@ cp -R "$ROOT/tests/hostile/proto" "$tmp/hostile-nats-registry/proto"
 generated_module hostile_nats "$tmp/hostile-nats-registry/hostile.yaml" ""
 [ -f "$tmp/hostile_nats/natsbus/topics.go" ] || { echo "hostile_nats: no natsbus package"; exit 1; }
 
+# The same with transports: [kafka] alone (kafkabus's layout and topics,
+# and a go.mod with franz-go but no nats.go) and with both.
+for transports in kafka "nats, kafka"; do
+	name="hostile_$(tr -d ' ,' <<<"$transports")"
+	step "hostile registry with transports: [$transports]"
+	mkdir -p "$tmp/$name-registry"
+	sed "s|^    package: hostile\$|    package: hostile\n    transports: [$transports]|" tests/hostile/hostile.yaml >"$tmp/$name-registry/hostile.yaml"
+	grep -qF "transports: [$transports]" "$tmp/$name-registry/hostile.yaml" || { echo "could not add the transports to hostile.yaml"; exit 1; }
+	cp tests/hostile/hostile.lock.json "$tmp/$name-registry/"
+	cp -R "$ROOT/tests/hostile/proto" "$tmp/$name-registry/proto"
+	generated_module "$name" "$tmp/$name-registry/hostile.yaml" ""
+	[ -f "$tmp/$name/kafkabus/topics.go" ] || { echo "$name: no kafkabus package"; exit 1; }
+done
+if [ -e "$tmp/hostile_kafka/natsbus" ] || grep -q 'nats-io' "$tmp/hostile_kafka/go.mod" "$tmp/hostile_kafka/go.sum"; then
+	echo "hostile_kafka: NATS code or nats.go without the nats transport"
+	exit 1
+fi
+
 step "a registry without payloads"
 generated_module dlq_only tests/hostile/go/dlq_only.yaml ""
+# The same with both transports: empty topic lists in natsbus and kafkabus.
+mkdir -p "$tmp/dlq-transports-registry/proto"
+cp tests/hostile/go/dlq_only.yaml "$tmp/dlq-transports-registry/"
+printf 'targets:\n  go:\n    transports: [nats, kafka]\n' >>"$tmp/dlq-transports-registry/dlq_only.yaml"
+generated_module dlq_transports "$tmp/dlq-transports-registry/dlq_only.yaml" ""
+[ -f "$tmp/dlq_transports/kafkabus/topics.go" ] || { echo "dlq_transports: no kafkabus package"; exit 1; }
 
-# A registry that does not list the nats transport gets no natsbus package
-# and a go.mod without nats.go.
-step "no transports: no natsbus, no nats.go"
+# A registry that does not list a transport gets no transport package and
+# a go.mod without its client.
+step "no transports: no natsbus or kafkabus, no nats.go or franz-go"
 for name in hostile dlq_only; do
 	if [ -e "$tmp/$name/natsbus" ] || grep -q 'nats-io' "$tmp/$name/go.mod" "$tmp/$name/go.sum"; then
 		echo "$name: generated NATS code although the registry lists no transport"
 		exit 1
 	fi
+	if [ -e "$tmp/$name/kafkabus" ] || grep -q 'twmb' "$tmp/$name/go.mod" "$tmp/$name/go.sum"; then
+		echo "$name: generated Kafka code although the registry lists no transport"
+		exit 1
+	fi
 done
+if [ -e "$tmp/hostile_nats/kafkabus" ] || grep -q 'twmb' "$tmp/hostile_nats/go.mod" "$tmp/hostile_nats/go.sum"; then
+	echo "hostile_nats: Kafka code or franz-go without the kafka transport"
+	exit 1
+fi
 
 # (f) every key path shape (tests/hostile/go/paths.yaml), compared with
 # `ampygen route` by tests/hostile/go/paths_test.go.

@@ -6,6 +6,7 @@
 //! rendered from `templates/go/*.hbs`, with every name, literal and line
 //! of key-path code computed here.
 
+mod kafkabus;
 mod keys;
 pub(crate) mod names;
 mod natsbus;
@@ -215,35 +216,115 @@ fn render_bus(
         render(name, &common);
     }
     render("doc.go", &view::doc(project, settings, &header));
-    // The NATS package only when the registry asks: without it the module
-    // is exactly the core one (no nats.go require, the same go.sum).
+    // Transport packages only when the registry asks: without them the
+    // module is exactly the core one (no client require, the same go.sum).
     let model = &project.transport;
     let nats = natsbus::wanted(model);
+    let kafka = kafkabus::wanted(model);
+    let mut wanted: Vec<Requirements> = Vec::new();
+    if nats {
+        wanted.push(Requirements {
+            go: natsbus::GO_VERSION,
+            direct: vec![("github.com/nats-io/nats.go", natsbus::NATS_GO_VERSION)],
+            indirect: natsbus::INDIRECT.to_vec(),
+            sum: natsbus::GO_SUM,
+        });
+    }
+    if kafka {
+        wanted.push(Requirements {
+            go: kafkabus::GO_VERSION,
+            direct: kafkabus::DIRECT.to_vec(),
+            indirect: kafkabus::INDIRECT.to_vec(),
+            sum: kafkabus::GO_SUM,
+        });
+    }
+    let (deps, sum) = merge_requirements(&wanted);
     render(
         "go.mod",
         &view::GoMod {
             header: header.clone(),
             module: settings.module.clone(),
             protobuf: PLUGIN_VERSION.to_owned(),
-            nats: nats.then(|| view::GoModNats {
-                go: natsbus::GO_VERSION.to_owned(),
-                version: natsbus::NATS_GO_VERSION.to_owned(),
-                indirect: natsbus::INDIRECT.iter().map(|(m, v)| format!("{m} {v}")).collect(),
-            }),
+            deps,
         },
     );
     if diags.has_errors() {
         return Err(diags);
     }
-    let mut sum = plugin::GO_SUM.to_owned();
     if nats {
         files.extend(natsbus::render(project, settings, model, aliases, packages, &header)?);
-        let mut lines: Vec<&str> = plugin::GO_SUM.lines().chain(natsbus::GO_SUM.lines()).collect();
-        lines.sort_unstable();
-        sum = lines.iter().map(|l| format!("{l}\n")).collect();
+    }
+    if kafka {
+        files.extend(kafkabus::render(project, settings, model, aliases, packages, &header)?);
     }
     files.insert("go.sum".to_owned(), sum);
     Ok(files)
+}
+
+/// What a transport package adds to go.mod and go.sum.
+struct Requirements {
+    /// The go directive its client library declares.
+    go: &'static str,
+    direct: Vec<(&'static str, &'static str)>,
+    indirect: Vec<(&'static str, &'static str)>,
+    /// Its go.sum lines (direct and indirect modules).
+    sum: &'static str,
+}
+
+/// A `vX.Y.Z` version as numbers, for picking the higher of two.
+fn semver(v: &str) -> Vec<u64> {
+    v.trim_start_matches('v').split(['.', '-', '+']).map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+/// go.mod's transport requirements and the whole go.sum, as `go mod tidy`
+/// writes them: Go's minimal version selection keeps the higher version of
+/// a module two transports share (klauspost/compress), a module is direct
+/// if any package imports it, and go.sum holds the selected versions' lines
+/// only, sorted.
+fn merge_requirements(wanted: &[Requirements]) -> (Option<view::GoModDeps>, String) {
+    let mut selected: BTreeMap<&str, (&str, bool)> = BTreeMap::new();
+    let mut go = "";
+    for r in wanted {
+        if semver(r.go) > semver(go) {
+            go = r.go;
+        }
+        for (direct, list) in [(true, &r.direct), (false, &r.indirect)] {
+            for &(module, version) in list {
+                let entry = selected.entry(module).or_insert((version, direct));
+                if semver(version) > semver(entry.0) {
+                    entry.0 = version;
+                }
+                entry.1 |= direct;
+            }
+        }
+    }
+    let mut lines: Vec<&str> = plugin::GO_SUM.lines().collect();
+    for r in wanted {
+        for line in r.sum.lines() {
+            let mut parts = line.split(' ');
+            let (Some(module), Some(version)) = (parts.next(), parts.next()) else { continue };
+            let version = version.trim_end_matches("/go.mod");
+            if selected.get(module).is_some_and(|(v, _)| *v == version) && !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    lines.sort_unstable();
+    let sum = lines.iter().map(|l| format!("{l}\n")).collect();
+    if wanted.is_empty() {
+        return (None, sum);
+    }
+    let mut direct: Vec<String> = vec![format!("google.golang.org/protobuf {PLUGIN_VERSION}")];
+    let mut indirect = Vec::new();
+    for (module, (version, is_direct)) in &selected {
+        if *is_direct {
+            direct.push(format!("{module} {version}"));
+        } else {
+            indirect.push(format!("{module} {version}"));
+        }
+    }
+    direct.sort();
+    (Some(view::GoModDeps { go: go.to_owned(), direct, indirect }), sum)
 }
 
 /// Names ampygen and the registry in protoc-gen-go's header, in place of
@@ -284,6 +365,61 @@ mod erased {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn nats() -> Requirements {
+        Requirements {
+            go: natsbus::GO_VERSION,
+            direct: vec![("github.com/nats-io/nats.go", natsbus::NATS_GO_VERSION)],
+            indirect: natsbus::INDIRECT.to_vec(),
+            sum: natsbus::GO_SUM,
+        }
+    }
+
+    fn kafka() -> Requirements {
+        Requirements {
+            go: kafkabus::GO_VERSION,
+            direct: kafkabus::DIRECT.to_vec(),
+            indirect: kafkabus::INDIRECT.to_vec(),
+            sum: kafkabus::GO_SUM,
+        }
+    }
+
+    /// go.mod and go.sum as `go mod tidy` writes them (tests/go/run.sh
+    /// checks the generated modules with `go mod tidy -diff`): one
+    /// transport keeps its own versions and sum lines, both share
+    /// klauspost/compress at the higher version, and none adds nothing.
+    #[test]
+    fn requirements_merge_like_go_mod_tidy() {
+        let (deps, sum) = merge_requirements(&[]);
+        assert!(deps.is_none());
+        assert_eq!(sum, plugin::GO_SUM);
+
+        let (deps, sum) = merge_requirements(&[nats()]);
+        let deps = deps.unwrap();
+        assert_eq!(deps.direct, ["github.com/nats-io/nats.go v1.56.0", "google.golang.org/protobuf v1.36.12"]);
+        assert!(deps.indirect.contains(&"github.com/klauspost/compress v1.20.0".to_owned()));
+        assert!(sum.contains("github.com/klauspost/compress v1.20.0 h1:") && !sum.contains("twmb"));
+
+        let (deps, sum) = merge_requirements(&[nats(), kafka()]);
+        let deps = deps.unwrap();
+        assert_eq!(
+            deps.direct,
+            [
+                "github.com/nats-io/nats.go v1.56.0",
+                "github.com/twmb/franz-go v1.22.3",
+                "github.com/twmb/franz-go/pkg/kadm v1.20.0",
+                "google.golang.org/protobuf v1.36.12"
+            ]
+        );
+        assert_eq!(deps.indirect.iter().filter(|l| l.starts_with("github.com/klauspost/")).count(), 1);
+        assert!(deps.indirect.contains(&"github.com/klauspost/compress v1.20.3".to_owned()));
+        assert!(!sum.contains("v1.20.0 h1:a3C1") && sum.contains("github.com/klauspost/compress v1.20.3 h1:"));
+        let lines: Vec<&str> = sum.lines().collect();
+        let mut sorted = lines.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(lines, sorted, "go.sum is sorted without repeats");
+    }
 
     #[test]
     fn go_packages_are_buf_style() {

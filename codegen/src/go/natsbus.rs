@@ -250,13 +250,13 @@ struct Topics {
 }
 
 #[derive(Serialize)]
-struct Import {
+pub(super) struct Import {
     alias: String,
     path: String,
 }
 
 #[derive(Serialize)]
-struct TopicView {
+pub(super) struct TopicView {
     ident: String,
     payload: String,
     doc: Vec<String>,
@@ -269,7 +269,7 @@ pub fn wanted(model: &Model) -> bool {
 
 /// A duration in milliseconds as a Go `time.Duration` expression in its
 /// largest exact unit: `30 * time.Second`, `time.Hour`, `0`.
-fn duration(ms: u64) -> String {
+pub(super) fn duration(ms: u64) -> String {
     if ms == 0 {
         return "0".to_owned();
     }
@@ -285,7 +285,7 @@ fn duration(ms: u64) -> String {
 }
 
 /// Go-readable text for a float literal in a `[...]float64`: `1`, `2.5`.
-fn float(f: f64) -> String {
+pub(super) fn float(f: f64) -> String {
     format!("{f}")
 }
 
@@ -294,35 +294,21 @@ pub fn topic_ident(domain: &str, version: &str, topic: &str) -> String {
     format!("{}{}{}", exported(domain), exported(version), exported(topic))
 }
 
-/// Renders the package into `natsbus/…` files.
-pub fn render(
+/// The payload import aliases and typed topic values of a transport
+/// package: the core package's aliases made unique against the runtime's
+/// package-level names `runtime_names`, one value per payload topic.
+pub(super) fn typed_topics(
     project: &Project,
-    settings: &Settings,
-    model: &Model,
     aliases: &BTreeMap<String, String>,
     packages: &BTreeMap<String, (String, String)>,
-    header: &str,
-) -> Result<crate::generate::Files, Diagnostics> {
+    runtime_names: &[&str],
+    transport: &str,
+) -> Result<(Vec<Import>, Vec<TopicView>), Diagnostics> {
     let reg = &project.registry;
-    let nats_path = format!("{}/{PACKAGE}", settings.module);
-    if settings.types == nats_path || settings.types.starts_with(&format!("{nats_path}/")) {
-        let mut d = Diagnostic::error(
-            "generate::go_types",
-            format!("`targets.go.types` (`{}`) is inside `{nats_path}`, the NATS package's directory", settings.types),
-        )
-        .help(format!(
-            "with `transports: [nats]` the module holds `{PACKAGE}/`; put the payload types elsewhere, e.g. `{}/pb`",
-            settings.module
-        ));
-        if let Some(t) = reg.targets.go.as_ref().and_then(|g| g.types.as_ref()) {
-            d = d.at(&reg.source, t.span.clone());
-        }
-        return Err(d.into());
-    }
     // Payload import aliases: the core package's, made unique against the
     // runtime's package-level names.
     let mut own: BTreeMap<String, String> = BTreeMap::new();
-    let mut taken: Vec<String> = RUNTIME_NAMES.iter().map(|s| (*s).to_owned()).collect();
+    let mut taken: Vec<String> = runtime_names.iter().map(|s| (*s).to_owned()).collect();
     for (package, alias) in aliases {
         let mut a = alias.clone();
         let mut n = 2;
@@ -342,12 +328,12 @@ pub fn render(
         }
         let Some(resolved) = project.resolved.get(&t.id()) else { continue };
         let ident = topic_ident(&t.domain.name.value, &t.version.name.value, &t.topic.name.value);
-        if RUNTIME_NAMES.contains(&ident.as_str()) {
+        if runtime_names.contains(&ident.as_str()) {
             diags.push(
                 Diagnostic::error(
                     "generate::go_name",
                     format!(
-                        "topic `{}` becomes the Go identifier `{ident}`, which is already a name of the NATS package",
+                        "topic `{}` becomes the Go identifier `{ident}`, which is already a name of the {transport} package",
                         t.id()
                     ),
                 )
@@ -380,6 +366,36 @@ pub fn render(
         })
         .collect();
     imports.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((imports, topics))
+}
+
+/// Renders the package into `natsbus/…` files.
+pub fn render(
+    project: &Project,
+    settings: &Settings,
+    model: &Model,
+    aliases: &BTreeMap<String, String>,
+    packages: &BTreeMap<String, (String, String)>,
+    header: &str,
+) -> Result<crate::generate::Files, Diagnostics> {
+    let reg = &project.registry;
+    let nats_path = format!("{}/{PACKAGE}", settings.module);
+    if settings.types == nats_path || settings.types.starts_with(&format!("{nats_path}/")) {
+        let mut d = Diagnostic::error(
+            "generate::go_types",
+            format!("`targets.go.types` (`{}`) is inside `{nats_path}`, the NATS package's directory", settings.types),
+        )
+        .help(format!(
+            "with `transports: [nats]` the module holds `{PACKAGE}/`; put the payload types elsewhere, e.g. `{}/pb`",
+            settings.module
+        ));
+        if let Some(t) = reg.targets.go.as_ref().and_then(|g| g.types.as_ref()) {
+            d = d.at(&reg.source, t.span.clone());
+        }
+        return Err(d.into());
+    }
+    let (imports, topics) = typed_topics(project, aliases, packages, RUNTIME_NAMES, "NATS")?;
+    let mut diags = Diagnostics::new();
 
     let core_path = lit(&settings.module);
     let tiers = model
@@ -481,6 +497,41 @@ pub fn render(
     Ok(files)
 }
 
+/// The package-level names declared in `templates` that `names` lacks
+/// (`file: name`), for the unit tests that keep each transport's
+/// RUNTIME_NAMES in step with its templates.
+#[cfg(test)]
+pub(super) fn undeclared_names(templates: &[(&str, &str)], names: &[&str]) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (name, text) in templates {
+        let mut in_block = false;
+        for line in text.lines() {
+            let decl = if in_block {
+                if line == ")" {
+                    in_block = false;
+                    continue;
+                }
+                line.strip_prefix('\t').filter(|l| !l.starts_with(['\t', '/']))
+            } else if let Some(rest) = ["func ", "type ", "var ", "const "].iter().find_map(|k| line.strip_prefix(k)) {
+                if rest == "(" {
+                    in_block = true;
+                    continue;
+                }
+                // Methods (`func (r T) Name(`) are not package-level.
+                (!rest.starts_with('(')).then_some(rest)
+            } else {
+                None
+            };
+            let Some(decl) = decl else { continue };
+            let ident: String = decl.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !ident.is_empty() && !ident.starts_with("{{") && !names.contains(&ident.as_str()) {
+                missing.push(format!("{name}: {ident}"));
+            }
+        }
+    }
+    missing
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,35 +551,7 @@ mod tests {
     /// RUNTIME_NAMES, so a payload alias or topic value cannot shadow one.
     #[test]
     fn runtime_names_cover_the_templates() {
-        let mut missing = Vec::new();
-        for (name, text) in TEMPLATES {
-            let mut in_block = false;
-            for line in text.lines() {
-                let decl = if in_block {
-                    if line == ")" {
-                        in_block = false;
-                        continue;
-                    }
-                    line.strip_prefix('\t').filter(|l| !l.starts_with(['\t', '/']))
-                } else if let Some(rest) =
-                    ["func ", "type ", "var ", "const "].iter().find_map(|k| line.strip_prefix(k))
-                {
-                    if rest == "(" {
-                        in_block = true;
-                        continue;
-                    }
-                    // Methods (`func (r T) Name(`) are not package-level.
-                    (!rest.starts_with('(')).then_some(rest)
-                } else {
-                    None
-                };
-                let Some(decl) = decl else { continue };
-                let ident: String = decl.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                if !ident.is_empty() && !ident.starts_with("{{") && !RUNTIME_NAMES.contains(&ident.as_str()) {
-                    missing.push(format!("{name}: {ident}"));
-                }
-            }
-        }
+        let missing = undeclared_names(TEMPLATES, RUNTIME_NAMES);
         assert!(missing.is_empty(), "add to natsbus::RUNTIME_NAMES: {missing:?}");
     }
 }

@@ -25,16 +25,17 @@ pub struct GoMod {
     pub header: String,
     pub module: String,
     pub protobuf: String,
-    /// Set when the module includes the natsbus package.
-    pub nats: Option<GoModNats>,
+    /// Set when the module includes a transport package.
+    pub deps: Option<GoModDeps>,
 }
 
-/// What natsbus adds to go.mod: the go directive nats.go needs, its
-/// require and the indirect requirements `go mod tidy` records.
+/// What the transport packages add to go.mod: the go directive their
+/// client libraries need, the direct requirements (protobuf included) and
+/// the indirect ones `go mod tidy` records, each sorted by module path.
 #[derive(Serialize)]
-pub struct GoModNats {
+pub struct GoModDeps {
     pub go: String,
-    pub version: String,
+    pub direct: Vec<String>,
     pub indirect: Vec<String>,
 }
 

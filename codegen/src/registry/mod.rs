@@ -179,14 +179,18 @@ impl Storage {
 #[serde(rename_all = "snake_case")]
 pub enum Transport {
     Nats,
+    /// Apache Kafka (docs/kafka.md); only the Go and Python backends read it
+    /// from `targets`.
+    Kafka,
 }
 
 impl Transport {
-    pub const NAMES: [&'static str; 1] = ["nats"];
+    pub const NAMES: [&'static str; 2] = ["nats", "kafka"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Nats => "nats",
+            Transport::Kafka => "kafka",
         }
     }
 }

@@ -167,19 +167,21 @@ impl Storage {
     }
 }
 
-/// A transport a target opts in to (`targets.go.transports: [nats]`).
+/// A transport a target opts in to (`targets.go.transports: [nats, kafka]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {
     Nats,
+    Kafka,
 }
 
 impl Transport {
-    pub const NAMES: [&'static str; 1] = ["nats"];
+    pub const NAMES: [&'static str; 2] = ["nats", "kafka"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Nats => "nats",
+            Transport::Kafka => "kafka",
         }
     }
 }

@@ -11,6 +11,7 @@ impl Decoder<'_> {
         for name in self.strings(node, &format!("`{what}`")) {
             let transport = match name.value.as_str() {
                 "nats" => Transport::Nats,
+                "kafka" => Transport::Kafka,
                 _ => {
                     let hint = match suggest(&name.value, Transport::NAMES.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`? known transports: {}", Transport::NAMES.join(", ")),

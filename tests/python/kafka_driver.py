@@ -99,9 +99,7 @@ def envelope_of(vector: Vector, seq: int = -1) -> Envelope[Any]:
     return envelope
 
 
-async def publish(
-    bus: Bus, vectors: Sequence[Vector], repeat: Optional[int], producer: str
-) -> int:
+async def publish(bus: Bus, vectors: Sequence[Vector], repeat: Optional[int], producer: str) -> int:
     count = 0
     for v in vectors:
         if repeat is None:

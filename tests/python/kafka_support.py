@@ -8,6 +8,7 @@ Without a broker the tests skip with one line, unless
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -15,7 +16,8 @@ from typing import Dict, List, Optional, Sequence
 
 import pytest
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from ampybus import Env
 from ampybus.kafka import LAYOUT
@@ -55,10 +57,8 @@ def drop_topics(addr: str, names: Sequence[str]) -> None:
     present = [n for n in names if n in _names(a)]
     if present:
         for f in a.delete_topics(present, operation_timeout=30).values():
-            try:
+            with contextlib.suppress(KafkaException):
                 f.result()
-            except KafkaException:
-                pass
     deadline = time.monotonic() + 30
     while any(n in _names(a) for n in names):
         if time.monotonic() > deadline:
@@ -121,12 +121,22 @@ def _consumer(addr: str, group: Optional[str] = None) -> Consumer:
 def end_offsets(addr: str, topic: str) -> Dict[int, int]:
     """Each partition's high watermark."""
     c = _consumer(addr)
+    deadline = time.monotonic() + 30
     try:
         n = len(c.list_topics(topic, timeout=10).topics[topic].partitions)
-        return {
-            p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
-            for p in range(n)
-        }
+        out: Dict[int, int] = {}
+        for p in range(n):
+            while True:
+                try:
+                    tp = TopicPartition(topic, p)
+                    out[p] = c.get_watermark_offsets(tp, timeout=10, cached=False)[1]
+                    break
+                except KafkaException:
+                    # A new topic's leader is not known everywhere yet.
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+        return out
     finally:
         c.close()
 

@@ -17,6 +17,7 @@ only the layer differs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -24,12 +25,13 @@ import time
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, Producer
 
 from ampybus import NEWS_V1_RAW, Env, Envelope
 from ampybus.kafka import Bus, Delivery
 from ampybus.pb.ampy.news.v1 import news_pb2
 from kafka_support import fresh_topics
+from kafka_support import headers as record_headers
 
 ENV = Env.DEV
 TOPIC = f"ampy.{ENV.value}.news.v1"
@@ -204,8 +206,8 @@ async def latency_consumer(addr: str, total: int, raw: bool) -> None:
                 if m.error() is not None:
                     continue
                 c.store_offsets(message=m)
-                ids = [v for k, v in (m.headers() or []) if k == "message_id"]
-                seen.append((bytes(ids[0] or b"").decode() if ids else "", at))
+                ids = [v for k, v in record_headers(m) if k == "message_id"]
+                seen.append((ids[0].decode() if ids else "", at))
         c.close()
     else:
         bus = await Bus.connect(addr, ENV)
@@ -220,10 +222,8 @@ async def latency_consumer(addr: str, total: int, raw: bool) -> None:
         while not consumer.raw.assignment():
             await consumer.drain(handle, 0.05)
         print("ready", flush=True)
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(consumer.run(handle, stop=stop), limit)
-        except asyncio.TimeoutError:
-            pass
         await consumer.close()
         await bus.close()
     sys.stdout.write("".join(f"{m} {t}\n" for m, t in seen) + "done\n")

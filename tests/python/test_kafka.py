@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 from confluent_kafka import Producer
 
-from ampybus import BARS_V1_BARS, TICKS_V1_QUOTE, TICKS_V1_TRADE, TOPICS, Envelope, Record
+from ampybus import BARS_V1_BARS, TICKS_V1_QUOTE, TICKS_V1_TRADE, TOPICS, Env, Envelope, Record
 from ampybus.errors import HeaderError
 from ampybus.kafka import (
     HEADERS,
@@ -763,3 +763,48 @@ def test_the_matrix_driver_python_to_python(addr: str) -> None:
 def test_latency_of_a_record_is_measured_from_produced_at() -> None:
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     assert abs(produced_ms(now) - time.time() * 1e3) < 2000
+
+
+def test_running_on_kafka_example(addr: str) -> None:
+    """examples/python-app/kafka_app.py, the example of docs/python.md, on
+    fresh topics of env dev; the page shows exactly its code."""
+    fresh_topics(addr, 6, Env.DEV)
+    app = ROOT / "examples" / "python-app" / "kafka_app.py"
+    out = subprocess.run(
+        [sys.executable, str(app), addr],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python")},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout == "published and consumed one bar batch\n"
+    code = app.read_text("utf-8").split("# docs:start\n")[1].split("# docs:end")[0].rstrip()
+    page = (ROOT / "docs" / "python.md").read_text("utf-8").split("## Running on Kafka")[1]
+    shown = page.split("```python\n")[1].split("```")[0].rstrip()
+    assert shown == code, "docs/python.md shows examples/python-app/kafka_app.py"
+
+
+def test_the_benchmark_runs(addr: str) -> None:
+    """tests/python/bench_kafka.py stays runnable: a quick run prints every
+    figure (its numbers are read by people, not asserted)."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "python" / "bench_kafka.py"), "400", "--quick"],
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(ROOT / "gen" / "python"), str(ROOT / "tests" / "python")]
+            ),
+            "AMPY_KAFKA_BOOTSTRAP": addr,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert sum("typed/raw" in line for line in lines) == 2, out.stdout
+    latency = [line for line in lines if "produce -> first delivery" in line]
+    assert len(latency) == 2 and all("p99" in line for line in latency), out.stdout

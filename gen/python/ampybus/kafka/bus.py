@@ -283,10 +283,16 @@ class Bus:
         returns the future of its delivery report (see :meth:`settle`). The
         one produce path of the package: publishers, dead letters and the
         matrix driver's ``produce-keys`` all use it."""
-        n = await self.partitions(kafka_topic)
-        return await self._producer.send(
-            kafka_topic, partition_for(key, n), key, value, headers, timestamp_ms
-        )
+        n = self._partitions.get(kafka_topic)
+        if n is None:
+            n = await self.partitions(kafka_topic)
+        partition = partition_for(key, n)
+        future = self._producer.send(kafka_topic, partition, key, value, headers, timestamp_ms)
+        if future is None:
+            future = await self._producer.send_waiting(
+                kafka_topic, partition, key, value, headers, timestamp_ms
+            )
+        return future
 
     async def settle(
         self,
@@ -308,7 +314,7 @@ class Bus:
         ):
             n = await self.partitions(kafka_topic, refresh=True)
             report = await (
-                await self._producer.send(
+                await self._producer.send_waiting(
                     kafka_topic, partition_for(key, n), key, value, headers, timestamp_ms
                 )
             )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import confluent_kafka
 from confluent_kafka import KafkaException, Message
@@ -67,18 +67,25 @@ def client_error(e: BaseException) -> Tuple[int, str]:
     return -1, str(e)
 
 
-def _settle(future: asyncio.Future[Delivered], report: Delivered) -> None:
-    if not future.done():
-        future.set_result(report)
+_Reports = List[Tuple["asyncio.Future[Delivered]", Delivered]]
+
+
+def _settle_all(reports: _Reports) -> None:
+    for future, report in reports:
+        if not future.done():
+            future.set_result(report)
 
 
 class AsyncProducer:
     """A confluent-kafka ``Producer`` whose delivery reports resolve asyncio
-    futures, served by one daemon poll thread."""
+    futures, served by one daemon poll thread. The reports of one poll wake
+    the event loop once."""
 
     def __init__(self, config: Dict[str, Any]) -> None:
         self._producer = confluent_kafka.Producer(config)
         self._stop = threading.Event()
+        # Reports of the poll under way, by event loop.
+        self._done: Dict[asyncio.AbstractEventLoop, _Reports] = {}
         self._thread = threading.Thread(target=self._serve, name="ampybus-kafka-producer")
         self._thread.daemon = True
         self._thread.start()
@@ -91,8 +98,53 @@ class AsyncProducer:
     def _serve(self) -> None:
         while not self._stop.is_set():
             self._producer.poll(0.05)
+            if self._done:
+                done, self._done = self._done, {}
+                for loop, reports in done.items():
+                    if not loop.is_closed():
+                        loop.call_soon_threadsafe(_settle_all, reports)
 
-    async def send(
+    def send(
+        self,
+        topic: str,
+        partition: int,
+        key: bytes,
+        value: bytes,
+        headers: Optional[Sequence[Tuple[str, Optional[bytes]]]],
+        timestamp_ms: int,
+    ) -> Optional[asyncio.Future[Delivered]]:
+        """Queues one record for an explicit partition; the future resolves
+        with its delivery report. ``None`` when librdkafka's queue is full
+        (wait a moment and send again)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Delivered] = loop.create_future()
+
+        def report(err: Optional[confluent_kafka.KafkaError], msg: Message) -> None:
+            # On the poll thread, inside poll().
+            if err is None:
+                result = Delivered(msg.partition() or 0, msg.offset() or 0, None, 0)
+            else:
+                result = Delivered(partition, -1, f"{err.name()}: {err.str()}", err.code())
+            self._done.setdefault(loop, []).append((future, result))
+
+        try:
+            self._producer.produce(
+                topic,
+                value=value,
+                key=key,
+                partition=partition,
+                on_delivery=report,
+                timestamp=timestamp_ms,
+                headers=list(headers) if headers else None,
+            )
+        except BufferError:
+            return None
+        except KafkaException as e:
+            code, text = client_error(e)
+            future.set_result(Delivered(partition, -1, text, code))
+        return future
+
+    async def send_waiting(
         self,
         topic: str,
         partition: int,
@@ -101,37 +153,13 @@ class AsyncProducer:
         headers: Optional[Sequence[Tuple[str, Optional[bytes]]]],
         timestamp_ms: int,
     ) -> asyncio.Future[Delivered]:
-        """Queues one record for an explicit partition; the future resolves
-        with its delivery report. Waits while librdkafka's queue is full."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Delivered] = loop.create_future()
-
-        def report(err: Optional[confluent_kafka.KafkaError], msg: Message) -> None:
-            if err is None:
-                done = Delivered(msg.partition() or 0, msg.offset() or 0, None, 0)
-            else:
-                done = Delivered(partition, -1, f"{err.name()}: {err.str()}", err.code())
-            loop.call_soon_threadsafe(_settle, future, done)
-
+        """:meth:`send`, waiting while librdkafka's queue is full."""
         while True:
-            try:
-                self._producer.produce(
-                    topic,
-                    value=value,
-                    key=key,
-                    partition=partition,
-                    on_delivery=report,
-                    timestamp=timestamp_ms,
-                    headers=list(headers) if headers else None,
-                )
+            future = self.send(topic, partition, key, value, headers, timestamp_ms)
+            if future is not None:
                 return future
-            except BufferError:
-                # The local queue is full: the poll thread drains it.
-                await asyncio.sleep(0.001)
-            except KafkaException as e:
-                code, text = client_error(e)
-                future.set_result(Delivered(partition, -1, text, code))
-                return future
+            # The local queue is full: the poll thread drains it.
+            await asyncio.sleep(0.001)
 
     async def close(self, timeout: float) -> None:
         """Delivers what is queued (up to ``timeout`` seconds), then stops."""
@@ -139,6 +167,10 @@ class AsyncProducer:
         await loop.run_in_executor(None, self._producer.flush, timeout)
         self._stop.set()
         await loop.run_in_executor(None, self._thread.join)
+        # Reports the flush served after the poll thread's last round.
+        done, self._done = self._done, {}
+        for reports in done.values():
+            _settle_all(reports)
 
 
 def partition_count(handle: Any, topic: str, timeout: float) -> Optional[int]:

@@ -8,6 +8,7 @@ never drop a record silently (docs/kafka.md, "Consuming").
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import os
@@ -18,6 +19,7 @@ from typing import (
     Any,
     Awaitable,
     Callable,
+    Deque,
     Dict,
     Generic,
     List,
@@ -373,7 +375,7 @@ class Consumer(Generic[M]):
         self._dlq_topic = dlq_topic
         self._dlq_subtopic = dlq_subtopic
         self._batch = batch
-        self._pending: List[confluent_kafka.Message] = []
+        self._pending: Deque[confluent_kafka.Message] = collections.deque()
         # A poll that was under way when a run was cancelled: its records
         # are taken by the next run, never lost behind a later offset.
         self._polling: Optional[asyncio.Future[List[confluent_kafka.Message]]] = None
@@ -489,7 +491,7 @@ class Consumer(Generic[M]):
                 elif err.fatal():
                     raise KafkaError("consume", f"the consumer failed: {err.str()}")
             await self._lag()
-        return self._pending.pop(0)
+        return self._pending.popleft()
 
     async def _lag(self) -> None:
         """``bus_consumer_lag`` per assigned partition, at most once a second."""

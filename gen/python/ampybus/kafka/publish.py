@@ -42,10 +42,23 @@ class Published:
     offset: int
 
 
+_LAST_SECOND: List[Tuple[str, int]] = [("", 0)]
+
+
 def produced_ms(produced_at: str) -> int:
     """Milliseconds since the epoch of a valid ``produced_at``
     (``2025-01-02T03:04:05.678Z``): the record's CreateTime."""
-    whole = calendar.timegm(
+    second = produced_at[:19]
+    last, whole = _LAST_SECOND[0]
+    if second != last:
+        whole = _epoch_second(produced_at)
+        _LAST_SECOND[0] = (second, whole)
+    frac = (produced_at[20:-1] + "000")[:3] if len(produced_at) > 20 else "000"
+    return whole * 1000 + int(frac)
+
+
+def _epoch_second(produced_at: str) -> int:
+    return calendar.timegm(
         (
             int(produced_at[0:4]),
             int(produced_at[5:7]),
@@ -58,8 +71,6 @@ def produced_ms(produced_at: str) -> int:
             0,
         )
     )
-    frac = (produced_at[20:-1] + "000")[:3] if len(produced_at) > 20 else "000"
-    return whole * 1000 + int(frac)
 
 
 class Publisher(Generic[M]):
@@ -201,26 +212,27 @@ class Publisher(Generic[M]):
         return _Queued(p, future)
 
     async def _settle_all(self, queued: List[_Queued]) -> List[Published]:
-        results = await asyncio.gather(
-            *(
-                self._bus.settle(
-                    q.future,
-                    q.prepared.subject.kafka_topic,
-                    q.prepared.key,
-                    q.prepared.value,
-                    q.prepared.headers,
-                    q.prepared.timestamp_ms,
-                )
-                for q in queued
-            ),
-            return_exceptions=True,
-        )
         out: List[Published] = []
-        for q, r in zip(queued, results):
-            if isinstance(r, BaseException):
-                raise r
+        failure: Optional[BaseException] = None
+        for q in queued:
+            p = q.prepared
+            report = await q.future
+            if report.error is not None:
+                # Unknown partition (a topic that grew) is sent once more;
+                # everything else becomes a KafkaError kind.
+                done = asyncio.get_running_loop().create_future()
+                done.set_result(report)
+                try:
+                    report = await self._bus.settle(
+                        done, p.subject.kafka_topic, p.key, p.value, p.headers, p.timestamp_ms
+                    )
+                except KafkaError as e:
+                    failure = failure or e
+                    continue
             self._bus.observer.produced(self._topic.id, self._producer)
-            out.append(self._published(q.prepared, r))
+            out.append(self._published(p, report))
+        if failure is not None:
+            raise failure
         return out
 
     @staticmethod

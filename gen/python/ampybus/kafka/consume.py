@@ -328,8 +328,11 @@ async def open_consumer(
         consumer = confluent_kafka.Consumer(config)
 
         def on_revoke(c: confluent_kafka.Consumer, _: List[TopicPartition]) -> None:
-            # Finished records' offsets are committed before the partitions go.
-            _commit(c)
+            # Finished records' offsets are committed before the partitions
+            # go. A commit the group refuses mid-rebalance only means the
+            # next owner sees those records again (at-least-once).
+            with contextlib.suppress(KafkaException):
+                _commit(c)
 
         consumer.subscribe([rules.kafka_topic], on_revoke=on_revoke)
         return consumer

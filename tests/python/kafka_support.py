@@ -33,7 +33,9 @@ def bootstrap() -> str:
     if not addr:
         what = "Kafka broker (AMPY_KAFKA_BOOTSTRAP)"
         if os.environ.get("AMPY_TEST_REQUIRE_KAFKA") == "1":
-            pytest.fail(f"a {what} is required (AMPY_TEST_REQUIRE_KAFKA=1); scripts/test starts one")
+            pytest.fail(
+                f"a {what} is required (AMPY_TEST_REQUIRE_KAFKA=1); scripts/test starts one"
+            )
         pytest.skip(f"no {what}: run scripts/test, or source scripts/lib/kafka.sh and kafka_start")
     return addr
 

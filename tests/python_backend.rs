@@ -96,29 +96,36 @@ fn names_python_cannot_spell_are_refused_with_a_location() {
 }
 
 #[test]
-fn the_nats_subpackage_is_generated_only_when_the_registry_asks() {
-    // The default registry lists `transports: [nats]`; without it the
-    // package has no `nats` subpackage and no module imports nats-py.
+fn the_transport_subpackages_are_generated_only_when_the_registry_asks() {
+    // The default registry lists `transports: [nats, kafka]`; without it the
+    // package has no `nats` or `kafka` subpackage and no module imports
+    // nats-py or confluent-kafka; with `[kafka]` only, no `nats`.
     let ws = common::default_layout();
     let registry = ws.path().join("registry/ampy.yaml");
     let text = std::fs::read_to_string(&registry).expect("read registry");
-    let line = "    transports: [nats]               # gen/python/ampybus/nats (nats-py)\n";
-    assert!(text.contains(line), "the default registry asks for nats");
-    std::fs::write(&registry, text.replace(line, "")).expect("write registry");
-    let out = ws.path().join("out");
-    ampygen(ws.path()).args(["generate", "--lang", "python", "--out"]).arg(&out).assert().success();
-    let files = tree(&out);
-    assert!(files.contains_key(Path::new("ampybus/envelope.py")));
-    assert!(!files.keys().any(|p| p.starts_with("ampybus/nats")), "no transport asked for");
-    for (path, bytes) in &files {
-        let text = String::from_utf8_lossy(bytes);
-        assert!(
-            !text.lines().any(|l| l.starts_with("import nats") || l.starts_with("from nats")),
-            "{} imports nats-py",
-            path.display()
-        );
+    let line = "    transports: [nats, kafka]        # gen/python/ampybus/nats (nats-py), gen/python/ampybus/kafka (confluent-kafka)\n";
+    assert!(text.contains(line), "the default registry asks for nats and kafka");
+    let imports = |l: &str, m: &str| l.starts_with(&format!("import {m}")) || l.starts_with(&format!("from {m}"));
+    for (replacement, nats, kafka) in [("", false, false), ("    transports: [kafka]\n", false, true)] {
+        std::fs::write(&registry, text.replace(line, replacement)).expect("write registry");
+        let out = ws.path().join(format!("out-{nats}-{kafka}"));
+        ampygen(ws.path()).args(["generate", "--lang", "python", "--out"]).arg(&out).assert().success();
+        let files = tree(&out);
+        assert!(files.contains_key(Path::new("ampybus/envelope.py")));
+        assert_eq!(files.keys().any(|p| p.starts_with("ampybus/nats")), nats);
+        assert_eq!(files.keys().any(|p| p.starts_with("ampybus/kafka")), kafka);
+        for (path, bytes) in &files {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(!text.lines().any(|l| imports(l, "nats")), "{} imports nats-py", path.display());
+            if !path.starts_with("ampybus/kafka") {
+                let kafka_import = text.lines().any(|l| imports(l, "confluent_kafka"));
+                assert!(!kafka_import, "{} imports confluent-kafka", path.display());
+            }
+        }
     }
-    // With the line, the subpackage is there.
+    // With the line, both subpackages are there.
     let full = tree(Path::new("gen/python"));
     assert!(full.contains_key(Path::new("ampybus/nats/publish.py")));
+    assert!(full.contains_key(Path::new("ampybus/kafka/publish.py")));
+    assert!(full.contains_key(Path::new("ampybus/kafka/partition.py")));
 }

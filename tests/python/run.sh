@@ -7,7 +7,8 @@
 # tests/python/requirements.txt, checks that gen/python is what the
 # registry generates now, then runs ruff (lint and format), mypy --strict
 # (for Python 3.9) and pytest over the package, the tests and the examples,
-# the NATS transport's on a real nats-server (scripts/lib/nats.sh).
+# the NATS transport's on a real nats-server (scripts/lib/nats.sh) and the
+# Kafka transport's on a real broker (scripts/lib/kafka.sh).
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,13 +52,26 @@ MYPYPATH=gen/python "$venv/bin/mypy" --config-file "$config" --cache-dir "$cache
 # (AMPY_NATS_URL); run alone, this script starts one when nats-server is
 # installed (tests/python/test_nats.py skips without one, and fails
 # instead under AMPYGEN_TEST_REQUIRE_NATS=1).
+stop_servers() {
+  if declare -F nats_stop >/dev/null; then nats_stop; fi
+  if declare -F kafka_stop >/dev/null; then kafka_stop; fi
+}
+trap stop_servers EXIT
 if [ -z "${AMPY_NATS_URL:-}" ]; then
   source scripts/lib/nats.sh
   if [ "${AMPYGEN_TEST_REQUIRE_NATS:-}" = 1 ]; then nats_install; fi
   if command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; then
-    trap nats_stop EXIT
     nats_start
   fi
+fi
+# The Kafka transport tests likewise (AMPY_KAFKA_BOOTSTRAP from scripts/test,
+# else a broker of scripts/lib/kafka.sh when Java and Maven are here;
+# tests/python/test_kafka.py skips without one unless AMPY_TEST_REQUIRE_KAFKA=1).
+if [ -z "${AMPY_KAFKA_BOOTSTRAP:-}" ] && command -v java >/dev/null 2>&1 &&
+  command -v mvn >/dev/null 2>&1; then
+  source scripts/lib/kafka.sh
+  kafka_install
+  kafka_start
 fi
 
 echo "tests/python: pytest"

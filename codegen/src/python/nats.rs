@@ -46,7 +46,7 @@ const FILES: &[(&str, &str)] = &[
 const LINE: usize = 100;
 
 #[derive(Serialize)]
-struct LayoutView<'a> {
+pub(super) struct LayoutView<'a> {
     header: &'a str,
     package: &'a str,
     namespace: String,
@@ -105,7 +105,7 @@ pub fn generate(
     Ok(())
 }
 
-fn layout_view<'a>(model: &Model, header: &'a str, package: &'a str) -> LayoutView<'a> {
+pub(super) fn layout_view<'a>(model: &Model, header: &'a str, package: &'a str) -> LayoutView<'a> {
     // Items of a tuple at `indent` (its own line is `{indent}{key}=(…),`).
     let tuple = |key: &str, items: Vec<String>, indent: usize| -> Vec<String> {
         let one = if items.len() == 1 { format!("({},)", items[0]) } else { format!("({})", items.join(", ")) };

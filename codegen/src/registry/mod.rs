@@ -174,7 +174,7 @@ impl Storage {
     }
 }
 
-/// A transport a target opts in to (`targets.go.transports: [nats]`).
+/// A transport a target opts in to (`targets.go.transports: [nats, kafka]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transport {

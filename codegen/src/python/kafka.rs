@@ -1,0 +1,108 @@
+//! The optional `kafka` subpackage of the Python target (`targets.python.
+//! transports: [kafka]`): a typed Kafka transport on confluent-kafka
+//! (docs/kafka.md). Only `layout.py` depends on the registry; it prints the
+//! transport model as Python literals computed here (the NATS layout's view
+//! plus the Kafka topic of every stream and the consumer-lag gauge). The
+//! other modules are fixed text. Neither the core package nor the `nats`
+//! subpackage imports this one, so a service without Kafka never needs
+//! confluent-kafka.
+
+use serde::Serialize;
+
+use super::names::py_str;
+use super::nats::{layout_view, LayoutView};
+use crate::diag::Diagnostics;
+use crate::generate::Files;
+use crate::registry::Transport;
+use crate::render::Engine;
+use crate::transport::Model;
+
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("kafka/init", include_str!("../../../templates/python/kafka/__init__.py.hbs")),
+    ("kafka/layout", include_str!("../../../templates/python/kafka/layout.py.hbs")),
+    ("kafka/errors", include_str!("../../../templates/python/kafka/errors.py.hbs")),
+    ("kafka/partition", include_str!("../../../templates/python/kafka/partition.py.hbs")),
+    ("kafka/client", include_str!("../../../templates/python/kafka/client.py.hbs")),
+    ("kafka/wire", include_str!("../../../templates/python/kafka/wire.py.hbs")),
+    ("kafka/bus", include_str!("../../../templates/python/kafka/bus.py.hbs")),
+    ("kafka/publish", include_str!("../../../templates/python/kafka/publish.py.hbs")),
+    ("kafka/consume", include_str!("../../../templates/python/kafka/consume.py.hbs")),
+    ("kafka/metrics", include_str!("../../../templates/python/kafka/metrics.py.hbs")),
+];
+
+/// The subpackage's files by name and template; all but `layout` are fixed.
+const FILES: &[(&str, &str)] = &[
+    ("__init__.py", "kafka/init"),
+    ("layout.py", "kafka/layout"),
+    ("errors.py", "kafka/errors"),
+    ("partition.py", "kafka/partition"),
+    ("client.py", "kafka/client"),
+    ("wire.py", "kafka/wire"),
+    ("bus.py", "kafka/bus"),
+    ("publish.py", "kafka/publish"),
+    ("consume.py", "kafka/consume"),
+    ("metrics.py", "kafka/metrics"),
+];
+
+/// The gauge the Kafka transport adds to the NATS metrics (docs/kafka.md,
+/// "Metrics"): high watermark minus the next offset to consume.
+const LAG_METRIC: (&str, &str, [&str; 3]) = ("bus_consumer_lag", "gauge", ["topic", "consumer", "partition"]);
+
+#[derive(Serialize)]
+struct KafkaView<'a> {
+    #[serde(flatten)]
+    base: LayoutView<'a>,
+    /// One per stream of the model: the Kafka topic holding the same records.
+    topics: Vec<TopicView>,
+    /// The lag gauge's `METRICS` entry.
+    lag_metric: String,
+    /// Envelope header names in wire order: the record header names.
+    header_names: Vec<String>,
+}
+
+/// Every value is Python source.
+#[derive(Serialize)]
+struct TopicView {
+    env: String,
+    domain: String,
+    version: String,
+    name: String,
+    tier: String,
+    dead_letters: &'static str,
+}
+
+/// Adds `{dir}/kafka/*.py` when the registry asks for the Kafka transport.
+pub fn generate(
+    model: &Model,
+    engine: &Engine,
+    header: &str,
+    package: &str,
+    dir: &str,
+    files: &mut Files,
+) -> Result<(), Diagnostics> {
+    if !model.python_transports.contains(&Transport::Kafka) {
+        return Ok(());
+    }
+    let topics = model
+        .streams
+        .iter()
+        .map(|s| TopicView {
+            env: py_str(&s.env),
+            domain: py_str(&s.domain),
+            version: py_str(&s.version),
+            // `Subject::kafka_topic`: `{namespace}.{env}.{domain}.{version}`.
+            name: py_str(&format!("{}.{}.{}.{}", model.namespace, s.env, s.domain, s.version)),
+            tier: py_str(&s.tier),
+            dead_letters: if s.dead_letters { "True" } else { "False" },
+        })
+        .collect();
+    let (name, kind, labels) = LAG_METRIC;
+    let labels: Vec<String> = labels.iter().map(|l| py_str(l)).collect();
+    let lag_metric = format!("({}, {}, ({})),", py_str(name), py_str(kind), labels.join(", "));
+    let header_names = model.headers.iter().map(|h| format!("{},", py_str(&h.contract))).collect();
+    let view = KafkaView { base: layout_view(model, header, package), topics, lag_metric, header_names };
+    for (file, template) in FILES {
+        files.insert(format!("{dir}/kafka/{file}"), engine.render(template, &view)?);
+    }
+    Ok(())
+}

@@ -1,0 +1,323 @@
+"""The typed Kafka layer against raw confluent-kafka, side by side on one
+loopback broker: 1 KiB payloads, produce throughput with every delivery
+report awaited, consume throughput with an offset stored per record, and
+produce -> first delivery latency at a steady 2,000 msg/s against the
+contract's SLOs. Prints numbers; asserts nothing about speed.
+
+    PYTHONPATH=gen/python .venv/bin/python tests/python/bench_kafka.py [N] [--quick]
+
+Uses the broker at ``AMPY_KAFKA_BOOTSTRAP`` (env ``dev``, whose Kafka topics
+it drops and re-creates with 6 partitions), or starts none: set it (source
+scripts/lib/kafka.sh; kafka_start). The raw side sends the typed side's
+bytes, key and headers with the same producer settings (idempotent,
+acks=all, linger 5 ms, no compression) and librdkafka's own partitioner, so
+only the layer differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import statistics
+import sys
+import time
+import uuid
+from typing import Any, Dict, List, Optional, Tuple
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer
+
+from ampybus import NEWS_V1_RAW, Env, Envelope
+from ampybus.kafka import Bus, Delivery
+from ampybus.pb.ampy.news.v1 import news_pb2
+from kafka_support import fresh_topics
+from kafka_support import headers as record_headers
+
+ENV = Env.DEV
+TOPIC = f"ampy.{ENV.value}.news.v1"
+PRODUCER: Dict[str, Any] = {
+    "enable.idempotence": True,
+    "acks": "all",
+    "compression.type": "none",
+    "linger.ms": 5,
+}
+
+
+def payload(i: int) -> news_pb2.NewsItem:
+    """A news item whose encoding is exactly 1 KiB."""
+    item = news_pb2.NewsItem(id=f"bench:{i:08}", headline="x" * 1000)
+    item.headline = "x" * (1000 - (item.ByteSize() - 1024))
+    assert item.ByteSize() == 1024, item.ByteSize()
+    return item
+
+
+def envelope(i: int) -> Envelope[news_pb2.NewsItem]:
+    return Envelope.build(NEWS_V1_RAW, payload(i), producer="bench@1", source="bench", run_id="r")
+
+
+RawRecord = Tuple[bytes, bytes, List[Tuple[str, bytes]]]
+
+
+def raw_record(e: Envelope[news_pb2.NewsItem]) -> RawRecord:
+    """Key, value and headers exactly as the typed publisher writes them."""
+    record = e.encode()
+    key = NEWS_V1_RAW.route(e.payload, ENV).kafka_key.encode()
+    return key, record.payload, [(k, v.encode()) for k, v in record.headers]
+
+
+def per_record(seconds: float, count: int) -> float:
+    return seconds / max(count, 1)
+
+
+def report(what: str, typed: float, raw: float) -> None:
+    print(
+        f"{what:<30} typed {typed * 1e6:8.1f} µs/record ({1 / typed:7.0f}/s)   "
+        f"raw confluent-kafka {raw * 1e6:8.1f} µs/record ({1 / raw:7.0f}/s)   "
+        f"typed/raw {typed / raw:.2f}x",
+        flush=True,
+    )
+
+
+def raw_produce(producer: Producer, records: List[RawRecord]) -> None:
+    """Produces every record and waits for every delivery report."""
+    failed: List[str] = []
+
+    def done(err: Optional[KafkaError], _: Message) -> None:
+        if err is not None:
+            failed.append(err.str())
+
+    for key, value, headers in records:
+        while True:
+            try:
+                producer.produce(TOPIC, value, key, on_delivery=done, headers=list(headers))
+                break
+            except BufferError:
+                producer.poll(0.001)
+        producer.poll(0)
+    producer.flush(30)
+    assert not failed, failed[:3]
+
+
+async def throughput(addr: str, n: int) -> None:
+    fresh_topics(addr, 6, ENV)
+    bus = await Bus.connect(addr, ENV)
+    publisher = bus.publisher(NEWS_V1_RAW, producer="bench@1", source="bench", run_id="r")
+    typed = [envelope(i) for i in range(n)]
+    raw = [raw_record(envelope(i)) for i in range(n)]
+    producer = Producer({"bootstrap.servers": addr, **PRODUCER})
+    print(
+        f"Kafka on loopback (one KRaft broker, 6 partitions), confluent-kafka, "
+        f"1 KiB payloads, {n} records each",
+        flush=True,
+    )
+    # Alternate the two in rounds (the machine's load drifts) and keep each
+    # side's median round; a round sends all its records, then awaits all
+    # delivery reports.
+    rounds = 10
+    size = n // rounds
+    typed_rounds: List[float] = []
+    raw_rounds: List[float] = []
+    for r in range(rounds):
+        t = time.perf_counter()
+        await publisher.publish_envelopes(typed[r * size : (r + 1) * size])
+        typed_rounds.append(per_record(time.perf_counter() - t, size))
+        t = time.perf_counter()
+        raw_produce(producer, raw[r * size : (r + 1) * size])
+        raw_rounds.append(per_record(time.perf_counter() - t, size))
+    report(
+        "produce, reports awaited", statistics.median(typed_rounds), statistics.median(raw_rounds)
+    )
+
+    # Consume what both sides produced with two groups: the typed consumer
+    # (decode, handler, offset stored) and a raw consumer storing each
+    # offset, same settings, alternating rounds of `size` records.
+    total = 2 * rounds * size
+    taken = 0
+    stop = asyncio.Event()
+
+    async def count(d: Delivery[news_pb2.NewsItem]) -> None:
+        nonlocal taken
+        taken += 1
+        if taken >= size:
+            stop.set()
+
+    consumer = await bus.consumer(NEWS_V1_RAW, "bench-typed-" + uuid.uuid4().hex, batch=500)
+    plain = Consumer(
+        {
+            "bootstrap.servers": addr,
+            "group.id": "bench-raw-" + uuid.uuid4().hex,
+            "enable.auto.commit": True,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    plain.subscribe([TOPIC])
+    buffered: List[Message] = []
+    typed_rounds, raw_rounds = [], []
+    for _ in range(total // size):
+        taken = 0
+        stop.clear()
+        t = time.perf_counter()
+        await consumer.run(count, stop=stop)
+        typed_rounds.append(per_record(time.perf_counter() - t, taken))
+        got = 0
+        t = time.perf_counter()
+        while got < size:
+            if not buffered:
+                buffered = [m for m in plain.consume(500, 1.0) if m.error() is None]
+                continue
+            m = buffered.pop(0)
+            plain.store_offsets(message=m)
+            got += 1
+        raw_rounds.append(per_record(time.perf_counter() - t, got))
+    await consumer.close()
+    plain.close()
+    report(
+        "consume, decode + store", statistics.median(typed_rounds), statistics.median(raw_rounds)
+    )
+    await bus.close()
+
+
+async def latency_consumer(addr: str, total: int, raw: bool) -> None:
+    """The consuming service of the latency run (its own process): prints
+    ``ready`` once it owns the partitions, then one ``<message_id> <wall
+    clock ns>`` line per record, then ``done``. ``raw``: a plain
+    confluent-kafka consumer that reads the id header and stores the offset."""
+    seen: List[Tuple[str, int]] = []
+    limit = total / 100 + 30
+    group = "bench-latency-" + uuid.uuid4().hex
+    if raw:
+        c = Consumer(
+            {
+                "bootstrap.servers": addr,
+                "group.id": group,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+            }
+        )
+        c.subscribe([TOPIC])
+        while not c.assignment():
+            c.poll(0.05)
+        print("ready", flush=True)
+        deadline = time.monotonic() + limit
+        while len(seen) < total and time.monotonic() < deadline:
+            for m in c.consume(100, 0.05):
+                at = time.time_ns()
+                if m.error() is not None:
+                    continue
+                c.store_offsets(message=m)
+                ids = [v for k, v in record_headers(m) if k == "message_id"]
+                seen.append((ids[0].decode() if ids else "", at))
+        c.close()
+    else:
+        bus = await Bus.connect(addr, ENV)
+        consumer = await bus.consumer(NEWS_V1_RAW, group, batch=100)
+        stop = asyncio.Event()
+
+        async def handle(d: Delivery[news_pb2.NewsItem]) -> None:
+            seen.append((d.headers.message_id, time.time_ns()))
+            if len(seen) >= total:
+                stop.set()
+
+        while not consumer.raw.assignment():
+            await consumer.drain(handle, 0.05)
+        print("ready", flush=True)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(consumer.run(handle, stop=stop), limit)
+        await consumer.close()
+        await bus.close()
+    sys.stdout.write("".join(f"{m} {t}\n" for m, t in seen) + "done\n")
+
+
+async def latency(addr: str, rate: float, seconds: float, raw: bool) -> None:
+    """Produce at a steady rate without waiting for each report before the
+    next send, while a consumer in another process records each record's
+    first delivery; both stamp the same wall clock."""
+    fresh_topics(addr, 6, ENV)
+    bus = await Bus.connect(addr, ENV)
+    publisher = bus.publisher(NEWS_V1_RAW, producer="bench@1", source="bench", run_id="r")
+    producer = Producer({"bootstrap.servers": addr, **PRODUCER})
+    total = int(rate * seconds)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--latency-consumer",
+        addr,
+        str(total),
+        "raw" if raw else "typed",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    ready = await proc.stdout.readline()
+    assert ready == b"ready\n", ready
+    envelopes = [envelope(i) for i in range(total)]
+    records = [raw_record(e) for e in envelopes]
+    sent: Dict[str, int] = {}
+    inflight: List[Any] = []
+    behind = 0.0
+    start = time.perf_counter()
+    for i, e in enumerate(envelopes):
+        due = start + i / rate
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        else:
+            behind = max(behind, -wait)
+        sent[e.headers.message_id] = time.time_ns()
+        if raw:
+            key, value, headers = records[i]
+            producer.produce(TOPIC, value, key, headers=list(headers))
+            producer.poll(0)
+        else:
+            inflight.append(asyncio.ensure_future(publisher.publish_envelope(e)))
+    await asyncio.gather(*inflight)
+    producer.flush(30)
+    sent_in = time.perf_counter() - start
+    out, _ = await proc.communicate()
+    await bus.close()
+    lat: List[float] = []
+    for line in out.decode("ascii").splitlines():
+        if line == "done":
+            break
+        message_id, at = line.split()
+        if message_id in sent:
+            lat.append((int(at) - sent[message_id]) / 1e6)
+    side = "raw confluent-kafka" if raw else "typed              "
+    if not lat:
+        print(f"{side} produce -> first delivery: no deliveries", flush=True)
+        return
+    lat.sort()
+
+    def pct(p: float) -> float:
+        return lat[min(int(len(lat) * p), len(lat) - 1)]
+
+    print(
+        f"{side} produce -> first delivery at {rate:.0f} msg/s for {seconds:.0f} s "
+        f"({len(lat)} of {total}, sent in {sent_in:.2f} s, "
+        f"schedule slip max {behind * 1e3:.0f} ms): "
+        f"p50 {pct(0.5):.1f} ms, p99 {pct(0.99):.1f} ms, max {lat[-1]:.1f} ms",
+        flush=True,
+    )
+
+
+def main(argv: List[str]) -> int:
+    if argv[:1] == ["--latency-consumer"]:
+        asyncio.run(latency_consumer(argv[1], int(argv[2]), argv[3] == "raw"))
+        return 0
+    quick = "--quick" in argv
+    numbers = [int(a) for a in argv if a.isdigit()]
+    n = numbers[0] if numbers else (400 if quick else 10000)
+    seconds = 1.0 if quick else 5.0
+    addr = os.environ.get("AMPY_KAFKA_BOOTSTRAP", "")
+    if not addr:
+        print("bench_kafka: set AMPY_KAFKA_BOOTSTRAP (scripts/lib/kafka.sh)", file=sys.stderr)
+        return 2
+    asyncio.run(throughput(addr, n))
+    print("latency SLOs (p99): 50 ms critical, 150 ms market data", flush=True)
+    asyncio.run(latency(addr, 2000.0, seconds, raw=False))
+    asyncio.run(latency(addr, 2000.0, seconds, raw=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

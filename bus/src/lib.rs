@@ -14,17 +14,25 @@
 //! behave identically.
 
 pub mod envelope;
+#[cfg(any(feature = "nats", feature = "kafka"))]
+mod handler;
 pub mod headers;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod key;
 #[cfg(feature = "reflect")]
 pub mod linked;
 #[cfg(feature = "reflect")]
 pub use linked::{LinkError, Linked};
+#[cfg(any(feature = "nats", feature = "kafka"))]
+mod metrics;
 #[cfg(feature = "nats")]
 pub mod nats;
 pub mod schema;
 pub mod topic;
 pub mod transport;
+#[cfg(any(feature = "nats", feature = "kafka"))]
+pub mod transport_error;
 pub mod wire;
 
 pub use envelope::{BlobPointer, DeadLetter, Dlq, Envelope, EnvelopeBuilder, EnvelopeError, Record};

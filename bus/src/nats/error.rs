@@ -1,7 +1,3 @@
-use std::fmt;
-
-use crate::envelope::EnvelopeError;
-
 /// What went wrong, as a stable name shared with the Go and Python
 /// runtimes ([`Error::kind`]); docs/nats.md lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -52,65 +48,8 @@ impl ErrorKind {
 
 /// An error of the NATS transport: a kind, a message saying what to do,
 /// and the client library's error when there is one.
-#[derive(Debug)]
-pub struct Error {
-    kind: ErrorKind,
-    message: String,
-    envelope: Option<Box<EnvelopeError>>,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
+pub type Error = crate::transport_error::TransportError<ErrorKind>;
 
-impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into(), envelope: None, source: None }
-    }
-
-    pub(crate) fn with_source(
-        kind: ErrorKind,
-        message: impl Into<String>,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Error {
-        Error { kind, message: message.into(), envelope: None, source: Some(source.into()) }
-    }
-
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
-    /// The envelope error behind an [`ErrorKind::Envelope`].
-    pub fn envelope(&self) -> Option<&EnvelopeError> {
-        self.envelope.as_deref()
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(s) = &self.source {
-            write!(f, " ({s})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match (&self.envelope, &self.source) {
-            (Some(e), _) => Some(e.as_ref()),
-            (None, Some(s)) => Some(s.as_ref()),
-            _ => None,
-        }
-    }
-}
-
-impl From<EnvelopeError> for Error {
-    fn from(e: EnvelopeError) -> Error {
-        Error { kind: ErrorKind::Envelope, message: e.to_string(), envelope: Some(Box::new(e)), source: None }
-    }
-}
-
-impl From<crate::RouteError> for Error {
-    fn from(e: crate::RouteError) -> Error {
-        EnvelopeError::Route(e).into()
-    }
+impl crate::transport_error::Kind for ErrorKind {
+    const ENVELOPE: ErrorKind = ErrorKind::Envelope;
 }

@@ -16,17 +16,17 @@
 mod consume;
 mod error;
 pub mod headers;
-mod metrics;
 mod provision;
 mod publish;
 mod retry;
 
 use std::sync::Arc;
 
+pub use crate::handler::{Body, HandlerError};
+pub use crate::metrics::{Metrics, NoObserver, Observer};
 pub use async_nats;
-pub use consume::{Body, Consumer, ConsumerBuilder, Delivery, DeliveryInfo, HandlerError, RunStats, Start};
+pub use consume::{Consumer, ConsumerBuilder, Delivery, DeliveryInfo, RunStats, Start};
 pub use error::{Error, ErrorKind};
-pub use metrics::{Metrics, NoObserver, Observer};
 pub use provision::{plans, provision, Change, Outcome, ProvisionOptions, ProvisionReport, StreamAction, StreamPlan};
 pub use publish::{Published, Publisher, PublisherBuilder};
 pub use retry::RetryPolicy;

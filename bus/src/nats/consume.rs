@@ -231,7 +231,7 @@ where {
             // dead-letters, so a record is never dropped at a server-side
             // bound (e.g. when a DLQ publish failed and it was nak'ed).
             max_deliver: -1,
-            filter_subject: filter,
+            filter_subject: filter.clone(),
             max_ack_pending: (self.batch as i64 * 4).max(1000),
             inactive_threshold: if self.durable.is_some() { Duration::ZERO } else { Duration::from_secs(300) },
             ..Default::default()
@@ -252,6 +252,22 @@ where {
             None => js_stream.create_consumer(config).await,
         }
         .map_err(|e| Error::with_source(ErrorKind::Consume, format!("cannot create the consumer of `{}`", T::ID), e))?;
+        // get_or_create binds an existing durable whatever its filter. One
+        // bound to another topic of the stream (trades vs quotes) would
+        // silently read the wrong records, so refuse it as Go and Python do.
+        if let Some(name) = &self.durable {
+            let bound = &consumer.cached_info().config.filter_subject;
+            if *bound != filter {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "durable `{name}` of stream `{}` already exists with filter `{bound}`, not `{filter}`: \
+                         a durable serves one filter, so give each topic (and pattern) its own durable name",
+                        stream.name
+                    ),
+                ));
+            }
+        }
         if let Some(hash) = <T::Payload as Schema>::SCHEMA_HASH {
             self.bus.observer.schema(T::ID, <T::Payload as Schema>::FQDN, hash);
         }

@@ -37,13 +37,15 @@ pub const PLUGIN_ENV: &str = "AMPYGEN_PROTOC_GEN_GO";
 fn install_help() -> String {
     format!(
         "install it with `go install google.golang.org/protobuf/cmd/protoc-gen-go@{PLUGIN_VERSION}` \
-         (it lands in `$(go env GOPATH)/bin`), or point {PLUGIN_ENV} at the binary"
+         (it lands in `$(go env GOPATH)/bin`), run this repository's `scripts/install-protoc-gen-go` \
+         (it puts it in `target/tools`, where ampygen looks first), or point {PLUGIN_ENV} at the binary"
     )
 }
 
-/// Finds the plugin: `$AMPYGEN_PROTOC_GEN_GO`, then `PATH`, then
-/// `$GOBIN`, `$GOPATH/bin` and `~/go/bin` (where `go install` puts it), and
-/// only then asks `go env` (a subprocess) for GOBIN and GOPATH.
+/// Finds the plugin: `$AMPYGEN_PROTOC_GEN_GO`, then the project's pinned
+/// copy ([`project_pinned`]), then `PATH`, then `$GOBIN`, `$GOPATH/bin` and
+/// `~/go/bin` (where `go install` puts it), and only then asks `go env` (a
+/// subprocess) for GOBIN and GOPATH.
 pub fn find() -> Result<PathBuf, Diagnostic> {
     if let Some(p) = std::env::var_os(PLUGIN_ENV).filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
@@ -57,6 +59,9 @@ pub fn find() -> Result<PathBuf, Diagnostic> {
         .help(install_help()));
     }
     let exe = if cfg!(windows) { "protoc-gen-go.exe" } else { "protoc-gen-go" };
+    if let Some(p) = std::env::current_dir().ok().and_then(|cwd| project_pinned(&cwd, exe)) {
+        return Ok(p);
+    }
     let found = |dirs: Vec<PathBuf>| dirs.into_iter().map(|d| d.join(exe)).find(|p| p.is_file());
     let mut dirs: Vec<PathBuf> =
         std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
@@ -69,6 +74,25 @@ pub fn find() -> Result<PathBuf, Diagnostic> {
             Diagnostic::error("generate::go_plugin", "protoc-gen-go was not found (needed for the Go payload types)")
                 .help(install_help())
         })
+}
+
+/// `target/tools/protoc-gen-go` in `start` or the nearest ancestor that
+/// has one, stopping at the repository root (the first directory with a
+/// `.git`): where `scripts/install-protoc-gen-go` puts the pinned release,
+/// so `ampygen generate` run by hand finds what the scripts installed.
+/// Looking no higher than the repository keeps an unrelated checkout's
+/// plugin out.
+fn project_pinned(start: &Path, exe: &str) -> Option<PathBuf> {
+    for dir in start.ancestors() {
+        let candidate = dir.join("target").join("tools").join(exe);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    None
 }
 
 fn go_env(var: &str) -> Option<PathBuf> {
@@ -190,4 +214,27 @@ pub fn run(project: &Project, module: &str, mappings: &[(String, String, String)
         out.insert(name, content);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::project_pinned;
+
+    #[test]
+    fn the_pinned_plugin_is_found_up_to_the_repository_root_and_no_higher() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outer = tmp.path();
+        let repo = outer.join("repo");
+        let deep = repo.join("a").join("b");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        // A plugin above the repository is not ours.
+        std::fs::create_dir_all(outer.join("target/tools")).unwrap();
+        std::fs::write(outer.join("target/tools/protoc-gen-go"), b"").unwrap();
+        assert_eq!(project_pinned(&deep, "protoc-gen-go"), None);
+        std::fs::create_dir_all(repo.join("target/tools")).unwrap();
+        std::fs::write(repo.join("target/tools/protoc-gen-go"), b"").unwrap();
+        assert_eq!(project_pinned(&deep, "protoc-gen-go"), Some(repo.join("target/tools/protoc-gen-go")));
+        assert_eq!(project_pinned(&repo, "protoc-gen-go"), Some(repo.join("target/tools/protoc-gen-go")));
+    }
 }

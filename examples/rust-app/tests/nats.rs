@@ -528,3 +528,23 @@ fn prometheus_scrape_shows_the_counters() {
         assert!(!text.contains("AAPL") && !text.contains("XNAS"));
     });
 }
+
+#[test]
+fn a_durable_name_serves_one_topic_of_a_stream() {
+    // Trades and quotes share a stream: binding the trades durable for
+    // quotes would silently read nothing, so it is an error (as in Go and
+    // Python).
+    let Some(server) = Server::start("one-filter") else { return };
+    rt().block_on(async {
+        let bus = bus(&server, None).await;
+        drop(bus.consumer::<topics::ticks::v1::Trade>("ticks-reader").build().await.unwrap());
+        let err = match bus.consumer::<topics::ticks::v1::Quote>("ticks-reader").build().await {
+            Err(e) => e,
+            Ok(_) => panic!("the trades durable was bound for quotes"),
+        };
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("already exists with filter `ampy.dev.ticks.v1.trade.*`"), "{err}");
+        // The same topic binds again and resumes.
+        drop(bus.consumer::<topics::ticks::v1::Trade>("ticks-reader").build().await.unwrap());
+    });
+}

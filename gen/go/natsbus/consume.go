@@ -258,6 +258,12 @@ func newConsumer[P proto.Message](ctx context.Context, b *Bus, t Topic[P], durab
 		cons, err = js.Consumer(ctx, durable)
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
 			cons, err = js.CreateConsumer(ctx, cfg)
+		} else if err == nil && cons.CachedInfo().Config.FilterSubject != filter {
+			// A durable bound to another topic of the stream (trades vs
+			// quotes) would silently read the wrong records.
+			return nil, newError(KindConfig, fmt.Sprintf("durable `%s` of stream `%s` already exists with filter `%s`, not `%s`: "+
+				"a durable serves one filter, so give each topic (and pattern) its own durable name",
+				durable, stream.Name, cons.CachedInfo().Config.FilterSubject, filter), nil)
 		}
 	} else {
 		cons, err = js.CreateConsumer(ctx, cfg)

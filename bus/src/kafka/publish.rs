@@ -134,9 +134,26 @@ where
     /// idempotent producer). The first failure is returned; records before
     /// it may be stored, and republishing them is safe.
     pub async fn publish_all(&self, payloads: impl IntoIterator<Item = T::Payload>) -> Result<Vec<Published>, Error> {
-        let mut prepared = Vec::new();
-        for p in payloads {
-            let envelope = self.envelope(p)?;
+        let envelopes = payloads.into_iter().map(|p| self.envelope(p)).collect::<Result<Vec<_>, _>>()?;
+        self.publish_envelopes(&envelopes).await
+    }
+
+    fn envelope(&self, payload: T::Payload) -> Result<Envelope<T::Payload>, Error> {
+        let mut envelope =
+            Envelope::builder(payload).producer(&self.producer).source(&self.source).run_id(&self.run_id).build()?;
+        envelope.headers.partition_key = T::partition_key(&envelope.payload)?;
+        Ok(envelope)
+    }
+}
+
+impl<T: Topic> Publisher<T>
+where
+    T::Payload: Schema + prost::Message,
+{
+    /// [`Publisher::publish_all`] for built envelopes.
+    pub async fn publish_envelopes(&self, envelopes: &[Envelope<T::Payload>]) -> Result<Vec<Published>, Error> {
+        let mut prepared = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
             let subject = T::topic_for(&envelope.payload, self.bus.env_of::<T>()?)?;
             prepared.push(self.prepare(subject, envelope.headers.message_id, envelope.encode()?)?);
         }
@@ -159,18 +176,6 @@ where
         Ok(out)
     }
 
-    fn envelope(&self, payload: T::Payload) -> Result<Envelope<T::Payload>, Error> {
-        let mut envelope =
-            Envelope::builder(payload).producer(&self.producer).source(&self.source).run_id(&self.run_id).build()?;
-        envelope.headers.partition_key = T::partition_key(&envelope.payload)?;
-        Ok(envelope)
-    }
-}
-
-impl<T: Topic> Publisher<T>
-where
-    T::Payload: Schema + prost::Message,
-{
     /// Publishes a built envelope under the Kafka topic and key its
     /// payload routes to.
     pub async fn publish_envelope(&self, envelope: &Envelope<T::Payload>) -> Result<Published, Error> {

@@ -28,11 +28,12 @@ pub use linked::{LinkError, Linked};
 mod metrics;
 #[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(any(feature = "nats", feature = "kafka"))]
+mod runtime;
 pub mod schema;
 pub mod topic;
 pub mod transport;
-#[cfg(any(feature = "nats", feature = "kafka"))]
-pub mod transport_error;
+
 pub mod wire;
 
 pub use envelope::{BlobPointer, DeadLetter, Dlq, Envelope, EnvelopeBuilder, EnvelopeError, Record};

@@ -285,18 +285,37 @@ impl<T: Topic> Consumer<T>
 where
     T::Payload: Schema + prost::Message + Default,
 {
-    /// Runs the handler on every record, forever (until an error that
-    /// stops the consumer), or until a replay window ends.
+    /// Handles every record until an error stops the consumer (or a
+    /// replay window ends).
     pub async fn run<H>(&mut self, handler: H) -> Result<RunStats, Error>
     where
         H: AsyncFnMut(Delivery<T::Payload>) -> Result<(), HandlerError>,
     {
-        self.run_until(handler, std::future::pending()).await
+        self.run_loop(handler, std::future::pending(), None).await
     }
 
-    /// Runs until `stop` completes (finishing the record in hand), or a
-    /// replay window ends; then commits the finished records.
-    pub async fn run_until<H, F>(&mut self, mut handler: H, stop: F) -> Result<RunStats, Error>
+    /// [`Consumer::run`] that also ends when `stop` completes, after the
+    /// record in hand is finished.
+    pub async fn run_until<H, F>(&mut self, handler: H, stop: F) -> Result<RunStats, Error>
+    where
+        H: AsyncFnMut(Delivery<T::Payload>) -> Result<(), HandlerError>,
+        F: Future<Output = ()>,
+    {
+        self.run_loop(handler, stop, None).await
+    }
+
+    /// [`Consumer::run`] that also ends once no record came for `idle`:
+    /// for batch jobs and tests.
+    pub async fn drain<H>(&mut self, handler: H, idle: Duration) -> Result<RunStats, Error>
+    where
+        H: AsyncFnMut(Delivery<T::Payload>) -> Result<(), HandlerError>,
+    {
+        self.run_loop(handler, std::future::pending(), Some(idle)).await
+    }
+
+    /// The one loop behind `run`, `run_until` and `drain`; whatever ends
+    /// it, the finished records are committed before it returns.
+    async fn run_loop<H, F>(&mut self, mut handler: H, stop: F, idle: Option<Duration>) -> Result<RunStats, Error>
     where
         H: AsyncFnMut(Delivery<T::Payload>) -> Result<(), HandlerError>,
         F: Future<Output = ()>,
@@ -307,31 +326,9 @@ where
             let next = tokio::select! {
                 biased;
                 () = &mut stop => break Ok(()),
-                r = self.next(None) => r,
+                r = self.next(idle) => r,
             };
             match next {
-                Ok(Some(r)) => {
-                    if let Err(e) = self.handle(r, &mut handler, &mut stats).await {
-                        break Err(e);
-                    }
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-        };
-        self.commit().await;
-        result.map(|()| stats)
-    }
-
-    /// Runs until no record arrives for `idle`, or a replay window ends:
-    /// for batch jobs, replays and tests. Commits the finished records.
-    pub async fn drain<H>(&mut self, mut handler: H, idle: Duration) -> Result<RunStats, Error>
-    where
-        H: AsyncFnMut(Delivery<T::Payload>) -> Result<(), HandlerError>,
-    {
-        let mut stats = RunStats::default();
-        let result = loop {
-            match self.next(Some(idle)).await {
                 Ok(Some(r)) => {
                     if let Err(e) = self.handle(r, &mut handler, &mut stats).await {
                         break Err(e);

@@ -14,7 +14,6 @@
 //! ```
 
 mod consume;
-mod error;
 pub mod headers;
 mod metrics;
 mod partition;
@@ -27,8 +26,8 @@ use std::time::Duration;
 
 pub use crate::handler::{Body, HandlerError};
 pub use crate::metrics::{Metrics, NoObserver, Observer};
+pub use crate::runtime::{Error, ErrorKind};
 pub use consume::{Consumer, ConsumerBuilder, Delivery, DeliveryInfo, RunStats, Start};
-pub use error::{Error, ErrorKind};
 pub use partition::{murmur2, partition_for, to_positive};
 pub use publish::{Published, Publisher, PublisherBuilder, DEFAULT_MAX_MESSAGE_BYTES};
 pub use rdkafka;
@@ -55,8 +54,7 @@ pub struct Bus {
     partitions: Arc<Mutex<BTreeMap<String, i32>>>,
     layout: &'static Layout,
     env: &'static str,
-    /// The typed env the bus was built with: topics are formed from it.
-    env_value: Arc<dyn std::any::Any + Send + Sync>,
+    env_value: crate::runtime::TypedEnv,
     observer: Arc<dyn Observer>,
 }
 
@@ -125,7 +123,7 @@ impl Bus {
             partitions: Arc::default(),
             layout,
             env,
-            env_value: Arc::new(env_value),
+            env_value: crate::runtime::TypedEnv::new(env_value),
             observer: Arc::new(NoObserver),
         })
     }
@@ -175,21 +173,9 @@ impl Bus {
         format!("{}.{}.{}.{}", T::NAMESPACE, self.env, T::DOMAIN, T::VERSION)
     }
 
-    /// The bus's env as topic `T`'s env type. A topic of another registry
-    /// (another env type) is a `config` error, not a topic built from a
-    /// string.
+    /// The bus's env as topic `T`'s env type.
     pub(crate) fn env_of<T: Topic>(&self) -> Result<T::Env, Error> {
-        self.env_value.downcast_ref::<T::Env>().cloned().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Config,
-                format!(
-                    "topic `{}` takes envs of type `{}`, but the bus was built with another env type: build the bus \
-                     with the `Env` of the registry that generated the topic",
-                    T::ID,
-                    std::any::type_name::<T::Env>()
-                ),
-            )
-        })
+        self.env_value.of::<T>()
     }
 
     /// The registry's topic and tier of `T` in this env.

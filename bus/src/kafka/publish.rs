@@ -32,9 +32,7 @@ pub struct Published {
 #[must_use]
 pub struct PublisherBuilder<T> {
     bus: Bus,
-    producer: Option<String>,
-    source: Option<String>,
-    run_id: Option<String>,
+    identity: crate::runtime::Identity,
     max_message_bytes: usize,
     _topic: PhantomData<fn() -> T>,
 }
@@ -43,31 +41,13 @@ impl<T: Topic> PublisherBuilder<T> {
     pub(super) fn new(bus: Bus) -> Self {
         PublisherBuilder {
             bus,
-            producer: None,
-            source: None,
-            run_id: None,
+            identity: Default::default(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             _topic: PhantomData,
         }
     }
 
-    /// The `producer` header and metric label, e.g. `yfinance-go@ingest-1`.
-    pub fn producer(mut self, v: impl Into<String>) -> Self {
-        self.producer = Some(v.into());
-        self
-    }
-
-    /// The `source` header (default: the producer).
-    pub fn source(mut self, v: impl Into<String>) -> Self {
-        self.source = Some(v.into());
-        self
-    }
-
-    /// The `run_id` header (default: one fresh id per publisher).
-    pub fn run_id(mut self, v: impl Into<String>) -> Self {
-        self.run_id = Some(v.into());
-        self
-    }
+    crate::runtime::identity_setters!();
 
     /// The topic's `max.message.bytes` if it is not the broker default.
     pub fn max_message_bytes(mut self, n: usize) -> Self {
@@ -79,18 +59,16 @@ impl<T: Topic> PublisherBuilder<T> {
     pub fn build(self) -> Result<Publisher<T>, Error> {
         self.bus.route::<T>()?;
         self.bus.env_of::<T>()?;
-        let producer = self.producer.ok_or_else(|| {
-            Error::new(ErrorKind::Config, "a publisher needs `.producer(…)`: the producer header and metric label")
-        })?;
+        let id = self.identity.resolve()?;
         if let Some(hash) = <T::Payload as Schema>::SCHEMA_HASH {
             self.bus.observer.schema(T::ID, <T::Payload as Schema>::FQDN, hash);
         }
         Ok(Publisher {
             topic: self.bus.kafka_topic::<T>(),
             bus: self.bus,
-            source: self.source.unwrap_or_else(|| producer.clone()),
-            run_id: self.run_id.unwrap_or_else(|| MessageId::new_v7().to_string()),
-            producer,
+            source: id.source,
+            run_id: id.run_id,
+            producer: id.producer,
             max_message_bytes: self.max_message_bytes,
             _topic: PhantomData,
         })

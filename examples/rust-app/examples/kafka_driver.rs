@@ -32,10 +32,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ampy_bus::kafka::{murmur2, partition_for, Body, Bus, Delivery, HandlerError};
+use ampy_bus::kafka::{murmur2, partition_for, Bus, Delivery, HandlerError};
 use ampy_bus::Topic;
 use ampy_example::contract::{topics, transport, Env};
-use matrix::{b64, b64e, load_vectors, parse_flags, record_line, vector_envelope, Vector, TOPICS};
+use matrix::{b64, b64e, load_vectors, parse_flags, print_record, vector_envelope, CountDown, Vector, TOPICS};
 
 async fn publish<T: Topic>(bus: &Bus, v: &Vector, producer: &str, repeat: usize) -> Result<Vec<String>, String>
 where
@@ -72,37 +72,26 @@ where
     T::Payload: ampy_bus::Schema + ampy_bus::prost::Message + Default,
 {
     let mut consumer = bus.consumer::<T>(group).build().await.map_err(|e| e.to_string())?;
-    let mut seen = 0usize;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let mut tx = Some(tx);
+    let (mut counter, done) = CountDown::new(count);
     let deadline = tokio::time::sleep(timeout);
     let stop = async move {
         tokio::select! {
-            _ = rx => {}
+            () = done => {}
             () = deadline => {}
         }
     };
     consumer
         .run_until(
             async |d: Delivery<T::Payload>| {
-                let canonical = match &d.body {
-                    Body::Payload(p) => ampy_bus::prost::Message::encode_to_vec(p),
-                    Body::Pointer(_) => Vec::new(),
-                };
-                println!("{}", record_line(T::ID, &d.info.subject, &d.headers.to_pairs(), d.raw_payload(), &canonical));
-                seen += 1;
-                if seen >= count {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(());
-                    }
-                }
+                print_record(T::ID, &d.info.subject, &d.headers, d.raw_payload(), &d.body);
+                counter.tick();
                 Ok::<(), HandlerError>(())
             },
             stop,
         )
         .await
         .map_err(|e| e.to_string())?;
-    Ok(seen)
+    Ok(counter.seen)
 }
 
 /// The keys of a `k:`+base64 file, one per line.

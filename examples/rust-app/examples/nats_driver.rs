@@ -32,10 +32,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ampy_bus::nats::{Body, Bus, Delivery, HandlerError};
+use ampy_bus::nats::{Bus, Delivery, HandlerError};
 use ampy_bus::Topic;
 use ampy_example::contract::{topics, transport, Env};
-use matrix::{load_vectors, parse_flags, record_line, vector_envelope, Vector, TOPICS};
+use matrix::{load_vectors, parse_flags, print_record, vector_envelope, CountDown, Vector, TOPICS};
 
 async fn publish<T: Topic>(bus: &Bus, v: &Vector, producer: &str) -> Result<(String, u64), String>
 where
@@ -56,25 +56,11 @@ where
 {
     let mut consumer =
         bus.consumer::<T>(durable).batch(count.clamp(1, 256)).build().await.map_err(|e| e.to_string())?;
-    let mut seen = 0usize;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let mut tx = Some(tx);
-    let stop = async move {
-        let _ = rx.await;
-    };
+    let (mut counter, stop) = CountDown::new(count);
     let run = consumer.run_until(
         async |d: Delivery<T::Payload>| {
-            let canonical = match &d.body {
-                Body::Payload(p) => ampy_bus::prost::Message::encode_to_vec(p),
-                Body::Pointer(_) => Vec::new(),
-            };
-            println!("{}", record_line(T::ID, &d.info.subject, &d.headers.to_pairs(), d.raw_payload(), &canonical));
-            seen += 1;
-            if seen >= count {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(());
-                }
-            }
+            print_record(T::ID, &d.info.subject, &d.headers, d.raw_payload(), &d.body);
+            counter.tick();
             Ok::<(), HandlerError>(())
         },
         stop,
@@ -83,7 +69,7 @@ where
         Ok(Ok(_)) | Err(_) => {}
         Ok(Err(e)) => return Err(e.to_string()),
     }
-    Ok(seen)
+    Ok(counter.seen)
 }
 
 fn usage(msg: &str) -> ExitCode {

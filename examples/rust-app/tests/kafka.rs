@@ -4,19 +4,20 @@
 
 #[path = "support/kafka_broker.rs"]
 mod kafka_broker;
+#[path = "support/transport.rs"]
+#[macro_use]
+mod transport_support;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ampy_bus::kafka::rdkafka::Message as _;
-use ampy_bus::kafka::{murmur2, partition_for, Body, Bus, ErrorKind, HandlerError, Metrics};
+use ampy_bus::kafka::{murmur2, partition_for, Body, Bus, ErrorKind, HandlerError, Metrics, Publisher};
 use ampy_bus::prost::Message as _;
 use ampy_bus::{Envelope, Headers, Record, Topic};
-use ampy_example::contract::{ampy, topics, transport, Env};
-use base64::Engine as _;
+use ampy_example::contract::{topics, transport, Env};
 use kafka_broker::{headers_of, Broker};
-
-type Pairs = Vec<(String, String)>;
+use transport_support::{b64, bars, bars_subject, corrupt_gzip, header, pick, tampered, vectors, wrong_hash, Pairs};
 
 const IDLE: Duration = Duration::from_millis(2500);
 const BARS: &str = "ampy.dev.bars.v1";
@@ -39,20 +40,37 @@ async fn bus(broker: &Broker, metrics: Option<Arc<Metrics>>) -> Bus {
     }
 }
 
-fn bars(symbol: &str) -> ampy::bars::v1::BarBatch {
-    ampy_example::sample_bars(symbol)
-}
-
-fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
-}
-
 fn pairs(record: &Record) -> Pairs {
     record.headers.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
 }
 
-fn header<'a>(p: &'a Pairs, name: &str) -> Option<&'a str> {
-    p.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+/// Fresh bars and DLQ topics of 6 partitions, a bus, and a bars publisher.
+async fn bars_setup(broker: &Broker, metrics: Option<Arc<Metrics>>) -> (Bus, Publisher<topics::bars::v1::Bars>) {
+    broker.fresh_topics(&[BARS, DLQ], 6).await;
+    let bus = bus(broker, metrics).await;
+    let publisher = bus.publisher::<topics::bars::v1::Bars>().producer("test@1").build().unwrap();
+    (bus, publisher)
+}
+
+/// A consumer of bars in group `g` retrying after 20 ms.
+async fn bars_consumer(bus: &Bus, g: &str) -> ampy_bus::kafka::Consumer<topics::bars::v1::Bars> {
+    bus.consumer::<topics::bars::v1::Bars>(g).nak_backoff(vec![Duration::from_millis(20)]).build().await.unwrap()
+}
+
+/// The message ids a consumer drains, in handling order.
+async fn drain_ids(consumer: &mut ampy_bus::kafka::Consumer<topics::bars::v1::Bars>) -> Vec<ampy_bus::MessageId> {
+    let mut got = Vec::new();
+    consumer
+        .drain(
+            async |d| {
+                got.push(d.headers.message_id);
+                Ok(())
+            },
+            IDLE,
+        )
+        .await
+        .unwrap();
+    got
 }
 
 // ---------------------------------------------------------------------------
@@ -79,19 +97,7 @@ fn partition_for_gives_javas_partition_for_every_vector_key() {
 // ---------------------------------------------------------------------------
 // One positive vector per domain, the gzipped one and the blob pointer.
 
-fn vectors() -> Vec<serde_json::Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/positive");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    let mut out = Vec::new();
-    for f in files {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-        out.extend(v["vectors"].as_array().unwrap().iter().cloned());
-    }
-    out
-}
-
-async fn roundtrip<T: Topic>(broker: &Broker, bus: &Bus, vectors: &[&serde_json::Value]) -> usize
+async fn roundtrip<T: Topic>(bus: &Bus, vectors: &[&serde_json::Value]) -> usize
 where
     T::Payload: ampy_bus::Schema
         + ampy_bus::PartitionKey
@@ -162,7 +168,6 @@ where
             None => assert!(sb.is_empty() && sh.iter().any(|(k, _)| k == "blob_ref"), "only pointers have no payload"),
         }
     }
-    let _ = broker;
     got.len()
 }
 
@@ -176,34 +181,7 @@ fn one_vector_per_domain_round_trips_byte_identical() {
             .collect();
         broker.fresh_topics(&names.iter().map(String::as_str).collect::<Vec<_>>(), 6).await;
         let bus = bus(&broker, None).await;
-        let all = vectors();
-        let pick = |topic: &str| -> Vec<&serde_json::Value> {
-            let mut v: Vec<&serde_json::Value> = all.iter().filter(|v| v["topic"] == topic).take(1).collect();
-            if topic == "news.v1.raw" {
-                v.extend(
-                    all.iter()
-                        .filter(|v| v["name"] == "news.raw.gzip_over_128kib" || v["name"] == "news.raw.blob_pointer"),
-                );
-            }
-            v
-        };
-        let b = &broker;
-        let mut n = 0;
-        n += roundtrip::<topics::bars::v1::Bars>(b, &bus, &pick("bars.v1.bars")).await;
-        n += roundtrip::<topics::ticks::v1::Trade>(b, &bus, &pick("ticks.v1.trade")).await;
-        n += roundtrip::<topics::ticks::v1::Quote>(b, &bus, &pick("ticks.v1.quote")).await;
-        n += roundtrip::<topics::news::v1::Raw>(b, &bus, &pick("news.v1.raw")).await;
-        n += roundtrip::<topics::news::v1::Nlp>(b, &bus, &pick("news.v1.nlp")).await;
-        n += roundtrip::<topics::fx::v1::Rates>(b, &bus, &pick("fx.v1.rates")).await;
-        n += roundtrip::<topics::fundamentals::v1::Snapshots>(b, &bus, &pick("fundamentals.v1.snapshots")).await;
-        n += roundtrip::<topics::corporate_actions::v1::Events>(b, &bus, &pick("corporate_actions.v1.events")).await;
-        n += roundtrip::<topics::universe::v1::Snapshots>(b, &bus, &pick("universe.v1.snapshots")).await;
-        n += roundtrip::<topics::signals::v1::Signals>(b, &bus, &pick("signals.v1.signals")).await;
-        n += roundtrip::<topics::orders::v1::Requests>(b, &bus, &pick("orders.v1.requests")).await;
-        n += roundtrip::<topics::fills::v1::Events>(b, &bus, &pick("fills.v1.events")).await;
-        n += roundtrip::<topics::positions::v1::Snapshots>(b, &bus, &pick("positions.v1.snapshots")).await;
-        n += roundtrip::<topics::metrics::v1::Metrics>(b, &bus, &pick("metrics.v1.metrics")).await;
-        n += roundtrip::<topics::control::v1::ReplayRequests>(b, &bus, &pick("control.v1.replay_requests")).await;
+        let n = round_trip_every_topic!(roundtrip, &vectors(), &bus);
         assert_eq!(n, 17, "15 topics, plus the gzip and blob pointer records");
     });
 }
@@ -211,38 +189,15 @@ fn one_vector_per_domain_round_trips_byte_identical() {
 // ---------------------------------------------------------------------------
 // Failure paths.
 
-/// A valid bars record with one edit, as another producer would send it.
-fn tampered(symbol: &str, edit: impl Fn(&mut Record)) -> Record {
-    let env = Envelope::builder(bars(symbol)).producer("other@1").source("other").run_id("r").build().unwrap();
-    let mut record = env.encode().unwrap();
-    edit(&mut record);
-    record
-}
-
-fn bars_subject(symbol: &str) -> ampy_bus::Subject {
-    topics::bars::v1::bars::subject(Env::Dev, "XNAS", symbol).unwrap()
-}
-
 #[test]
 fn poison_pills_go_to_the_dlq_with_their_reason() {
     let Some(broker) = Broker::get("poison_pills_go_to_the_dlq_with_their_reason") else { return };
     rt().block_on(async {
-        broker.fresh_topics(&[BARS, DLQ], 6).await;
         let metrics = Metrics::new();
-        let bus = bus(&broker, Some(metrics.clone())).await;
-        let publisher = bus.publisher::<topics::bars::v1::Bars>().producer("test@1").build().unwrap();
-        let wrong_hash = tampered("AAPL", |r| {
-            for (k, v) in &mut r.headers {
-                if *k == "schema_hash" {
-                    *v = format!("sha256:{}", "0".repeat(64));
-                }
-            }
-        });
+        let (bus, publisher) = bars_setup(&broker, Some(metrics.clone())).await;
+        let wrong_hash = wrong_hash("AAPL");
         let a = publisher.publish_record(bars_subject("AAPL"), &wrong_hash).await.unwrap();
-        let corrupt = tampered("MSFT", |r| {
-            r.headers.push(("content_encoding", "gzip".into()));
-            r.payload = b"\x1f\x8b\x08\x00 not really gzip".to_vec();
-        });
+        let corrupt = corrupt_gzip("MSFT");
         let b = publisher.publish_record(bars_subject("MSFT"), &corrupt).await.unwrap();
 
         let g = group("poison");
@@ -300,18 +255,11 @@ fn poison_pills_go_to_the_dlq_with_their_reason() {
 fn a_handler_failing_twice_then_succeeding_is_called_three_times_and_committed_once() {
     let Some(broker) = Broker::get("fail_twice") else { return };
     rt().block_on(async {
-        broker.fresh_topics(&[BARS, DLQ], 6).await;
         let metrics = Metrics::new();
-        let bus = bus(&broker, Some(metrics.clone())).await;
-        let publisher = bus.publisher::<topics::bars::v1::Bars>().producer("test@1").build().unwrap();
+        let (bus, publisher) = bars_setup(&broker, Some(metrics.clone())).await;
         let sent = publisher.publish(bars("AAPL")).await.unwrap();
         let g = group("flaky");
-        let mut consumer = bus
-            .consumer::<topics::bars::v1::Bars>(&g)
-            .nak_backoff(vec![Duration::from_millis(20)])
-            .build()
-            .await
-            .unwrap();
+        let mut consumer = bars_consumer(&bus, &g).await;
         let mut seen = Vec::new();
         let stats = consumer
             .drain(
@@ -343,19 +291,12 @@ fn a_handler_failing_twice_then_succeeding_is_called_three_times_and_committed_o
 fn a_handler_that_always_fails_ends_in_the_dlq_after_the_bound() {
     let Some(broker) = Broker::get("always_fails") else { return };
     rt().block_on(async {
-        broker.fresh_topics(&[BARS, DLQ], 6).await;
         let metrics = Metrics::new();
-        let bus = bus(&broker, Some(metrics.clone())).await;
-        let publisher = bus.publisher::<topics::bars::v1::Bars>().producer("test@1").build().unwrap();
+        let (bus, publisher) = bars_setup(&broker, Some(metrics.clone())).await;
         let sent = publisher.publish(bars("AAPL")).await.unwrap();
         assert_eq!(transport::LAYOUT.tier("realtime").unwrap().max_deliveries, 3);
         let g = group("doomed");
-        let mut consumer = bus
-            .consumer::<topics::bars::v1::Bars>(&g)
-            .nak_backoff(vec![Duration::from_millis(20)])
-            .build()
-            .await
-            .unwrap();
+        let mut consumer = bars_consumer(&bus, &g).await;
         let mut calls = 0;
         let stats = consumer
             .drain(
@@ -383,9 +324,7 @@ fn a_handler_that_always_fails_ends_in_the_dlq_after_the_bound() {
 fn a_record_over_max_message_bytes_is_refused_before_sending() {
     let Some(broker) = Broker::get("too_large") else { return };
     rt().block_on(async {
-        broker.fresh_topics(&[BARS, DLQ], 6).await;
-        let bus = bus(&broker, None).await;
-        let publisher = bus.publisher::<topics::bars::v1::Bars>().producer("test@1").build().unwrap();
+        let (_bus, publisher) = bars_setup(&broker, None).await;
         let mut record = tampered("AAPL", |_| {});
         let key = bars_subject("AAPL").kafka_key(record.header("partition_key").unwrap());
         let size = |r: &Record| {
@@ -418,9 +357,7 @@ fn a_record_over_max_message_bytes_is_refused_before_sending() {
 fn a_consumer_stopped_before_finishing_a_record_gets_it_again_after_restart() {
     let Some(broker) = Broker::get("redelivery") else { return };
     rt().block_on(async {
-        broker.fresh_topics(&[BARS, DLQ], 6).await;
-        let bus = bus(&broker, None).await;
-        let publisher = bus.publisher::<topics::bars::v1::Bars>().producer("test@1").build().unwrap();
+        let (bus, publisher) = bars_setup(&broker, None).await;
         let first = publisher.publish(bars("AAPL")).await.unwrap();
         let g = group("crash");
         {
@@ -443,17 +380,7 @@ fn a_consumer_stopped_before_finishing_a_record_gets_it_again_after_restart() {
         }
         assert_eq!(broker.committed(&g, BARS, first.partition), None, "nothing committed");
         let mut consumer = bus.consumer::<topics::bars::v1::Bars>(&g).build().await.unwrap();
-        let mut got = Vec::new();
-        consumer
-            .drain(
-                async |d| {
-                    got.push(d.headers.message_id);
-                    Ok(())
-                },
-                IDLE,
-            )
-            .await
-            .unwrap();
+        let got = drain_ids(&mut consumer).await;
         assert_eq!(got, [first.message_id], "redelivered to the next member, nothing lost");
         assert_eq!(broker.committed(&g, BARS, first.partition), Some(first.offset + 1));
     });
@@ -463,27 +390,15 @@ fn a_consumer_stopped_before_finishing_a_record_gets_it_again_after_restart() {
 fn a_thousand_records_of_one_key_are_consumed_in_produced_order() {
     let Some(broker) = Broker::get("order") else { return };
     rt().block_on(async {
-        broker.fresh_topics(&[BARS, DLQ], 6).await;
         let metrics = Metrics::new();
-        let bus = bus(&broker, Some(metrics.clone())).await;
-        let publisher = bus.publisher::<topics::bars::v1::Bars>().producer("test@1").build().unwrap();
+        let (bus, publisher) = bars_setup(&broker, Some(metrics.clone())).await;
         let published = publisher.publish_all((0..1000).map(|_| bars("AAPL"))).await.unwrap();
         let partition = published[0].partition;
         assert!(published.iter().all(|p| p.partition == partition), "one key, one partition");
         assert!(published.windows(2).all(|w| w[1].offset == w[0].offset + 1), "stored in order");
         let g = group("order");
         let mut consumer = bus.consumer::<topics::bars::v1::Bars>(&g).build().await.unwrap();
-        let mut got = Vec::new();
-        consumer
-            .drain(
-                async |d| {
-                    got.push(d.headers.message_id);
-                    Ok(())
-                },
-                IDLE,
-            )
-            .await
-            .unwrap();
+        let got = drain_ids(&mut consumer).await;
         let want: Vec<_> = published.iter().map(|p| p.message_id).collect();
         assert_eq!(got, want);
         // Lag is reported per partition of the group, 0 once drained.
@@ -499,9 +414,7 @@ fn a_thousand_records_of_one_key_are_consumed_in_produced_order() {
 fn replay_of_a_time_window_returns_exactly_the_records_inside_it() {
     let Some(broker) = Broker::get("replay") else { return };
     rt().block_on(async {
-        broker.fresh_topics(&[BARS, DLQ], 6).await;
-        let bus = bus(&broker, None).await;
-        let publisher = bus.publisher::<topics::bars::v1::Bars>().producer("test@1").build().unwrap();
+        let (bus, publisher) = bars_setup(&broker, None).await;
         let mut marks = Vec::new();
         let mut ids = Vec::new();
         for batch in 0..3 {

@@ -179,3 +179,43 @@ pub fn parse_flags(args: &[String], known: &[&str]) -> Result<BTreeMap<String, S
     }
     Ok(opts)
 }
+
+/// Prints a consumed record's JSON line.
+pub fn print_record<P: ampy_bus::prost::Message>(
+    topic: &str,
+    subject: &str,
+    headers: &ampy_bus::Headers,
+    raw: &[u8],
+    body: &ampy_bus::nats::Body<P>,
+) {
+    let canonical = match body {
+        ampy_bus::nats::Body::Payload(p) => p.encode_to_vec(),
+        ampy_bus::nats::Body::Pointer(_) => Vec::new(),
+    };
+    println!("{}", record_line(topic, subject, &headers.to_pairs(), raw, &canonical));
+}
+
+/// Counts consumed records; the paired future completes once `count` came.
+pub struct CountDown {
+    pub seen: usize,
+    count: usize,
+    tx: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl CountDown {
+    pub fn new(count: usize) -> (CountDown, impl std::future::Future<Output = ()>) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        (CountDown { seen: 0, count, tx: Some(tx) }, async move {
+            let _ = rx.await;
+        })
+    }
+
+    pub fn tick(&mut self) {
+        self.seen += 1;
+        if self.seen >= self.count {
+            if let Some(tx) = self.tx.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+}

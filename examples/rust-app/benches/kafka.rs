@@ -11,9 +11,10 @@
 
 #[path = "../tests/support/kafka_broker.rs"]
 mod kafka_broker;
+#[path = "support/latency.rs"]
+mod latency;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ampy_bus::kafka::rdkafka::consumer::{Consumer as _, StreamConsumer};
@@ -133,7 +134,7 @@ async fn run(bootstrap: &str, n: usize) {
 
     // Latency at a steady 2,000 msg/s for 5 s: send times by message id,
     // first deliveries timed by a running group member.
-    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let clock = latency::Clock::default();
     let rate = 2000.0;
     let secs = 5.0;
     let count = (rate * secs) as usize;
@@ -143,16 +144,13 @@ async fn run(bootstrap: &str, n: usize) {
         .build()
         .await
         .unwrap();
-    let sent2 = Arc::clone(&sent);
+    let clock2 = clock.clone();
     let consume = async {
         let mut lat = Vec::with_capacity(count);
         consumer
             .drain(
                 async |d| {
-                    let at = Instant::now();
-                    if let Some(t0) = sent2.lock().unwrap().get(&d.headers.message_id.to_string()) {
-                        lat.push(at.duration_since(*t0).as_secs_f64() * 1e3);
-                    }
+                    lat.extend(clock2.since_sent(&d.headers.message_id));
                     Ok(())
                 },
                 Duration::from_secs(3),
@@ -170,7 +168,7 @@ async fn run(bootstrap: &str, n: usize) {
         for i in 0..count {
             tokio::time::sleep_until((start + Duration::from_secs_f64(i as f64 / rate)).into()).await;
             let e = envelope(i);
-            sent.lock().unwrap().insert(e.headers.message_id.to_string(), Instant::now());
+            clock.sent(&e.headers.message_id);
             let p: Arc<Publisher<Raw>> = Arc::clone(&publisher);
             inflight.push(tokio::spawn(async move { p.publish_envelope(&e).await.map(|_| ()) }));
         }
@@ -178,17 +176,8 @@ async fn run(bootstrap: &str, n: usize) {
             f.await.unwrap().unwrap();
         }
     };
-    let (mut lat, ()) = tokio::join!(consume, produce);
-    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
-    println!(
-        "produce -> first delivery at {rate} msg/s for {secs} s ({} records): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms  \
-         (SLO p99: 50 ms critical, 150 ms market data)",
-        lat.len(),
-        pct(0.50),
-        pct(0.99),
-        lat[lat.len() - 1]
-    );
+    let (lat, ()) = tokio::join!(consume, produce);
+    latency::report("produce", rate, secs, lat);
 }
 
 fn report(what: &str, typed: f64, raw: f64) {

@@ -279,17 +279,14 @@ impl Bus {
 
     /// Hands a record to the producer's queue (waiting while it is full).
     async fn enqueue(&self, out: Outgoing<'_>) -> Result<DeliveryFuture, Error> {
+        let mut record = FutureRecord::to(out.topic).key(out.key).payload(out.value).partition(out.partition);
+        record.headers = out.headers;
+        record.timestamp = out.timestamp_ms;
         loop {
-            let mut record = FutureRecord::to(out.topic).key(out.key).payload(out.value).partition(out.partition);
-            if let Some(h) = &out.headers {
-                record = record.headers(h.clone());
-            }
-            if let Some(ts) = out.timestamp_ms {
-                record = record.timestamp(ts);
-            }
             match self.producer.send_result(record) {
                 Ok(f) => return Ok(f),
-                Err((e, _)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
+                Err((e, r)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
+                    record = r;
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 Err((e, _)) => return Err(produce_error(out.topic, e).0),

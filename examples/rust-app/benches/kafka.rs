@@ -69,7 +69,9 @@ async fn run(bootstrap: &str, n: usize) {
         .create()
         .unwrap();
     let envelopes: Vec<Envelope<NewsItem>> = (0..n).map(envelope).collect();
-    let records: Vec<(String, Vec<(&'static str, String)>, NewsItem)> = (0..n)
+    // (key, header pairs, payload) per record.
+    type RawRecord = (String, Vec<(&'static str, String)>, NewsItem);
+    let records: Vec<RawRecord> = (0..n)
         .map(|i| {
             let e = envelope(i);
             let rec = e.encode().unwrap();

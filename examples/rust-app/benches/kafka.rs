@@ -153,19 +153,14 @@ async fn run(bootstrap: &str, n: usize) {
         .build()
         .await
         .unwrap();
-    let clock2 = clock.clone();
+    let receiver = clock.clone();
     let consume = async {
         let mut lat = Vec::with_capacity(count);
-        consumer
-            .drain(
-                async |d| {
-                    lat.extend(clock2.since_sent(&d.headers.message_id));
-                    Ok(())
-                },
-                Duration::from_secs(3),
-            )
-            .await
-            .unwrap();
+        let on_record = async |d: ampy_bus::kafka::Delivery<NewsItem>| {
+            lat.extend(receiver.since_sent(&d.headers.message_id));
+            Ok(())
+        };
+        consumer.drain(on_record, Duration::from_secs(3)).await.unwrap();
         lat
     };
     let publisher = Arc::new(publisher);

@@ -14,7 +14,11 @@
 //! behave identically.
 
 pub mod envelope;
+#[cfg(any(feature = "nats", feature = "kafka"))]
+mod handler;
 pub mod headers;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod key;
 #[cfg(feature = "reflect")]
 pub mod linked;
@@ -22,11 +26,16 @@ pub mod linked;
 pub use linked::{LinkError, Linked};
 #[cfg(feature = "kafka")]
 pub mod kafka;
+#[cfg(any(feature = "nats", feature = "kafka"))]
+mod metrics;
 #[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(any(feature = "nats", feature = "kafka"))]
+mod runtime;
 pub mod schema;
 pub mod topic;
 pub mod transport;
+
 pub mod wire;
 
 pub use envelope::{BlobPointer, DeadLetter, Dlq, Envelope, EnvelopeBuilder, EnvelopeError, Record};

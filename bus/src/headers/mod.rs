@@ -309,6 +309,12 @@ impl Headers {
     }
 }
 
+/// A `produced_at` value as (Unix seconds, nanos), if it is one.
+#[cfg(feature = "kafka")]
+pub(crate) fn parse_produced_at(v: &str) -> Option<(i64, u32)> {
+    check::rfc3339_utc(v).ok()
+}
+
 /// Why headers are invalid. [`HeaderError::kind`] names are shared with the
 /// Go and Python runtimes and the cross-language vectors.
 #[derive(Clone, Debug, PartialEq, Eq)]

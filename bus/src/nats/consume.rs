@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_nats::jetstream::consumer::pull::{Config as PullConfig, Stream as Messages};
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer};
@@ -17,7 +17,8 @@ use futures_util::StreamExt;
 use super::headers::{for_dead_letter, from_nats, sorted_pairs, to_nats};
 use super::publish::publish_checked;
 use super::{Bus, Error, ErrorKind, RetryPolicy};
-use crate::envelope::{BlobPointer, Dlq, Envelope, EnvelopeError};
+use crate::envelope::Dlq;
+use crate::handler::{Body, HandlerError};
 use crate::headers::Headers;
 use crate::schema::Schema;
 use crate::topic::Topic;
@@ -34,14 +35,6 @@ pub enum Start {
     /// From the first record the server stored at or after this time (the
     /// stream's own time index).
     Time(SystemTime),
-}
-
-/// The record of a delivery: a decoded payload, or the pointer of one kept
-/// in object storage (fetch it and call `Envelope::decode_blob`).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Body<P> {
-    Payload(P),
-    Pointer(BlobPointer),
 }
 
 /// Where a delivery sits in the stream and how often it came.
@@ -101,35 +94,6 @@ impl<P> Delivery<P> {
     /// Shorthand for `info.retry_count`.
     pub fn retry_count(&self) -> u32 {
         self.info.retry_count
-    }
-}
-
-/// A handler's failure. `kind` is a stable label (the `retry_total` and
-/// `dlq_total` reason); the message goes into `dlq_reason` only.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HandlerError {
-    kind: &'static str,
-    message: String,
-    permanent: bool,
-}
-
-impl HandlerError {
-    /// Nak and retry later, up to the consumer's `max_deliveries`.
-    pub fn retry(kind: &'static str, message: impl std::fmt::Display) -> HandlerError {
-        HandlerError { kind, message: message.to_string(), permanent: false }
-    }
-
-    /// Retrying cannot help: straight to the DLQ.
-    pub fn permanent(kind: &'static str, message: impl std::fmt::Display) -> HandlerError {
-        HandlerError { kind, message: message.to_string(), permanent: true }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        self.kind
-    }
-
-    pub fn message(&self) -> &str {
-        &self.message
     }
 }
 
@@ -479,20 +443,7 @@ where
         // The same pairs, in the same order, as `from_nats`, borrowed.
         let sorted = sorted_pairs(raw.map.as_ref());
         let pairs = sorted.iter().map(|(_, k, v)| (*k, *v));
-        let decoded = match Envelope::<T::Payload>::decode(pairs.clone(), &raw.payload) {
-            Ok(e) => Ok((e.headers, Body::Payload(e.payload))),
-            Err(EnvelopeError::PointerRecord { .. }) => Envelope::<T::Payload>::decode_headers(pairs).map(|h| {
-                let blob = h.blob.clone();
-                (
-                    h,
-                    blob.map_or(
-                        Body::Pointer(BlobPointer { blob_ref: String::new(), blob_hash: String::new(), blob_size: 0 }),
-                        Body::Pointer,
-                    ),
-                )
-            }),
-            Err(e) => Err(e),
-        };
+        let decoded = crate::handler::decode::<T::Payload, _>(pairs, &raw.payload);
         let (headers, body) = match decoded {
             Ok(v) => v,
             Err(e) => {
@@ -504,10 +455,8 @@ where
             }
         };
         if info.delivered == 1 {
-            if let Some((s, n)) = headers.produced_at_unix() {
-                let produced = s as f64 * 1e3 + f64::from(n) / 1e6;
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3);
-                self.bus.observer.delivery_latency(T::ID, (now - produced).max(0.0));
+            if let Some(ms) = crate::handler::latency_ms(&headers) {
+                self.bus.observer.delivery_latency(T::ID, ms);
             }
         }
         if info.delivered > u64::from(self.max_deliveries) {
@@ -527,16 +476,12 @@ where
                 stats.acked += 1;
                 self.bus.observer.consumed(T::ID, &self.label);
             }
-            Err(e) if e.permanent => {
-                let reason = format!("{}: {}", e.kind, e.message);
-                self.dead_letter(&msg, &raw, &reason, stats).await?;
-            }
-            Err(e) if delivered >= u64::from(self.max_deliveries) => {
-                let reason = format!("max_deliveries: {}: {}", e.kind, e.message);
+            Err(e) if e.is_permanent() || delivered >= u64::from(self.max_deliveries) => {
+                let reason = e.dlq_reason(true);
                 self.dead_letter(&msg, &raw, &reason, stats).await?;
             }
             Err(e) => {
-                self.bus.observer.retried(T::ID, e.kind);
+                self.bus.observer.retried(T::ID, e.kind());
                 self.nak(&msg, retry_count).await?;
                 stats.naked += 1;
             }
@@ -577,8 +522,7 @@ where
                     .await
                     .map_err(|e| Error::new(ErrorKind::Consume, format!("term failed: {e}")))?;
                 stats.dead_lettered += 1;
-                let label = reason.split(':').next().unwrap_or(reason);
-                self.bus.observer.dead_lettered(T::ID, label);
+                self.bus.observer.dead_lettered(T::ID, crate::handler::reason_label(reason));
                 Ok(())
             }
             Err(_) => {

@@ -14,19 +14,18 @@
 //! ```
 
 mod consume;
-mod error;
 pub mod headers;
-mod metrics;
 mod provision;
 mod publish;
 mod retry;
 
 use std::sync::Arc;
 
+pub use crate::handler::{Body, HandlerError};
+pub use crate::metrics::{Metrics, NoObserver, Observer};
+pub use crate::runtime::{Error, ErrorKind};
 pub use async_nats;
-pub use consume::{Body, Consumer, ConsumerBuilder, Delivery, DeliveryInfo, HandlerError, RunStats, Start};
-pub use error::{Error, ErrorKind};
-pub use metrics::{Metrics, NoObserver, Observer};
+pub use consume::{Consumer, ConsumerBuilder, Delivery, DeliveryInfo, RunStats, Start};
 pub use provision::{plans, provision, Change, Outcome, ProvisionOptions, ProvisionReport, StreamAction, StreamPlan};
 pub use publish::{Published, Publisher, PublisherBuilder};
 pub use retry::RetryPolicy;
@@ -42,9 +41,7 @@ pub struct Bus {
     js: async_nats::jetstream::Context,
     layout: &'static Layout,
     env: &'static str,
-    /// The typed env the bus was built with: subjects are formed from it
-    /// (as the topic's own env type), never from its name.
-    env_value: Arc<dyn std::any::Any + Send + Sync>,
+    env_value: crate::runtime::TypedEnv,
     dlq: crate::Dlq,
     observer: Arc<dyn Observer>,
 }
@@ -96,7 +93,15 @@ impl Bus {
             ));
         }
         let js = async_nats::jetstream::new(client.clone());
-        Ok(Bus { client, js, layout, env, env_value: Arc::new(env_value), dlq, observer: Arc::new(NoObserver) })
+        Ok(Bus {
+            client,
+            js,
+            layout,
+            env,
+            env_value: crate::runtime::TypedEnv::new(env_value),
+            dlq,
+            observer: Arc::new(NoObserver),
+        })
     }
 
     /// Sends measurements to `observer` (e.g. a shared [`Metrics`]).
@@ -121,21 +126,9 @@ impl Bus {
         self.env
     }
 
-    /// The bus's env as topic `T`'s env type. A topic of another registry
-    /// (another env type) is a `config` error, not a subject built from a
-    /// string.
+    /// The bus's env as topic `T`'s env type.
     pub(crate) fn env_of<T: Topic>(&self) -> Result<T::Env, Error> {
-        self.env_value.downcast_ref::<T::Env>().cloned().ok_or_else(|| {
-            Error::new(
-                ErrorKind::Config,
-                format!(
-                    "topic `{}` takes envs of type `{}`, but the bus was built with another env type: build the bus \
-                     with the `Env` of the registry that generated the topic",
-                    T::ID,
-                    std::any::type_name::<T::Env>()
-                ),
-            )
-        })
+        self.env_value.of::<T>()
     }
 
     /// The dead-letter subjects of this bus's env.

@@ -38,42 +38,17 @@ pub struct Published {
 #[must_use]
 pub struct PublisherBuilder<T> {
     bus: Bus,
-    producer: Option<String>,
-    source: Option<String>,
-    run_id: Option<String>,
+    identity: crate::runtime::Identity,
     retry: RetryPolicy,
     _topic: PhantomData<fn() -> T>,
 }
 
 impl<T: Topic> PublisherBuilder<T> {
     pub(super) fn new(bus: Bus) -> Self {
-        PublisherBuilder {
-            bus,
-            producer: None,
-            source: None,
-            run_id: None,
-            retry: RetryPolicy::default(),
-            _topic: PhantomData,
-        }
+        PublisherBuilder { bus, identity: Default::default(), retry: RetryPolicy::default(), _topic: PhantomData }
     }
 
-    /// The `producer` header and metric label, e.g. `yfinance-go@ingest-1`.
-    pub fn producer(mut self, v: impl Into<String>) -> Self {
-        self.producer = Some(v.into());
-        self
-    }
-
-    /// The `source` header, e.g. `yfinance-go`.
-    pub fn source(mut self, v: impl Into<String>) -> Self {
-        self.source = Some(v.into());
-        self
-    }
-
-    /// The `run_id` header.
-    pub fn run_id(mut self, v: impl Into<String>) -> Self {
-        self.run_id = Some(v.into());
-        self
-    }
+    crate::runtime::identity_setters!();
 
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
@@ -83,9 +58,7 @@ impl<T: Topic> PublisherBuilder<T> {
     /// Checks the topic has a stream in this env.
     pub fn build(self) -> Result<Publisher<T>, Error> {
         let (stream, _) = self.bus.route::<T>()?;
-        let producer = self.producer.ok_or_else(|| {
-            Error::new(ErrorKind::Config, "a publisher needs `.producer(…)`: the producer header and metric label")
-        })?;
+        let id = self.identity.resolve()?;
         if let Some(hash) = <T::Payload as Schema>::SCHEMA_HASH {
             self.bus.observer.schema(T::ID, <T::Payload as Schema>::FQDN, hash);
         }
@@ -94,10 +67,9 @@ impl<T: Topic> PublisherBuilder<T> {
         Ok(Publisher {
             bus: self.bus,
             stream: stream.name,
-            source: self.source.unwrap_or_else(|| producer.clone()),
-            // One run per publisher unless the service names its run.
-            run_id: self.run_id.unwrap_or_else(|| MessageId::new_v7().to_string()),
-            producer,
+            source: id.source,
+            run_id: id.run_id,
+            producer: id.producer,
             retry,
             _topic: PhantomData,
         })

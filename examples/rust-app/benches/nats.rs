@@ -7,11 +7,11 @@
 //!
 //!     cargo bench -p ampy-example --bench nats [-- N]
 
+#[path = "support/latency.rs"]
+mod latency;
 #[path = "../tests/support/nats_server.rs"]
 mod nats_server;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ampy_bus::nats::async_nats::jetstream::{self, consumer::pull, AckKind};
@@ -127,14 +127,13 @@ async fn run(url: &str, n: usize) {
 
     // Latency at a steady 2,000 msg/s for 3 s: send times by message id,
     // first deliveries timed by a running consumer.
-    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let mut lat = Vec::new();
+    let clock = latency::Clock::default();
     let rate = 2000.0;
     let secs = 3.0;
     let total = (rate * secs) as usize;
     let mut consumer =
         bus.consumer::<Raw>("bench-latency").start(ampy_bus::nats::Start::New).batch(100).build().await.unwrap();
-    let sent2 = Arc::clone(&sent);
+    let clock2 = clock.clone();
     // One task, two futures: the consumer's handler borrows, so it is not
     // spawned.
     let consume = async {
@@ -142,10 +141,7 @@ async fn run(url: &str, n: usize) {
         consumer
             .drain(
                 async |d| {
-                    let at = Instant::now();
-                    if let Some(t0) = sent2.lock().unwrap().get(&d.headers.message_id.to_string()) {
-                        lat.push(at.duration_since(*t0).as_secs_f64() * 1e3);
-                    }
+                    lat.extend(clock2.since_sent(&d.headers.message_id));
                     Ok(())
                 },
                 Duration::from_secs(2),
@@ -162,7 +158,7 @@ async fn run(url: &str, n: usize) {
             let due = start + Duration::from_secs_f64(i as f64 / rate);
             tokio::time::sleep_until(due.into()).await;
             let e = Envelope::builder(payload(i)).producer("bench@1").source("bench").run_id("r").build().unwrap();
-            sent.lock().unwrap().insert(e.headers.message_id.to_string(), Instant::now());
+            clock.sent(&e.headers.message_id);
             // Steady rate: do not wait for each ack before the next send.
             let p = publisher_clone(&bus);
             inflight.push(tokio::spawn(async move { p.publish_envelope(&e).await.map(|_| ()) }));
@@ -171,18 +167,8 @@ async fn run(url: &str, n: usize) {
             f.await.unwrap().unwrap();
         }
     };
-    let (got, ()) = tokio::join!(consume, produce);
-    lat.extend(got);
-    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
-    println!(
-        "publish -> first delivery at {rate} msg/s for {secs} s ({} records): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms  \
-         (SLO p99: 50 ms critical, 150 ms market data)",
-        lat.len(),
-        pct(0.50),
-        pct(0.99),
-        lat[lat.len() - 1]
-    );
+    let (lat, ()) = tokio::join!(consume, produce);
+    latency::report("publish", rate, secs, lat);
 }
 
 fn publisher_clone(bus: &Bus) -> ampy_bus::nats::Publisher<Raw> {

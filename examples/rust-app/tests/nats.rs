@@ -4,18 +4,20 @@
 
 #[path = "support/nats_server.rs"]
 mod nats_server;
+#[path = "support/transport.rs"]
+#[macro_use]
+mod transport_support;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ampy_bus::nats::{headers, Body, Bus, ErrorKind, HandlerError, Metrics, RetryPolicy, Start};
-use ampy_bus::prost::Message as _;
-use ampy_bus::{Envelope, Headers, Record, Topic};
-use ampy_example::contract::{ampy, topics, transport, Env};
-use base64::Engine as _;
+use ampy_bus::{Envelope, Topic};
+use ampy_example::contract::{topics, transport, Env};
 use nats_server::Server;
-
-type Pairs = Vec<(String, String)>;
+use transport_support::{
+    bars, bars_subject, corrupt_gzip, header, pairs, pick, rebuild, tampered, vectors, wrong_hash, Pairs, Rebuilt,
+};
 
 const IDLE: Duration = Duration::from_millis(1500);
 
@@ -32,24 +34,6 @@ async fn bus(server: &Server, metrics: Option<Arc<Metrics>>) -> Bus {
     let report = bus.provision(Default::default()).await.unwrap();
     assert!(!report.refused());
     bus
-}
-
-fn bars(symbol: &str) -> ampy::bars::v1::BarBatch {
-    use ampy::bars::v1::{Bar, BarBatch};
-    use ampy::common::v1::SecurityId;
-    BarBatch {
-        bars: vec![Bar {
-            security: Some(SecurityId { symbol: symbol.into(), mic: "XNAS".into(), ..Default::default() }),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
-
-fn pairs(record: &Record) -> Pairs {
-    let mut p: Pairs = record.headers.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-    p.sort();
-    p
 }
 
 fn sorted(p: &[(String, String)]) -> Pairs {
@@ -71,30 +55,10 @@ async fn last_dead_letter(bus: &Bus, domain: &str) -> (Pairs, Vec<u8>) {
     (h, m.payload.to_vec())
 }
 
-fn header<'a>(p: &'a Pairs, name: &str) -> Option<&'a str> {
-    p.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
 // ---------------------------------------------------------------------------
 // One positive vector per domain, the gzipped one and the blob pointer:
 // published with the typed publisher, consumed with the typed consumer,
 // byte-identical payloads and identical headers.
-
-fn vectors() -> Vec<serde_json::Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/positive");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    let mut out = Vec::new();
-    for f in files {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-        out.extend(v["vectors"].as_array().unwrap().iter().cloned());
-    }
-    out
-}
-
-fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
-}
 
 async fn roundtrip<T: Topic>(bus: &Bus, vectors: &[&serde_json::Value]) -> usize
 where
@@ -109,28 +73,14 @@ where
     let publisher = bus.publisher::<T>().producer("roundtrip@1").build().unwrap();
     let mut sent: Vec<(Pairs, Vec<u8>, T::Payload)> = Vec::new();
     for v in vectors {
-        let h: Vec<(String, String)> = v["envelope"]["headers"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-            .collect();
-        let payload_bytes = b64(v["payload_base64"].as_str().unwrap());
-        let payload = T::Payload::decode(payload_bytes.as_slice()).unwrap();
-        let headers = Headers::from_pairs(h.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
-        let blob = headers.blob.clone();
-        let envelope = Envelope { headers, payload: payload.clone() };
-        let (record, published) = match &blob {
-            Some(b) => (envelope.encode_pointer(b).unwrap(), publisher.publish_pointer(&envelope, b).await.unwrap()),
-            None => (envelope.encode().unwrap(), publisher.publish_envelope(&envelope).await.unwrap()),
+        let Rebuilt { envelope, blob, record } = rebuild::<T::Payload>(v);
+        let published = match &blob {
+            Some(b) => publisher.publish_pointer(&envelope, b).await.unwrap(),
+            None => publisher.publish_envelope(&envelope).await.unwrap(),
         };
         assert!(!published.duplicate);
-        if v["name"] == "news.raw.gzip_over_128kib" {
-            let gzip: bool = record.header("content_encoding").is_some_and(|e| e == "gzip");
-            let smaller: bool = usize::lt(&record.payload.len(), &payload_bytes.len());
-            assert!(gzip && smaller, "the >128 KiB vector is gzipped on the wire");
-        }
-        sent.push((pairs(&record), record.payload.clone(), payload));
+        let payload = envelope.payload;
+        sent.push((sorted(&pairs(&record)), record.payload.clone(), payload));
     }
     let mut got: Vec<(Pairs, Vec<u8>, Option<T::Payload>)> = Vec::new();
     let mut consumer = bus.consumer::<T>(&format!("rt-{}", T::ID.replace('.', "-"))).build().await.unwrap();
@@ -166,52 +116,13 @@ fn one_vector_per_domain_round_trips_byte_identical() {
     let Some(server) = Server::start("one_vector_per_domain_round_trips_byte_identical") else { return };
     rt().block_on(async {
         let bus = bus(&server, None).await;
-        let all = vectors();
-        // The first positive vector of each topic, plus the gzip and blob ones.
-        let pick = |topic: &str| -> Vec<&serde_json::Value> {
-            let mut v: Vec<&serde_json::Value> = all.iter().filter(|v| v["topic"] == topic).take(1).collect();
-            if topic == "news.v1.raw" {
-                v.extend(
-                    all.iter()
-                        .filter(|v| v["name"] == "news.raw.gzip_over_128kib" || v["name"] == "news.raw.blob_pointer"),
-                );
-            }
-            v
-        };
-        let mut n = 0;
-        n += roundtrip::<topics::bars::v1::Bars>(&bus, &pick("bars.v1.bars")).await;
-        n += roundtrip::<topics::ticks::v1::Trade>(&bus, &pick("ticks.v1.trade")).await;
-        n += roundtrip::<topics::ticks::v1::Quote>(&bus, &pick("ticks.v1.quote")).await;
-        n += roundtrip::<topics::news::v1::Raw>(&bus, &pick("news.v1.raw")).await;
-        n += roundtrip::<topics::news::v1::Nlp>(&bus, &pick("news.v1.nlp")).await;
-        n += roundtrip::<topics::fx::v1::Rates>(&bus, &pick("fx.v1.rates")).await;
-        n += roundtrip::<topics::fundamentals::v1::Snapshots>(&bus, &pick("fundamentals.v1.snapshots")).await;
-        n += roundtrip::<topics::corporate_actions::v1::Events>(&bus, &pick("corporate_actions.v1.events")).await;
-        n += roundtrip::<topics::universe::v1::Snapshots>(&bus, &pick("universe.v1.snapshots")).await;
-        n += roundtrip::<topics::signals::v1::Signals>(&bus, &pick("signals.v1.signals")).await;
-        n += roundtrip::<topics::orders::v1::Requests>(&bus, &pick("orders.v1.requests")).await;
-        n += roundtrip::<topics::fills::v1::Events>(&bus, &pick("fills.v1.events")).await;
-        n += roundtrip::<topics::positions::v1::Snapshots>(&bus, &pick("positions.v1.snapshots")).await;
-        n += roundtrip::<topics::metrics::v1::Metrics>(&bus, &pick("metrics.v1.metrics")).await;
-        n += roundtrip::<topics::control::v1::ReplayRequests>(&bus, &pick("control.v1.replay_requests")).await;
+        let n = round_trip_every_topic!(roundtrip, &vectors(), &bus);
         assert_eq!(n, 17, "15 topics, plus the gzip and blob pointer records");
     });
 }
 
 // ---------------------------------------------------------------------------
 // Failure paths.
-
-/// A valid bars record with one header replaced, as another producer would send it.
-fn tampered(symbol: &str, edit: impl Fn(&mut Record)) -> Record {
-    let env = Envelope::builder(bars(symbol)).producer("other@1").source("other").run_id("r").build().unwrap();
-    let mut record = env.encode().unwrap();
-    edit(&mut record);
-    record
-}
-
-fn bars_subject(symbol: &str) -> ampy_bus::Subject {
-    topics::bars::v1::bars::subject(Env::Dev, "XNAS", symbol).unwrap()
-}
 
 #[test]
 fn poison_pills_go_to_the_dlq_with_their_reason() {
@@ -221,19 +132,10 @@ fn poison_pills_go_to_the_dlq_with_their_reason() {
         let bus = bus(&server, Some(metrics.clone())).await;
         let publisher = bus.publisher::<topics::bars::v1::Bars>().producer("test@1").build().unwrap();
         // A producer built against other protos: same name, other hash.
-        let wrong_hash = tampered("AAPL", |r| {
-            for (k, v) in &mut r.headers {
-                if *k == "schema_hash" {
-                    *v = format!("sha256:{}", "0".repeat(64));
-                }
-            }
-        });
+        let wrong_hash = wrong_hash("AAPL");
         publisher.publish_record(bars_subject("AAPL"), &wrong_hash).await.unwrap();
         // A corrupt gzip body.
-        let corrupt = tampered("MSFT", |r| {
-            r.headers.push(("content_encoding", "gzip".into()));
-            r.payload = b"\x1f\x8b\x08\x00 not really gzip".to_vec();
-        });
+        let corrupt = corrupt_gzip("MSFT");
         publisher.publish_record(bars_subject("MSFT"), &corrupt).await.unwrap();
 
         let mut consumer = bus.consumer::<topics::bars::v1::Bars>("poison").build().await.unwrap();

@@ -1,6 +1,8 @@
 //! The "Running on NATS" example of docs/rust.md, run against a real
 //! server; a second test keeps the page and this file identical.
 
+#[path = "support/docs.rs"]
+mod docs;
 #[path = "support/nats_server.rs"]
 mod nats_server;
 
@@ -52,18 +54,5 @@ async fn example(url: &str) -> Result<(), Box<dyn std::error::Error>> {
 
 #[test]
 fn docs_show_this_example() {
-    let this = include_str!("nats_docs.rs");
-    let start = this.find("// docs:start\n").unwrap() + "// docs:start\n".len();
-    let end = this.find("// docs:end").unwrap();
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/rust.md")).unwrap();
-    let block = docs
-        .split("## Running on NATS")
-        .nth(1)
-        .and_then(|s| s.split("```rust\n").nth(1))
-        .and_then(|s| s.split("```").next());
-    assert_eq!(
-        block,
-        Some(&this[start..end]),
-        "docs/rust.md's Running on NATS example differs from tests/nats_docs.rs"
-    );
+    docs::assert_docs_show("Running on NATS", include_str!("nats_docs.rs"), "nats_docs.rs");
 }

@@ -1,5 +1,7 @@
 //! Metrics: an [`Observer`] the publisher and consumer report to, and
 //! [`Metrics`], a built-in observer with a Prometheus text exposition.
+//! Shared by the NATS and Kafka transports, so a service on either sees
+//! the same names and labels (docs/nats.md §7, docs/kafka.md).
 //!
 //! Labels are the topic id, the producer or consumer name, and error
 //! *kinds*: never free text, never payload bytes, so cardinality stays
@@ -28,7 +30,14 @@ pub trait Observer: Send + Sync {
     fn decode_failed(&self, _topic: &str, _reason: &str) {}
     /// The schema a publisher or consumer was built for.
     fn schema(&self, _topic: &str, _fqdn: &str, _hash: &str) {}
+    /// Kafka only: records of `partition` not yet handed to the consumer
+    /// (high watermark − next offset to consume), at least once a second.
+    fn consumer_lag(&self, _topic: &str, _consumer: &str, _partition: i32, _lag: i64) {}
 }
+
+/// The consumer lag gauge; not in the registry's metric table because
+/// only the Kafka transport has partitions to measure it on.
+pub const CONSUMER_LAG: &str = "bus_consumer_lag";
 
 /// Reports nothing.
 #[derive(Clone, Copy, Debug, Default)]
@@ -44,6 +53,8 @@ struct State {
     /// (bucket counts, sum, count) per topic.
     latency: BTreeMap<String, (Vec<u64>, f64, u64)>,
     info: BTreeMap<(String, String, String), ()>,
+    /// (topic, consumer, partition) → lag.
+    lag: BTreeMap<(String, String, i32), i64>,
 }
 
 /// In-process counters and the latency histogram, rendered in the
@@ -74,6 +85,13 @@ impl Metrics {
                 *n == name && l.len() == labels.len() && l.iter().zip(labels).all(|((a, b), (c, d))| a == c && b == d)
             })
             .map_or(0, |(_, v)| *v)
+    }
+
+    /// The last consumer lag reported for a partition, for tests and
+    /// health checks.
+    pub fn lag(&self, topic: &str, consumer: &str, partition: i32) -> Option<i64> {
+        let s = self.state.lock().ok()?;
+        s.lag.get(&(topic.to_owned(), consumer.to_owned(), partition)).copied()
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -117,6 +135,14 @@ impl Metrics {
                         let _ = writeln!(out, "{name}{{{}}} {v}", l.join(","));
                     }
                 }
+            }
+        }
+        if !s.lag.is_empty() {
+            let _ = writeln!(out, "# TYPE {CONSUMER_LAG} gauge");
+            for ((topic, consumer, partition), lag) in &s.lag {
+                let (t, c) = (escape(topic), escape(consumer));
+                let _ =
+                    writeln!(out, "{CONSUMER_LAG}{{topic=\"{t}\",consumer=\"{c}\",partition=\"{partition}\"}} {lag}");
             }
         }
         out
@@ -186,6 +212,11 @@ impl Observer for Metrics {
     fn schema(&self, topic: &str, fqdn: &str, hash: &str) {
         if let Ok(mut s) = self.state.lock() {
             s.info.insert((topic.to_owned(), fqdn.to_owned(), hash.to_owned()), ());
+        }
+    }
+    fn consumer_lag(&self, topic: &str, consumer: &str, partition: i32, lag: i64) {
+        if let Ok(mut s) = self.state.lock() {
+            s.lag.insert((topic.to_owned(), consumer.to_owned(), partition), lag);
         }
     }
 }

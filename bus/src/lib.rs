@@ -24,8 +24,6 @@ pub mod key;
 pub mod linked;
 #[cfg(feature = "reflect")]
 pub use linked::{LinkError, Linked};
-#[cfg(feature = "kafka")]
-pub mod kafka;
 #[cfg(any(feature = "nats", feature = "kafka"))]
 mod metrics;
 #[cfg(feature = "nats")]

@@ -8,6 +8,7 @@
 //   java -cp "$AMPY_KAFKA_CLASSPATH" tests/kafka/JavaPartitioner.java partitions KEYS
 //   java -cp "$AMPY_KAFKA_CLASSPATH" tests/kafka/JavaPartitioner.java placement BOOTSTRAP TOPIC COUNT
 //   java -cp "$AMPY_KAFKA_CLASSPATH" tests/kafka/JavaPartitioner.java create-topic BOOTSTRAP TOPIC PARTITIONS
+//   java -cp "$AMPY_KAFKA_CLASSPATH" tests/kafka/JavaPartitioner.java delete-topics BOOTSTRAP PREFIX
 //
 // `partitions` prints, per line of KEYS (`k:` + base64 of the key bytes),
 // `k:<base64>\t<murmur2>\t<p(1)>\t<p(3)>\t<p(6)>\t<p(12)>\t<p(100)>`: the
@@ -18,7 +19,9 @@
 // topic's partition count; it prints each misplaced record and exits 1 if
 // any is, or if it read other than COUNT records.
 //
-// `create-topic` creates a scratch topic (replication 1) for `placement`.
+// `create-topic` creates a scratch topic (replication 1) for `placement`;
+// `delete-topics` deletes every topic whose name starts with PREFIX (the
+// matrix starts each env from no topics, whatever earlier tests left).
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,6 +53,8 @@ public class JavaPartitioner {
             partitions(Path.of(args[1]));
         } else if (args.length == 4 && args[0].equals("placement")) {
             System.exit(placement(args[1], args[2], Long.parseLong(args[3])));
+        } else if (args.length == 3 && args[0].equals("delete-topics")) {
+            deleteTopics(args[1], args[2]);
         } else if (args.length == 4 && args[0].equals("create-topic")) {
             createTopic(args[1], args[2], Integer.parseInt(args[3]));
         } else {
@@ -64,6 +69,35 @@ public class JavaPartitioner {
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         try (Admin admin = Admin.create(p)) {
             admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
+        }
+    }
+
+    static void deleteTopics(String bootstrap, String prefix) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        try (Admin admin = Admin.create(p)) {
+            List<String> doomed = new ArrayList<>();
+            for (String name : admin.listTopics().names().get()) {
+                if (name.startsWith(prefix)) {
+                    doomed.add(name);
+                }
+            }
+            if (!doomed.isEmpty()) {
+                admin.deleteTopics(doomed).all().get();
+            }
+            // Deletion is asynchronous on the brokers: wait until the names are gone.
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < deadline) {
+                boolean left = false;
+                for (String name : admin.listTopics().names().get()) {
+                    left |= name.startsWith(prefix);
+                }
+                if (!left) {
+                    return;
+                }
+                Thread.sleep(100);
+            }
+            throw new IllegalStateException("topics with prefix " + prefix + " still exist after 30 s");
         }
     }
 

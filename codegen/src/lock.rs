@@ -111,10 +111,17 @@ pub fn lock_path(registry_path: &Path) -> PathBuf {
 impl Lockfile {
     /// The lock that the current protos produce.
     pub fn compute(project: &Project) -> Lockfile {
-        let tiers = qos_settings(&project.registry.source);
-        let extra = other_settings(&project.registry.source);
+        // The registry text is parsed once for both setting tables.
+        let root = crate::yaml::parse(&project.registry.source).ok();
+        let tiers = root.as_ref().map(qos_settings).unwrap_or_default();
+        let extra = root.as_ref().map(other_settings).unwrap_or_default();
+        drop(root);
         let mut schemas = BTreeMap::new();
         for resolved in project.resolved.values() {
+            // Topics sharing a payload share its schema: render it once.
+            if schemas.contains_key(resolved.message.full_name()) {
+                continue;
+            }
             let canonical = canonical::canonical_form(&resolved.message);
             let hash = canonical::hash_canonical(&canonical);
             let reserved = crate::compat::model::reserved_lines(&resolved.message, &canonical);
@@ -245,6 +252,13 @@ impl Lockfile {
 
     /// Reads a lock file; `Ok(None)` when there is none yet.
     pub fn read(path: &Path) -> Result<Option<Lockfile>, Diagnostic> {
+        Ok(Self::read_with_source(path)?.map(|(lock, _)| lock))
+    }
+
+    /// [`Lockfile::read`], also returning the text it was parsed from, so
+    /// that one run reads and parses the lock once (the gate points into
+    /// the text at removed topics).
+    pub fn read_with_source(path: &Path) -> Result<Option<(Lockfile, Arc<Source>)>, Diagnostic> {
         // Through a pending journal: see `crate::commit`.
         let bytes = match crate::commit::read(path) {
             Ok(t) => t,
@@ -254,7 +268,7 @@ impl Lockfile {
             }
         };
         let source = crate::project::utf8_source(path.display().to_string(), bytes, "lock file")?;
-        Self::parse(&source).map(Some)
+        Ok(Some((Self::parse(&source)?, source)))
     }
 
     fn parse(source: &Arc<Source>) -> Result<Lockfile, Diagnostic> {
@@ -363,22 +377,14 @@ impl LockedTopic {
 /// lines, read from the registry text itself rather than the typed model,
 /// so a setting added to the registry format is locked and compared by the
 /// gate from the day it exists.
-fn qos_settings(source: &Arc<Source>) -> BTreeMap<String, Vec<String>> {
+fn qos_settings(root: &crate::yaml::Node) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
-    let Ok(root) = crate::yaml::parse(source) else { return out };
-    let entries = |node: &crate::yaml::Node| match &node.kind {
-        crate::yaml::Kind::Map(entries) => entries.clone(),
-        _ => Vec::new(),
-    };
-    for (key, qos) in entries(&root) {
-        if key.as_scalar() != Some("qos") {
+    for (key, qos) in entries(root) {
+        if key != "qos" {
             continue;
         }
-        for (tier, settings) in entries(&qos) {
-            let Some(tier) = tier.as_scalar() else { continue };
-            let mut lines: Vec<String> = entries(&settings)
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_scalar()?, v)))
+        for (tier, settings) in entries(qos) {
+            let mut lines: Vec<String> = entries(settings)
                 .filter(|(k, _)| *k != "description")
                 .map(|(k, v)| format!("{k}={}", yaml_text(v)))
                 .collect();
@@ -387,6 +393,15 @@ fn qos_settings(source: &Arc<Source>) -> BTreeMap<String, Vec<String>> {
         }
     }
     out
+}
+
+/// The scalar-keyed entries of a mapping, borrowed (nothing else has any).
+fn entries(node: &crate::yaml::Node) -> impl Iterator<Item = (&str, &crate::yaml::Node)> {
+    let all = match &node.kind {
+        crate::yaml::Kind::Map(entries) => entries.as_slice(),
+        _ => &[],
+    };
+    all.iter().filter_map(|(k, v)| Some((k.as_scalar()?, v)))
 }
 
 /// Keys the gate classifies on its own (or that change nothing), per level.
@@ -409,41 +424,31 @@ const TOPIC_KEYS: &[&str] = &[
 /// For every topic id, the settings of the registry, the topic's domain,
 /// version and the topic itself outside the keys above, as sorted
 /// `LEVEL.KEY=VALUE` lines.
-fn other_settings(source: &Arc<Source>) -> BTreeMap<String, Vec<String>> {
-    use crate::yaml::{Kind, Node};
-    fn entries(node: &Node) -> Vec<(String, Node)> {
-        match &node.kind {
-            Kind::Map(entries) => {
-                entries.iter().filter_map(|(k, v)| Some((k.as_scalar()?.to_owned(), v.clone()))).collect()
-            }
-            _ => Vec::new(),
-        }
-    }
-    fn get(node: &Node, key: &str) -> Option<Node> {
-        entries(node).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+fn other_settings(root: &crate::yaml::Node) -> BTreeMap<String, Vec<String>> {
+    use crate::yaml::Node;
+    fn get<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+        entries(node).find(|(k, _)| *k == key).map(|(_, v)| v)
     }
     let extra = |level: &str, node: &Node, known: &[&str]| -> Vec<String> {
         entries(node)
-            .iter()
-            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .filter(|(k, _)| !known.contains(k))
             .map(|(k, v)| format!("{level}.{k}={}", yaml_text(v)))
             .collect()
     };
     let mut out = BTreeMap::new();
-    let Ok(root) = crate::yaml::parse(source) else { return out };
-    let Some(domains) = get(&root, "domains") else { return out };
-    let from_registry = extra("registry", &root, REGISTRY_KEYS);
-    for (d, domain) in entries(&domains) {
+    let Some(domains) = get(root, "domains") else { return out };
+    let from_registry = extra("registry", root, REGISTRY_KEYS);
+    for (d, domain) in entries(domains) {
         let from_domain: Vec<String> =
-            from_registry.iter().cloned().chain(extra("domain", &domain, DOMAIN_KEYS)).collect();
-        for (v, version) in get(&domain, "versions").map(|n| entries(&n)).unwrap_or_default() {
-            let from_version = extra("version", &version, VERSION_KEYS);
-            for (t, topic) in get(&version, "topics").map(|n| entries(&n)).unwrap_or_default() {
+            from_registry.iter().cloned().chain(extra("domain", domain, DOMAIN_KEYS)).collect();
+        for (v, version) in get(domain, "versions").into_iter().flat_map(entries) {
+            let from_version = extra("version", version, VERSION_KEYS);
+            for (t, topic) in get(version, "topics").into_iter().flat_map(entries) {
                 let mut lines: Vec<String> = from_domain
                     .iter()
                     .chain(&from_version)
                     .cloned()
-                    .chain(extra("topic", &topic, TOPIC_KEYS))
+                    .chain(extra("topic", topic, TOPIC_KEYS))
                     .collect();
                 lines.sort();
                 if !lines.is_empty() {
@@ -479,12 +484,18 @@ pub struct Plan {
 
 /// Computes the new registry text and lock file.
 pub fn plan(project: &Project) -> Result<Plan, Diagnostics> {
+    let current = Lockfile::read(&lock_path(&project.registry_path)).ok().flatten();
+    plan_with(project, &Lockfile::compute(project), current.as_ref())
+}
+
+/// [`plan`] from the lock the protos give (`lock`) and the lock file as
+/// read (`current`), both computed once by the caller.
+pub fn plan_with(project: &Project, lock: &Lockfile, current: Option<&Lockfile>) -> Result<Plan, Diagnostics> {
     let source = &project.registry.source;
     let text = source.text();
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     let mut updated = Vec::new();
     let mut diags = Diagnostics::new();
-    let lock = Lockfile::compute(project);
     for t in project.registry.topics() {
         if t.domain.kind == DomainKind::Dlq {
             continue;
@@ -531,8 +542,7 @@ pub fn plan(project: &Project) -> Result<Plan, Diagnostics> {
     }
     // Rewrite the lock only when its schemas differ, so upgrading ampygen
     // alone does not churn the file.
-    let current = Lockfile::read(&lock_path).ok().flatten();
-    if current.as_ref() != Some(&lock) {
+    if current != Some(lock) {
         writes.push(FileWrite { path: lock_path, contents: lock.render().into_bytes() });
     }
     Ok(Plan { writes, updated })
@@ -587,10 +597,10 @@ mod tests {
     #[test]
     fn settings_the_gate_does_not_know_are_recorded_per_topic() {
         let text = "format: 1\nretention_default: 7d\nqos:\n  rt: {delivery: at_least_once, p99_ms: 50, description: x, max_deliveries: 5}\ndomains:\n  d:\n    qos: rt\n    replicas: 3\n    versions:\n      v1:\n        topics:\n          t:\n            subtopic: t\n            duplicate_window: 2m\n            tags: [a, b]\n";
-        let source = Source::new("r.yaml", text);
-        assert_eq!(qos_settings(&source)["rt"], vec!["delivery=at_least_once", "max_deliveries=5", "p99_ms=50"]);
+        let root = crate::yaml::parse(&Source::new("r.yaml", text)).unwrap();
+        assert_eq!(qos_settings(&root)["rt"], vec!["delivery=at_least_once", "max_deliveries=5", "p99_ms=50"]);
         assert_eq!(
-            other_settings(&source)["d.v1.t"],
+            other_settings(&root)["d.v1.t"],
             vec![
                 "domain.replicas=3",
                 "registry.retention_default=7d",

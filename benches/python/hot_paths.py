@@ -19,10 +19,10 @@ import timeit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "gen", "python"))
 
-from ampybus import topics  # noqa: E402
-from ampybus.pb.ampy.bars.v1 import bars_pb2  # noqa: E402
-from ampybus.pb.ampy.news.v1 import news_pb2  # noqa: E402
-from ampybus.routing import Env  # noqa: E402
+from ampybus import topics
+from ampybus.pb.ampy.bars.v1 import bars_pb2
+from ampybus.pb.ampy.news.v1 import news_pb2
+from ampybus.routing import Env
 
 bars = topics.BARS_V1_BARS
 news = topics.NEWS_V1_RAW
@@ -31,7 +31,7 @@ bar = batch.bars.add()
 bar.security.mic = "XNAS"
 bar.security.symbol = "AAPL"
 item = news_pb2.NewsItem(id="n-1")
-mic, symbol = "XNAS", "AAPL"
+mic, symbol, env = "XNAS", "AAPL", "prod"
 
 assert bars.subject(Env.PROD, mic, symbol).text == f"ampy.{'prod'}.bars.v1.{mic}.{symbol}"
 assert bars.partition_key(batch) == f"{batch.bars[0].security.mic}.{batch.bars[0].security.symbol}"
@@ -45,8 +45,8 @@ cases = [
     ),
     (
         'subject("prod", mic, symbol)',
-        lambda: bars.subject("prod", mic, symbol),
-        lambda: f"ampy.{'prod'}.bars.v1.{mic}.{symbol}",
+        lambda: bars.subject(env, mic, symbol),
+        lambda: f"ampy.{env}.bars.v1.{mic}.{symbol}",
     ),
     (
         "partition_key(1-bar batch)",

@@ -50,7 +50,11 @@ pub fn check(project: &Project) -> Diagnostics {
 /// [`check`] against the lock file as read (`locked`: `Ok(None)` when there
 /// is none) and the lock the protos give (`computed`), so that one run
 /// reads the lock and computes every hash once, shared with the gate.
-pub fn check_with(project: &Project, locked: Result<Option<&Lockfile>, Diagnostic>, computed: &Lockfile) -> Diagnostics {
+pub fn check_with(
+    project: &Project,
+    locked: Result<Option<&Lockfile>, Diagnostic>,
+    computed: &Lockfile,
+) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let source = &project.registry.source;
     let lock_file = lock_path(&project.registry_path);

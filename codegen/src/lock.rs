@@ -26,11 +26,14 @@ use crate::registry::DomainKind;
 
 /// Lock-file format this build writes. Format 2 added `reserved` and
 /// `topics`; format 3 added `namespace`, `envs` and each topic's delivery
-/// settings (`ordering`, `dedupe`, `qos`, `qos_settings`, `json_breaking`).
-/// Formats 1 and 2 are still read, and what they did not record is not
+/// settings (`ordering`, `dedupe`, `qos`, `qos_settings`, `json_breaking`);
+/// format 4 stores each message's and enum's canonical block once, under
+/// `blocks`, and each schema as its head lines and the blocks it reaches
+/// (the canonical form is their concatenation, so hashes are unchanged).
+/// Formats 1 to 3 are still read, and what they did not record is not
 /// compared, so upgrading ampygen reports the lock as out of date (one
-/// `ampygen lock`) instead of failing or inventing changes.
-pub const LOCK_FORMAT: u64 = 3;
+/// `ampygen lock` migrates it) instead of failing or inventing changes.
+pub const LOCK_FORMAT: u64 = 4;
 
 /// One locked payload schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,10 +207,46 @@ impl Lockfile {
     /// Deterministic JSON: sorted keys, one canonical line per array item
     /// so review diffs show exactly which fields changed.
     pub fn render(&self) -> String {
+        // Every schema split into its head and its blocks; a block is keyed
+        // by its definition's name, or by name and content hash when
+        // schemas disagree on it (locks mixing canonical versions).
+        let split: Vec<(&String, &LockedSchema, Vec<&str>, Vec<(&str, String)>)> = self
+            .schemas
+            .iter()
+            .map(|(n, s)| {
+                let (head, blocks) = split_blocks(&s.canonical);
+                (n, s, head, blocks)
+            })
+            .collect();
+        let mut variants: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+        for (_, _, _, blocks) in &split {
+            for (name, text) in blocks {
+                variants.entry(name).or_default().insert(text.as_str());
+            }
+        }
+        let key = |name: &str, text: &str| {
+            if variants.get(name).is_some_and(|v| v.len() > 1) {
+                let hash = canonical::hash_canonical(text);
+                format!("{name}#{}", &hash["sha256:".len()..][..12])
+            } else {
+                name.to_owned()
+            }
+        };
+        let mut blocks = serde_json::Map::new();
         let mut schemas = serde_json::Map::new();
-        for (name, s) in &self.schemas {
-            let lines: Vec<&str> = s.canonical.lines().collect();
-            schemas.insert(name.clone(), json!({ "hash": s.hash, "canonical": lines, "reserved": s.reserved }));
+        for (name, s, head, parts) in &split {
+            let mut refs = Vec::with_capacity(parts.len());
+            for (block, text) in parts {
+                let k = key(block, text);
+                if !blocks.contains_key(&k) {
+                    blocks.insert(k.clone(), json!(text.lines().collect::<Vec<_>>()));
+                }
+                refs.push(k);
+            }
+            schemas.insert(
+                (*name).clone(),
+                json!({ "hash": s.hash, "head": head, "blocks": refs, "reserved": s.reserved }),
+            );
         }
         let mut topics = serde_json::Map::new();
         for (id, t) in &self.topics {
@@ -239,9 +278,10 @@ impl Lockfile {
         let doc = json!({
             "format": LOCK_FORMAT,
             "generator": concat!("ampygen ", env!("CARGO_PKG_VERSION")),
-            "note": "Written by `ampygen lock`: the canonical form and reserved numbers of every locked payload schema, every topic's routing and delivery settings, the namespace and the envs. `ampygen check` classifies changes against it. Review diffs; do not edit by hand.",
+            "note": "Written by `ampygen lock`: the canonical form and reserved numbers of every locked payload schema (its head lines, then the blocks it reaches, each block stored once under `blocks`), every topic's routing and delivery settings, the namespace and the envs. `ampygen check` classifies changes against it. Review diffs; do not edit by hand.",
             "namespace": self.namespace,
             "envs": self.envs,
+            "blocks": Value::Object(blocks),
             "schemas": Value::Object(schemas),
             "topics": Value::Object(topics),
         });
@@ -295,13 +335,37 @@ impl Lockfile {
                 .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
                 .unwrap_or_default()
         };
+        let blocks = doc.get("blocks").and_then(Value::as_object);
+        fn lines_of(v: Option<&Value>) -> Option<Vec<&str>> {
+            v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect())
+        }
         let mut schemas = BTreeMap::new();
         for (name, entry) in doc.get("schemas").and_then(Value::as_object).into_iter().flatten() {
             let hash = entry.get("hash").and_then(Value::as_str);
-            let lines: Option<Vec<&str>> =
-                entry.get("canonical").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect());
+            // Format 4: head lines, then each referenced block's lines;
+            // before: the canonical lines inline.
+            let lines = match (lines_of(entry.get("canonical")), lines_of(entry.get("head"))) {
+                (Some(lines), _) => Some(lines),
+                (None, Some(mut lines)) => {
+                    for r in entry.get("blocks").and_then(Value::as_array).into_iter().flatten() {
+                        let block = r.as_str().and_then(|k| lines_of(blocks.and_then(|b| b.get(k))));
+                        let Some(block) = block else {
+                            return Err(bad(
+                                format!("lock entry `{name}` refers to block {r}, which `blocks` does not hold"),
+                                0,
+                            ));
+                        };
+                        lines.extend(block);
+                    }
+                    Some(lines)
+                }
+                (None, None) => None,
+            };
             let (Some(hash), Some(lines)) = (hash, lines) else {
-                return Err(bad(format!("lock entry `{name}` needs `hash` and `canonical`"), 0));
+                return Err(bad(
+                    format!("lock entry `{name}` needs `hash` and `canonical` (or `head` and `blocks`)"),
+                    0,
+                ));
             };
             let mut canonical = lines.join("\n");
             canonical.push('\n');
@@ -346,6 +410,31 @@ impl Lockfile {
         };
         Ok(Lockfile { format, namespace, envs, schemas, topics })
     }
+}
+
+/// A canonical form as its head (the lines before the first definition)
+/// and its definition blocks (a line starting a `message` or `enum`, then
+/// its indented lines), each block with its definition's name and text
+/// (lines ending in a newline). Head and blocks joined give the form back.
+fn split_blocks(canonical: &str) -> (Vec<&str>, Vec<(&str, String)>) {
+    let mut head = Vec::new();
+    let mut blocks: Vec<(&str, String)> = Vec::new();
+    for line in canonical.lines() {
+        let starts =
+            !line.starts_with(' ') && (!blocks.is_empty() || line.starts_with("message ") || line.starts_with("enum "));
+        if starts {
+            let name = line.split(' ').nth(1).unwrap_or(line);
+            blocks.push((name, String::new()));
+        }
+        match blocks.last_mut() {
+            Some((_, text)) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            None => head.push(line),
+        }
+    }
+    (head, blocks)
 }
 
 impl LockedTopic {
@@ -444,12 +533,8 @@ fn other_settings(root: &crate::yaml::Node) -> BTreeMap<String, Vec<String>> {
         for (v, version) in get(domain, "versions").into_iter().flat_map(entries) {
             let from_version = extra("version", version, VERSION_KEYS);
             for (t, topic) in get(version, "topics").into_iter().flat_map(entries) {
-                let mut lines: Vec<String> = from_domain
-                    .iter()
-                    .chain(&from_version)
-                    .cloned()
-                    .chain(extra("topic", topic, TOPIC_KEYS))
-                    .collect();
+                let mut lines: Vec<String> =
+                    from_domain.iter().chain(&from_version).cloned().chain(extra("topic", topic, TOPIC_KEYS)).collect();
                 lines.sort();
                 if !lines.is_empty() {
                     out.insert(format!("{d}.{v}.{t}"), lines);
@@ -611,6 +696,59 @@ mod tests {
     }
 
     #[test]
+    fn shared_blocks_are_stored_once_and_conflicting_ones_apart() {
+        let schema = |canonical: &str| LockedSchema {
+            hash: canonical::hash_canonical(canonical),
+            canonical: canonical.to_owned(),
+            reserved: Vec::new(),
+        };
+        let shared = "message c.Shared proto3\n  field 1 a optional implicit string json=\"a\"\n";
+        let mut lock = Lockfile {
+            format: LOCK_FORMAT,
+            namespace: Some("ampy".into()),
+            envs: Some(vec!["dev".into()]),
+            ..Lockfile::default()
+        };
+        for (name, own) in [("a.A", "message a.A proto3\n"), ("b.B", "message b.B proto3\n")] {
+            let text = format!("{}\nroot {name}\n{own}{shared}", canonical::VERSION_LINE);
+            lock.schemas.insert(name.into(), schema(&text));
+        }
+        // A lock mixing canonical versions: one schema sees another `c.E`.
+        let e1 = "enum c.E proto3\n  value 0 X\n  value 0 Y\n";
+        let e2 = "enum c.E proto3\n  value 0 X\n  value 0 Y alias\n";
+        lock.schemas.insert("d.D".into(), schema(&format!("{}\nroot d.D\n{e1}", canonical::VERSION_LINE)));
+        lock.schemas.insert("e.E".into(), schema(&format!("{}\nroot e.E\n{e2}", canonical::VERSION_LINE_V2)));
+        let text = lock.render();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let blocks = doc["blocks"].as_object().unwrap();
+        assert_eq!(text.matches("field 1 a optional").count(), 1, "{text}");
+        assert_eq!(doc["schemas"]["a.A"]["blocks"], json!(["a.A", "c.Shared"]));
+        let e_keys: Vec<&String> = blocks.keys().filter(|k| k.starts_with("c.E#")).collect();
+        assert_eq!(e_keys.len(), 2, "{text}");
+        assert_eq!(Lockfile::parse(&Source::new("l.json", text.clone())).unwrap(), lock);
+        // An unrelated schema does not move the others' entries.
+        let mut more = lock.clone();
+        more.schemas
+            .insert("z.Z".into(), schema(&format!("{}\nroot z.Z\nmessage z.Z proto3\n", canonical::VERSION_LINE)));
+        let doc2: Value = serde_json::from_str(&more.render()).unwrap();
+        assert_eq!(doc2["schemas"]["a.A"], doc["schemas"]["a.A"]);
+        // A reference to a block that is not there is an error, not a guess.
+        let broken = text.replace("\"c.Shared\": [", "\"c.Other\": [");
+        let err = Lockfile::parse(&Source::new("l.json", broken)).unwrap_err();
+        assert!(err.to_string().contains("refers to block \"c.Shared\""), "{err}");
+        // A format-3 lock (canonical lines inline) reads the same schemas.
+        let mut v3 = doc.clone();
+        v3["format"] = json!(3);
+        v3.as_object_mut().unwrap().remove("blocks");
+        for (name, s) in &lock.schemas {
+            v3["schemas"][name] =
+                json!({ "hash": s.hash, "canonical": s.canonical.lines().collect::<Vec<_>>(), "reserved": [] });
+        }
+        let old = Lockfile::parse(&Source::new("l.json", v3.to_string())).unwrap();
+        assert_eq!((old.format, &old.schemas), (3, &lock.schemas));
+    }
+
+    #[test]
     fn lockfile_round_trips() {
         let mut lock = Lockfile {
             format: LOCK_FORMAT,
@@ -649,10 +787,10 @@ mod tests {
         let source = Source::new("l.json", lock.render());
         assert_eq!(Lockfile::parse(&source).unwrap(), lock);
         // A format-2 lock reads without what format 3 added.
-        let v2 = lock.render().replace("\"format\": 3", "\"format\": 2");
+        let v2 = lock.render().replace("\"format\": 4", "\"format\": 2");
         let old = Lockfile::parse(&Source::new("l.json", v2)).unwrap();
         assert_eq!((old.format, old.namespace.as_deref(), old.topics["a.v1.t"].delivery.as_ref()), (2, None, None));
-        assert_eq!(old.differences(&lock), vec!["lock format 2 (this ampygen writes format 3)"]);
+        assert_eq!(old.differences(&lock), vec!["lock format 2 (this ampygen writes format 4)"]);
         let mut other = lock.clone();
         other.envs = Some(vec!["dev".into()]);
         other.topics.get_mut("a.v1.t").unwrap().delivery.as_mut().unwrap().dedupe = Some("k".into());

@@ -210,16 +210,10 @@ impl Lockfile {
         // Every schema split into its head and its blocks; a block is keyed
         // by its definition's name, or by name and content hash when
         // schemas disagree on it (locks mixing canonical versions).
-        let split: Vec<(&String, &LockedSchema, Vec<&str>, Vec<(&str, String)>)> = self
-            .schemas
-            .iter()
-            .map(|(n, s)| {
-                let (head, blocks) = split_blocks(&s.canonical);
-                (n, s, head, blocks)
-            })
-            .collect();
+        let split: Vec<(&String, &LockedSchema, Split<'_>)> =
+            self.schemas.iter().map(|(n, s)| (n, s, split_blocks(&s.canonical))).collect();
         let mut variants: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
-        for (_, _, _, blocks) in &split {
+        for (_, _, (_, blocks)) in &split {
             for (name, text) in blocks {
                 variants.entry(name).or_default().insert(text.as_str());
             }
@@ -234,7 +228,7 @@ impl Lockfile {
         };
         let mut blocks = serde_json::Map::new();
         let mut schemas = serde_json::Map::new();
-        for (name, s, head, parts) in &split {
+        for (name, s, (head, parts)) in &split {
             let mut refs = Vec::with_capacity(parts.len());
             for (block, text) in parts {
                 let k = key(block, text);
@@ -412,11 +406,14 @@ impl Lockfile {
     }
 }
 
+/// Head lines, and each block's definition name and text.
+type Split<'a> = (Vec<&'a str>, Vec<(&'a str, String)>);
+
 /// A canonical form as its head (the lines before the first definition)
 /// and its definition blocks (a line starting a `message` or `enum`, then
 /// its indented lines), each block with its definition's name and text
 /// (lines ending in a newline). Head and blocks joined give the form back.
-fn split_blocks(canonical: &str) -> (Vec<&str>, Vec<(&str, String)>) {
+fn split_blocks(canonical: &str) -> Split<'_> {
     let mut head = Vec::new();
     let mut blocks: Vec<(&str, String)> = Vec::new();
     for line in canonical.lines() {

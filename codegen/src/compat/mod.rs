@@ -291,7 +291,7 @@ pub fn evaluate_with(baseline: &Baseline, project: &Project, current: &Lockfile)
     let add = |change: Change, topic: &str, groups: &mut Groups| groups.add(change, std::slice::from_ref(&topic));
     let mut findings = Vec::new();
     let mut schema_changes: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (change, topics) in delivery::registry(&baseline.lock, &current) {
+    for (change, topics) in delivery::registry(&baseline.lock, current) {
         groups.add(change, &topics);
     }
     for (id, now) in &current.topics {

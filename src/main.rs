@@ -12,6 +12,7 @@ use ampygen::{Diagnostic, Diagnostics, Project};
 use clap::{Parser, Subcommand, ValueEnum};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
+mod cache;
 mod provision;
 
 const CHECK_FAILED: u8 = 1;
@@ -201,6 +202,22 @@ fn run(cli: Cli) -> ExitCode {
 /// git revision, and stale generated code. Exit 0 ok, 1 failed, 2 bad input.
 fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[String], format: CheckFormat) -> ExitCode {
     let out = Output { printer, format, against, registry: cli.registry.display().to_string() };
+    // Only the plain lock check is cached: `--against` reads git and
+    // `--generated` output directories, which the cache does not track.
+    let cache = if against.is_none() && generated.is_empty() {
+        let name = match format {
+            CheckFormat::Human => "human",
+            CheckFormat::Json => "json",
+            CheckFormat::Github => "github",
+        };
+        cache::Key::new(&cli.registry, name)
+    } else {
+        None
+    };
+    if let Some(stdout) = cache.as_ref().and_then(cache::Key::lookup) {
+        print!("{stdout}");
+        return ExitCode::SUCCESS;
+    }
     let project = match ampygen::load(&cli.registry) {
         Ok(p) => p,
         Err(diags) => return out.finish(diags.into_iter().map(Finding::plain).collect(), BAD_INPUT, None),
@@ -218,6 +235,7 @@ fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[Strin
     let computed = ampygen::lock::Lockfile::compute(&project);
     let read = ampygen::lock::Lockfile::read_with_source(&ampygen::lock::lock_path(&project.registry_path));
     let locked = read.as_ref().map(|r| r.as_ref().map(|(lock, _)| lock)).map_err(Clone::clone);
+    let lock_text = read.as_ref().ok().map(|r| r.as_ref().map(|(_, source)| source.text().to_owned()));
     findings.extend(ampygen::check::check_with(&project, locked, &computed).into_iter().map(Finding::plain));
     let baseline = match against {
         Some(rev) => match compat::git::load_at(rev, &cli.registry) {
@@ -252,6 +270,11 @@ fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[Strin
         }
     }
     let failed = findings.iter().any(|f| f.diagnostic.is_error());
+    // A run without any finding prints only its success line (or an empty
+    // report): that is what the cache records.
+    if let (Some(cache), true, Some(Some(lock))) = (&cache, findings.is_empty(), lock_text.as_ref()) {
+        cache.store(&project, lock, &out.success(&project));
+    }
     let code = out.finish(findings, if failed { CHECK_FAILED } else { 0 }, Some(&project));
     exit_without_freeing(project);
     code
@@ -276,30 +299,43 @@ struct Output<'a> {
 
 impl Output<'_> {
     fn finish(&self, findings: Vec<Finding>, code: u8, project: Option<&Project>) -> ExitCode {
-        match self.format {
-            CheckFormat::Json => print!("{}", compat::report::json(&findings, self.against, &self.registry)),
-            CheckFormat::Github => print!("{}", compat::report::github(&findings)),
-            CheckFormat::Human => {
-                for f in &findings {
-                    self.printer.print(&f.diagnostic);
-                }
+        if let CheckFormat::Human = self.format {
+            for f in &findings {
+                self.printer.print(&f.diagnostic);
             }
         }
-        let errors = findings.iter().filter(|f| f.diagnostic.is_error()).count();
+        print!("{}", self.stdout(&findings, code, project));
         if code == CHECK_FAILED {
+            let errors = findings.iter().filter(|f| f.diagnostic.is_error()).count();
             eprintln!("check failed: {errors} error(s) in {}", self.registry);
-        } else if let (Some(project), CheckFormat::Human) = (project, self.format) {
+        }
+        ExitCode::from(code)
+    }
+
+    /// What `finish` prints on stdout.
+    fn stdout(&self, findings: &[Finding], code: u8, project: Option<&Project>) -> String {
+        let mut out = match self.format {
+            CheckFormat::Json => compat::report::json(findings, self.against, &self.registry),
+            CheckFormat::Github => compat::report::github(findings),
+            CheckFormat::Human => String::new(),
+        };
+        if let (false, Some(project), CheckFormat::Human) = (code == CHECK_FAILED, project, self.format) {
             let schemas: std::collections::BTreeSet<&str> =
                 project.resolved.values().map(|r| r.message.full_name()).collect();
             let against = self.against.map(|r| format!("; no breaking change against `{r}`")).unwrap_or_default();
-            println!(
-                "ok: {} topics, {} payload schemas match their locked hashes ({}){against}",
+            out.push_str(&format!(
+                "ok: {} topics, {} payload schemas match their locked hashes ({}){against}\n",
                 project.registry.topics().count(),
                 schemas.len(),
                 project.registry_path.display()
-            );
+            ));
         }
-        ExitCode::from(code)
+        out
+    }
+
+    /// The stdout of a passing run without findings (what the cache keeps).
+    fn success(&self, project: &Project) -> String {
+        self.stdout(&[], 0, Some(project))
     }
 }
 

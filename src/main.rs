@@ -12,6 +12,7 @@ use ampygen::{Diagnostic, Diagnostics, Project};
 use clap::{Parser, Subcommand, ValueEnum};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
+mod cache;
 mod provision;
 
 const CHECK_FAILED: u8 = 1;
@@ -205,7 +206,7 @@ fn run(cli: Cli) -> ExitCode {
         }
     };
     printer.print_all(&project.warnings);
-    match cli.command {
+    let code = match cli.command {
         Command::Check { .. } => ExitCode::from(BAD_INPUT),
         Command::Generate { lang, out, force } => generate(&project, &printer, &lang, &out, force),
         Command::Lock { dry_run } => lock(&project, &printer, dry_run),
@@ -217,13 +218,31 @@ fn run(cli: Cli) -> ExitCode {
         Command::Provision { broker: Broker::Kafka { bootstrap, env, dry_run, allow_data_loss, client_config } } => {
             provision::kafka(&project, &bootstrap, &env, &client_config, dry_run, allow_data_loss)
         }
-    }
+    };
+    exit_without_freeing(project);
+    code
 }
 
 /// The CI gate: lock consistency, classification against the lock or a
 /// git revision, and stale generated code. Exit 0 ok, 1 failed, 2 bad input.
 fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[String], format: CheckFormat) -> ExitCode {
     let out = Output { printer, format, against, registry: cli.registry.display().to_string() };
+    // Only the plain lock check is cached: `--against` reads git and
+    // `--generated` output directories, which the cache does not track.
+    let cache = if against.is_none() && generated.is_empty() {
+        let name = match format {
+            CheckFormat::Human => "human",
+            CheckFormat::Json => "json",
+            CheckFormat::Github => "github",
+        };
+        cache::Key::new(&cli.registry, name)
+    } else {
+        None
+    };
+    if let Some(stdout) = cache.as_ref().and_then(cache::Key::lookup) {
+        print!("{stdout}");
+        return ExitCode::SUCCESS;
+    }
     let project = match ampygen::load(&cli.registry) {
         Ok(p) => p,
         Err(diags) => return out.finish(diags.into_iter().map(Finding::plain).collect(), BAD_INPUT, None),
@@ -235,7 +254,14 @@ fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[Strin
         findings.extend(invalid.into_iter().map(Finding::plain));
         return out.finish(findings, BAD_INPUT, None);
     }
-    findings.extend(ampygen::check::check(&project).into_iter().map(Finding::plain));
+    // The lock file is read and parsed once, and the lock the protos give
+    // (every schema's canonical form and hash) computed once, for both the
+    // lock check and the gate.
+    let computed = ampygen::lock::Lockfile::compute(&project);
+    let read = ampygen::lock::Lockfile::read_with_source(&ampygen::lock::lock_path(&project.registry_path));
+    let locked = read.as_ref().map(|r| r.as_ref().map(|(lock, _)| lock)).map_err(Clone::clone);
+    let lock_text = read.as_ref().ok().map(|r| r.as_ref().map(|(_, source)| source.text().to_owned()));
+    findings.extend(ampygen::check::check_with(&project, locked, &computed).into_iter().map(Finding::plain));
     let baseline = match against {
         Some(rev) => match compat::git::load_at(rev, &cli.registry) {
             Ok(Some(old)) => Some(Baseline::from_project(&old)),
@@ -246,11 +272,12 @@ fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[Strin
             }
         },
         // A missing or unreadable lock is already reported by the lock check.
-        None => Baseline::from_lock_file(&project).ok().flatten(),
+        None => read.ok().flatten().map(|(lock, source)| Baseline::from_lock(lock, &source)),
     };
     if let Some(baseline) = &baseline {
-        findings.extend(compat::evaluate(baseline, &project));
+        findings.extend(compat::evaluate_with(baseline, &project, &computed));
     }
+    drop((baseline, computed));
     for spec in generated {
         let parsed = spec.split_once('=').and_then(|(l, d)| Some((l, l.parse::<ampygen::generate::Lang>().ok()?, d)));
         let Some((name, lang, dir)) = parsed.filter(|(_, _, d)| !d.is_empty()) else {
@@ -268,7 +295,23 @@ fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[Strin
         }
     }
     let failed = findings.iter().any(|f| f.diagnostic.is_error());
-    out.finish(findings, if failed { CHECK_FAILED } else { 0 }, Some(&project))
+    // A run without any finding prints only its success line (or an empty
+    // report): that is what the cache records.
+    if let (Some(cache), true, Some(Some(lock))) = (&cache, findings.is_empty(), lock_text.as_ref()) {
+        cache.store(&project, lock, &out.success(&project));
+    }
+    let code = out.finish(findings, if failed { CHECK_FAILED } else { 0 }, Some(&project));
+    exit_without_freeing(project);
+    code
+}
+
+/// Leaks `project` instead of dropping it: the process exits right after,
+/// and freeing the compiled descriptor pool and every source (hundreds of
+/// thousands of small allocations at 5,000 protos) is measurable work the
+/// OS does for free when the process ends. Only the command line does
+/// this; the library never leaks.
+fn exit_without_freeing(project: Project) {
+    std::mem::forget(project);
 }
 
 /// Renders the findings of `check` in the chosen format.
@@ -281,30 +324,43 @@ struct Output<'a> {
 
 impl Output<'_> {
     fn finish(&self, findings: Vec<Finding>, code: u8, project: Option<&Project>) -> ExitCode {
-        match self.format {
-            CheckFormat::Json => print!("{}", compat::report::json(&findings, self.against, &self.registry)),
-            CheckFormat::Github => print!("{}", compat::report::github(&findings)),
-            CheckFormat::Human => {
-                for f in &findings {
-                    self.printer.print(&f.diagnostic);
-                }
+        if let CheckFormat::Human = self.format {
+            for f in &findings {
+                self.printer.print(&f.diagnostic);
             }
         }
-        let errors = findings.iter().filter(|f| f.diagnostic.is_error()).count();
+        print!("{}", self.stdout(&findings, code, project));
         if code == CHECK_FAILED {
+            let errors = findings.iter().filter(|f| f.diagnostic.is_error()).count();
             eprintln!("check failed: {errors} error(s) in {}", self.registry);
-        } else if let (Some(project), CheckFormat::Human) = (project, self.format) {
+        }
+        ExitCode::from(code)
+    }
+
+    /// What `finish` prints on stdout.
+    fn stdout(&self, findings: &[Finding], code: u8, project: Option<&Project>) -> String {
+        let mut out = match self.format {
+            CheckFormat::Json => compat::report::json(findings, self.against, &self.registry),
+            CheckFormat::Github => compat::report::github(findings),
+            CheckFormat::Human => String::new(),
+        };
+        if let (false, Some(project), CheckFormat::Human) = (code == CHECK_FAILED, project, self.format) {
             let schemas: std::collections::BTreeSet<&str> =
                 project.resolved.values().map(|r| r.message.full_name()).collect();
             let against = self.against.map(|r| format!("; no breaking change against `{r}`")).unwrap_or_default();
-            println!(
-                "ok: {} topics, {} payload schemas match their locked hashes ({}){against}",
+            out.push_str(&format!(
+                "ok: {} topics, {} payload schemas match their locked hashes ({}){against}\n",
                 project.registry.topics().count(),
                 schemas.len(),
                 project.registry_path.display()
-            );
+            ));
         }
-        ExitCode::from(code)
+        out
+    }
+
+    /// The stdout of a passing run without findings (what the cache keeps).
+    fn success(&self, project: &Project) -> String {
+        self.stdout(&[], 0, Some(project))
     }
 }
 
@@ -421,7 +477,11 @@ fn generate(project: &Project, printer: &Printer, lang: &str, out: &std::path::P
 }
 
 fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
-    let plan = match ampygen::lock::plan(project) {
+    // Computed once and read once, shared by the plan and the gate.
+    let computed = ampygen::lock::Lockfile::compute(project);
+    let read = ampygen::lock::Lockfile::read_with_source(&ampygen::lock::lock_path(&project.registry_path));
+    let current = read.as_ref().ok().and_then(|r| r.as_ref().map(|(lock, _)| lock));
+    let plan = match ampygen::lock::plan_with(project, &computed, current) {
         Ok(p) => p,
         Err(diags) => {
             printer.print_all(&diags);
@@ -433,8 +493,8 @@ fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
     // or an acceptance, and every schema change needs its version bump.
     // A lock file that cannot be read is bad input, not a missing one:
     // rewriting it would skip the gate and lose what it recorded.
-    let baseline = match Baseline::from_lock_file(project) {
-        Ok(b) => b,
+    let baseline = match read {
+        Ok(b) => b.map(|(lock, source)| Baseline::from_lock(lock, &source)),
         Err(d) => {
             printer.print(&d);
             eprintln!("lock refused: the lock file cannot be read; nothing was written (fix it, or delete it to lock from scratch without a baseline)");
@@ -442,7 +502,7 @@ fn lock(project: &Project, printer: &Printer, dry_run: bool) -> ExitCode {
         }
     };
     if let Some(baseline) = baseline {
-        let findings = compat::evaluate(&baseline, project);
+        let findings = compat::evaluate_with(&baseline, project, &computed);
         for f in &findings {
             printer.print(&f.diagnostic);
         }

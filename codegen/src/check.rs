@@ -43,17 +43,28 @@ pub fn validate(project: &Project) -> Diagnostics {
 
 /// Runs the check; every returned error means "check failed" (exit 1).
 pub fn check(project: &Project) -> Diagnostics {
+    let read = Lockfile::read(&lock_path(&project.registry_path));
+    check_with(project, read.as_ref().map(Option::as_ref).map_err(Clone::clone), &Lockfile::compute(project))
+}
+
+/// [`check`] against the lock file as read (`locked`: `Ok(None)` when there
+/// is none) and the lock the protos give (`computed`), so that one run
+/// reads the lock and computes every hash once, shared with the gate.
+pub fn check_with(
+    project: &Project,
+    locked: Result<Option<&Lockfile>, Diagnostic>,
+    computed: &Lockfile,
+) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let source = &project.registry.source;
     let lock_file = lock_path(&project.registry_path);
-    let locked = match Lockfile::read(&lock_file) {
+    let locked = match locked {
         Ok(l) => l,
         Err(d) => {
             diags.push(d);
             None
         }
     };
-    let computed = Lockfile::compute(project);
     let mut mismatched = false;
     for t in project.registry.topics() {
         if t.domain.kind == DomainKind::Dlq {
@@ -76,7 +87,7 @@ pub fn check(project: &Project) -> Diagnostics {
             Some(h) if h.value == now.hash => {}
             Some(h) => {
                 mismatched = true;
-                let before = locked.as_ref().and_then(|l| l.schemas.get(fqdn)).filter(|s| s.hash == h.value);
+                let before = locked.and_then(|l| l.schemas.get(fqdn)).filter(|s| s.hash == h.value);
                 let mut d = Diagnostic::error(
                     "check::hash_mismatch",
                     format!("schema of `{fqdn}` (topic `{}`) no longer matches its locked hash", t.id()),
@@ -118,12 +129,12 @@ pub fn check(project: &Project) -> Diagnostics {
     }
     // A lock that differs only in what no subject, key or schema depends on
     // (key field names) is not out of date.
-    if !mismatched && !diags.has_errors() && !locked.as_ref().is_some_and(|l| l.same_contract(&computed)) {
+    if !mismatched && !diags.has_errors() && !locked.is_some_and(|l| l.same_contract(computed)) {
         let what = if locked.is_none() { "is missing" } else { "is out of date" };
         let mut d = Diagnostic::error("check::lock_stale", format!("lock file `{}` {what}", lock_file.display()))
             .note("it must hold the canonical form of every locked payload schema, and every topic's routing and delivery settings");
-        if let Some(l) = &locked {
-            for what in l.differences(&computed) {
+        if let Some(l) = locked {
+            for what in l.differences(computed) {
                 d = d.note(format!("differs: {what}"));
             }
         }

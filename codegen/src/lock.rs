@@ -26,11 +26,14 @@ use crate::registry::DomainKind;
 
 /// Lock-file format this build writes. Format 2 added `reserved` and
 /// `topics`; format 3 added `namespace`, `envs` and each topic's delivery
-/// settings (`ordering`, `dedupe`, `qos`, `qos_settings`, `json_breaking`).
-/// Formats 1 and 2 are still read, and what they did not record is not
+/// settings (`ordering`, `dedupe`, `qos`, `qos_settings`, `json_breaking`);
+/// format 4 stores each message's and enum's canonical block once, under
+/// `blocks`, and each schema as its head lines and the blocks it reaches
+/// (the canonical form is their concatenation, so hashes are unchanged).
+/// Formats 1 to 3 are still read, and what they did not record is not
 /// compared, so upgrading ampygen reports the lock as out of date (one
-/// `ampygen lock`) instead of failing or inventing changes.
-pub const LOCK_FORMAT: u64 = 3;
+/// `ampygen lock` migrates it) instead of failing or inventing changes.
+pub const LOCK_FORMAT: u64 = 4;
 
 /// One locked payload schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,10 +114,17 @@ pub fn lock_path(registry_path: &Path) -> PathBuf {
 impl Lockfile {
     /// The lock that the current protos produce.
     pub fn compute(project: &Project) -> Lockfile {
-        let tiers = qos_settings(&project.registry.source);
-        let extra = other_settings(&project.registry.source);
+        // The registry text is parsed once for both setting tables.
+        let root = crate::yaml::parse(&project.registry.source).ok();
+        let tiers = root.as_ref().map(qos_settings).unwrap_or_default();
+        let extra = root.as_ref().map(other_settings).unwrap_or_default();
+        drop(root);
         let mut schemas = BTreeMap::new();
         for resolved in project.resolved.values() {
+            // Topics sharing a payload share its schema: render it once.
+            if schemas.contains_key(resolved.message.full_name()) {
+                continue;
+            }
             let canonical = canonical::canonical_form(&resolved.message);
             let hash = canonical::hash_canonical(&canonical);
             let reserved = crate::compat::model::reserved_lines(&resolved.message, &canonical);
@@ -197,10 +207,40 @@ impl Lockfile {
     /// Deterministic JSON: sorted keys, one canonical line per array item
     /// so review diffs show exactly which fields changed.
     pub fn render(&self) -> String {
+        // Every schema split into its head and its blocks; a block is keyed
+        // by its definition's name, or by name and content hash when
+        // schemas disagree on it (locks mixing canonical versions).
+        let split: Vec<(&String, &LockedSchema, Split<'_>)> =
+            self.schemas.iter().map(|(n, s)| (n, s, split_blocks(&s.canonical))).collect();
+        let mut variants: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+        for (_, _, (_, blocks)) in &split {
+            for (name, text) in blocks {
+                variants.entry(name).or_default().insert(text.as_str());
+            }
+        }
+        let key = |name: &str, text: &str| {
+            if variants.get(name).is_some_and(|v| v.len() > 1) {
+                let hash = canonical::hash_canonical(text);
+                format!("{name}#{}", &hash["sha256:".len()..][..12])
+            } else {
+                name.to_owned()
+            }
+        };
+        let mut blocks = serde_json::Map::new();
         let mut schemas = serde_json::Map::new();
-        for (name, s) in &self.schemas {
-            let lines: Vec<&str> = s.canonical.lines().collect();
-            schemas.insert(name.clone(), json!({ "hash": s.hash, "canonical": lines, "reserved": s.reserved }));
+        for (name, s, (head, parts)) in &split {
+            let mut refs = Vec::with_capacity(parts.len());
+            for (block, text) in parts {
+                let k = key(block, text);
+                if !blocks.contains_key(&k) {
+                    blocks.insert(k.clone(), json!(text.lines().collect::<Vec<_>>()));
+                }
+                refs.push(k);
+            }
+            schemas.insert(
+                (*name).clone(),
+                json!({ "hash": s.hash, "head": head, "blocks": refs, "reserved": s.reserved }),
+            );
         }
         let mut topics = serde_json::Map::new();
         for (id, t) in &self.topics {
@@ -232,9 +272,10 @@ impl Lockfile {
         let doc = json!({
             "format": LOCK_FORMAT,
             "generator": concat!("ampygen ", env!("CARGO_PKG_VERSION")),
-            "note": "Written by `ampygen lock`: the canonical form and reserved numbers of every locked payload schema, every topic's routing and delivery settings, the namespace and the envs. `ampygen check` classifies changes against it. Review diffs; do not edit by hand.",
+            "note": "Written by `ampygen lock`: the canonical form and reserved numbers of every locked payload schema (its head lines, then the blocks it reaches, each block stored once under `blocks`), every topic's routing and delivery settings, the namespace and the envs. `ampygen check` classifies changes against it. Review diffs; do not edit by hand.",
             "namespace": self.namespace,
             "envs": self.envs,
+            "blocks": Value::Object(blocks),
             "schemas": Value::Object(schemas),
             "topics": Value::Object(topics),
         });
@@ -245,6 +286,13 @@ impl Lockfile {
 
     /// Reads a lock file; `Ok(None)` when there is none yet.
     pub fn read(path: &Path) -> Result<Option<Lockfile>, Diagnostic> {
+        Ok(Self::read_with_source(path)?.map(|(lock, _)| lock))
+    }
+
+    /// [`Lockfile::read`], also returning the text it was parsed from, so
+    /// that one run reads and parses the lock once (the gate points into
+    /// the text at removed topics).
+    pub fn read_with_source(path: &Path) -> Result<Option<(Lockfile, Arc<Source>)>, Diagnostic> {
         // Through a pending journal: see `crate::commit`.
         let bytes = match crate::commit::read(path) {
             Ok(t) => t,
@@ -254,7 +302,7 @@ impl Lockfile {
             }
         };
         let source = crate::project::utf8_source(path.display().to_string(), bytes, "lock file")?;
-        Self::parse(&source).map(Some)
+        Ok(Some((Self::parse(&source)?, source)))
     }
 
     fn parse(source: &Arc<Source>) -> Result<Lockfile, Diagnostic> {
@@ -281,13 +329,37 @@ impl Lockfile {
                 .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
                 .unwrap_or_default()
         };
+        let blocks = doc.get("blocks").and_then(Value::as_object);
+        fn lines_of(v: Option<&Value>) -> Option<Vec<&str>> {
+            v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect())
+        }
         let mut schemas = BTreeMap::new();
         for (name, entry) in doc.get("schemas").and_then(Value::as_object).into_iter().flatten() {
             let hash = entry.get("hash").and_then(Value::as_str);
-            let lines: Option<Vec<&str>> =
-                entry.get("canonical").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect());
+            // Format 4: head lines, then each referenced block's lines;
+            // before: the canonical lines inline.
+            let lines = match (lines_of(entry.get("canonical")), lines_of(entry.get("head"))) {
+                (Some(lines), _) => Some(lines),
+                (None, Some(mut lines)) => {
+                    for r in entry.get("blocks").and_then(Value::as_array).into_iter().flatten() {
+                        let block = r.as_str().and_then(|k| lines_of(blocks.and_then(|b| b.get(k))));
+                        let Some(block) = block else {
+                            return Err(bad(
+                                format!("lock entry `{name}` refers to block {r}, which `blocks` does not hold"),
+                                0,
+                            ));
+                        };
+                        lines.extend(block);
+                    }
+                    Some(lines)
+                }
+                (None, None) => None,
+            };
             let (Some(hash), Some(lines)) = (hash, lines) else {
-                return Err(bad(format!("lock entry `{name}` needs `hash` and `canonical`"), 0));
+                return Err(bad(
+                    format!("lock entry `{name}` needs `hash` and `canonical` (or `head` and `blocks`)"),
+                    0,
+                ));
             };
             let mut canonical = lines.join("\n");
             canonical.push('\n');
@@ -334,6 +406,34 @@ impl Lockfile {
     }
 }
 
+/// Head lines, and each block's definition name and text.
+type Split<'a> = (Vec<&'a str>, Vec<(&'a str, String)>);
+
+/// A canonical form as its head (the lines before the first definition)
+/// and its definition blocks (a line starting a `message` or `enum`, then
+/// its indented lines), each block with its definition's name and text
+/// (lines ending in a newline). Head and blocks joined give the form back.
+fn split_blocks(canonical: &str) -> Split<'_> {
+    let mut head = Vec::new();
+    let mut blocks: Vec<(&str, String)> = Vec::new();
+    for line in canonical.lines() {
+        let starts =
+            !line.starts_with(' ') && (!blocks.is_empty() || line.starts_with("message ") || line.starts_with("enum "));
+        if starts {
+            let name = line.split(' ').nth(1).unwrap_or(line);
+            blocks.push((name, String::new()));
+        }
+        match blocks.last_mut() {
+            Some((_, text)) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            None => head.push(line),
+        }
+    }
+    (head, blocks)
+}
+
 impl LockedTopic {
     /// The topic with every placeholder replaced by its key path and the
     /// key field names dropped: what subjects and keys depend on.
@@ -363,22 +463,14 @@ impl LockedTopic {
 /// lines, read from the registry text itself rather than the typed model,
 /// so a setting added to the registry format is locked and compared by the
 /// gate from the day it exists.
-fn qos_settings(source: &Arc<Source>) -> BTreeMap<String, Vec<String>> {
+fn qos_settings(root: &crate::yaml::Node) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
-    let Ok(root) = crate::yaml::parse(source) else { return out };
-    let entries = |node: &crate::yaml::Node| match &node.kind {
-        crate::yaml::Kind::Map(entries) => entries.clone(),
-        _ => Vec::new(),
-    };
-    for (key, qos) in entries(&root) {
-        if key.as_scalar() != Some("qos") {
+    for (key, qos) in entries(root) {
+        if key != "qos" {
             continue;
         }
-        for (tier, settings) in entries(&qos) {
-            let Some(tier) = tier.as_scalar() else { continue };
-            let mut lines: Vec<String> = entries(&settings)
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_scalar()?, v)))
+        for (tier, settings) in entries(qos) {
+            let mut lines: Vec<String> = entries(settings)
                 .filter(|(k, _)| *k != "description")
                 .map(|(k, v)| format!("{k}={}", yaml_text(v)))
                 .collect();
@@ -387,6 +479,15 @@ fn qos_settings(source: &Arc<Source>) -> BTreeMap<String, Vec<String>> {
         }
     }
     out
+}
+
+/// The scalar-keyed entries of a mapping, borrowed (nothing else has any).
+fn entries(node: &crate::yaml::Node) -> impl Iterator<Item = (&str, &crate::yaml::Node)> {
+    let all = match &node.kind {
+        crate::yaml::Kind::Map(entries) => entries.as_slice(),
+        _ => &[],
+    };
+    all.iter().filter_map(|(k, v)| Some((k.as_scalar()?, v)))
 }
 
 /// Keys the gate classifies on its own (or that change nothing), per level.
@@ -409,42 +510,28 @@ const TOPIC_KEYS: &[&str] = &[
 /// For every topic id, the settings of the registry, the topic's domain,
 /// version and the topic itself outside the keys above, as sorted
 /// `LEVEL.KEY=VALUE` lines.
-fn other_settings(source: &Arc<Source>) -> BTreeMap<String, Vec<String>> {
-    use crate::yaml::{Kind, Node};
-    fn entries(node: &Node) -> Vec<(String, Node)> {
-        match &node.kind {
-            Kind::Map(entries) => {
-                entries.iter().filter_map(|(k, v)| Some((k.as_scalar()?.to_owned(), v.clone()))).collect()
-            }
-            _ => Vec::new(),
-        }
-    }
-    fn get(node: &Node, key: &str) -> Option<Node> {
-        entries(node).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+fn other_settings(root: &crate::yaml::Node) -> BTreeMap<String, Vec<String>> {
+    use crate::yaml::Node;
+    fn get<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+        entries(node).find(|(k, _)| *k == key).map(|(_, v)| v)
     }
     let extra = |level: &str, node: &Node, known: &[&str]| -> Vec<String> {
         entries(node)
-            .iter()
-            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .filter(|(k, _)| !known.contains(k))
             .map(|(k, v)| format!("{level}.{k}={}", yaml_text(v)))
             .collect()
     };
     let mut out = BTreeMap::new();
-    let Ok(root) = crate::yaml::parse(source) else { return out };
-    let Some(domains) = get(&root, "domains") else { return out };
-    let from_registry = extra("registry", &root, REGISTRY_KEYS);
-    for (d, domain) in entries(&domains) {
+    let Some(domains) = get(root, "domains") else { return out };
+    let from_registry = extra("registry", root, REGISTRY_KEYS);
+    for (d, domain) in entries(domains) {
         let from_domain: Vec<String> =
-            from_registry.iter().cloned().chain(extra("domain", &domain, DOMAIN_KEYS)).collect();
-        for (v, version) in get(&domain, "versions").map(|n| entries(&n)).unwrap_or_default() {
-            let from_version = extra("version", &version, VERSION_KEYS);
-            for (t, topic) in get(&version, "topics").map(|n| entries(&n)).unwrap_or_default() {
-                let mut lines: Vec<String> = from_domain
-                    .iter()
-                    .chain(&from_version)
-                    .cloned()
-                    .chain(extra("topic", &topic, TOPIC_KEYS))
-                    .collect();
+            from_registry.iter().cloned().chain(extra("domain", domain, DOMAIN_KEYS)).collect();
+        for (v, version) in get(domain, "versions").into_iter().flat_map(entries) {
+            let from_version = extra("version", version, VERSION_KEYS);
+            for (t, topic) in get(version, "topics").into_iter().flat_map(entries) {
+                let mut lines: Vec<String> =
+                    from_domain.iter().chain(&from_version).cloned().chain(extra("topic", topic, TOPIC_KEYS)).collect();
                 lines.sort();
                 if !lines.is_empty() {
                     out.insert(format!("{d}.{v}.{t}"), lines);
@@ -479,12 +566,18 @@ pub struct Plan {
 
 /// Computes the new registry text and lock file.
 pub fn plan(project: &Project) -> Result<Plan, Diagnostics> {
+    let current = Lockfile::read(&lock_path(&project.registry_path)).ok().flatten();
+    plan_with(project, &Lockfile::compute(project), current.as_ref())
+}
+
+/// [`plan`] from the lock the protos give (`lock`) and the lock file as
+/// read (`current`), both computed once by the caller.
+pub fn plan_with(project: &Project, lock: &Lockfile, current: Option<&Lockfile>) -> Result<Plan, Diagnostics> {
     let source = &project.registry.source;
     let text = source.text();
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     let mut updated = Vec::new();
     let mut diags = Diagnostics::new();
-    let lock = Lockfile::compute(project);
     for t in project.registry.topics() {
         if t.domain.kind == DomainKind::Dlq {
             continue;
@@ -531,8 +624,7 @@ pub fn plan(project: &Project) -> Result<Plan, Diagnostics> {
     }
     // Rewrite the lock only when its schemas differ, so upgrading ampygen
     // alone does not churn the file.
-    let current = Lockfile::read(&lock_path).ok().flatten();
-    if current.as_ref() != Some(&lock) {
+    if current != Some(lock) {
         writes.push(FileWrite { path: lock_path, contents: lock.render().into_bytes() });
     }
     Ok(Plan { writes, updated })
@@ -587,10 +679,10 @@ mod tests {
     #[test]
     fn settings_the_gate_does_not_know_are_recorded_per_topic() {
         let text = "format: 1\nretention_default: 7d\nqos:\n  rt: {delivery: at_least_once, p99_ms: 50, description: x, max_deliveries: 5}\ndomains:\n  d:\n    qos: rt\n    replicas: 3\n    versions:\n      v1:\n        topics:\n          t:\n            subtopic: t\n            duplicate_window: 2m\n            tags: [a, b]\n";
-        let source = Source::new("r.yaml", text);
-        assert_eq!(qos_settings(&source)["rt"], vec!["delivery=at_least_once", "max_deliveries=5", "p99_ms=50"]);
+        let root = crate::yaml::parse(&Source::new("r.yaml", text)).unwrap();
+        assert_eq!(qos_settings(&root)["rt"], vec!["delivery=at_least_once", "max_deliveries=5", "p99_ms=50"]);
         assert_eq!(
-            other_settings(&source)["d.v1.t"],
+            other_settings(&root)["d.v1.t"],
             vec![
                 "domain.replicas=3",
                 "registry.retention_default=7d",
@@ -598,6 +690,59 @@ mod tests {
                 "topic.tags=[a, b]"
             ]
         );
+    }
+
+    #[test]
+    fn shared_blocks_are_stored_once_and_conflicting_ones_apart() {
+        let schema = |canonical: &str| LockedSchema {
+            hash: canonical::hash_canonical(canonical),
+            canonical: canonical.to_owned(),
+            reserved: Vec::new(),
+        };
+        let shared = "message c.Shared proto3\n  field 1 a optional implicit string json=\"a\"\n";
+        let mut lock = Lockfile {
+            format: LOCK_FORMAT,
+            namespace: Some("ampy".into()),
+            envs: Some(vec!["dev".into()]),
+            ..Lockfile::default()
+        };
+        for (name, own) in [("a.A", "message a.A proto3\n"), ("b.B", "message b.B proto3\n")] {
+            let text = format!("{}\nroot {name}\n{own}{shared}", canonical::VERSION_LINE);
+            lock.schemas.insert(name.into(), schema(&text));
+        }
+        // A lock mixing canonical versions: one schema sees another `c.E`.
+        let e1 = "enum c.E proto3\n  value 0 X\n  value 0 Y\n";
+        let e2 = "enum c.E proto3\n  value 0 X\n  value 0 Y alias\n";
+        lock.schemas.insert("d.D".into(), schema(&format!("{}\nroot d.D\n{e1}", canonical::VERSION_LINE)));
+        lock.schemas.insert("e.E".into(), schema(&format!("{}\nroot e.E\n{e2}", canonical::VERSION_LINE_V2)));
+        let text = lock.render();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let blocks = doc["blocks"].as_object().unwrap();
+        assert_eq!(text.matches("field 1 a optional").count(), 1, "{text}");
+        assert_eq!(doc["schemas"]["a.A"]["blocks"], json!(["a.A", "c.Shared"]));
+        let e_keys: Vec<&String> = blocks.keys().filter(|k| k.starts_with("c.E#")).collect();
+        assert_eq!(e_keys.len(), 2, "{text}");
+        assert_eq!(Lockfile::parse(&Source::new("l.json", text.clone())).unwrap(), lock);
+        // An unrelated schema does not move the others' entries.
+        let mut more = lock.clone();
+        more.schemas
+            .insert("z.Z".into(), schema(&format!("{}\nroot z.Z\nmessage z.Z proto3\n", canonical::VERSION_LINE)));
+        let doc2: Value = serde_json::from_str(&more.render()).unwrap();
+        assert_eq!(doc2["schemas"]["a.A"], doc["schemas"]["a.A"]);
+        // A reference to a block that is not there is an error, not a guess.
+        let broken = text.replace("\"c.Shared\": [", "\"c.Other\": [");
+        let err = Lockfile::parse(&Source::new("l.json", broken)).unwrap_err();
+        assert!(err.to_string().contains("refers to block \"c.Shared\""), "{err}");
+        // A format-3 lock (canonical lines inline) reads the same schemas.
+        let mut v3 = doc.clone();
+        v3["format"] = json!(3);
+        v3.as_object_mut().unwrap().remove("blocks");
+        for (name, s) in &lock.schemas {
+            v3["schemas"][name] =
+                json!({ "hash": s.hash, "canonical": s.canonical.lines().collect::<Vec<_>>(), "reserved": [] });
+        }
+        let old = Lockfile::parse(&Source::new("l.json", v3.to_string())).unwrap();
+        assert_eq!((old.format, &old.schemas), (3, &lock.schemas));
     }
 
     #[test]
@@ -639,10 +784,10 @@ mod tests {
         let source = Source::new("l.json", lock.render());
         assert_eq!(Lockfile::parse(&source).unwrap(), lock);
         // A format-2 lock reads without what format 3 added.
-        let v2 = lock.render().replace("\"format\": 3", "\"format\": 2");
+        let v2 = lock.render().replace("\"format\": 4", "\"format\": 2");
         let old = Lockfile::parse(&Source::new("l.json", v2)).unwrap();
         assert_eq!((old.format, old.namespace.as_deref(), old.topics["a.v1.t"].delivery.as_ref()), (2, None, None));
-        assert_eq!(old.differences(&lock), vec!["lock format 2 (this ampygen writes format 3)"]);
+        assert_eq!(old.differences(&lock), vec!["lock format 2 (this ampygen writes format 4)"]);
         let mut other = lock.clone();
         other.envs = Some(vec!["dev".into()]);
         other.topics.get_mut("a.v1.t").unwrap().delivery.as_mut().unwrap().dedupe = Some("k".into());

@@ -380,10 +380,13 @@ pub fn apply(plan: &DirPlan) -> std::io::Result<Applied> {
             write_manifest(&plan.dir, &intent, false)?;
         }
     }
+    // Each directory is created once per run, not once per file in it.
+    let mut made: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
     for (rel, bytes) in &plan.writes {
         let target = join(&plan.dir, rel);
-        if let Some(parent) = target.parent() {
+        if let Some(parent) = target.parent().filter(|p| !made.contains(*p)) {
             std::fs::create_dir_all(parent)?;
+            made.insert(parent.to_path_buf());
         }
         let tmp = output::stage(&target, bytes, false)?;
         output::install(&tmp, &target)?;

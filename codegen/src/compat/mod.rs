@@ -202,18 +202,23 @@ impl Baseline {
     /// left out: a hand-edited lock is no baseline (check reports it stale).
     pub fn from_lock_file(project: &Project) -> Result<Option<Baseline>, Diagnostic> {
         let path = lock_path(&project.registry_path);
-        let Some(mut lock) = Lockfile::read(&path)? else { return Ok(None) };
+        Ok(Lockfile::read_with_source(&path)?.map(|(lock, source)| Baseline::from_lock(lock, &source)))
+    }
+
+    /// The baseline a lock file gives, from its content and the text it
+    /// was parsed from (read once per run, see
+    /// [`Lockfile::read_with_source`]). Schemas whose canonical form does
+    /// not hash to the recorded hash are left out.
+    pub fn from_lock(mut lock: Lockfile, source: &Arc<Source>) -> Baseline {
         lock.schemas.retain(|_, s| crate::canonical::hash_canonical(&s.canonical) == s.hash);
-        let text = crate::commit::read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        let source = Source::new(path.display().to_string(), text);
+        let starts = object_keys(source.text());
         let mut topic_labels = BTreeMap::new();
         for id in lock.topics.keys() {
-            let needle = format!("\"{id}\": {{");
-            if let Some(at) = source.text().rfind(&needle) {
-                topic_labels.insert(id.clone(), Label::new(&source, at..at + needle.len() - 3));
+            if let Some(&at) = starts.get(id.as_str()) {
+                topic_labels.insert(id.clone(), Label::new(source, at..at + id.len() + 2));
             }
         }
-        Ok(Some(Baseline { lock, topic_labels }))
+        Baseline { lock, topic_labels }
     }
 
     /// The baseline a whole project gives (e.g. loaded at a git revision).
@@ -223,6 +228,28 @@ impl Baseline {
             project.registry.topics().map(|t| (t.id(), Label::new(source, t.topic.name.span.clone()))).collect();
         Baseline { lock: Lockfile::compute(project), topic_labels }
     }
+}
+
+/// Where each `"KEY": {` line of a rendered lock starts (the offset of its
+/// opening quote), by KEY; the last one wins, as topics come after
+/// schemas. One pass over the text, so labelling every topic of a large
+/// lock stays linear.
+fn object_keys(text: &str) -> BTreeMap<&str, usize> {
+    let mut out = BTreeMap::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start_matches(' ');
+        let start = at + (line.len() - body.len());
+        at += line.len();
+        let Some(rest) = body.strip_prefix('"') else { continue };
+        let Some(end) = rest.find("\": {") else { continue };
+        let key = &rest[..end];
+        // Only plain keys (ids and names have no escapes), ending the line.
+        if !key.contains('\\') && !key.contains('"') && rest[end + 4..].trim_end().is_empty() {
+            out.insert(key, start);
+        }
+    }
+    out
 }
 
 /// Changes by fingerprint: the list in first-seen order, and where each
@@ -252,14 +279,19 @@ impl Groups {
 /// applies the version and acceptance rules. Findings come in a stable
 /// order: topics added/removed, then changes, then rule findings.
 pub fn evaluate(baseline: &Baseline, project: &Project) -> Vec<Finding> {
-    let current = Lockfile::compute(project);
+    evaluate_with(baseline, project, &Lockfile::compute(project))
+}
+
+/// [`evaluate`] with the lock the project gives already computed (`check`
+/// and `lock` compute it once per run and share it).
+pub fn evaluate_with(baseline: &Baseline, project: &Project, current: &Lockfile) -> Vec<Finding> {
     // Changes grouped by fingerprint, in first-seen order; the index keeps
     // grouping linear (100,000 added envs are 100,000 groups).
     let mut groups = Groups::default();
     let add = |change: Change, topic: &str, groups: &mut Groups| groups.add(change, std::slice::from_ref(&topic));
     let mut findings = Vec::new();
     let mut schema_changes: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (change, topics) in delivery::registry(&baseline.lock, &current) {
+    for (change, topics) in delivery::registry(&baseline.lock, current) {
         groups.add(change, &topics);
     }
     for (id, now) in &current.topics {

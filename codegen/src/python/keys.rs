@@ -91,8 +91,30 @@ pub struct KeyFunction {
     /// `True` when the path has a `[*]` (agreement across elements).
     fans_out: &'static str,
     writer: String,
+    /// A string key read without a fan-out or a field default: any
+    /// non-empty value passes every check, so it is returned before the
+    /// accumulator is built (the common case costs one attribute chain).
+    fast: Option<String>,
     /// The walk of the path, as indented statements.
     body: Vec<String>,
+}
+
+/// The attribute chain of a path whose non-empty value needs no check.
+fn fast_path(path: &ResolvedPath) -> Option<String> {
+    if path.leaf != Leaf::String {
+        return None;
+    }
+    let mut expr = "p".to_owned();
+    for s in &path.steps {
+        let plain = matches!(s.index, Index::None) && !s.field.is_list() && !s.field.is_map();
+        // An unset field reads as its default: only the empty default
+        // (proto3, or proto2 without `default =`) falls through to the checks.
+        if !plain || s.field.field_descriptor_proto().default_value.is_some() {
+            return None;
+        }
+        expr = attr(&expr, s.field.name());
+    }
+    Some(expr)
 }
 
 /// The function evaluating key `field` (or `dedupe`) at `path`.
@@ -116,6 +138,7 @@ pub fn field_function(
         path: py_str(&path.path.to_string()),
         fans_out: if path.fans_out() { "True" } else { "False" },
         writer,
+        fast: fast_path(path),
         body,
     }
 }
@@ -152,17 +175,22 @@ fn step(out: &mut Vec<String>, path: &ResolvedPath, i: usize, var: &str, level: 
             step(out, path, i + 1, elem, level);
         }
     };
+    // A repeated field is read once: each attribute read of a protobuf
+    // message builds a new container view, the main cost of a key.
+    let seq = format!("s{i}");
     match s.index {
         Index::All => {
-            line(out, level, &format!("if not {access}:"));
+            line(out, level, &format!("{seq} = {access}"));
+            line(out, level, &format!("if not {seq}:"));
             line(out, level + 1, "raise acc.empty_batch()");
-            line(out, level, &format!("for {elem} in {access}:"));
+            line(out, level, &format!("for {elem} in {seq}:"));
             on_elem(out, level + 1, &elem);
         }
         Index::First => {
-            line(out, level, &format!("if not {access}:"));
+            line(out, level, &format!("{seq} = {access}"));
+            line(out, level, &format!("if not {seq}:"));
             line(out, level + 1, "raise acc.empty_batch()");
-            line(out, level, &format!("{elem} = {access}[0]"));
+            line(out, level, &format!("{elem} = {seq}[0]"));
             on_elem(out, level, &elem);
         }
         Index::None if is_message(&s.field) || s.field.supports_presence() => {

@@ -13,7 +13,7 @@ is one of the registry's envs or nothing: any other text (``"staging"``,
 from __future__ import annotations
 
 import enum
-from typing import Generic, NamedTuple, Optional, Sequence, Type, TypeVar, Union
+from typing import Dict, Generic, NamedTuple, Optional, Sequence, Type, TypeVar, Union
 
 from google.protobuf.message import Message
 
@@ -29,9 +29,11 @@ __all__ = [
     "Subject",
     "Topic",
     "env_name",
+    "heads",
     "pattern_domain",
     "pattern_env",
     "pattern_version",
+    "subject_at",
     "subject_of",
     "verify_schema",
 ]
@@ -52,10 +54,19 @@ EnvLike = Union[Env, str]
 
 _ENV_NAMES = frozenset(e.value for e in Env)
 
+# Each env's token by member and by name, built at import for the fast path
+# of env_name (a member hashes by its member name, a name by its text).
+_ENV_TOKENS: Dict[object, str] = {key: e.value for e in Env for key in (e, e.value)}
+
 
 def env_name(env: EnvLike) -> str:
     """The env token, checked: ``unknown_env`` for anything but one of the
     registry's envs (case-sensitive), so no other env can form a subject."""
+    # Exact types only: anything else takes the checks below.
+    if type(env) is Env or type(env) is str:
+        token = _ENV_TOKENS.get(env)
+        if token is not None:
+            return token
     if isinstance(env, Env):
         return env.value
     name: object = env.value if isinstance(env, enum.Enum) else env
@@ -116,6 +127,21 @@ def subject_of(
 ) -> Subject:
     """Joins checked tokens into a :class:`Subject`."""
     head = namespace + "." + env_name(env) + "." + domain + "." + version
+    return Subject(head + "." + ".".join(subtopic), len(head))
+
+
+def heads(namespace: str, domain: str, version: str) -> Dict[object, str]:
+    """``{namespace}.{env}.{domain}.{version}`` for every env, by member and by
+    name: a topic computes its heads once, at import (see :func:`subject_at`)."""
+    return {key: f"{namespace}.{e.value}.{domain}.{version}" for e in Env for key in (e, e.value)}
+
+
+def subject_at(heads: Dict[object, str], env: EnvLike, subtopic: Sequence[str]) -> Subject:
+    """:func:`subject_of` with the head looked up in a topic's ``heads``; an
+    env that is not found there is checked by :func:`env_name`."""
+    head = heads.get(env) if type(env) is Env or type(env) is str else None
+    if head is None:
+        head = heads[env_name(env)]
     return Subject(head + "." + ".".join(subtopic), len(head))
 
 

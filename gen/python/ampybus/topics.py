@@ -83,9 +83,10 @@ def _bars_v1_bars_key_mic(p: _bars_pb2.BarBatch) -> str:
         True,
         _k.write_str,
     )
-    if not p.bars:
+    s0 = p.bars
+    if not s0:
         raise acc.empty_batch()
-    for x0 in p.bars:
+    for x0 in s0:
         if x0.HasField("security"):
             x1 = x0.security
             acc.visit(x1.mic)
@@ -102,9 +103,10 @@ def _bars_v1_bars_key_symbol(p: _bars_pb2.BarBatch) -> str:
         True,
         _k.write_str,
     )
-    if not p.bars:
+    s0 = p.bars
+    if not s0:
         raise acc.empty_batch()
-    for x0 in p.bars:
+    for x0 in s0:
         if x0.HasField("security"):
             x1 = x0.security
             acc.visit(x1.symbol)
@@ -121,9 +123,10 @@ def _ticks_v1_trade_key_symbol(p: _ticks_pb2.TradeBatch) -> str:
         True,
         _k.write_str,
     )
-    if not p.trades:
+    s0 = p.trades
+    if not s0:
         raise acc.empty_batch()
-    for x0 in p.trades:
+    for x0 in s0:
         if x0.HasField("security"):
             x1 = x0.security
             acc.visit(x1.symbol)
@@ -140,9 +143,10 @@ def _ticks_v1_trade_key_mic(p: _ticks_pb2.TradeBatch) -> str:
         True,
         _k.write_str,
     )
-    if not p.trades:
+    s0 = p.trades
+    if not s0:
         raise acc.empty_batch()
-    for x0 in p.trades:
+    for x0 in s0:
         if x0.HasField("security"):
             x1 = x0.security
             acc.visit(x1.mic)
@@ -159,9 +163,10 @@ def _ticks_v1_quote_key_symbol(p: _ticks_pb2.QuoteBatch) -> str:
         True,
         _k.write_str,
     )
-    if not p.quotes:
+    s0 = p.quotes
+    if not s0:
         raise acc.empty_batch()
-    for x0 in p.quotes:
+    for x0 in s0:
         if x0.HasField("security"):
             x1 = x0.security
             acc.visit(x1.symbol)
@@ -178,9 +183,10 @@ def _ticks_v1_quote_key_mic(p: _ticks_pb2.QuoteBatch) -> str:
         True,
         _k.write_str,
     )
-    if not p.quotes:
+    s0 = p.quotes
+    if not s0:
         raise acc.empty_batch()
-    for x0 in p.quotes:
+    for x0 in s0:
         if x0.HasField("security"):
             x1 = x0.security
             acc.visit(x1.mic)
@@ -191,6 +197,9 @@ def _ticks_v1_quote_key_mic(p: _ticks_pb2.QuoteBatch) -> str:
 
 def _news_v1_raw_key_id(p: _news_pb2.NewsItem) -> str:
     """Key field `id`: `id`, written."""
+    v: str = p.id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "id",
         "id",
@@ -203,6 +212,9 @@ def _news_v1_raw_key_id(p: _news_pb2.NewsItem) -> str:
 
 def _news_v1_raw_dedupe(p: _news_pb2.NewsItem) -> str:
     """The dedupe value: `id`, written."""
+    v: str = p.id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "id",
@@ -215,6 +227,9 @@ def _news_v1_raw_dedupe(p: _news_pb2.NewsItem) -> str:
 
 def _news_v1_nlp_key_id(p: _news_pb2.NewsAnalysis) -> str:
     """Key field `id`: `id`, written."""
+    v: str = p.id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "id",
         "id",
@@ -227,6 +242,9 @@ def _news_v1_nlp_key_id(p: _news_pb2.NewsAnalysis) -> str:
 
 def _news_v1_nlp_dedupe(p: _news_pb2.NewsAnalysis) -> str:
     """The dedupe value: `id`, written."""
+    v: str = p.id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "id",
@@ -239,6 +257,9 @@ def _news_v1_nlp_dedupe(p: _news_pb2.NewsAnalysis) -> str:
 
 def _fx_v1_rates_key_base(p: _fx_pb2.FxRate) -> str:
     """Key field `base`: `base`, written."""
+    v: str = p.base
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "base",
         "base",
@@ -251,6 +272,9 @@ def _fx_v1_rates_key_base(p: _fx_pb2.FxRate) -> str:
 
 def _fx_v1_rates_key_quote(p: _fx_pb2.FxRate) -> str:
     """Key field `quote`: `quote`, written."""
+    v: str = p.quote
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "quote",
         "quote",
@@ -263,6 +287,9 @@ def _fx_v1_rates_key_quote(p: _fx_pb2.FxRate) -> str:
 
 def _fx_v1_pair_key_base(p: _fx_pb2.FxRate) -> str:
     """Key field `base`: `base`, written."""
+    v: str = p.base
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "base",
         "base",
@@ -275,6 +302,9 @@ def _fx_v1_pair_key_base(p: _fx_pb2.FxRate) -> str:
 
 def _fx_v1_pair_key_quote(p: _fx_pb2.FxRate) -> str:
     """Key field `quote`: `quote`, written."""
+    v: str = p.quote
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "quote",
         "quote",
@@ -287,6 +317,9 @@ def _fx_v1_pair_key_quote(p: _fx_pb2.FxRate) -> str:
 
 def _fundamentals_v1_snapshots_key_symbol(p: _fundamentals_pb2.FundamentalsSnapshot) -> str:
     """Key field `symbol`: `security.symbol`, written."""
+    v: str = p.security.symbol
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "security.symbol",
@@ -303,6 +336,9 @@ def _fundamentals_v1_snapshots_key_symbol(p: _fundamentals_pb2.FundamentalsSnaps
 
 def _fundamentals_v1_snapshots_key_mic(p: _fundamentals_pb2.FundamentalsSnapshot) -> str:
     """Key field `mic`: `security.mic`, written."""
+    v: str = p.security.mic
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "security.mic",
@@ -335,6 +371,9 @@ def _fundamentals_v1_snapshots_key_period_end(p: _fundamentals_pb2.FundamentalsS
 
 def _fundamentals_v1_snapshots_key_source(p: _fundamentals_pb2.FundamentalsSnapshot) -> str:
     """Key field `source`: `source`, written."""
+    v: str = p.source
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "source",
         "source",
@@ -347,6 +386,9 @@ def _fundamentals_v1_snapshots_key_source(p: _fundamentals_pb2.FundamentalsSnaps
 
 def _corporate_actions_v1_events_key_symbol(p: _corporate_actions_pb2.CorporateAction) -> str:
     """Key field `symbol`: `security.symbol`, written."""
+    v: str = p.security.symbol
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "security.symbol",
@@ -363,6 +405,9 @@ def _corporate_actions_v1_events_key_symbol(p: _corporate_actions_pb2.CorporateA
 
 def _corporate_actions_v1_events_key_mic(p: _corporate_actions_pb2.CorporateAction) -> str:
     """Key field `mic`: `security.mic`, written."""
+    v: str = p.security.mic
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "security.mic",
@@ -379,6 +424,9 @@ def _corporate_actions_v1_events_key_mic(p: _corporate_actions_pb2.CorporateActi
 
 def _corporate_actions_v1_events_dedupe(p: _corporate_actions_pb2.CorporateAction) -> str:
     """The dedupe value: `action_id`, written."""
+    v: str = p.action_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "action_id",
@@ -391,6 +439,9 @@ def _corporate_actions_v1_events_dedupe(p: _corporate_actions_pb2.CorporateActio
 
 def _universe_v1_snapshots_key_universe_id(p: _universe_pb2.UniverseSnapshot) -> str:
     """Key field `universe_id`: `universe_id`, written."""
+    v: str = p.universe_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "universe_id",
         "universe_id",
@@ -403,6 +454,9 @@ def _universe_v1_snapshots_key_universe_id(p: _universe_pb2.UniverseSnapshot) ->
 
 def _signals_v1_signals_key_model_id(p: _signals_pb2.Signal) -> str:
     """Key field `model_id`: `model_id`, written."""
+    v: str = p.model_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "model_id",
         "model_id",
@@ -415,6 +469,9 @@ def _signals_v1_signals_key_model_id(p: _signals_pb2.Signal) -> str:
 
 def _signals_v1_signals_key_symbol(p: _signals_pb2.Signal) -> str:
     """Key field `symbol`: `security.symbol`, written."""
+    v: str = p.security.symbol
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "security.symbol",
@@ -431,6 +488,9 @@ def _signals_v1_signals_key_symbol(p: _signals_pb2.Signal) -> str:
 
 def _signals_v1_signals_key_mic(p: _signals_pb2.Signal) -> str:
     """Key field `mic`: `security.mic`, written."""
+    v: str = p.security.mic
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "security.mic",
@@ -447,6 +507,9 @@ def _signals_v1_signals_key_mic(p: _signals_pb2.Signal) -> str:
 
 def _signals_v1_signals_dedupe(p: _signals_pb2.Signal) -> str:
     """The dedupe value: `signal_id`, written."""
+    v: str = p.signal_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "signal_id",
@@ -459,6 +522,9 @@ def _signals_v1_signals_dedupe(p: _signals_pb2.Signal) -> str:
 
 def _orders_v1_requests_key_client_order_id(p: _orders_pb2.OrderRequest) -> str:
     """Key field `client_order_id`: `client_order_id`, written."""
+    v: str = p.client_order_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "client_order_id",
         "client_order_id",
@@ -471,6 +537,9 @@ def _orders_v1_requests_key_client_order_id(p: _orders_pb2.OrderRequest) -> str:
 
 def _orders_v1_requests_dedupe(p: _orders_pb2.OrderRequest) -> str:
     """The dedupe value: `client_order_id`, written."""
+    v: str = p.client_order_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "client_order_id",
@@ -483,6 +552,9 @@ def _orders_v1_requests_dedupe(p: _orders_pb2.OrderRequest) -> str:
 
 def _fills_v1_events_key_account_id(p: _fills_pb2.Fill) -> str:
     """Key field `account_id`: `account_id`, written."""
+    v: str = p.account_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "account_id",
         "account_id",
@@ -495,6 +567,9 @@ def _fills_v1_events_key_account_id(p: _fills_pb2.Fill) -> str:
 
 def _fills_v1_events_key_client_order_id(p: _fills_pb2.Fill) -> str:
     """Key field `client_order_id`: `client_order_id`, written."""
+    v: str = p.client_order_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "client_order_id",
         "client_order_id",
@@ -507,6 +582,9 @@ def _fills_v1_events_key_client_order_id(p: _fills_pb2.Fill) -> str:
 
 def _fills_v1_events_dedupe(p: _fills_pb2.Fill) -> str:
     """The dedupe value: `fill_id`, written."""
+    v: str = p.fill_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "fill_id",
@@ -519,6 +597,9 @@ def _fills_v1_events_dedupe(p: _fills_pb2.Fill) -> str:
 
 def _positions_v1_snapshots_key_account_id(p: _positions_pb2.PositionSnapshot) -> str:
     """Key field `account_id`: `account_id`, written."""
+    v: str = p.account_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "account_id",
         "account_id",
@@ -531,6 +612,9 @@ def _positions_v1_snapshots_key_account_id(p: _positions_pb2.PositionSnapshot) -
 
 def _positions_v1_snapshots_key_symbol(p: _positions_pb2.PositionSnapshot) -> str:
     """Key field `symbol`: `security.symbol`, written."""
+    v: str = p.security.symbol
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "security.symbol",
@@ -547,6 +631,9 @@ def _positions_v1_snapshots_key_symbol(p: _positions_pb2.PositionSnapshot) -> st
 
 def _positions_v1_snapshots_key_mic(p: _positions_pb2.PositionSnapshot) -> str:
     """Key field `mic`: `security.mic`, written."""
+    v: str = p.security.mic
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "security.mic",
@@ -563,6 +650,9 @@ def _positions_v1_snapshots_key_mic(p: _positions_pb2.PositionSnapshot) -> str:
 
 def _metrics_v1_metrics_key_service(p: _metrics_pb2.Metric) -> str:
     """Key field `service`: `service`, written."""
+    v: str = p.service
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "service",
         "service",
@@ -575,6 +665,9 @@ def _metrics_v1_metrics_key_service(p: _metrics_pb2.Metric) -> str:
 
 def _metrics_v1_metrics_key_name(p: _metrics_pb2.Metric) -> str:
     """Key field `name`: `name`, written."""
+    v: str = p.name
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "name",
         "name",
@@ -587,6 +680,9 @@ def _metrics_v1_metrics_key_name(p: _metrics_pb2.Metric) -> str:
 
 def _control_v1_replay_requests_key_request_id(p: _control_pb2.ReplayRequest) -> str:
     """Key field `request_id`: `request_id`, written."""
+    v: str = p.request_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "request_id",
         "request_id",
@@ -599,6 +695,9 @@ def _control_v1_replay_requests_key_request_id(p: _control_pb2.ReplayRequest) ->
 
 def _control_v1_replay_requests_dedupe(p: _control_pb2.ReplayRequest) -> str:
     """The dedupe value: `request_id`, written."""
+    v: str = p.request_id
+    if v:
+        return v
     acc: _k.Agree[str] = _k.Agree(
         "dedupe",
         "request_id",
@@ -627,6 +726,7 @@ class BarsV1Bars(_r.Topic[_bars_pb2.BarBatch]):
     schema_version = "1.0.0"
     schema_hash = "sha256:1f3a8d335be3bdf003a5b66b0e3271363f2ef498d5f0de6f0edf9bb8ae654feb"
     message_type = _bars_pb2.BarBatch
+    _heads = _r.heads(NAMESPACE, "bars", "v1")
 
     def subject(
         self,
@@ -635,12 +735,9 @@ class BarsV1Bars(_r.Topic[_bars_pb2.BarBatch]):
         symbol: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "bars",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("mic", mic),
                 _r.param("symbol", symbol),
@@ -670,12 +767,9 @@ class BarsV1Bars(_r.Topic[_bars_pb2.BarBatch]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_mic = _bars_v1_bars_key_mic(payload)
         v_symbol = _bars_v1_bars_key_symbol(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "bars",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("mic", v_mic),
                 _r.param("symbol", v_symbol),
@@ -715,6 +809,7 @@ class TicksV1Trade(_r.Topic[_ticks_pb2.TradeBatch]):
     schema_version = "1.0.0"
     schema_hash = "sha256:646d44376d3eea67721234fec3f90ab49b7bc8044e3dd2abd66bec70ebd2817c"
     message_type = _ticks_pb2.TradeBatch
+    _heads = _r.heads(NAMESPACE, "ticks", "v1")
 
     def subject(
         self,
@@ -722,12 +817,9 @@ class TicksV1Trade(_r.Topic[_ticks_pb2.TradeBatch]):
         symbol: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "ticks",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 "trade",
                 _r.param("symbol", symbol),
@@ -756,12 +848,9 @@ class TicksV1Trade(_r.Topic[_ticks_pb2.TradeBatch]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_symbol = _ticks_v1_trade_key_symbol(payload)
         v_mic = _ticks_v1_trade_key_mic(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "ticks",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 "trade",
                 _r.param("symbol", v_symbol),
@@ -801,6 +890,7 @@ class TicksV1Quote(_r.Topic[_ticks_pb2.QuoteBatch]):
     schema_version = "1.0.0"
     schema_hash = "sha256:65839953eee091cd235d663e31a7e2368c1dd47ad2fb5d245019161bbd78314f"
     message_type = _ticks_pb2.QuoteBatch
+    _heads = _r.heads(NAMESPACE, "ticks", "v1")
 
     def subject(
         self,
@@ -808,12 +898,9 @@ class TicksV1Quote(_r.Topic[_ticks_pb2.QuoteBatch]):
         symbol: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "ticks",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 "quote",
                 _r.param("symbol", symbol),
@@ -842,12 +929,9 @@ class TicksV1Quote(_r.Topic[_ticks_pb2.QuoteBatch]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_symbol = _ticks_v1_quote_key_symbol(payload)
         v_mic = _ticks_v1_quote_key_mic(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "ticks",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 "quote",
                 _r.param("symbol", v_symbol),
@@ -888,15 +972,13 @@ class NewsV1Raw(_r.Topic[_news_pb2.NewsItem]):
     schema_version = "1.0.0"
     schema_hash = "sha256:1523ff71db46feeaa41658619ea1f8d04c09c277ab661549280a102240e98871"
     message_type = _news_pb2.NewsItem
+    _heads = _r.heads(NAMESPACE, "news", "v1")
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "news",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 "raw",
             ],
@@ -918,12 +1000,9 @@ class NewsV1Raw(_r.Topic[_news_pb2.NewsItem]):
     def route(self, payload: _news_pb2.NewsItem, env: _r.EnvLike) -> _r.Routed:
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_id = _news_v1_raw_key_id(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "news",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 "raw",
             ],
@@ -969,15 +1048,13 @@ class NewsV1Nlp(_r.Topic[_news_pb2.NewsAnalysis]):
     schema_version = "1.0.0"
     schema_hash = "sha256:0c2e3055a26d1843df89e4477108b5e692fd93d4b9aa9968b7db0d55726689bc"
     message_type = _news_pb2.NewsAnalysis
+    _heads = _r.heads(NAMESPACE, "news", "v1")
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "news",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 "nlp",
             ],
@@ -999,12 +1076,9 @@ class NewsV1Nlp(_r.Topic[_news_pb2.NewsAnalysis]):
     def route(self, payload: _news_pb2.NewsAnalysis, env: _r.EnvLike) -> _r.Routed:
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_id = _news_v1_nlp_key_id(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "news",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 "nlp",
             ],
@@ -1051,15 +1125,13 @@ class FxV1Rates(_r.Topic[_fx_pb2.FxRate]):
     schema_version = "1.0.0"
     schema_hash = "sha256:811237c3e41442a1066c757cce33a426130946af8981552b781b73712f053306"
     message_type = _fx_pb2.FxRate
+    _heads = _r.heads(NAMESPACE, "fx", "v1")
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "fx",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 "rates",
             ],
@@ -1082,12 +1154,9 @@ class FxV1Rates(_r.Topic[_fx_pb2.FxRate]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_base = _fx_v1_rates_key_base(payload)
         v_quote = _fx_v1_rates_key_quote(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "fx",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 "rates",
             ],
@@ -1128,6 +1197,7 @@ class FxV1Pair(_r.Topic[_fx_pb2.FxRate]):
     schema_version = "1.0.0"
     schema_hash = "sha256:811237c3e41442a1066c757cce33a426130946af8981552b781b73712f053306"
     message_type = _fx_pb2.FxRate
+    _heads = _r.heads(NAMESPACE, "fx", "v1")
 
     def subject(
         self,
@@ -1136,12 +1206,9 @@ class FxV1Pair(_r.Topic[_fx_pb2.FxRate]):
         quote: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "fx",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("base", base),
                 _r.param("quote", quote),
@@ -1171,12 +1238,9 @@ class FxV1Pair(_r.Topic[_fx_pb2.FxRate]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_base = _fx_v1_pair_key_base(payload)
         v_quote = _fx_v1_pair_key_quote(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "fx",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("base", v_base),
                 _r.param("quote", v_quote),
@@ -1216,6 +1280,7 @@ class FundamentalsV1Snapshots(_r.Topic[_fundamentals_pb2.FundamentalsSnapshot]):
     schema_version = "1.0.0"
     schema_hash = "sha256:2a3dfe21038567edbef0ad532582b9c90b84e181bd766f7b998dea7c910ad21a"
     message_type = _fundamentals_pb2.FundamentalsSnapshot
+    _heads = _r.heads(NAMESPACE, "fundamentals", "v1")
 
     def subject(
         self,
@@ -1224,12 +1289,9 @@ class FundamentalsV1Snapshots(_r.Topic[_fundamentals_pb2.FundamentalsSnapshot]):
         symbol: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "fundamentals",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("mic", mic),
                 _r.param("symbol", symbol),
@@ -1261,12 +1323,9 @@ class FundamentalsV1Snapshots(_r.Topic[_fundamentals_pb2.FundamentalsSnapshot]):
         v_mic = _fundamentals_v1_snapshots_key_mic(payload)
         v_period_end = _fundamentals_v1_snapshots_key_period_end(payload)
         v_source = _fundamentals_v1_snapshots_key_source(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "fundamentals",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("mic", v_mic),
                 _r.param("symbol", v_symbol),
@@ -1309,6 +1368,7 @@ class CorporateActionsV1Events(_r.Topic[_corporate_actions_pb2.CorporateAction])
     schema_version = "1.0.0"
     schema_hash = "sha256:45418707e45f3173ca27694634dc5f703cef0281ef963b1edfb77de1123a29d5"
     message_type = _corporate_actions_pb2.CorporateAction
+    _heads = _r.heads(NAMESPACE, "corporate_actions", "v1")
 
     def subject(
         self,
@@ -1317,12 +1377,9 @@ class CorporateActionsV1Events(_r.Topic[_corporate_actions_pb2.CorporateAction])
         symbol: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "corporate_actions",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("mic", mic),
                 _r.param("symbol", symbol),
@@ -1352,12 +1409,9 @@ class CorporateActionsV1Events(_r.Topic[_corporate_actions_pb2.CorporateAction])
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_symbol = _corporate_actions_v1_events_key_symbol(payload)
         v_mic = _corporate_actions_v1_events_key_mic(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "corporate_actions",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("mic", v_mic),
                 _r.param("symbol", v_symbol),
@@ -1404,6 +1458,7 @@ class UniverseV1Snapshots(_r.Topic[_universe_pb2.UniverseSnapshot]):
     schema_version = "1.0.0"
     schema_hash = "sha256:97476587b5fa3147c94565d7ba14ad5397015acfa3beef1f66e2650b6a10aea2"
     message_type = _universe_pb2.UniverseSnapshot
+    _heads = _r.heads(NAMESPACE, "universe", "v1")
 
     def subject(
         self,
@@ -1411,12 +1466,9 @@ class UniverseV1Snapshots(_r.Topic[_universe_pb2.UniverseSnapshot]):
         universe_id: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "universe",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("universe_id", universe_id),
             ],
@@ -1442,12 +1494,9 @@ class UniverseV1Snapshots(_r.Topic[_universe_pb2.UniverseSnapshot]):
     def route(self, payload: _universe_pb2.UniverseSnapshot, env: _r.EnvLike) -> _r.Routed:
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_universe_id = _universe_v1_snapshots_key_universe_id(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "universe",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("universe_id", v_universe_id),
             ],
@@ -1486,6 +1535,7 @@ class SignalsV1Signals(_r.Topic[_signals_pb2.Signal]):
     schema_version = "1.0.0"
     schema_hash = "sha256:e76d460fbacca6c3c77fbd1cf37eb07c890bc4058c09198a84be94b63f1f19ad"
     message_type = _signals_pb2.Signal
+    _heads = _r.heads(NAMESPACE, "signals", "v1")
 
     def subject(
         self,
@@ -1493,12 +1543,9 @@ class SignalsV1Signals(_r.Topic[_signals_pb2.Signal]):
         model_id: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "signals",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("model_id", model_id),
             ],
@@ -1526,12 +1573,9 @@ class SignalsV1Signals(_r.Topic[_signals_pb2.Signal]):
         v_model_id = _signals_v1_signals_key_model_id(payload)
         v_symbol = _signals_v1_signals_key_symbol(payload)
         v_mic = _signals_v1_signals_key_mic(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "signals",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("model_id", v_model_id),
             ],
@@ -1579,15 +1623,13 @@ class OrdersV1Requests(_r.Topic[_orders_pb2.OrderRequest]):
     schema_version = "1.0.0"
     schema_hash = "sha256:487102d1bad58e59c420fb18bbdc5c83477beeb04b9183d67767f42669231c61"
     message_type = _orders_pb2.OrderRequest
+    _heads = _r.heads(NAMESPACE, "orders", "v1")
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "orders",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 "requests",
             ],
@@ -1609,12 +1651,9 @@ class OrdersV1Requests(_r.Topic[_orders_pb2.OrderRequest]):
     def route(self, payload: _orders_pb2.OrderRequest, env: _r.EnvLike) -> _r.Routed:
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_client_order_id = _orders_v1_requests_key_client_order_id(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "orders",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 "requests",
             ],
@@ -1660,15 +1699,13 @@ class FillsV1Events(_r.Topic[_fills_pb2.Fill]):
     schema_version = "1.0.0"
     schema_hash = "sha256:3f23e1349f5c349ef8d90d74193ebd98c8e0daeaf94fecf98182403739b49137"
     message_type = _fills_pb2.Fill
+    _heads = _r.heads(NAMESPACE, "fills", "v1")
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "fills",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 "events",
             ],
@@ -1691,12 +1728,9 @@ class FillsV1Events(_r.Topic[_fills_pb2.Fill]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_account_id = _fills_v1_events_key_account_id(payload)
         v_client_order_id = _fills_v1_events_key_client_order_id(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "fills",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 "events",
             ],
@@ -1742,15 +1776,13 @@ class PositionsV1Snapshots(_r.Topic[_positions_pb2.PositionSnapshot]):
     schema_version = "1.0.0"
     schema_hash = "sha256:48453c064ebff75f389ba5e82c819e236ecc5b2de3c341804daa98340673351a"
     message_type = _positions_pb2.PositionSnapshot
+    _heads = _r.heads(NAMESPACE, "positions", "v1")
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "positions",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 "snapshots",
             ],
@@ -1774,12 +1806,9 @@ class PositionsV1Snapshots(_r.Topic[_positions_pb2.PositionSnapshot]):
         v_account_id = _positions_v1_snapshots_key_account_id(payload)
         v_symbol = _positions_v1_snapshots_key_symbol(payload)
         v_mic = _positions_v1_snapshots_key_mic(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "positions",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 "snapshots",
             ],
@@ -1819,6 +1848,7 @@ class MetricsV1Metrics(_r.Topic[_metrics_pb2.Metric]):
     schema_version = "1.0.0"
     schema_hash = "sha256:cbbe8e03e932fb234b2ce7e61c8caacefb7749248d224eed8fc79e599caa1e3f"
     message_type = _metrics_pb2.Metric
+    _heads = _r.heads(NAMESPACE, "metrics", "v1")
 
     def subject(
         self,
@@ -1826,12 +1856,9 @@ class MetricsV1Metrics(_r.Topic[_metrics_pb2.Metric]):
         service: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "metrics",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("service", service),
             ],
@@ -1858,12 +1885,9 @@ class MetricsV1Metrics(_r.Topic[_metrics_pb2.Metric]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_service = _metrics_v1_metrics_key_service(payload)
         v_name = _metrics_v1_metrics_key_name(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "metrics",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 _r.param("service", v_service),
             ],
@@ -1903,15 +1927,13 @@ class ControlV1ReplayRequests(_r.Topic[_control_pb2.ReplayRequest]):
     schema_version = "1.0.0"
     schema_hash = "sha256:b0de7577ad870509511163ea927080f9b6bce63349352fae46b1fa3b5c1a0003"
     message_type = _control_pb2.ReplayRequest
+    _heads = _r.heads(NAMESPACE, "control", "v1")
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        e = _r.env_name(env)
-        return _r.subject_of(
-            NAMESPACE,
-            e,
-            "control",
-            "v1",
+        return _r.subject_at(
+            self._heads,
+            env,
             [
                 "replay_requests",
             ],
@@ -1933,12 +1955,9 @@ class ControlV1ReplayRequests(_r.Topic[_control_pb2.ReplayRequest]):
     def route(self, payload: _control_pb2.ReplayRequest, env: _r.EnvLike) -> _r.Routed:
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_request_id = _control_v1_replay_requests_key_request_id(payload)
-        e = _r.env_name(env)
-        subject = _r.subject_of(
-            NAMESPACE,
-            e,
-            "control",
-            "v1",
+        subject = _r.subject_at(
+            self._heads,
+            env,
             [
                 "replay_requests",
             ],

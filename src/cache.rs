@@ -1,0 +1,159 @@
+//! The result cache of `ampygen check` (opt-in: `AMPYGEN_CACHE_DIR`).
+//!
+//! A passing `check` (exit 0, no finding at all) is recorded under a key of
+//! everything that names the run (ampygen's version and executable, the
+//! working directory, the registry argument, the output format) together
+//! with every input it read: the registry, the lock file and each proto
+//! file by content hash, and every include-root path that an import could
+//! have resolved to instead and that did not exist. The next identical run
+//! re-hashes those inputs and, when every one is unchanged, prints the
+//! recorded output without compiling anything.
+//!
+//! Correctness comes first: an entry is only used when its checksum, its
+//! version and every input match; anything else (a corrupt, truncated or
+//! foreign file, a changed or new input, a pending `lock` journal) is
+//! ignored and the check runs in full. Failing runs are never cached, so
+//! diagnostics always come from a real run. The directory holds nothing
+//! else and is safe to delete at any time; never commit it.
+
+use std::path::{Path, PathBuf};
+
+use ampygen::ownership::file_hash;
+use ampygen::Project;
+use serde_json::{json, Value};
+
+/// The environment variable naming the cache directory.
+pub const CACHE_DIR_ENV: &str = "AMPYGEN_CACHE_DIR";
+
+/// Entry format; an entry of another format is ignored.
+const FORMAT: &str = "ampygen-check-cache 1";
+
+/// One run's identity: where its entry lives.
+pub struct Key {
+    path: PathBuf,
+    registry: PathBuf,
+}
+
+impl Key {
+    /// The key of `check` on `registry` printed as `format`; `None` when
+    /// caching is off (`AMPYGEN_CACHE_DIR` unset or empty) or the run
+    /// cannot be named (no working directory, no executable).
+    pub fn new(registry: &Path, format: &str) -> Option<Key> {
+        let dir = std::env::var_os(CACHE_DIR_ENV).filter(|d| !d.is_empty())?;
+        let exe = std::env::current_exe().ok()?;
+        let meta = std::fs::metadata(&exe).ok()?;
+        let modified = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+        let cwd = std::env::current_dir().ok()?;
+        // A rebuilt binary has another size or mtime, so entries written by
+        // another build are never read.
+        let name = json!([
+            FORMAT,
+            env!("CARGO_PKG_VERSION"),
+            exe.display().to_string(),
+            meta.len(),
+            modified.as_nanos().to_string(),
+            cwd.display().to_string(),
+            registry.display().to_string(),
+            format,
+        ]);
+        let hash = file_hash(name.to_string().as_bytes());
+        let file = format!("check-{}.json", &hash["sha256:".len()..][..32]);
+        Some(Key { path: PathBuf::from(dir).join(file), registry: registry.to_path_buf() })
+    }
+
+    /// The recorded output, when the entry is intact and every input is
+    /// unchanged.
+    pub fn lookup(&self) -> Option<String> {
+        if ampygen::commit::journal_path(&self.registry).exists() {
+            return None;
+        }
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        let outer: Value = serde_json::from_str(&text).ok()?;
+        let inner = outer.get("entry")?.as_str()?;
+        if outer.get("sum")?.as_str()? != file_hash(inner.as_bytes()) {
+            return None;
+        }
+        let entry: Value = serde_json::from_str(inner).ok()?;
+        if entry.get("format")?.as_str()? != FORMAT {
+            return None;
+        }
+        for pair in entry.get("files")?.as_array()? {
+            let (path, hash) = (pair.get(0)?.as_str()?, pair.get(1)?.as_str()?);
+            if file_hash(&std::fs::read(path).ok()?) != hash {
+                return None;
+            }
+        }
+        for path in entry.get("absent")?.as_array()? {
+            if Path::new(path.as_str()?).exists() {
+                return None;
+            }
+        }
+        entry.get("stdout")?.as_str().map(str::to_owned)
+    }
+
+    /// Records a passing run's output and inputs. Failing to write only
+    /// loses the cache, never the run's result.
+    /// `lock` is the lock file's text as the run read it.
+    pub fn store(&self, project: &Project, lock: &str, stdout: &str) {
+        if ampygen::commit::journal_path(&self.registry).exists() {
+            return;
+        }
+        let Some(entry) = entry(project, lock, stdout) else { return };
+        let inner = entry.to_string();
+        let outer = json!({ "sum": file_hash(inner.as_bytes()), "entry": inner });
+        let Some(dir) = self.path.parent() else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let _ = std::fs::write(
+            dir.join("CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55\n# ampygen's check cache; safe to delete.\n",
+        );
+        let tmp = dir.join(format!(".{}.{}.tmp", std::process::id(), self.path.display().to_string().len()));
+        if std::fs::write(&tmp, outer.to_string()).is_ok() && std::fs::rename(&tmp, &self.path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+}
+
+/// The entry of a passing run: its inputs by content, the paths that must
+/// stay absent, and its output.
+fn entry(project: &Project, lock: &str, stdout: &str) -> Option<Value> {
+    let registry = &project.registry_path;
+    let base = registry.parent().unwrap_or(Path::new(""));
+    let roots: Vec<PathBuf> = project.registry.protos.include.iter().map(|r| base.join(&r.value)).collect();
+    // The texts the run read, not a second read: a file edited meanwhile
+    // must not be recorded as checked.
+    let mut files = vec![
+        json!([registry.display().to_string(), file_hash(project.registry.source.text().as_bytes())]),
+        json!([ampygen::lock::lock_path(registry).display().to_string(), file_hash(lock.as_bytes())]),
+    ];
+    let mut absent = Vec::new();
+    for (name, file) in &project.compiled.files {
+        // Imports resolve to the first root holding the name (the bundled
+        // well-known types when none does): each earlier candidate must
+        // stay absent, or the same import would read another file.
+        let found = file.path.as_ref();
+        for root in &roots {
+            let candidate = root.join(name);
+            if found.is_some_and(|f| same_file(f, &candidate)) {
+                break;
+            }
+            if candidate.exists() {
+                return None;
+            }
+            absent.push(json!(candidate.display().to_string()));
+        }
+        if let Some(path) = found {
+            files.push(json!([path.display().to_string(), file_hash(file.source.text().as_bytes())]));
+        }
+    }
+    Some(json!({ "format": FORMAT, "files": files, "absent": absent, "stdout": stdout }))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}

@@ -13,7 +13,7 @@ mod natsbus;
 mod plugin;
 mod view;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::generate::Files;
@@ -134,7 +134,7 @@ fn layout(project: &Project) -> Result<Layout, Diagnostics> {
     }
     // Import aliases in the bus package: the package name, made unique.
     let mut aliases = BTreeMap::new();
-    let mut taken: Vec<String> = vec![settings.package.clone()];
+    let mut taken: BTreeSet<String> = BTreeSet::from([settings.package.clone()]);
     for (package, (_, name)) in &packages {
         let mut alias = name.clone();
         let mut n = 2;
@@ -142,7 +142,7 @@ fn layout(project: &Project) -> Result<Layout, Diagnostics> {
             alias = format!("{name}{n}");
             n += 1;
         }
-        taken.push(alias.clone());
+        taken.insert(alias.clone());
         aliases.insert(package.clone(), alias);
     }
     Ok(Layout { settings, packages, mappings, aliases })

@@ -8,7 +8,7 @@
 //! package imports the core package as `core`, so nothing generated may
 //! take that name or any other package-level name of the runtime.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -308,7 +308,7 @@ pub(super) fn typed_topics(
     // Payload import aliases: the core package's, made unique against the
     // runtime's package-level names.
     let mut own: BTreeMap<String, String> = BTreeMap::new();
-    let mut taken: Vec<String> = runtime_names.iter().map(|s| (*s).to_owned()).collect();
+    let mut taken: BTreeSet<String> = runtime_names.iter().map(|s| (*s).to_owned()).collect();
     for (package, alias) in aliases {
         let mut a = alias.clone();
         let mut n = 2;
@@ -316,7 +316,7 @@ pub(super) fn typed_topics(
             a = format!("{alias}{n}");
             n += 1;
         }
-        taken.push(a.clone());
+        taken.insert(a.clone());
         own.insert(package.clone(), a);
     }
     let mut types = Types::new(&own);
@@ -357,11 +357,12 @@ pub(super) fn typed_topics(
     if diags.has_errors() {
         return Err(diags);
     }
+    let package_of: BTreeMap<&str, &str> = own.iter().map(|(p, a)| (a.as_str(), p.as_str())).collect();
     let mut imports: Vec<Import> = types
         .used
         .iter()
         .filter_map(|alias| {
-            let (package, _) = own.iter().find(|(_, a)| *a == alias)?;
+            let package = *package_of.get(alias.as_str())?;
             Some(Import { alias: alias.clone(), path: lit(&packages.get(package)?.0) })
         })
         .collect();

@@ -321,6 +321,8 @@ pub fn build(
     let mut topics = Vec::new();
     // Payload FQDN → topics, in registry order of first use.
     let mut by_payload: Vec<(String, Vec<usize>)> = Vec::new();
+    // FQDN → index into `by_payload`: a scan per topic was quadratic.
+    let mut payload_index: BTreeMap<&str, usize> = BTreeMap::new();
     for t in reg.topics() {
         let view = topic(project, &t, &mut types, &mut ids).map_err(|m| {
             Diagnostics::from(
@@ -329,9 +331,12 @@ pub fn build(
             )
         })?;
         if let Some(p) = &t.topic.payload {
-            match by_payload.iter_mut().find(|(f, _)| *f == p.value) {
-                Some((_, list)) => list.push(topics.len()),
-                None => by_payload.push((p.value.clone(), vec![topics.len()])),
+            match payload_index.get(p.value.as_str()) {
+                Some(&i) => by_payload[i].1.push(topics.len()),
+                None => {
+                    payload_index.insert(&p.value, by_payload.len());
+                    by_payload.push((p.value.clone(), vec![topics.len()]));
+                }
             }
         }
         topics.push((t, view));
@@ -371,11 +376,12 @@ pub fn build(
     let topic_for_binding = binding(payloads.iter().any(|p| p.topic_for.is_some()));
     let key_binding = binding(payloads.iter().any(|p| p.key.is_some()));
     let dedupe_binding = binding(payloads.iter().any(|p| p.dedupe.is_some()));
+    let package_of: BTreeMap<&str, &str> = aliases.iter().map(|(p, a)| (a.as_str(), p.as_str())).collect();
     let imports = types
         .used
         .iter()
         .filter_map(|alias| {
-            let (package, _) = aliases.iter().find(|(_, a)| *a == alias)?;
+            let package = *package_of.get(alias.as_str())?;
             Some(Import { alias: alias.clone(), path: packages.get(package)?.0.clone() })
         })
         .collect::<Vec<_>>();

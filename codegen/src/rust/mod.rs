@@ -57,7 +57,7 @@ pub fn generate(project: &Project, options: &Options) -> Result<Files, Diagnosti
     // prost-build and the bindings are independent; build scripts run
     // unoptimised, so rendering them side by side is a real saving.
     let (prost, tree) = std::thread::scope(|scope| {
-        let bindings = scope.spawn(|| tree(project, &paths, &models, options.linked));
+        let bindings = scope.spawn(|| tree(project, &paths, &models, Mode::Render { linked: options.linked }));
         let prost = prost_files(project, options, &models);
         let tree = bindings.join().unwrap_or_else(|_| {
             Err(Diagnostic::error("generate::internal", "the bindings renderer panicked")
@@ -105,7 +105,15 @@ pub fn validate(project: &Project) -> Diagnostics {
         Err(d) => return d,
     };
     let paths = Paths { externs: Vec::new() };
-    tree(project, &paths, &models, false).err().unwrap_or_default()
+    tree(project, &paths, &models, Mode::Validate).err().unwrap_or_default()
+}
+
+/// What [`tree`] is for: `check` only needs its diagnostics, and skipping
+/// the code text (most of its cost) keeps `check` cheap on big registries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Validate,
+    Render { linked: bool },
 }
 
 /// The file descriptor set of every file the payloads need, without
@@ -296,7 +304,8 @@ fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) 
 
 /// `ampygen.rs` after the package modules: the `Env` enum, one module per
 /// topic under `topics`, and the trait impls.
-fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: bool) -> Result<String, Diagnostics> {
+fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], mode: Mode) -> Result<String, Diagnostics> {
+    let linked = mode == Mode::Render { linked: true };
     let mut diags = Diagnostics::new();
     let source = &project.registry.source;
     for package in project.compiled.pool.files().map(|f| f.package_name().to_owned()) {
@@ -336,6 +345,9 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
                 .at(source, m.topic.topic.name.span.clone())
                 .help("rename one of the topics"),
             );
+        }
+        if mode == Mode::Validate {
+            continue;
         }
         let c = domains.entry(d.clone()).or_default().entry(v.clone()).or_default();
         let doc =
@@ -387,6 +399,10 @@ fn tree(project: &Project, paths: &Paths, models: &[TopicModel<'_>], linked: boo
     }
     if diags.has_errors() {
         return Err(diags);
+    }
+    if mode == Mode::Validate {
+        env_enum(project, &mut Code::new(), &mut diags);
+        return if diags.has_errors() { Err(diags) } else { Ok(String::new()) };
     }
 
     let mut c = Code::new();

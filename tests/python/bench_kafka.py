@@ -12,6 +12,21 @@ scripts/lib/kafka.sh; kafka_start). The raw side sends the typed side's
 bytes, key and headers with the same producer settings (idempotent,
 acks=all, linger 5 ms, no compression) and librdkafka's own partitioner, so
 only the layer differs.
+
+What each side does, per record:
+
+- produce, typed: ``Publisher.publish_envelopes`` of built envelopes (topic,
+  key and headers from the bindings, Java's murmur2 partition, size
+  pre-check, encode, produce, every delivery report awaited, metrics).
+  Raw: ``Producer.produce`` of the same key, value bytes and headers, every
+  delivery report awaited (``flush``).
+- consume, typed: ``Consumer.run`` (batches of 500; header contract, schema
+  hash and gzip checks, protobuf decode, handler, offset stored after the
+  handler, metrics). Raw: what a hand-written confluent-kafka service does
+  with the same bytes: ``consume(500)``, read the message id and schema
+  headers, check the schema name, parse the payload into ``NewsItem``,
+  store the offset (auto-commit of stored offsets on both sides).
+- latency: the same two consumers, in another process.
 """
 
 from __future__ import annotations
@@ -31,7 +46,6 @@ from ampybus import NEWS_V1_RAW, Env, Envelope
 from ampybus.kafka import Bus, Delivery
 from ampybus.pb.ampy.news.v1 import news_pb2
 from kafka_support import fresh_topics
-from kafka_support import headers as record_headers
 
 ENV = Env.DEV
 TOPIC = f"ampy.{ENV.value}.news.v1"
@@ -53,6 +67,23 @@ def payload(i: int) -> news_pb2.NewsItem:
 
 def envelope(i: int) -> Envelope[news_pb2.NewsItem]:
     return Envelope.build(NEWS_V1_RAW, payload(i), producer="bench@1", source="bench", run_id="r")
+
+
+FQDN = news_pb2.NewsItem.DESCRIPTOR.full_name
+
+
+def raw_handle(m: Message) -> Tuple[str, news_pb2.NewsItem]:
+    """A hand-written consumer's work on a record: the headers it needs
+    (message id, schema name, checked) and the payload parsed."""
+    message_id = schema = b""
+    for k, v in m.headers() or ():
+        if k == "message_id":
+            message_id = v or b""
+        elif k == "schema_fqdn":
+            schema = v or b""
+    if schema.decode() != FQDN:
+        raise ValueError(f"unexpected schema {schema!r}")
+    return message_id.decode(), news_pb2.NewsItem.FromString(m.value() or b"")
 
 
 RawRecord = Tuple[bytes, bytes, List[Tuple[str, bytes]]]
@@ -167,6 +198,7 @@ async def throughput(addr: str, n: int) -> None:
                 buffered = [m for m in plain.consume(500, 1.0) if m.error() is None]
                 continue
             m = buffered.pop(0)
+            raw_handle(m)
             plain.store_offsets(message=m)
             got += 1
         raw_rounds.append(per_record(time.perf_counter() - t, got))
@@ -182,7 +214,8 @@ async def latency_consumer(addr: str, total: int, raw: bool) -> None:
     """The consuming service of the latency run (its own process): prints
     ``ready`` once it owns the partitions, then one ``<message_id> <wall
     clock ns>`` line per record, then ``done``. ``raw``: a plain
-    confluent-kafka consumer that reads the id header and stores the offset."""
+    confluent-kafka consumer that reads the headers, parses the payload
+    (:func:`raw_handle`) and stores the offset."""
     seen: List[Tuple[str, int]] = []
     limit = total / 100 + 30
     group = "bench-latency-" + uuid.uuid4().hex
@@ -202,12 +235,12 @@ async def latency_consumer(addr: str, total: int, raw: bool) -> None:
         deadline = time.monotonic() + limit
         while len(seen) < total and time.monotonic() < deadline:
             for m in c.consume(100, 0.05):
-                at = time.time_ns()
                 if m.error() is not None:
                     continue
+                message_id, _ = raw_handle(m)
+                at = time.time_ns()
                 c.store_offsets(message=m)
-                ids = [v for k, v in record_headers(m) if k == "message_id"]
-                seen.append((ids[0].decode() if ids else "", at))
+                seen.append((message_id, at))
         c.close()
     else:
         bus = await Bus.connect(addr, ENV)

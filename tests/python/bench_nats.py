@@ -4,6 +4,19 @@ throughput with an ack per record, and publish -> first delivery latency at
 a steady 2,000 msg/s against the contract's SLOs. Prints numbers; asserts
 nothing about speed.
 
+What each side does, per record:
+
+- publish, typed: ``Publisher.publish_envelope`` of a built envelope (subject
+  and headers from the bindings, header mapping, size pre-check, encode,
+  JetStream publish, ack awaited, metrics). Raw: ``js.publish`` of the same
+  subject, payload bytes and NATS headers, ack awaited.
+- consume, typed: ``Consumer.run`` (pull batches of 500; header contract,
+  schema hash and gzip checks, protobuf decode, handler, ack, metrics).
+  Raw: what a hand-written nats-py service does with the same bytes: pull
+  batches of 500, read the message id and schema headers, check the schema
+  name, parse the payload into ``NewsItem``, ack.
+- latency: the same two consumers, in another process.
+
     PYTHONPATH=gen/python .venv/bin/python tests/python/bench_nats.py [N] [--quick]
 
 Uses the server at ``AMPY_NATS_URL`` (env ``dev``, whose streams it
@@ -33,6 +46,8 @@ from ampybus.pb.ampy.news.v1 import news_pb2
 
 STREAM = "AMPY_DEV_NEWS_V1"
 MSG_ID = "Nats-Msg-Id"
+SCHEMA = "Ampy-Schema-Fqdn"
+FQDN = news_pb2.NewsItem.DESCRIPTOR.full_name
 SUBJECT = "ampy.dev.news.v1.raw"
 
 
@@ -46,6 +61,15 @@ def payload(i: int) -> news_pb2.NewsItem:
 
 def envelope(i: int) -> Envelope[news_pb2.NewsItem]:
     return Envelope.build(NEWS_V1_RAW, payload(i), producer="bench@1", source="bench", run_id="r")
+
+
+def raw_handle(msg: Msg) -> Tuple[str, news_pb2.NewsItem]:
+    """A hand-written consumer's work on a record: the headers it needs
+    (message id, schema name, checked) and the payload parsed."""
+    headers = msg.headers or {}
+    if headers.get(SCHEMA) != FQDN:
+        raise ValueError(f"unexpected schema {headers.get(SCHEMA)!r}")
+    return headers.get(MSG_ID, ""), news_pb2.NewsItem.FromString(msg.data)
 
 
 def server_version(bus: Bus) -> str:
@@ -139,7 +163,9 @@ async def throughput(url: str, n: int) -> None:
         while got < size:
             if not buffered:
                 buffered = list(await sub.fetch(500, timeout=5))
-            await buffered.pop(0).ack()
+            msg = buffered.pop(0)
+            raw_handle(msg)
+            await msg.ack()
             got += 1
         raw_rounds.append(per_record(time.perf_counter() - t, got))
     await consumer.close()
@@ -153,7 +179,7 @@ async def latency_consumer(url: str, total: int, raw: bool) -> None:
     """The consuming service of the latency run (its own process): prints
     ``ready``, then one ``<message_id> <wall clock ns>`` line per first
     delivery, then ``done``. ``raw``: a plain nats-py pull consumer that
-    reads the id header and acks, nothing else."""
+    reads the headers, parses the payload and acks (:func:`raw_handle`)."""
     bus = await Bus.connect(url, Env.DEV)
     seen: List[Tuple[str, int]] = []
     limit = total / 100 + 30
@@ -174,10 +200,11 @@ async def latency_consumer(url: str, total: int, raw: bool) -> None:
             except asyncio.TimeoutError:
                 continue
             for msg in msgs:
+                message_id, _ = raw_handle(msg)
                 at = time.time_ns()
                 await msg.ack()
                 if msg.metadata.num_delivered == 1:
-                    seen.append(((msg.headers or {}).get(MSG_ID, ""), at))
+                    seen.append((message_id, at))
         await sub.unsubscribe()
     else:
         consumer = await bus.consumer(NEWS_V1_RAW, "bench-latency", start=Start.NEW, batch=100)

@@ -12,8 +12,18 @@
 // The raw side sends the typed side's bytes, key, headers and partition
 // with a franz-go client configured like the bus's producer (idempotent,
 // acks=all, no compression, 5 ms linger, manual partitioner), so only the
-// layer differs: the envelope, the size pre-check and the placement on
-// produce; header mapping, envelope decoding and metrics on consume.
+// layer differs. Per record:
+//
+//   - produce, typed: PublishEnvelopes / PublishEnvelope (topic, key, headers
+//     from the bindings, size pre-check, Java partition, reports awaited,
+//     metrics); raw: ProduceSync of the same records (key, value, headers,
+//     partition), reports awaited.
+//   - consume, typed: Consumer.Drain (header contract, schema hash and gzip
+//     checks, proto decode, handler, offset marked for commit after the
+//     handler, metrics); raw: what a hand-written franz-go group consumer
+//     does with the same bytes: PollFetches, read the message id and schema
+//     headers and check the schema name, proto.Unmarshal into NewsItem,
+//     MarkCommitRecords (auto-commit of marks).
 package main
 
 import (
@@ -225,7 +235,8 @@ func recreate(ctx context.Context, boot string) {
 }
 
 // rawConsume reads total records in a new group with franz-go alone,
-// unmarshalling each payload and marking it for commit, and returns wall
+// reading the headers it needs, unmarshalling each payload and marking it
+// for commit, and returns wall
 // seconds per record (from creating the client to the last record).
 func rawConsume(ctx context.Context, boot, group string, total uint64) float64 {
 	t := time.Now()
@@ -234,10 +245,23 @@ func rawConsume(ctx context.Context, boot, group string, total uint64) float64 {
 		kgo.FetchMaxWait(100*time.Millisecond))
 	must(err)
 	defer cl.Close()
+	fqdn := string((&newsv1.NewsItem{}).ProtoReflect().Descriptor().FullName())
 	var seen uint64
 	for seen < total {
 		fs := cl.PollFetches(ctx)
 		fs.EachRecord(func(r *kgo.Record) {
+			var id, schema string
+			for _, h := range r.Headers {
+				switch h.Key {
+				case "message_id":
+					id = string(h.Value)
+				case "schema_fqdn":
+					schema = string(h.Value)
+				}
+			}
+			if id == "" || schema != fqdn {
+				must(fmt.Errorf("unexpected headers %v", r.Headers))
+			}
 			must(proto.Unmarshal(r.Value, &newsv1.NewsItem{}))
 			cl.MarkCommitRecords(r)
 			seen++

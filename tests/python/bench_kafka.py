@@ -18,7 +18,8 @@ What each side does, per record:
 - produce, typed: ``Publisher.publish_envelopes`` of built envelopes (topic,
   key and headers from the bindings, Java's murmur2 partition, size
   pre-check, encode, produce, every delivery report awaited, metrics).
-  Raw: ``Producer.produce`` of the same key, value bytes and headers, every
+  Raw: what a hand-written service does: serialize the payload, encode the
+  same header values, ``Producer.produce`` with the same key, every
   delivery report awaited (``flush``).
 - consume, typed: ``Consumer.run`` (batches of 500; header contract, schema
   hash and gzip checks, protobuf decode, handler, offset stored after the
@@ -38,7 +39,7 @@ import statistics
 import sys
 import time
 import uuid
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
@@ -76,7 +77,8 @@ def raw_handle(m: Message) -> Tuple[str, news_pb2.NewsItem]:
     """A hand-written consumer's work on a record: the headers it needs
     (message id, schema name, checked) and the payload parsed."""
     message_id = schema = b""
-    for k, v in m.headers() or ():
+    # Records from another client: a list of (name, bytes).
+    for k, v in cast(List[Tuple[str, bytes]], m.headers() or []):
         if k == "message_id":
             message_id = v or b""
         elif k == "schema_fqdn":
@@ -86,14 +88,15 @@ def raw_handle(m: Message) -> Tuple[str, news_pb2.NewsItem]:
     return message_id.decode(), news_pb2.NewsItem.FromString(m.value() or b"")
 
 
-RawRecord = Tuple[bytes, bytes, List[Tuple[str, bytes]]]
+# What a hand-written producer holds: the key, the payload and the header
+# values (the typed side's); it serializes and encodes per record.
+RawRecord = Tuple[bytes, news_pb2.NewsItem, List[Tuple[str, str]]]
 
 
 def raw_record(e: Envelope[news_pb2.NewsItem]) -> RawRecord:
-    """Key, value and headers exactly as the typed publisher writes them."""
-    record = e.encode()
+    """Key, payload and header values as the typed publisher writes them."""
     key = NEWS_V1_RAW.route(e.payload, ENV).kafka_key.encode()
-    return key, record.payload, [(k, v.encode()) for k, v in record.headers]
+    return key, e.payload, e.encode().headers
 
 
 def per_record(seconds: float, count: int) -> float:
@@ -117,10 +120,12 @@ def raw_produce(producer: Producer, records: List[RawRecord]) -> None:
         if err is not None:
             failed.append(err.str())
 
-    for key, value, headers in records:
+    for key, item, pairs in records:
+        value = item.SerializeToString()
+        headers: List[Tuple[str, Union[str, bytes, None]]] = [(k, v.encode()) for k, v in pairs]
         while True:
             try:
-                producer.produce(TOPIC, value, key, on_delivery=done, headers=list(headers))
+                producer.produce(TOPIC, value, key, on_delivery=done, headers=headers)
                 break
             except BufferError:
                 producer.poll(0.001)
@@ -298,8 +303,9 @@ async def latency(addr: str, rate: float, seconds: float, raw: bool) -> None:
             behind = max(behind, -wait)
         sent[e.headers.message_id] = time.time_ns()
         if raw:
-            key, value, headers = records[i]
-            producer.produce(TOPIC, value, key, headers=list(headers))
+            key, item, pairs = records[i]
+            headers: List[Tuple[str, Union[str, bytes, None]]] = [(k, v.encode()) for k, v in pairs]
+            producer.produce(TOPIC, item.SerializeToString(), key, headers=headers)
             producer.poll(0)
         else:
             inflight.append(asyncio.ensure_future(publisher.publish_envelope(e)))

@@ -8,8 +8,9 @@ What each side does, per record:
 
 - publish, typed: ``Publisher.publish_envelope`` of a built envelope (subject
   and headers from the bindings, header mapping, size pre-check, encode,
-  JetStream publish, ack awaited, metrics). Raw: ``js.publish`` of the same
-  subject, payload bytes and NATS headers, ack awaited.
+  JetStream publish, ack awaited, metrics). Raw: what a hand-written nats-py
+  service does: serialize the payload, write the same header values under
+  the same NATS names, ``js.publish`` on the same subject, ack awaited.
 - consume, typed: ``Consumer.run`` (pull batches of 500; header contract,
   schema hash and gzip checks, protobuf decode, handler, ack, metrics).
   Raw: what a hand-written nats-py service does with the same bytes: pull
@@ -72,6 +73,16 @@ def raw_handle(msg: Msg) -> Tuple[str, news_pb2.NewsItem]:
     return headers.get(MSG_ID, ""), news_pb2.NewsItem.FromString(msg.data)
 
 
+# What a hand-written publisher holds: subject, the header values (the
+# typed side's), the payload; it serializes and maps names per record.
+RawRecord = Tuple[str, List[Tuple[str, str]], news_pb2.NewsItem]
+
+
+def raw_headers(pairs: List[Tuple[str, str]]) -> Dict[str, str]:
+    """The NATS headers a hand-written publisher writes: the same names."""
+    return {wire.nats_header(k) or k: v for k, v in pairs}
+
+
 def server_version(bus: Bus) -> str:
     v = bus.client.connected_server_version
     return f"{v.major}.{v.minor}.{v.patch}"
@@ -102,10 +113,10 @@ async def throughput(url: str, n: int) -> None:
     bus = await fresh(url)
     publisher = bus.publisher(NEWS_V1_RAW, producer="bench@1", source="bench", run_id="r")
     typed = [envelope(i) for i in range(n)]
-    raw: List[Tuple[str, Dict[str, str], bytes]] = []
+    raw: List[RawRecord] = []
     for i in range(n):
-        record = envelope(i).encode()
-        raw.append((SUBJECT, wire.to_nats(record.headers), record.payload))
+        e = envelope(i)
+        raw.append((SUBJECT, e.encode().headers, e.payload))
     js = bus.jetstream
     print(
         f"NATS JetStream on loopback (nats-server {server_version(bus)}), "
@@ -125,8 +136,8 @@ async def throughput(url: str, n: int) -> None:
             await publisher.publish_envelope(e)
         typed_rounds.append(per_record(time.perf_counter() - t, size))
         t = time.perf_counter()
-        for subject, headers, body in raw[r * size : (r + 1) * size]:
-            await js.publish(subject, body, headers=headers)
+        for subject, pairs, item in raw[r * size : (r + 1) * size]:
+            await js.publish(subject, item.SerializeToString(), headers=raw_headers(pairs))
         raw_rounds.append(per_record(time.perf_counter() - t, size))
     typed_pub, raw_pub = statistics.median(typed_rounds), statistics.median(raw_rounds)
     report("publish, ack awaited", typed_pub, raw_pub)
@@ -246,7 +257,7 @@ async def latency(url: str, rate: float, seconds: float, raw: bool) -> None:
     assert ready == b"ready\n", ready
     await asyncio.sleep(0.2)
     envelopes = [envelope(i) for i in range(total)]
-    records = [(wire.to_nats(e.encode().headers), e.encode().payload) for e in envelopes]
+    records = [(e.encode().headers, e.payload) for e in envelopes]
     sent: Dict[str, int] = {}
     inflight: List[Awaitable[object]] = []
     behind = 0.0
@@ -260,8 +271,10 @@ async def latency(url: str, rate: float, seconds: float, raw: bool) -> None:
             behind = max(behind, -wait)
         sent[e.headers.message_id] = time.time_ns()
         if raw:
-            headers, body = records[i]
-            send = bus.jetstream.publish(SUBJECT, body, headers=headers)
+            pairs, item = records[i]
+            send = bus.jetstream.publish(
+                SUBJECT, item.SerializeToString(), headers=raw_headers(pairs)
+            )
             inflight.append(asyncio.ensure_future(send))
         else:
             inflight.append(asyncio.ensure_future(publisher.publish_envelope(e)))

@@ -3,8 +3,9 @@
 //! throughput (all records handed to the producer, then every delivery
 //! report awaited; the raw side encodes each payload and writes its
 //! headers, as a service would), consume throughput (a consumer group
-//! storing each record's offset after it is handled; the raw side decodes
-//! each payload), and produce → first delivery
+//! storing each record's offset after it is handled; the raw side reads the
+//! message id and schema headers, checks the schema name and decodes each
+//! payload), and produce → first delivery
 //! latency at a steady 2,000 msg/s against the contract's SLOs. Prints
 //! numbers; asserts nothing about speed.
 //!
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ampy_bus::kafka::rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use ampy_bus::kafka::rdkafka::message::Headers as _;
 use ampy_bus::kafka::rdkafka::producer::{FutureProducer, FutureRecord};
 use ampy_bus::kafka::rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
 use ampy_bus::kafka::{headers, Bus, Publisher};
@@ -27,6 +29,7 @@ use ampy_bus::{Envelope, Topic};
 use ampy_example::contract::{ampy::news::v1::NewsItem, topics::news::v1::Raw, transport, Env};
 
 const TOPIC: &str = "ampy.dev.news.v1";
+const FQDN: &str = "ampy.news.v1.NewsItem";
 
 /// A news item whose encoding is 1 KiB.
 fn payload(i: usize) -> NewsItem {
@@ -126,7 +129,18 @@ async fn run(bootstrap: &str, n: usize) {
                 c.subscribe(&[TOPIC]).unwrap();
                 for _ in 0..total {
                     let m = c.recv().await.unwrap();
-                    // At least the payload, as a service would.
+                    // As a hand-written service: the message id and schema
+                    // headers (checked), and the payload decoded.
+                    let (mut id, mut schema) = (None, None);
+                    for h in m.headers().map(|h| h.iter()).into_iter().flatten() {
+                        match h.key {
+                            "message_id" => id = h.value,
+                            "schema_fqdn" => schema = h.value,
+                            _ => {}
+                        }
+                    }
+                    assert!(id.is_some_and(|v| !v.is_empty()));
+                    assert_eq!(schema, Some(FQDN.as_bytes()));
                     let item: NewsItem = ampy_bus::prost::Message::decode(m.payload().unwrap_or_default()).unwrap();
                     std::hint::black_box(item);
                     let mut tpl = TopicPartitionList::new();

@@ -16,8 +16,9 @@
 //
 //   - produce, typed: PublishEnvelopes / PublishEnvelope (topic, key, headers
 //     from the bindings, size pre-check, Java partition, reports awaited,
-//     metrics); raw: ProduceSync of the same records (key, value, headers,
-//     partition), reports awaited.
+//     metrics); raw: what a hand-written service does: proto.Marshal of the
+//     payload, record headers from the same header values, the same key and
+//     partition, ProduceSync, reports awaited.
 //   - consume, typed: Consumer.Drain (header contract, schema hash and gzip
 //     checks, proto decode, handler, offset marked for commit after the
 //     handler, metrics); raw: what a hand-written franz-go group consumer
@@ -102,7 +103,7 @@ func main() {
 	defer raw.Close()
 
 	typedRecs := make([]*bus.Envelope, *n)
-	rawRecs := make([]*kgo.Record, *n)
+	rawRecs := make([]rawRecord, *n)
 	for i := range *n {
 		typedRecs[i] = envelope(i)
 		e := envelope(i)
@@ -111,12 +112,8 @@ func main() {
 		subject, err := kafkabus.NewsV1Raw.TopicFor(e.Payload, env)
 		must(err)
 		key := []byte(subject.KafkaKey(e.Headers.PartitionKey))
-		hs := make([]kgo.RecordHeader, len(rec.Headers))
-		for j, h := range rec.Headers {
-			hs[j] = kgo.RecordHeader{Key: h.Name, Value: []byte(h.Value)}
-		}
-		rawRecs[i] = &kgo.Record{Topic: topic, Key: key, Value: rec.Payload, Headers: hs,
-			Partition: kafkabus.PartitionFor(key, partitions)}
+		rawRecs[i] = rawRecord{key: key, headers: rec.Headers, payload: e.Payload.(*newsv1.NewsItem),
+			partition: kafkabus.PartitionFor(key, partitions)}
 	}
 	fmt.Printf("Kafka 4.4 on loopback (KRaft, one broker), topic of %d partitions, 1 KiB payloads, %d records each, franz-go v1.22.3\n",
 		partitions, *n)
@@ -140,7 +137,7 @@ func main() {
 		typedPub = min(typedPub, time.Since(t).Seconds()/float64(hi-lo))
 		t = time.Now()
 		for i := lo; i < hi; i += burst {
-			must(raw.ProduceSync(ctx, rawRecs[i:min(i+burst, hi)]...).FirstErr())
+			must(raw.ProduceSync(ctx, kgoRecords(rawRecs[i:min(i+burst, hi)])...).FirstErr())
 		}
 		rawPub = min(rawPub, time.Since(t).Seconds()/float64(hi-lo))
 	}
@@ -157,9 +154,8 @@ func main() {
 	}
 	typedOne := time.Since(t).Seconds() / single
 	t = time.Now()
-	for _, r := range rawRecs[:single] {
-		r2 := *r
-		must(raw.ProduceSync(ctx, &r2).FirstErr())
+	for i := range rawRecs[:single] {
+		must(raw.ProduceSync(ctx, kgoRecords(rawRecs[i:i+1])...).FirstErr())
 	}
 	report("produce, one at a time", typedOne, time.Since(t).Seconds()/single)
 
@@ -201,6 +197,32 @@ func main() {
 	report("consume, group + decode", typedCon, rawCon)
 
 	latency(ctx, b, pub)
+}
+
+// rawRecord is what a hand-written producer holds before it sends: the
+// payload, the typed side's key and header values, and the partition by
+// Java's rule.
+type rawRecord struct {
+	key       []byte
+	headers   []bus.HeaderPair
+	payload   *newsv1.NewsItem
+	partition int32
+}
+
+// kgoRecords is the raw side's per-record work: proto.Marshal of the
+// payload and the record headers written from the header values.
+func kgoRecords(rs []rawRecord) []*kgo.Record {
+	out := make([]*kgo.Record, len(rs))
+	for i, r := range rs {
+		body, err := proto.Marshal(r.payload)
+		must(err)
+		hs := make([]kgo.RecordHeader, len(r.headers))
+		for j, h := range r.headers {
+			hs[j] = kgo.RecordHeader{Key: h.Name, Value: []byte(h.Value)}
+		}
+		out[i] = &kgo.Record{Topic: topic, Key: r.key, Value: body, Headers: hs, Partition: r.partition}
+	}
+	return out
 }
 
 // recreate deletes the bench topic and creates it again.

@@ -12,7 +12,9 @@
 //
 //   - publish, typed: PublishEnvelope (subject and headers from the bindings,
 //     header mapping, size pre-check, retry loop, ack awaited, metrics); raw:
-//     js.PublishMsg of the same subject, headers and bytes, ack awaited.
+//     what a hand-written service does: proto.Marshal of the payload, a
+//     nats.Header of the same header values, js.PublishMsg on the same
+//     subject, ack awaited.
 //   - consume, typed: Consumer.Drain with batches of 500 (header contract,
 //     schema hash and gzip checks, proto decode, handler, ack, metrics); raw:
 //     what a hand-written nats.go service does with the same bytes: pull
@@ -68,10 +70,12 @@ func must(err error) {
 	}
 }
 
+// raw is what a hand-written publisher holds before it sends: the payload
+// and the header values (the typed side's); it marshals and maps per record.
 type raw struct {
 	subject string
-	header  nats.Header
-	body    []byte
+	headers []bus.HeaderPair
+	payload *newsv1.NewsItem
 }
 
 func main() {
@@ -113,12 +117,7 @@ func main() {
 		must(err)
 		subject, err := natsbus.NewsV1Raw.TopicFor(e.Payload, env)
 		must(err)
-		h := nats.Header{}
-		for _, p := range rec.Headers {
-			name, _ := natsbus.NATSHeader(p.Name)
-			h[name] = []string{p.Value}
-		}
-		rawRecs[i] = raw{subject.String(), h, rec.Payload}
+		rawRecs[i] = raw{subject.String(), rec.Headers, e.Payload.(*newsv1.NewsItem)}
 	}
 	fmt.Printf("NATS JetStream on loopback (nats-server %s), 1 KiB payloads, %d records each, nats.go %s\n",
 		b.Conn().ConnectedServerVersion(), *n, nats.Version)
@@ -135,7 +134,14 @@ func main() {
 		typedPub = min(typedPub, time.Since(t).Seconds()/float64(hi-lo))
 		t = time.Now()
 		for _, r := range rawRecs[lo:hi] {
-			_, err := js.PublishMsg(ctx, &nats.Msg{Subject: r.subject, Header: r.header, Data: r.body})
+			body, err := proto.Marshal(r.payload)
+			must(err)
+			h := make(nats.Header, len(r.headers))
+			for _, p := range r.headers {
+				name, _ := natsbus.NATSHeader(p.Name)
+				h[name] = []string{p.Value}
+			}
+			_, err = js.PublishMsg(ctx, &nats.Msg{Subject: r.subject, Header: h, Data: body})
 			must(err)
 		}
 		rawPub = min(rawPub, time.Since(t).Seconds()/float64(hi-lo))

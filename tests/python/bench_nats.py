@@ -130,17 +130,24 @@ async def throughput(url: str, n: int) -> None:
     size = n // rounds
     typed_rounds: List[float] = []
     raw_rounds: List[float] = []
+    # CPU seconds of this process (client threads included): on a loaded
+    # machine the steadier figure of what each layer costs.
+    typed_cpu: List[float] = []
+    raw_cpu: List[float] = []
     for r in range(rounds):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         for e in typed[r * size : (r + 1) * size]:
             await publisher.publish_envelope(e)
         typed_rounds.append(per_record(time.perf_counter() - t, size))
-        t = time.perf_counter()
+        typed_cpu.append(per_record(time.process_time() - cpu, size))
+        t, cpu = time.perf_counter(), time.process_time()
         for subject, pairs, item in raw[r * size : (r + 1) * size]:
             await js.publish(subject, item.SerializeToString(), headers=raw_headers(pairs))
         raw_rounds.append(per_record(time.perf_counter() - t, size))
+        raw_cpu.append(per_record(time.process_time() - cpu, size))
     typed_pub, raw_pub = statistics.median(typed_rounds), statistics.median(raw_rounds)
     report("publish, ack awaited", typed_pub, raw_pub)
+    report("publish CPU", statistics.median(typed_cpu), statistics.median(raw_cpu))
 
     # Consume the records both sides published with two durables, the
     # typed consumer (decode, handler, ack) and a raw pull consumer acking
@@ -163,14 +170,16 @@ async def throughput(url: str, n: int) -> None:
     sub = await js.pull_subscribe_bind(consumer="bench-raw", stream=STREAM)
     buffered: List[Msg] = []
     typed_rounds, raw_rounds = [], []
+    typed_cpu, raw_cpu = [], []
     for _ in range(total // size):
         taken = 0
         stop.clear()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         await consumer.run(count, stop=stop)
         typed_rounds.append(per_record(time.perf_counter() - t, taken))
+        typed_cpu.append(per_record(time.process_time() - cpu, taken))
         got = 0
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         while got < size:
             if not buffered:
                 buffered = list(await sub.fetch(500, timeout=5))
@@ -179,10 +188,12 @@ async def throughput(url: str, n: int) -> None:
             await msg.ack()
             got += 1
         raw_rounds.append(per_record(time.perf_counter() - t, got))
+        raw_cpu.append(per_record(time.process_time() - cpu, got))
     await consumer.close()
     await sub.unsubscribe()
     typed_con, raw_con = statistics.median(typed_rounds), statistics.median(raw_rounds)
     report("consume, decode + ack", typed_con, raw_con)
+    report("consume CPU", statistics.median(typed_cpu), statistics.median(raw_cpu))
     await bus.close()
 
 

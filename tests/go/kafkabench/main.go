@@ -37,6 +37,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -122,6 +123,9 @@ func main() {
 	// alternating the two sides over two rounds; each side's best counts.
 	const burst = 1000
 	typedPub, rawPub := 1e9, 1e9
+	// CPU seconds of this process per record (client goroutines included):
+	// on a loaded machine the steadier figure of what each layer costs.
+	typedPubCPU, rawPubCPU := 1e9, 1e9
 	if *profile != "" {
 		f, err := os.Create(*profile + ".produce")
 		must(err)
@@ -129,40 +133,50 @@ func main() {
 	}
 	for round := range 2 {
 		lo, hi := round**n/2, (round+1)**n/2
-		t := time.Now()
+		t, cpu := time.Now(), cpuSeconds()
 		for i := lo; i < hi; i += burst {
 			_, err := pub.PublishEnvelopes(ctx, typedRecs[i:min(i+burst, hi)])
 			must(err)
 		}
 		typedPub = min(typedPub, time.Since(t).Seconds()/float64(hi-lo))
-		t = time.Now()
+		typedPubCPU = min(typedPubCPU, (cpuSeconds()-cpu)/float64(hi-lo))
+		t, cpu = time.Now(), cpuSeconds()
 		for i := lo; i < hi; i += burst {
 			must(raw.ProduceSync(ctx, kgoRecords(rawRecs[i:min(i+burst, hi)])...).FirstErr())
 		}
 		rawPub = min(rawPub, time.Since(t).Seconds()/float64(hi-lo))
+		rawPubCPU = min(rawPubCPU, (cpuSeconds()-cpu)/float64(hi-lo))
 	}
 	if *profile != "" {
 		pprof.StopCPUProfile()
 	}
 	report("produce, bursts of 1000", typedPub, rawPub)
-	// One record at a time, each report awaited before the next.
-	const single = 500
-	t := time.Now()
-	for _, e := range typedRecs[:single] {
-		_, err := pub.PublishEnvelope(ctx, e)
-		must(err)
+	report("produce CPU, bursts", typedPubCPU, rawPubCPU)
+	// One record at a time, each report awaited before the next, in five
+	// alternating rounds of 100; each side's best round counts.
+	const single, rounds = 500, 5
+	typedOne, rawOne := 1e9, 1e9
+	for r := range rounds {
+		lo, hi := r*single/rounds, (r+1)*single/rounds
+		t := time.Now()
+		for _, e := range typedRecs[lo:hi] {
+			_, err := pub.PublishEnvelope(ctx, e)
+			must(err)
+		}
+		typedOne = min(typedOne, time.Since(t).Seconds()/float64(hi-lo))
+		t = time.Now()
+		for i := lo; i < hi; i++ {
+			must(raw.ProduceSync(ctx, kgoRecords(rawRecs[i:i+1])...).FirstErr())
+		}
+		rawOne = min(rawOne, time.Since(t).Seconds()/float64(hi-lo))
 	}
-	typedOne := time.Since(t).Seconds() / single
-	t = time.Now()
-	for i := range rawRecs[:single] {
-		must(raw.ProduceSync(ctx, kgoRecords(rawRecs[i:i+1])...).FirstErr())
-	}
-	report("produce, one at a time", typedOne, time.Since(t).Seconds()/single)
+	report("produce, one at a time", typedOne, rawOne)
 
 	// Consume every record (2n + 2·single) in a fresh group: typed, and raw
 	// with a proto.Unmarshal per record (the least a raw consumer does).
 	total := uint64(2**n + 2*single)
 	typedCon, rawCon := 1e9, 1e9
+	typedConCPU, rawConCPU := 1e9, 1e9
 	for round := range 2 {
 		typed := func() {
 			if *profile != "" {
@@ -172,7 +186,7 @@ func main() {
 				defer pprof.StopCPUProfile()
 			}
 			idle := time.Second
-			t := time.Now()
+			t, cpu := time.Now(), cpuSeconds()
 			c, err := kafkabus.NewConsumer(ctx, b, kafkabus.NewsV1Raw, fmt.Sprintf("bench-typed-%d", round), kafkabus.ConsumerOptions{})
 			must(err)
 			stats, err := c.Drain(ctx, func(context.Context, *kafkabus.Delivery[*newsv1.NewsItem]) error { return nil }, idle)
@@ -182,9 +196,11 @@ func main() {
 				must(fmt.Errorf("the typed consumer handled %d of %d", stats.Consumed, total))
 			}
 			typedCon = min(typedCon, (time.Since(t)-idle).Seconds()/float64(total))
+			typedConCPU = min(typedConCPU, (cpuSeconds()-cpu)/float64(total))
 		}
 		raws := func() {
-			rawCon = min(rawCon, rawConsume(ctx, *boot, fmt.Sprintf("bench-raw-%d", round), total))
+			wall, cpu := rawConsume(ctx, *boot, fmt.Sprintf("bench-raw-%d", round), total)
+			rawCon, rawConCPU = min(rawCon, wall), min(rawConCPU, cpu)
 		}
 		if round == 0 {
 			typed()
@@ -195,6 +211,7 @@ func main() {
 		}
 	}
 	report("consume, group + decode", typedCon, rawCon)
+	report("consume CPU", typedConCPU, rawConCPU)
 
 	latency(ctx, b, pub)
 }
@@ -258,10 +275,10 @@ func recreate(ctx context.Context, boot string) {
 
 // rawConsume reads total records in a new group with franz-go alone,
 // reading the headers it needs, unmarshalling each payload and marking it
-// for commit, and returns wall
-// seconds per record (from creating the client to the last record).
-func rawConsume(ctx context.Context, boot, group string, total uint64) float64 {
-	t := time.Now()
+// for commit, and returns wall and CPU seconds per record (from creating
+// the client to the last record).
+func rawConsume(ctx context.Context, boot, group string, total uint64) (float64, float64) {
+	t, cpu := time.Now(), cpuSeconds()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(boot), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
 		kgo.AutoCommitMarks(), kgo.AutoCommitInterval(time.Second), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(100*time.Millisecond))
@@ -291,7 +308,7 @@ func rawConsume(ctx context.Context, boot, group string, total uint64) float64 {
 	}
 	elapsed := time.Since(t).Seconds() / float64(total)
 	must(cl.CommitMarkedOffsets(ctx))
-	return elapsed
+	return elapsed, (cpuSeconds() - cpu) / float64(total)
 }
 
 // latency publishes at a steady 2,000 msg/s for 5 s, without waiting for
@@ -347,6 +364,14 @@ func latency(ctx context.Context, b *kafkabus.Bus, pub *kafkabus.Publisher[*news
 	pct := func(p float64) float64 { return lat[min(int(float64(len(lat))*p), len(lat)-1)] }
 	fmt.Printf("produce -> first delivery at %.0f msg/s for %.0f s (%d of %d records): p50 %.2f ms, p99 %.2f ms, max %.2f ms  "+
 		"(SLO p99: 50 ms critical, 150 ms market data)\n", rate, secs, len(lat), total, pct(0.50), pct(0.99), lat[len(lat)-1])
+}
+
+// cpuSeconds is the user and system CPU time of this process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	must(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return sec(ru.Utime) + sec(ru.Stime)
 }
 
 func report(what string, typed, raw float64) {

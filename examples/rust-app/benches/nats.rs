@@ -15,6 +15,8 @@
 //!
 //!     cargo bench -p ampy-example --bench nats [-- N]
 
+#[path = "support/cpu.rs"]
+mod cpu;
 #[path = "support/latency.rs"]
 mod latency;
 #[path = "../tests/support/nats_server.rs"]
@@ -28,6 +30,7 @@ use ampy_bus::nats::{headers, Bus};
 use ampy_bus::prost::bytes::Bytes;
 use ampy_bus::{Envelope, Topic};
 use ampy_example::contract::{ampy::news::v1::NewsItem, topics::news::v1::Raw, transport, Env};
+use cpu::cpu_seconds;
 use futures_util::StreamExt;
 
 const FQDN: &str = "ampy.news.v1.NewsItem";
@@ -194,18 +197,6 @@ async fn run(url: &str, n: usize) {
 
 fn publisher_clone(bus: &Bus) -> ampy_bus::nats::Publisher<Raw> {
     bus.publisher::<Raw>().producer("bench@1").source("bench").build().unwrap()
-}
-
-/// User plus system CPU seconds of this process so far (Linux
-/// `/proc/self/stat`, in clock ticks of 10 ms; the runs last long enough).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after `(comm)`, which may contain spaces, start with the
-    // state; utime and stime are the 12th and 13th of them.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn report(what: &str, typed: f64, raw: f64) {

@@ -12,6 +12,22 @@ scripts/lib/kafka.sh; kafka_start). The raw side sends the typed side's
 bytes, key and headers with the same producer settings (idempotent,
 acks=all, linger 5 ms, no compression) and librdkafka's own partitioner, so
 only the layer differs.
+
+What each side does, per record:
+
+- produce, typed: ``Publisher.publish_envelopes`` of built envelopes (topic,
+  key and headers from the bindings, Java's murmur2 partition, size
+  pre-check, encode, produce, every delivery report awaited, metrics).
+  Raw: what a hand-written service does: serialize the payload, encode the
+  same header values, ``Producer.produce`` with the same key, every
+  delivery report awaited (``flush``).
+- consume, typed: ``Consumer.run`` (batches of 500; header contract, schema
+  hash and gzip checks, protobuf decode, handler, offset stored after the
+  handler, metrics). Raw: what a hand-written confluent-kafka service does
+  with the same bytes: ``consume(500)``, read the message id and schema
+  headers, check the schema name, parse the payload into ``NewsItem``,
+  store the offset (auto-commit of stored offsets on both sides).
+- latency: the same two consumers, in another process.
 """
 
 from __future__ import annotations
@@ -23,7 +39,7 @@ import statistics
 import sys
 import time
 import uuid
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
@@ -31,7 +47,6 @@ from ampybus import NEWS_V1_RAW, Env, Envelope
 from ampybus.kafka import Bus, Delivery
 from ampybus.pb.ampy.news.v1 import news_pb2
 from kafka_support import fresh_topics
-from kafka_support import headers as record_headers
 
 ENV = Env.DEV
 TOPIC = f"ampy.{ENV.value}.news.v1"
@@ -55,14 +70,33 @@ def envelope(i: int) -> Envelope[news_pb2.NewsItem]:
     return Envelope.build(NEWS_V1_RAW, payload(i), producer="bench@1", source="bench", run_id="r")
 
 
-RawRecord = Tuple[bytes, bytes, List[Tuple[str, bytes]]]
+FQDN = news_pb2.NewsItem.DESCRIPTOR.full_name
+
+
+def raw_handle(m: Message) -> Tuple[str, news_pb2.NewsItem]:
+    """A hand-written consumer's work on a record: the headers it needs
+    (message id, schema name, checked) and the payload parsed."""
+    message_id = schema = b""
+    # Records from another client: a list of (name, bytes).
+    for k, v in cast(List[Tuple[str, bytes]], m.headers() or []):
+        if k == "message_id":
+            message_id = v or b""
+        elif k == "schema_fqdn":
+            schema = v or b""
+    if schema.decode() != FQDN:
+        raise ValueError(f"unexpected schema {schema!r}")
+    return message_id.decode(), news_pb2.NewsItem.FromString(m.value() or b"")
+
+
+# What a hand-written producer holds: the key, the payload and the header
+# values (the typed side's); it serializes and encodes per record.
+RawRecord = Tuple[bytes, news_pb2.NewsItem, List[Tuple[str, str]]]
 
 
 def raw_record(e: Envelope[news_pb2.NewsItem]) -> RawRecord:
-    """Key, value and headers exactly as the typed publisher writes them."""
-    record = e.encode()
+    """Key, payload and header values as the typed publisher writes them."""
     key = NEWS_V1_RAW.route(e.payload, ENV).kafka_key.encode()
-    return key, record.payload, [(k, v.encode()) for k, v in record.headers]
+    return key, e.payload, e.encode().headers
 
 
 def per_record(seconds: float, count: int) -> float:
@@ -86,10 +120,12 @@ def raw_produce(producer: Producer, records: List[RawRecord]) -> None:
         if err is not None:
             failed.append(err.str())
 
-    for key, value, headers in records:
+    for key, item, pairs in records:
+        value = item.SerializeToString()
+        headers: List[Tuple[str, Union[str, bytes, None]]] = [(k, v.encode()) for k, v in pairs]
         while True:
             try:
-                producer.produce(TOPIC, value, key, on_delivery=done, headers=list(headers))
+                producer.produce(TOPIC, value, key, on_delivery=done, headers=headers)
                 break
             except BufferError:
                 producer.poll(0.001)
@@ -117,16 +153,23 @@ async def throughput(addr: str, n: int) -> None:
     size = n // rounds
     typed_rounds: List[float] = []
     raw_rounds: List[float] = []
+    # CPU seconds of this process (client threads included): on a loaded
+    # machine the steadier figure of what each layer costs.
+    typed_cpu: List[float] = []
+    raw_cpu: List[float] = []
     for r in range(rounds):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         await publisher.publish_envelopes(typed[r * size : (r + 1) * size])
         typed_rounds.append(per_record(time.perf_counter() - t, size))
-        t = time.perf_counter()
+        typed_cpu.append(per_record(time.process_time() - cpu, size))
+        t, cpu = time.perf_counter(), time.process_time()
         raw_produce(producer, raw[r * size : (r + 1) * size])
         raw_rounds.append(per_record(time.perf_counter() - t, size))
+        raw_cpu.append(per_record(time.process_time() - cpu, size))
     report(
         "produce, reports awaited", statistics.median(typed_rounds), statistics.median(raw_rounds)
     )
+    report("produce CPU", statistics.median(typed_cpu), statistics.median(raw_cpu))
 
     # Consume what both sides produced with two groups: the typed consumer
     # (decode, handler, offset stored) and a raw consumer storing each
@@ -154,27 +197,32 @@ async def throughput(addr: str, n: int) -> None:
     plain.subscribe([TOPIC])
     buffered: List[Message] = []
     typed_rounds, raw_rounds = [], []
+    typed_cpu, raw_cpu = [], []
     for _ in range(total // size):
         taken = 0
         stop.clear()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         await consumer.run(count, stop=stop)
         typed_rounds.append(per_record(time.perf_counter() - t, taken))
+        typed_cpu.append(per_record(time.process_time() - cpu, taken))
         got = 0
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         while got < size:
             if not buffered:
                 buffered = [m for m in plain.consume(500, 1.0) if m.error() is None]
                 continue
             m = buffered.pop(0)
+            raw_handle(m)
             plain.store_offsets(message=m)
             got += 1
         raw_rounds.append(per_record(time.perf_counter() - t, got))
+        raw_cpu.append(per_record(time.process_time() - cpu, got))
     await consumer.close()
     plain.close()
     report(
         "consume, decode + store", statistics.median(typed_rounds), statistics.median(raw_rounds)
     )
+    report("consume CPU", statistics.median(typed_cpu), statistics.median(raw_cpu))
     await bus.close()
 
 
@@ -182,7 +230,8 @@ async def latency_consumer(addr: str, total: int, raw: bool) -> None:
     """The consuming service of the latency run (its own process): prints
     ``ready`` once it owns the partitions, then one ``<message_id> <wall
     clock ns>`` line per record, then ``done``. ``raw``: a plain
-    confluent-kafka consumer that reads the id header and stores the offset."""
+    confluent-kafka consumer that reads the headers, parses the payload
+    (:func:`raw_handle`) and stores the offset."""
     seen: List[Tuple[str, int]] = []
     limit = total / 100 + 30
     group = "bench-latency-" + uuid.uuid4().hex
@@ -202,12 +251,12 @@ async def latency_consumer(addr: str, total: int, raw: bool) -> None:
         deadline = time.monotonic() + limit
         while len(seen) < total and time.monotonic() < deadline:
             for m in c.consume(100, 0.05):
-                at = time.time_ns()
                 if m.error() is not None:
                     continue
+                message_id, _ = raw_handle(m)
+                at = time.time_ns()
                 c.store_offsets(message=m)
-                ids = [v for k, v in record_headers(m) if k == "message_id"]
-                seen.append((ids[0].decode() if ids else "", at))
+                seen.append((message_id, at))
         c.close()
     else:
         bus = await Bus.connect(addr, ENV)
@@ -265,8 +314,9 @@ async def latency(addr: str, rate: float, seconds: float, raw: bool) -> None:
             behind = max(behind, -wait)
         sent[e.headers.message_id] = time.time_ns()
         if raw:
-            key, value, headers = records[i]
-            producer.produce(TOPIC, value, key, headers=list(headers))
+            key, item, pairs = records[i]
+            headers: List[Tuple[str, Union[str, bytes, None]]] = [(k, v.encode()) for k, v in pairs]
+            producer.produce(TOPIC, item.SerializeToString(), key, headers=headers)
             producer.poll(0)
         else:
             inflight.append(asyncio.ensure_future(publisher.publish_envelope(e)))

@@ -239,20 +239,32 @@ func (b *Bus) ProduceKeyed(ctx context.Context, topic string, key, value []byte,
 	return b.produce(ctx, &outRecord{topic: topic, key: key, value: value, headers: headers, maxBytes: maxBytes}, "", "")
 }
 
+// placement remembers the partition count of the last topic a burst
+// placed a record on, so that a burst reads it (under the bus's lock) once
+// per topic rather than once per record.
+type placement struct {
+	topic   string
+	n       int32
+	refresh bool
+}
+
 // kgoRecord checks the size and places the record.
-func (b *Bus) kgoRecord(ctx context.Context, r *outRecord, refresh bool) (*kgo.Record, error) {
+func (b *Bus) kgoRecord(ctx context.Context, r *outRecord, at *placement) (*kgo.Record, error) {
 	if size := RecordSize(r.key, r.value, r.headers); size > r.maxBytes {
 		return nil, newError(KindTooLarge, fmt.Sprintf(
 			"the record is %d bytes with its key and headers, over the topic's max.message.bytes of %d: nothing was sent; "+
 				"store the payload in object storage and publish a blob pointer (Envelope.ToBlob, Publisher.PublishPointer)",
 			size, r.maxBytes), nil)
 	}
-	n, err := b.Partitions(ctx, r.topic, refresh)
-	if err != nil {
-		return nil, err
+	if at.n == 0 || at.topic != r.topic {
+		n, err := b.Partitions(ctx, r.topic, at.refresh)
+		if err != nil {
+			return nil, err
+		}
+		at.topic, at.n = r.topic, n
 	}
 	return &kgo.Record{Topic: r.topic, Key: r.key, Value: r.value, Headers: toKafka(r.headers), Timestamp: r.timestamp,
-		Partition: PartitionFor(r.key, n)}, nil
+		Partition: PartitionFor(r.key, at.n)}, nil
 }
 
 // produce sends one record and awaits its report; an unknown topic or
@@ -274,11 +286,12 @@ func (b *Bus) produceAll(ctx context.Context, rs []*outRecord, topicID, producer
 	for attempt := 0; attempt < 2; attempt++ {
 		recs := make([]*kgo.Record, 0, len(rs))
 		index := make(map[*kgo.Record]int, len(rs))
+		at := placement{refresh: attempt == 1}
 		for i, r := range rs {
 			if attempt == 1 && errs[i] == nil {
 				continue
 			}
-			rec, err := b.kgoRecord(ctx, r, attempt == 1)
+			rec, err := b.kgoRecord(ctx, r, &at)
 			if err != nil {
 				return nil, err
 			}

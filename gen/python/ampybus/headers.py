@@ -306,6 +306,23 @@ def _days_in_month(y: int, m: int) -> int:
     return 30 if m in (4, 6, 9, 11) else 31
 
 
+# Records of one second share ``YYYY-MM-DDTHH:MM:SS``: remember the verdicts.
+@functools.lru_cache(maxsize=64)
+def _second_in_range(second: str) -> bool:
+    """Whether the date and time of day of a string the fast path matched
+    exist (year 0001.., a real day of the month, no leap second)."""
+    year, month, day = int(second[0:4]), int(second[5:7]), int(second[8:10])
+    hour, minute, sec = int(second[11:13]), int(second[14:16]), int(second[17:19])
+    return (
+        year != 0
+        and 1 <= month <= 12
+        and 1 <= day <= _days_in_month(year, month)
+        and hour <= 23
+        and minute <= 59
+        and sec <= 59
+    )
+
+
 def rfc3339_problem(s: str) -> Optional[str]:
     """Why ``s`` is not RFC 3339 UTC as the contract writes it, or ``None``.
 
@@ -313,17 +330,8 @@ def rfc3339_problem(s: str) -> Optional[str]:
     uppercase ``T`` and ``Z`` only, no offsets, no leap second, years 0001..9999.
     """
     m = _RFC3339_UTC.match(s)
-    if m:
-        year, month, day, hour, minute, second = (int(g) for g in m.groups())
-        if (
-            year != 0
-            and 1 <= month <= 12
-            and 1 <= day <= _days_in_month(year, month)
-            and hour <= 23
-            and minute <= 59
-            and second <= 59
-        ):
-            return None
+    if m and _second_in_range(s[:19]):
+        return None
     b = s.encode("utf-8")
     if b[-1:] != b"Z":
         return "does not end in `Z`: times on the bus are UTC, written with `Z`"
@@ -476,20 +484,45 @@ class Headers:
         Parsing runs this too, so headers from :meth:`from_pairs` are always
         valid; call it after editing fields by hand.
         """
-        parse_message_id(self.message_id)
-        _check_text(SCHEMA_FQDN, self.schema_fqdn)
+        self._validate(True)
+
+    def _validate(self, ids: bool) -> None:
+        """:meth:`validate`; ``ids=False`` skips ``message_id`` and
+        ``traceparent``, which :meth:`from_pairs` has parsed already."""
+        if ids:
+            parse_message_id(self.message_id)
+        # One scan for the common case: no required text empty or with a
+        # control character (the separator is neither). Otherwise each
+        # field is checked in contract order below, naming the first problem.
+        texts = (
+            self.schema_fqdn,
+            self.schema_version,
+            self.produced_at,
+            self.producer,
+            self.source,
+            self.run_id,
+            self.partition_key,
+        )
+        plain = all(texts) and not _CONTROL.search(" ".join(texts))
+        if not plain:
+            _check_text(SCHEMA_FQDN, self.schema_fqdn)
         _check(SCHEMA_FQDN, self.schema_fqdn, _fqdn_problem(self.schema_fqdn))
-        _check_text(SCHEMA_VERSION, self.schema_version)
+        if not plain:
+            _check_text(SCHEMA_VERSION, self.schema_version)
         _check(SCHEMA_VERSION, self.schema_version, _semver_problem(self.schema_version))
         if self.content_type != PROTOBUF:
             raise _invalid(CONTENT_TYPE, self.content_type, "is not `application/x-protobuf`")
-        _check_text(PRODUCED_AT, self.produced_at)
+        if not plain:
+            _check_text(PRODUCED_AT, self.produced_at)
         _check(PRODUCED_AT, self.produced_at, rfc3339_problem(self.produced_at))
-        _check_text(PRODUCER, self.producer)
-        _check_text(SOURCE, self.source)
-        _check_text(RUN_ID, self.run_id)
-        parse_traceparent(self.traceparent)
-        _check_text(PARTITION_KEY, self.partition_key)
+        if not plain:
+            _check_text(PRODUCER, self.producer)
+            _check_text(SOURCE, self.source)
+            _check_text(RUN_ID, self.run_id)
+        if ids:
+            parse_traceparent(self.traceparent)
+        if not plain:
+            _check_text(PARTITION_KEY, self.partition_key)
         if self.content_encoding is not None:
             _check(
                 CONTENT_ENCODING,
@@ -615,7 +648,7 @@ class Headers:
             schema_hash=seen.get(SCHEMA_HASH),
             blob=blob,
         )
-        headers.validate()
+        headers._validate(False)
         return headers
 
 

@@ -12,8 +12,19 @@
 // The raw side sends the typed side's bytes, key, headers and partition
 // with a franz-go client configured like the bus's producer (idempotent,
 // acks=all, no compression, 5 ms linger, manual partitioner), so only the
-// layer differs: the envelope, the size pre-check and the placement on
-// produce; header mapping, envelope decoding and metrics on consume.
+// layer differs. Per record:
+//
+//   - produce, typed: PublishEnvelopes / PublishEnvelope (topic, key, headers
+//     from the bindings, size pre-check, Java partition, reports awaited,
+//     metrics); raw: what a hand-written service does: proto.Marshal of the
+//     payload, record headers from the same header values, the same key and
+//     partition, ProduceSync, reports awaited.
+//   - consume, typed: Consumer.Drain (header contract, schema hash and gzip
+//     checks, proto decode, handler, offset marked for commit after the
+//     handler, metrics); raw: what a hand-written franz-go group consumer
+//     does with the same bytes: PollFetches, read the message id and schema
+//     headers and check the schema name, proto.Unmarshal into NewsItem,
+//     MarkCommitRecords (auto-commit of marks).
 package main
 
 import (
@@ -26,6 +37,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -92,7 +104,7 @@ func main() {
 	defer raw.Close()
 
 	typedRecs := make([]*bus.Envelope, *n)
-	rawRecs := make([]*kgo.Record, *n)
+	rawRecs := make([]rawRecord, *n)
 	for i := range *n {
 		typedRecs[i] = envelope(i)
 		e := envelope(i)
@@ -101,12 +113,8 @@ func main() {
 		subject, err := kafkabus.NewsV1Raw.TopicFor(e.Payload, env)
 		must(err)
 		key := []byte(subject.KafkaKey(e.Headers.PartitionKey))
-		hs := make([]kgo.RecordHeader, len(rec.Headers))
-		for j, h := range rec.Headers {
-			hs[j] = kgo.RecordHeader{Key: h.Name, Value: []byte(h.Value)}
-		}
-		rawRecs[i] = &kgo.Record{Topic: topic, Key: key, Value: rec.Payload, Headers: hs,
-			Partition: kafkabus.PartitionFor(key, partitions)}
+		rawRecs[i] = rawRecord{key: key, headers: rec.Headers, payload: e.Payload.(*newsv1.NewsItem),
+			partition: kafkabus.PartitionFor(key, partitions)}
 	}
 	fmt.Printf("Kafka 4.4 on loopback (KRaft, one broker), topic of %d partitions, 1 KiB payloads, %d records each, franz-go v1.22.3\n",
 		partitions, *n)
@@ -115,6 +123,9 @@ func main() {
 	// alternating the two sides over two rounds; each side's best counts.
 	const burst = 1000
 	typedPub, rawPub := 1e9, 1e9
+	// CPU seconds of this process per record (client goroutines included):
+	// on a loaded machine the steadier figure of what each layer costs.
+	typedPubCPU, rawPubCPU := 1e9, 1e9
 	if *profile != "" {
 		f, err := os.Create(*profile + ".produce")
 		must(err)
@@ -122,41 +133,50 @@ func main() {
 	}
 	for round := range 2 {
 		lo, hi := round**n/2, (round+1)**n/2
-		t := time.Now()
+		t, cpu := time.Now(), cpuSeconds()
 		for i := lo; i < hi; i += burst {
 			_, err := pub.PublishEnvelopes(ctx, typedRecs[i:min(i+burst, hi)])
 			must(err)
 		}
 		typedPub = min(typedPub, time.Since(t).Seconds()/float64(hi-lo))
-		t = time.Now()
+		typedPubCPU = min(typedPubCPU, (cpuSeconds()-cpu)/float64(hi-lo))
+		t, cpu = time.Now(), cpuSeconds()
 		for i := lo; i < hi; i += burst {
-			must(raw.ProduceSync(ctx, rawRecs[i:min(i+burst, hi)]...).FirstErr())
+			must(raw.ProduceSync(ctx, kgoRecords(rawRecs[i:min(i+burst, hi)])...).FirstErr())
 		}
 		rawPub = min(rawPub, time.Since(t).Seconds()/float64(hi-lo))
+		rawPubCPU = min(rawPubCPU, (cpuSeconds()-cpu)/float64(hi-lo))
 	}
 	if *profile != "" {
 		pprof.StopCPUProfile()
 	}
 	report("produce, bursts of 1000", typedPub, rawPub)
-	// One record at a time, each report awaited before the next.
-	const single = 500
-	t := time.Now()
-	for _, e := range typedRecs[:single] {
-		_, err := pub.PublishEnvelope(ctx, e)
-		must(err)
+	report("produce CPU, bursts", typedPubCPU, rawPubCPU)
+	// One record at a time, each report awaited before the next, in five
+	// alternating rounds of 100; each side's best round counts.
+	const single, rounds = 500, 5
+	typedOne, rawOne := 1e9, 1e9
+	for r := range rounds {
+		lo, hi := r*single/rounds, (r+1)*single/rounds
+		t := time.Now()
+		for _, e := range typedRecs[lo:hi] {
+			_, err := pub.PublishEnvelope(ctx, e)
+			must(err)
+		}
+		typedOne = min(typedOne, time.Since(t).Seconds()/float64(hi-lo))
+		t = time.Now()
+		for i := lo; i < hi; i++ {
+			must(raw.ProduceSync(ctx, kgoRecords(rawRecs[i:i+1])...).FirstErr())
+		}
+		rawOne = min(rawOne, time.Since(t).Seconds()/float64(hi-lo))
 	}
-	typedOne := time.Since(t).Seconds() / single
-	t = time.Now()
-	for _, r := range rawRecs[:single] {
-		r2 := *r
-		must(raw.ProduceSync(ctx, &r2).FirstErr())
-	}
-	report("produce, one at a time", typedOne, time.Since(t).Seconds()/single)
+	report("produce, one at a time", typedOne, rawOne)
 
 	// Consume every record (2n + 2·single) in a fresh group: typed, and raw
 	// with a proto.Unmarshal per record (the least a raw consumer does).
 	total := uint64(2**n + 2*single)
 	typedCon, rawCon := 1e9, 1e9
+	typedConCPU, rawConCPU := 1e9, 1e9
 	for round := range 2 {
 		typed := func() {
 			if *profile != "" {
@@ -165,8 +185,10 @@ func main() {
 				must(pprof.StartCPUProfile(f))
 				defer pprof.StopCPUProfile()
 			}
-			idle := time.Second
-			t := time.Now()
+			// The idle time also covers joining the group, which takes
+			// seconds on a loaded machine; it is not counted.
+			idle := 3 * time.Second
+			t, cpu := time.Now(), cpuSeconds()
 			c, err := kafkabus.NewConsumer(ctx, b, kafkabus.NewsV1Raw, fmt.Sprintf("bench-typed-%d", round), kafkabus.ConsumerOptions{})
 			must(err)
 			stats, err := c.Drain(ctx, func(context.Context, *kafkabus.Delivery[*newsv1.NewsItem]) error { return nil }, idle)
@@ -176,9 +198,11 @@ func main() {
 				must(fmt.Errorf("the typed consumer handled %d of %d", stats.Consumed, total))
 			}
 			typedCon = min(typedCon, (time.Since(t)-idle).Seconds()/float64(total))
+			typedConCPU = min(typedConCPU, (cpuSeconds()-cpu)/float64(total))
 		}
 		raws := func() {
-			rawCon = min(rawCon, rawConsume(ctx, *boot, fmt.Sprintf("bench-raw-%d", round), total))
+			wall, cpu := rawConsume(ctx, *boot, fmt.Sprintf("bench-raw-%d", round), total)
+			rawCon, rawConCPU = min(rawCon, wall), min(rawConCPU, cpu)
 		}
 		if round == 0 {
 			typed()
@@ -189,8 +213,35 @@ func main() {
 		}
 	}
 	report("consume, group + decode", typedCon, rawCon)
+	report("consume CPU", typedConCPU, rawConCPU)
 
 	latency(ctx, b, pub)
+}
+
+// rawRecord is what a hand-written producer holds before it sends: the
+// payload, the typed side's key and header values, and the partition by
+// Java's rule.
+type rawRecord struct {
+	key       []byte
+	headers   []bus.HeaderPair
+	payload   *newsv1.NewsItem
+	partition int32
+}
+
+// kgoRecords is the raw side's per-record work: proto.Marshal of the
+// payload and the record headers written from the header values.
+func kgoRecords(rs []rawRecord) []*kgo.Record {
+	out := make([]*kgo.Record, len(rs))
+	for i, r := range rs {
+		body, err := proto.Marshal(r.payload)
+		must(err)
+		hs := make([]kgo.RecordHeader, len(r.headers))
+		for j, h := range r.headers {
+			hs[j] = kgo.RecordHeader{Key: h.Name, Value: []byte(h.Value)}
+		}
+		out[i] = &kgo.Record{Topic: topic, Key: r.key, Value: body, Headers: hs, Partition: r.partition}
+	}
+	return out
 }
 
 // recreate deletes the bench topic and creates it again.
@@ -225,19 +276,33 @@ func recreate(ctx context.Context, boot string) {
 }
 
 // rawConsume reads total records in a new group with franz-go alone,
-// unmarshalling each payload and marking it for commit, and returns wall
-// seconds per record (from creating the client to the last record).
-func rawConsume(ctx context.Context, boot, group string, total uint64) float64 {
-	t := time.Now()
+// reading the headers it needs, unmarshalling each payload and marking it
+// for commit, and returns wall and CPU seconds per record (from creating
+// the client to the last record).
+func rawConsume(ctx context.Context, boot, group string, total uint64) (float64, float64) {
+	t, cpu := time.Now(), cpuSeconds()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(boot), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
 		kgo.AutoCommitMarks(), kgo.AutoCommitInterval(time.Second), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(100*time.Millisecond))
 	must(err)
 	defer cl.Close()
+	fqdn := string((&newsv1.NewsItem{}).ProtoReflect().Descriptor().FullName())
 	var seen uint64
 	for seen < total {
 		fs := cl.PollFetches(ctx)
 		fs.EachRecord(func(r *kgo.Record) {
+			var id, schema string
+			for _, h := range r.Headers {
+				switch h.Key {
+				case "message_id":
+					id = string(h.Value)
+				case "schema_fqdn":
+					schema = string(h.Value)
+				}
+			}
+			if id == "" || schema != fqdn {
+				must(fmt.Errorf("unexpected headers %v", r.Headers))
+			}
 			must(proto.Unmarshal(r.Value, &newsv1.NewsItem{}))
 			cl.MarkCommitRecords(r)
 			seen++
@@ -245,7 +310,7 @@ func rawConsume(ctx context.Context, boot, group string, total uint64) float64 {
 	}
 	elapsed := time.Since(t).Seconds() / float64(total)
 	must(cl.CommitMarkedOffsets(ctx))
-	return elapsed
+	return elapsed, (cpuSeconds() - cpu) / float64(total)
 }
 
 // latency publishes at a steady 2,000 msg/s for 5 s, without waiting for
@@ -301,6 +366,14 @@ func latency(ctx context.Context, b *kafkabus.Bus, pub *kafkabus.Publisher[*news
 	pct := func(p float64) float64 { return lat[min(int(float64(len(lat))*p), len(lat)-1)] }
 	fmt.Printf("produce -> first delivery at %.0f msg/s for %.0f s (%d of %d records): p50 %.2f ms, p99 %.2f ms, max %.2f ms  "+
 		"(SLO p99: 50 ms critical, 150 ms market data)\n", rate, secs, len(lat), total, pct(0.50), pct(0.99), lat[len(lat)-1])
+}
+
+// cpuSeconds is the user and system CPU time of this process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	must(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	sec := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return sec(ru.Utime) + sec(ru.Stime)
 }
 
 func report(what string, typed, raw float64) {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, cast
 
 import confluent_kafka
 from confluent_kafka import KafkaException, Message
@@ -204,6 +204,10 @@ def received_headers(msg: Message) -> RawHeaders:
     raw = msg.headers()
     if not raw:
         return []
+    if isinstance(raw, list) and all(type(v) is bytes for _, v in raw):
+        # Records from other clients: the message's own list of (str,
+        # bytes), already the shape wanted (read here, never changed).
+        return cast(RawHeaders, raw)
     pairs = raw.items() if isinstance(raw, dict) else raw
     out: RawHeaders = []
     for name, value in pairs:

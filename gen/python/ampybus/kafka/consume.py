@@ -197,6 +197,9 @@ class _Rules(Generic[M]):
             else [ms / 1000 for ms in tier.nak_backoff_ms]
         )
         self.pattern = _subtopic_pattern(bus, topic, self.kafka_topic)
+        # Verdicts by subtopic: a topic's records repeat a few subtopics.
+        # Bounded: cleared when it grows past 1,024.
+        self._ours: Dict[str, bool] = {}
 
     def ours(self, key: Optional[bytes]) -> bool:
         """Whether a record belongs to this topic by its key's subtopic. A key
@@ -207,10 +210,16 @@ class _Rules(Generic[M]):
             subtopic = key.decode("utf-8").split(" ", 1)[0]
         except UnicodeDecodeError:
             return True
-        tokens = subtopic.split(".")
-        return len(tokens) == len(self.pattern) and all(
-            p == "*" or p == t for p, t in zip(self.pattern, tokens)
-        )
+        verdict = self._ours.get(subtopic)
+        if verdict is None:
+            if len(self._ours) >= 1024:
+                self._ours.clear()
+            tokens = subtopic.split(".")
+            verdict = len(tokens) == len(self.pattern) and all(
+                p == "*" or p == t for p, t in zip(self.pattern, tokens)
+            )
+            self._ours[subtopic] = verdict
+        return verdict
 
     async def handle(
         self,
@@ -462,11 +471,11 @@ class Consumer(Generic[M]):
             await self._rules.handle(msg, handler, stats, self._dead_letter)
         else:
             stats.skipped += 1
-        tp = TopicPartition(msg.topic() or "", msg.partition() or 0, (msg.offset() or 0) + 1)
+        # The record's offset + 1, as a TopicPartition of its own would say.
         # Failing only when the partition went to another member in a
         # rebalance: that member hands the record out again (at-least-once).
         with contextlib.suppress(KafkaException):
-            self._consumer.store_offsets(offsets=[tp])
+            self._consumer.store_offsets(message=msg)
 
     async def _next(self, wait: float) -> Optional[confluent_kafka.Message]:
         """The next record, or ``None`` after ``wait`` seconds without one."""

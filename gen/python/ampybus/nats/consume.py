@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import dataclasses
+import functools
 import time
 from datetime import datetime, timedelta, timezone
 from typing import (
@@ -194,6 +195,25 @@ def _published_ns(msg: Msg) -> int:
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+# Records of one second share ``YYYY-MM-DDTHH:MM:SS``: remember the sums.
+@functools.lru_cache(maxsize=64)
+def _epoch_second(second: str) -> int:
+    """Seconds since the epoch of ``YYYY-MM-DDTHH:MM:SS`` (UTC)."""
+    return calendar.timegm(
+        (
+            int(second[0:4]),
+            int(second[5:7]),
+            int(second[8:10]),
+            int(second[11:13]),
+            int(second[14:16]),
+            int(second[17:19]),
+            0,
+            0,
+            0,
+        )
+    )
+
+
 def _unix_ns(t: datetime) -> int:
     """Nanoseconds since the epoch of an aware datetime, exactly."""
     return (t - _EPOCH) // timedelta(microseconds=1) * 1000
@@ -201,19 +221,7 @@ def _unix_ns(t: datetime) -> int:
 
 def _produced_ms(produced_at: str) -> float:
     """Milliseconds since the epoch of a valid ``produced_at``."""
-    whole = calendar.timegm(
-        (
-            int(produced_at[0:4]),
-            int(produced_at[5:7]),
-            int(produced_at[8:10]),
-            int(produced_at[11:13]),
-            int(produced_at[14:16]),
-            int(produced_at[17:19]),
-            0,
-            0,
-            0,
-        )
-    )
+    whole = _epoch_second(produced_at[:19])
     frac = produced_at[20:-1]
     return whole * 1e3 + (int(frac) / 10 ** len(frac) * 1e3 if frac else 0.0)
 

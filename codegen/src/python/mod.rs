@@ -137,6 +137,13 @@ pub fn package_name(project: &Project) -> String {
     format!("{ns}bus")
 }
 
+/// `targets.python.types`: the package prefix of the user's own payload
+/// modules, when the registry names one (docs/python.md, "Adopting ampygen
+/// on an existing proto repository").
+fn external_types(project: &Project) -> Option<&str> {
+    project.registry.targets.python.as_ref().and_then(|t| t.types.as_ref()).map(|t| t.value.as_str())
+}
+
 /// Every problem with the registry that [`generate`] would refuse, without
 /// rendering: module paths and names Python cannot spell. `generate` runs
 /// the same functions, so `check` and `generate` cannot disagree.
@@ -161,8 +168,9 @@ fn modules(project: &Project, package: &str) -> (BTreeMap<String, pb::PyModule>,
     // Payload modules, for every file of the pool that is not a WKT.
     let pool = &project.compiled.pool;
     let mut modules: BTreeMap<String, pb::PyModule> = BTreeMap::new();
+    let external = external_types(project);
     for f in pool.files() {
-        match pb::module_for(package, f.name()) {
+        match pb::module_for(package, external, f.name()) {
             Ok(m) => {
                 modules.insert(f.name().to_owned(), m);
             }
@@ -301,12 +309,16 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         let Some(m) = modules.get(msg.parent_file().name()) else { continue };
         let alias =
             module_aliases.entry(m.module.clone()).or_insert_with(|| globals.ident(&short_alias(&m.module))).clone();
-        let rel_module = m.module.strip_prefix(&format!("{package}.")).unwrap_or(&m.module);
-        let (from, leaf) = rel_module.rsplit_once('.').unwrap_or(("", rel_module));
         imports.insert(if m.ours {
+            let rel_module = m.module.strip_prefix(&format!("{package}.")).unwrap_or(&m.module);
+            let (from, leaf) = rel_module.rsplit_once('.').unwrap_or(("", rel_module));
             format!("from .{from} import {leaf} as {alias}")
         } else {
-            format!("from {from} import {leaf} as {alias}")
+            match m.module.rsplit_once('.') {
+                Some((from, leaf)) => format!("from {from} import {leaf} as {alias}"),
+                // A top-level module of the user's (a proto file at the root).
+                None => format!("import {} as {alias}", m.module),
+            }
         });
         let rel_name =
             msg.full_name().strip_prefix(msg.package_name()).unwrap_or(msg.full_name()).trim_start_matches('.');

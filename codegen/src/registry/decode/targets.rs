@@ -299,3 +299,34 @@ pub fn python_package_problem(name: &str) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{go_package_option_problem, go_replace_problem, go_version_problem};
+
+    /// What reaches go.mod and import blocks verbatim is held to plain
+    /// characters: no quote, space, newline or `=>` can get through.
+    #[test]
+    fn own_types_values_are_plain() {
+        for ok in ["v1.2.3", "v0.0.0", "v0.0.0-20240101000000-abcdef123456", "v2.0.0+incompatible"] {
+            assert_eq!(go_version_problem(ok), None, "{ok}");
+        }
+        for bad in ["1.2.3", "v1.2", "v01.2.3", "v1.2.3\nreplace x => y", "latest", ""] {
+            assert!(go_version_problem(bad).is_some(), "{bad}");
+        }
+        for ok in ["../protos", "./vendor/acme-protos", "../../a/b~c"] {
+            assert_eq!(go_replace_problem(ok), None, "{ok}");
+        }
+        for bad in ["/abs/path", "protos", "../a b", "../a\"b", "../a\n", "..//a", "../a=>b", "C:\\x"] {
+            assert!(go_replace_problem(bad).is_some(), "{bad}");
+        }
+        for ok in ["example.com/p/bars", "example.com/p/bars;barspb", "example.com/p/v1;Bars_1"] {
+            assert_eq!(go_package_option_problem(ok), None, "{ok}");
+        }
+        for bad in
+            ["example.com/p/bars;1x", "example.com/p/bars;type", "example.com/p bars", "example.com/\"p", ";x", ""]
+        {
+            assert!(go_package_option_problem(bad).is_some(), "{bad}");
+        }
+    }
+}

@@ -151,6 +151,21 @@ fn python_bindings_import_the_users_modules() {
 }
 
 #[test]
+fn the_users_modules_cannot_share_the_packages_top_level_name() {
+    // protoc's top-level layout puts the modules under `ampy`; a generated
+    // package `ampy.bus` would hide them.
+    let dir = with_targets("targets:\n  python:\n    package: ampy.bus\n    types: \"\"\n");
+    let out = ampygen(dir.path())
+        .args(["--diagnostics", "short", "generate", "--lang", "python", "--out", "py"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("registry/ampy.yaml:33:12: error[generate::python_name]"), "{stderr}");
+    assert!(!dir.path().join("py").exists());
+}
+
+#[test]
 fn without_the_settings_nothing_changes() {
     // The default registry (no types_module, no python types) still
     // generates its own payload types; gen/ is that output (checked fresh

@@ -169,8 +169,27 @@ fn modules(project: &Project, package: &str) -> (BTreeMap<String, pb::PyModule>,
     let pool = &project.compiled.pool;
     let mut modules: BTreeMap<String, pb::PyModule> = BTreeMap::new();
     let external = external_types(project);
+    let top = |m: &str| m.split('.').next().unwrap_or_default().to_owned();
     for f in pool.files() {
         match pb::module_for(package, external, f.name()) {
+            // The user's modules under the generated package's top-level
+            // name: one of the two would hide the other on import.
+            Ok(m) if external.is_some() && !pb::is_runtime_file(f.name()) && top(&m.module) == top(package) => {
+                let mut d = Diagnostic::error(
+                    "generate::python_name",
+                    format!(
+                        "your payload module `{}` and the generated package `{package}` share the top-level name `{}`, \
+                         so one would hide the other",
+                        m.module,
+                        top(package)
+                    ),
+                )
+                .help("choose another `targets.python.package` (or `targets.python.types`)");
+                if let Some(t) = project.registry.targets.python.as_ref().and_then(|t| t.types.as_ref()) {
+                    d = d.at(&project.registry.source, t.span.clone());
+                }
+                diags.push(d);
+            }
             Ok(m) => {
                 modules.insert(f.name().to_owned(), m);
             }

@@ -6,6 +6,7 @@
 //! rendered from `templates/go/*.hbs`, with every name, literal and line
 //! of key-path code computed here.
 
+mod external;
 mod kafkabus;
 mod keys;
 pub(crate) mod names;
@@ -44,30 +45,57 @@ pub struct Settings {
     pub module: String,
     /// Package name of the bus package.
     pub package: String,
-    /// Import path prefix of the payload packages.
+    /// Import path prefix of the payload packages (with `external`, the
+    /// prefix of files without a `go_package`, or empty when unset).
     pub types: String,
+    /// The user's module of payload types, when the registry names one:
+    /// ampygen then generates none and imports theirs.
+    pub external: Option<External>,
+}
+
+/// `targets.go.types_module` and `types_replace`.
+pub struct External {
+    pub path: String,
+    pub version: String,
+    pub replace: Option<String>,
 }
 
 /// `targets.go` with its defaults: module = the namespace, package = the
-/// module's last element (sanitised), types = module + `/pb`.
+/// module's last element (sanitised), types = module + `/pb` (no default
+/// with `types_module`: the user's layout is theirs).
 pub fn settings(project: &Project) -> Result<Settings, Diagnostics> {
     let reg = &project.registry;
     let go = reg.targets.go.as_ref();
     let module = go.and_then(|g| g.module.as_ref()).map_or_else(|| reg.namespace.value.clone(), |m| m.value.clone());
     let package = go.and_then(|g| g.package.as_ref()).map_or_else(|| default_package(&module), |p| p.value.clone());
+    if let Some(tm) = go.and_then(|g| g.types_module.as_ref()) {
+        return Ok(Settings {
+            module,
+            package,
+            types: go.and_then(|g| g.types.as_ref()).map_or_else(String::new, |t| t.value.clone()),
+            external: Some(External {
+                path: tm.path.clone(),
+                version: tm.version.clone(),
+                replace: go.and_then(|g| g.types_replace.as_ref()).map(|r| r.value.clone()),
+            }),
+        });
+    }
     let types = go.and_then(|g| g.types.as_ref()).map_or_else(|| format!("{module}/pb"), |t| t.value.clone());
     if types == module || !types.starts_with(&format!("{module}/")) {
         let mut d = Diagnostic::error(
             "generate::go_types",
             format!("`targets.go.types` (`{types}`) is not inside the module `{module}`"),
         )
-        .help(format!("the payload packages are generated into the module; write e.g. `types: {module}/pb`"));
+        .help(format!(
+            "the payload packages are generated into the module; write e.g. `types: {module}/pb`, or, to use \
+             payload types you already generate elsewhere, also set `types_module: PATH VERSION` (docs/go.md)"
+        ));
         if let Some(t) = go.and_then(|g| g.types.as_ref()) {
             d = d.at(&reg.source, t.span.clone());
         }
         return Err(d.into());
     }
-    Ok(Settings { module, package, types })
+    Ok(Settings { module, package, types, external: None })
 }
 
 fn default_package(module: &str) -> String {
@@ -113,7 +141,10 @@ fn layout(project: &Project) -> Result<Layout, Diagnostics> {
     let settings = settings(project)?;
     let mut packages: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut mappings = Vec::new();
-    for f in project.compiled.pool.files() {
+    if let Some(external) = &settings.external {
+        packages = external::packages(project, &settings, external)?;
+    }
+    for f in project.compiled.pool.files().filter(|_| settings.external.is_none()) {
         if plugin::is_builtin(f.name()) {
             continue;
         }
@@ -164,6 +195,10 @@ pub fn validate(project: &Project) -> Diagnostics {
 /// Renders the Go module for `project`, in memory.
 pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
     let Layout { settings, packages, mappings, aliases } = layout(project)?;
+    if settings.external.is_some() {
+        // The payload types are the user's: no plugin, no `pb/`.
+        return render_bus(project, &settings, &aliases, &packages);
+    }
     // The plugin (a separate process) runs while the bus package renders.
     let (payloads, bus) = std::thread::scope(|scope| {
         let plugin = scope.spawn(|| plugin::run(project, &settings.module, &mappings));
@@ -238,7 +273,21 @@ fn render_bus(
             sum: kafkabus::GO_SUM,
         });
     }
-    let (deps, sum) = merge_requirements(&wanted);
+    let (mut deps, sum) = merge_requirements(&wanted);
+    let mut replace = None;
+    if let Some(e) = &settings.external {
+        // The user's module is a direct requirement like protobuf; its
+        // go.sum lines are the user's to add (`go mod tidy`) unless it is
+        // replaced by a directory, which needs none (docs/go.md).
+        let deps = deps.get_or_insert_with(|| view::GoModDeps {
+            go: CORE_GO_VERSION.to_owned(),
+            direct: vec![format!("google.golang.org/protobuf {PLUGIN_VERSION}")],
+            indirect: Vec::new(),
+        });
+        deps.direct.push(format!("{} {}", e.path, e.version));
+        deps.direct.sort();
+        replace = e.replace.as_ref().map(|dir| format!("{} => {dir}", e.path));
+    }
     render(
         "go.mod",
         &view::GoMod {
@@ -246,6 +295,7 @@ fn render_bus(
             module: settings.module.clone(),
             protobuf: PLUGIN_VERSION.to_owned(),
             deps,
+            replace,
         },
     );
     if diags.has_errors() {
@@ -260,6 +310,10 @@ fn render_bus(
     files.insert("go.sum".to_owned(), sum);
     Ok(files)
 }
+
+/// The go directive of a module without transports (templates/go/go.mod.hbs
+/// prints the same for the core module).
+const CORE_GO_VERSION: &str = "1.23";
 
 /// What a transport package adds to go.mod and go.sum.
 struct Requirements {

@@ -25,8 +25,11 @@ pub struct GoMod {
     pub header: String,
     pub module: String,
     pub protobuf: String,
-    /// Set when the module includes a transport package.
+    /// Set when the module includes a transport package or requires the
+    /// user's payload types.
     pub deps: Option<GoModDeps>,
+    /// `MODULE => DIR`: the user's types module replaced by a directory.
+    pub replace: Option<String>,
 }
 
 /// What the transport packages add to go.mod: the go directive their
@@ -48,11 +51,19 @@ pub struct Doc {
 
 pub fn doc(project: &Project, settings: &Settings, header: &str) -> Doc {
     let reg = &project.registry;
+    let types = match &settings.external {
+        None => format!("The payload types are in the packages under {}.", settings.types),
+        Some(e) => format!(
+            "The payload types are not generated here: they are the ones in the module {} \
+             (targets.go.types_module).",
+            e.path
+        ),
+    };
     let text = format!(
         "Package {} is the bus contract of the `{}` registry: envs, subjects and subscription patterns, \
-         partition and dedupe keys, schema constants and checks, headers and envelopes. The payload \
-         types are in the packages under {}.\n\nSee docs/go.md in ampygen for the API and its defaults.",
-        settings.package, reg.namespace.value, settings.types
+         partition and dedupe keys, schema constants and checks, headers and envelopes. {types}\n\nSee \
+         docs/go.md in ampygen for the API and its defaults.",
+        settings.package, reg.namespace.value
     );
     Doc { header: header.to_owned(), package: settings.package.clone(), lines: wrap(&text) }
 }

@@ -137,6 +137,13 @@ pub fn package_name(project: &Project) -> String {
     format!("{ns}bus")
 }
 
+/// `targets.python.types`: the package prefix of the user's own payload
+/// modules, when the registry names one (docs/python.md, "Adopting ampygen
+/// on an existing proto repository").
+fn external_types(project: &Project) -> Option<&str> {
+    project.registry.targets.python.as_ref().and_then(|t| t.types.as_ref()).map(|t| t.value.as_str())
+}
+
 /// Every problem with the registry that [`generate`] would refuse, without
 /// rendering: module paths and names Python cannot spell. `generate` runs
 /// the same functions, so `check` and `generate` cannot disagree.
@@ -161,8 +168,28 @@ fn modules(project: &Project, package: &str) -> (BTreeMap<String, pb::PyModule>,
     // Payload modules, for every file of the pool that is not a WKT.
     let pool = &project.compiled.pool;
     let mut modules: BTreeMap<String, pb::PyModule> = BTreeMap::new();
+    let external = external_types(project);
+    let top = |m: &str| m.split('.').next().unwrap_or_default().to_owned();
     for f in pool.files() {
-        match pb::module_for(package, f.name()) {
+        match pb::module_for(package, external, f.name()) {
+            // The user's modules under the generated package's top-level
+            // name: one of the two would hide the other on import.
+            Ok(m) if external.is_some() && !pb::is_runtime_file(f.name()) && top(&m.module) == top(package) => {
+                let mut d = Diagnostic::error(
+                    "generate::python_name",
+                    format!(
+                        "your payload module `{}` and the generated package `{package}` share the top-level name `{}`, \
+                         so one would hide the other",
+                        m.module,
+                        top(package)
+                    ),
+                )
+                .help("choose another `targets.python.package` (or `targets.python.types`)");
+                if let Some(t) = project.registry.targets.python.as_ref().and_then(|t| t.types.as_ref()) {
+                    d = d.at(&project.registry.source, t.span.clone());
+                }
+                diags.push(d);
+            }
             Ok(m) => {
                 modules.insert(f.name().to_owned(), m);
             }
@@ -301,12 +328,16 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         let Some(m) = modules.get(msg.parent_file().name()) else { continue };
         let alias =
             module_aliases.entry(m.module.clone()).or_insert_with(|| globals.ident(&short_alias(&m.module))).clone();
-        let rel_module = m.module.strip_prefix(&format!("{package}.")).unwrap_or(&m.module);
-        let (from, leaf) = rel_module.rsplit_once('.').unwrap_or(("", rel_module));
         imports.insert(if m.ours {
+            let rel_module = m.module.strip_prefix(&format!("{package}.")).unwrap_or(&m.module);
+            let (from, leaf) = rel_module.rsplit_once('.').unwrap_or(("", rel_module));
             format!("from .{from} import {leaf} as {alias}")
         } else {
-            format!("from {from} import {leaf} as {alias}")
+            match m.module.rsplit_once('.') {
+                Some((from, leaf)) => format!("from {from} import {leaf} as {alias}"),
+                // A top-level module of the user's (a proto file at the root).
+                None => format!("import {} as {alias}", m.module),
+            }
         });
         let rel_name =
             msg.full_name().strip_prefix(msg.package_name()).unwrap_or(msg.full_name()).trim_start_matches('.');

@@ -23,7 +23,8 @@ pub struct PyModule {
     /// Dotted module name, `ampybus.pb.ampy.bars.v1.bars_pb2` or
     /// `google.protobuf.timestamp_pb2`.
     pub module: String,
-    /// Whether this package generates it (false for well-known types).
+    /// Whether this package generates it (false for well-known types and
+    /// the user's own payload modules).
     pub ours: bool,
 }
 
@@ -33,8 +34,10 @@ pub fn is_runtime_file(name: &str) -> bool {
 }
 
 /// The module of a proto file, or why it has none (a path component that
-/// is not a Python identifier).
-pub fn module_for(package: &str, file: &str) -> Result<PyModule, String> {
+/// is not a Python identifier). With `external` (`targets.python.types`)
+/// the module is the user's, `{external}.{path}_pb2` as `protoc
+/// --python_out` names it (at the top level when `external` is empty).
+pub fn module_for(package: &str, external: Option<&str>, file: &str) -> Result<PyModule, String> {
     let stem = file.strip_suffix(".proto").unwrap_or(file).replace('-', "_");
     for part in stem.split('/') {
         if !is_attr(part) {
@@ -47,7 +50,11 @@ pub fn module_for(package: &str, file: &str) -> Result<PyModule, String> {
     if is_runtime_file(file) {
         return Ok(PyModule { module: format!("{dotted}_pb2"), ours: false });
     }
-    Ok(PyModule { module: format!("{package}.pb.{dotted}_pb2"), ours: true })
+    match external {
+        Some("") => Ok(PyModule { module: format!("{dotted}_pb2"), ours: false }),
+        Some(prefix) => Ok(PyModule { module: format!("{prefix}.{dotted}_pb2"), ours: false }),
+        None => Ok(PyModule { module: format!("{package}.pb.{dotted}_pb2"), ours: true }),
+    }
 }
 
 /// The `_pb2.py` text of `file`.

@@ -6,8 +6,9 @@
 use super::*;
 
 const TARGET_KEYS: &[&str] = &["go", "python"];
-const GO_KEYS: &[&str] = &["module", "package", "types", "transports"];
-const PYTHON_KEYS: &[&str] = &["package", "transports"];
+const GO_KEYS: &[&str] =
+    &["module", "package", "types", "transports", "types_module", "types_replace", "types_packages"];
+const PYTHON_KEYS: &[&str] = &["package", "types", "transports"];
 
 impl Decoder<'_> {
     pub(super) fn targets(&mut self, node: &Node) -> Targets {
@@ -48,7 +49,109 @@ impl Decoder<'_> {
             }
         }
         let transports = obj.get("transports").map(|n| self.transports(n, "targets.go.transports")).unwrap_or_default();
-        Some(GoTarget { module, package, types, transports, span: obj.span })
+        let types_module = obj.get("types_module").and_then(|n| self.go_types_module(n));
+        let types_replace = obj.get("types_replace").and_then(|n| self.string(n, "`targets.go.types_replace`"));
+        if let Some(r) = &types_replace {
+            if let Some(problem) = go_replace_problem(&r.value) {
+                self.error(
+                    "registry::bad_target",
+                    r.span.clone(),
+                    format!("`targets.go.types_replace` `{}` is not a usable replacement directory: {problem}", r.value.escape_debug()),
+                    "write a directory relative to the generated go.mod, starting with `./` or `../`, such as `../acmeprotos`",
+                );
+            }
+        }
+        let types_packages = obj.get("types_packages").map(|n| self.go_types_packages(n)).unwrap_or_default();
+        // The user's-types settings mean nothing without the module that
+        // holds the types (a bad `types_module` is reported on its own).
+        if obj.get("types_module").is_none() {
+            let key_span = |key: &str| obj.entries.iter().find(|(k, _)| k.value == key).map(|(k, _)| k.span.clone());
+            for key in ["types_replace", "types_packages"] {
+                if let Some(span) = key_span(key) {
+                    self.error(
+                        "registry::bad_target",
+                        span,
+                        format!("`targets.go.{key}` is set but `targets.go.types_module` is not"),
+                        "add `types_module: PATH VERSION`, the Go module that holds your payload types (docs/go.md, \
+                         \"Adopting ampygen on an existing proto repository\"), or remove the key",
+                    );
+                }
+            }
+        }
+        if let (Some(m), Some(tm)) = (&module, &types_module) {
+            if m.value == tm.path {
+                self.error(
+                    "registry::bad_target",
+                    tm.span.clone(),
+                    format!("`targets.go.types_module` `{}` is the generated module itself", tm.path),
+                    "name the module that holds your protoc-gen-go output, or drop `types_module` to have ampygen generate the payload types",
+                );
+            }
+        }
+        Some(GoTarget {
+            module,
+            package,
+            types,
+            transports,
+            types_module,
+            types_replace,
+            types_packages,
+            span: obj.span,
+        })
+    }
+
+    /// `types_module: PATH VERSION`, a go.mod `require` line.
+    fn go_types_module(&mut self, node: &Node) -> Option<GoTypesModule> {
+        let value = self.string(node, "`targets.go.types_module`")?;
+        let parts: Vec<&str> = value.value.split([' ', '\t']).filter(|p| !p.is_empty()).collect();
+        let problem = match parts.as_slice() {
+            [path, version] => go_import_path_problem(path)
+                .map(|p| format!("`{}` is not a Go module path: {p}", path.escape_debug()))
+                .or_else(|| {
+                    go_version_problem(version)
+                        .map(|p| format!("`{}` is not a Go module version: {p}", version.escape_debug()))
+                }),
+            _ => Some("it is not a module path and a version separated by a space".to_owned()),
+        };
+        if let Some(problem) = problem {
+            self.error(
+                "registry::bad_target",
+                value.span.clone(),
+                format!("`targets.go.types_module` `{}` is not a module requirement: {problem}", value.value.escape_debug()),
+                "write the module path and its version as in a go.mod `require`, such as `example.com/acme/protos v1.2.3` \
+                 (`v0.0.0` with `types_replace` for a local checkout)",
+            );
+            return None;
+        }
+        Some(GoTypesModule { path: parts[0].to_owned(), version: parts[1].to_owned(), span: value.span })
+    }
+
+    /// `types_packages: {FILE: IMPORT_PATH[;NAME]}`, protoc-gen-go's `M` flags.
+    fn go_types_packages(&mut self, node: &Node) -> Vec<GoPackageMapping> {
+        let Some(obj) = self.mapping(node, "`targets.go.types_packages`", "registry::duplicate_key") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (file, value) in obj.entries {
+            let Some(path) = self.string(value, &format!("`targets.go.types_packages.{}`", file.value)) else {
+                continue;
+            };
+            if let Some(problem) = go_package_option_problem(&path.value) {
+                self.error(
+                    "registry::bad_target",
+                    path.span.clone(),
+                    format!(
+                        "`targets.go.types_packages` entry `{}` is not a Go package: {problem}",
+                        path.value.escape_debug()
+                    ),
+                    "write the Go package as for protoc-gen-go's `M` flag or `go_package`: an import path, optionally \
+                     `;name`, such as `example.com/acme/protos/bars;barsv1`",
+                );
+                continue;
+            }
+            out.push(GoPackageMapping { file, path });
+        }
+        out
     }
 
     fn python_target(&mut self, node: &Node) -> Option<PythonTarget> {
@@ -67,9 +170,24 @@ impl Decoder<'_> {
                 );
             }
         }
+        let types = obj.get("types").and_then(|n| self.string(n, "`targets.python.types`"));
+        if let Some(t) = types.as_ref().filter(|t| !t.value.is_empty()) {
+            if let Some(problem) = python_package_problem(&t.value) {
+                self.error(
+                    "registry::bad_target",
+                    t.span.clone(),
+                    format!(
+                        "`targets.python.types` `{}` is not a usable Python package: {problem}",
+                        t.value.escape_debug()
+                    ),
+                    "write the dotted package that holds your `_pb2` modules, such as `acme_protos`, or `\"\"` when \
+                     they are top-level modules as `protoc --python_out` writes them",
+                );
+            }
+        }
         let transports =
             obj.get("transports").map(|n| self.transports(n, "targets.python.transports")).unwrap_or_default();
-        Some(PythonTarget { package, transports, span: obj.span })
+        Some(PythonTarget { package, types, transports, span: obj.span })
     }
 }
 
@@ -89,6 +207,53 @@ pub fn go_import_path_problem(path: &str) -> Option<String> {
         if let Some(c) = elem.chars().find(|c| !(c.is_ascii_alphanumeric() || "-._~".contains(*c))) {
             return Some(format!("it contains `{}`", c.escape_debug()));
         }
+    }
+    None
+}
+
+/// Why `version` is not a Go module version (`v` and a semantic version;
+/// pseudo-versions and `+incompatible` are semver too).
+pub fn go_version_problem(version: &str) -> Option<String> {
+    match version.strip_prefix('v') {
+        None => Some("it does not start with `v`".into()),
+        Some(rest) if crate::registry::Semver::parse(rest).is_none() => {
+            Some("it is not `v` followed by a semantic version such as `v1.2.3`".into())
+        }
+        Some(_) => None,
+    }
+}
+
+/// Why `dir` cannot be the target of a go.mod `replace`: it must be a
+/// relative directory (Go's rule: starting with `./` or `../`; absolute
+/// paths would make the output depend on the machine) of plain characters,
+/// so it needs no quoting in go.mod.
+pub fn go_replace_problem(dir: &str) -> Option<String> {
+    if !(dir.starts_with("./") || dir.starts_with("../")) {
+        return Some("it does not start with `./` or `../`".into());
+    }
+    if let Some(c) = dir.chars().find(|c| !(c.is_ascii_alphanumeric() || "-._~/".contains(*c))) {
+        return Some(format!("it contains `{}`", c.escape_debug()));
+    }
+    if dir.trim_end_matches('/').split('/').any(str::is_empty) {
+        return Some("it has an empty element (a doubled `/`)".into());
+    }
+    None
+}
+
+/// Why `value` is not a protoc-gen-go Go package (`go_package` option or
+/// `M` flag): an import path, optionally `;name` with a Go identifier.
+pub fn go_package_option_problem(value: &str) -> Option<String> {
+    let (path, name) = value.split_once(';').map_or((value, None), |(p, n)| (p, Some(n)));
+    if let Some(problem) = go_import_path_problem(path) {
+        return Some(problem);
+    }
+    let name = name?;
+    let mut chars = name.chars();
+    if !chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || crate::go::names::KEYWORDS.contains(&name)
+    {
+        return Some(format!("package name `{}` is not a Go identifier", name.escape_debug()));
     }
     None
 }
@@ -133,4 +298,35 @@ pub fn python_package_problem(name: &str) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{go_package_option_problem, go_replace_problem, go_version_problem};
+
+    /// What reaches go.mod and import blocks verbatim is held to plain
+    /// characters: no quote, space, newline or `=>` can get through.
+    #[test]
+    fn own_types_values_are_plain() {
+        for ok in ["v1.2.3", "v0.0.0", "v0.0.0-20240101000000-abcdef123456", "v2.0.0+incompatible"] {
+            assert_eq!(go_version_problem(ok), None, "{ok}");
+        }
+        for bad in ["1.2.3", "v1.2", "v01.2.3", "v1.2.3\nreplace x => y", "latest", ""] {
+            assert!(go_version_problem(bad).is_some(), "{bad}");
+        }
+        for ok in ["../protos", "./vendor/acme-protos", "../../a/b~c"] {
+            assert_eq!(go_replace_problem(ok), None, "{ok}");
+        }
+        for bad in ["/abs/path", "protos", "../a b", "../a\"b", "../a\n", "..//a", "../a=>b", "C:\\x"] {
+            assert!(go_replace_problem(bad).is_some(), "{bad}");
+        }
+        for ok in ["example.com/p/bars", "example.com/p/bars;barspb", "example.com/p/v1;Bars_1"] {
+            assert_eq!(go_package_option_problem(ok), None, "{ok}");
+        }
+        for bad in
+            ["example.com/p/bars;1x", "example.com/p/bars;type", "example.com/p bars", "example.com/\"p", ";x", ""]
+        {
+            assert!(go_package_option_problem(bad).is_some(), "{bad}");
+        }
+    }
 }

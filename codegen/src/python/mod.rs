@@ -28,22 +28,22 @@ use crate::Project;
 use names::{docstring, py_str, Names};
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("init", include_str!("../../../templates/python/__init__.py.hbs")),
-    ("canonical", include_str!("../../../templates/python/canonical.py.hbs")),
-    ("envelope", include_str!("../../../templates/python/envelope.py.hbs")),
-    ("errors", include_str!("../../../templates/python/errors.py.hbs")),
-    ("headers", include_str!("../../../templates/python/headers.py.hbs")),
-    ("keys", include_str!("../../../templates/python/keys.py.hbs")),
-    ("routing", include_str!("../../../templates/python/routing.py.hbs")),
-    ("schema", include_str!("../../../templates/python/schema.py.hbs")),
-    ("text", include_str!("../../../templates/python/text.py.hbs")),
-    ("topics", include_str!("../../../templates/python/topics.py.hbs")),
-    ("wire", include_str!("../../../templates/python/wire.py.hbs")),
+    ("init", include_str!("../../templates/python/__init__.py.hbs")),
+    ("canonical", include_str!("../../templates/python/canonical.py.hbs")),
+    ("envelope", include_str!("../../templates/python/envelope.py.hbs")),
+    ("errors", include_str!("../../templates/python/errors.py.hbs")),
+    ("headers", include_str!("../../templates/python/headers.py.hbs")),
+    ("keys", include_str!("../../templates/python/keys.py.hbs")),
+    ("routing", include_str!("../../templates/python/routing.py.hbs")),
+    ("schema", include_str!("../../templates/python/schema.py.hbs")),
+    ("text", include_str!("../../templates/python/text.py.hbs")),
+    ("topics", include_str!("../../templates/python/topics.py.hbs")),
+    ("wire", include_str!("../../templates/python/wire.py.hbs")),
     // Partials of `topics`.
-    ("topic", include_str!("../../../templates/python/topic.py.hbs")),
-    ("dlq_topic", include_str!("../../../templates/python/dlq_topic.py.hbs")),
-    ("topic_head", include_str!("../../../templates/python/topic_head.py.hbs")),
-    ("key_function", include_str!("../../../templates/python/key_function.py.hbs")),
+    ("topic", include_str!("../../templates/python/topic.py.hbs")),
+    ("dlq_topic", include_str!("../../templates/python/dlq_topic.py.hbs")),
+    ("topic_head", include_str!("../../templates/python/topic_head.py.hbs")),
+    ("key_function", include_str!("../../templates/python/key_function.py.hbs")),
 ];
 
 /// The fixed runtime modules, by file name and template.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::diag::{Diagnostics, Source};
 use crate::template::{KeyFormat, KeyPath, Subtopic};
 
-pub use decode::{decode, go_import_path_problem, go_package_problem, python_package_problem};
+pub use decode::{decode, go_import_path_problem, go_package_problem, python_distribution_problem, python_package_problem, python_version_problem};
 
 /// The registry format this build reads. Bumped only for incompatible
 /// changes to the YAML shape.
@@ -75,6 +75,10 @@ pub struct GoTarget {
 pub struct PythonTarget {
     /// Dotted import name of the generated package.
     pub package: Option<Spanned<String>>,
+    /// Distribution name in the generated `pyproject.toml` (PEP 508).
+    pub distribution: Option<Spanned<String>>,
+    /// Version in the generated `pyproject.toml` (PEP 440).
+    pub version: Option<Spanned<String>>,
     /// Transport modules to generate in the package.
     pub transports: Vec<Spanned<Transport>>,
     pub span: Range<usize>,

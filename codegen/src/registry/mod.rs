@@ -12,7 +12,10 @@ use std::sync::Arc;
 use crate::diag::{Diagnostics, Source};
 use crate::template::{KeyFormat, KeyPath, Subtopic};
 
-pub use decode::{decode, go_import_path_problem, go_package_problem, python_distribution_problem, python_package_problem, python_version_problem};
+pub use decode::{
+    decode, go_import_path_problem, go_package_problem, python_distribution_problem, python_package_problem,
+    python_version_problem,
+};
 
 /// The registry format this build reads. Bumped only for incompatible
 /// changes to the YAML shape.

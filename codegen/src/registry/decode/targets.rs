@@ -224,9 +224,37 @@ pub fn python_version_problem(version: &str) -> Option<String> {
         return Some(format!("`{}` is not part of a normalized PEP 440 version", rest.escape_debug()));
     }
     if let Some(local) = local {
-        if local.split('.').any(|part| part.is_empty() || !part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())) {
+        if local
+            .split('.')
+            .any(|part| part.is_empty() || !part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        {
             return Some("its local part (after `+`) must be `.`-separated lower-case letters and digits".into());
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{python_distribution_problem, python_version_problem};
+
+    #[test]
+    fn pep_440_versions_in_normalized_form_only() {
+        for ok in ["0.1.0", "1", "2.0.0rc1", "1.0a2", "1.0b3.post1.dev4", "1!2.0", "1.0+local.7", "1.0.post1"] {
+            assert_eq!(python_version_problem(ok), None, "{ok}");
+        }
+        for bad in ["", "v1.0", "1.0-beta", "1.0.", "1.0rc", "1.0.post", "1.0+", "1.0+Local", "1..0", "1.0 ", "١.0"] {
+            assert!(python_version_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pep_508_distribution_names() {
+        for ok in ["ampybus", "acme-bus", "acme.bus_2", "A1"] {
+            assert_eq!(python_distribution_problem(ok), None, "{ok}");
+        }
+        for bad in ["", "-acme", "acme-", "_acme", "acme bus", "acme\"bus", "ämpy", "a/b"] {
+            assert!(python_distribution_problem(bad).is_some(), "{bad}");
+        }
+    }
 }

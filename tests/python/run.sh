@@ -27,7 +27,7 @@ export PYTHONDONTWRITEBYTECODE=1
 caches="$venv/caches"
 mkdir -p "$caches"
 config=tests/python/pyproject.toml
-targets=(gen/python tests/python examples/python-app)
+targets=(gen/python tests/python examples/python-app tests/package-check/python)
 
 echo "tests/python: gen/python is fresh"
 cargo build -q --locked

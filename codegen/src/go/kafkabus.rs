@@ -60,16 +60,16 @@ pub const LAG_METRIC: (&str, &str, &[&str]) = ("bus_consumer_lag", "gauge", &["t
 /// The runtime files, printed with the header and the core import path
 /// only; `layout.go` and `topics.go` carry the registry.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("kafkabus/doc.go", include_str!("../../../templates/go/kafkabus/doc.go.hbs")),
-    ("kafkabus/errors.go", include_str!("../../../templates/go/kafkabus/errors.go.hbs")),
-    ("kafkabus/bus.go", include_str!("../../../templates/go/kafkabus/bus.go.hbs")),
-    ("kafkabus/partition.go", include_str!("../../../templates/go/kafkabus/partition.go.hbs")),
-    ("kafkabus/publish.go", include_str!("../../../templates/go/kafkabus/publish.go.hbs")),
-    ("kafkabus/consume.go", include_str!("../../../templates/go/kafkabus/consume.go.hbs")),
-    ("kafkabus/replay.go", include_str!("../../../templates/go/kafkabus/replay.go.hbs")),
-    ("kafkabus/metrics.go", include_str!("../../../templates/go/kafkabus/metrics.go.hbs")),
-    ("kafkabus/layout.go", include_str!("../../../templates/go/kafkabus/layout.go.hbs")),
-    ("kafkabus/topics.go", include_str!("../../../templates/go/kafkabus/topics.go.hbs")),
+    ("kafkabus/doc.go", include_str!("../../templates/go/kafkabus/doc.go.hbs")),
+    ("kafkabus/errors.go", include_str!("../../templates/go/kafkabus/errors.go.hbs")),
+    ("kafkabus/bus.go", include_str!("../../templates/go/kafkabus/bus.go.hbs")),
+    ("kafkabus/partition.go", include_str!("../../templates/go/kafkabus/partition.go.hbs")),
+    ("kafkabus/publish.go", include_str!("../../templates/go/kafkabus/publish.go.hbs")),
+    ("kafkabus/consume.go", include_str!("../../templates/go/kafkabus/consume.go.hbs")),
+    ("kafkabus/replay.go", include_str!("../../templates/go/kafkabus/replay.go.hbs")),
+    ("kafkabus/metrics.go", include_str!("../../templates/go/kafkabus/metrics.go.hbs")),
+    ("kafkabus/layout.go", include_str!("../../templates/go/kafkabus/layout.go.hbs")),
+    ("kafkabus/topics.go", include_str!("../../templates/go/kafkabus/topics.go.hbs")),
 ];
 
 /// Package-level names of the runtime files (and their imports), which a

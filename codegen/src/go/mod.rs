@@ -3,7 +3,7 @@
 //! Payload types come from the standard protoc-gen-go plugin, driven
 //! directly with protox's descriptors (no protoc). The bus package beside
 //! them (envs, subjects, keys, schema checks, headers, envelopes) is
-//! rendered from `templates/go/*.hbs`, with every name, literal and line
+//! rendered from `codegen/templates/go/*.hbs`, with every name, literal and line
 //! of key-path code computed here.
 
 mod external;
@@ -24,19 +24,19 @@ use crate::Project;
 pub use plugin::{PLUGIN_ENV, PLUGIN_VERSION};
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("registry.go", include_str!("../../../templates/go/registry.go.hbs")),
-    ("topic_items", include_str!("../../../templates/go/topic_items.hbs")),
-    ("topic.go", include_str!("../../../templates/go/topic.go.hbs")),
-    ("schema.go", include_str!("../../../templates/go/schema.go.hbs")),
-    ("route.go", include_str!("../../../templates/go/route.go.hbs")),
-    ("headers.go", include_str!("../../../templates/go/headers.go.hbs")),
-    ("checks.go", include_str!("../../../templates/go/checks.go.hbs")),
-    ("envelope.go", include_str!("../../../templates/go/envelope.go.hbs")),
-    ("gzip.go", include_str!("../../../templates/go/gzip.go.hbs")),
-    ("wire.go", include_str!("../../../templates/go/wire.go.hbs")),
-    ("canonical.go", include_str!("../../../templates/go/canonical.go.hbs")),
-    ("doc.go", include_str!("../../../templates/go/doc.go.hbs")),
-    ("go.mod", include_str!("../../../templates/go/go.mod.hbs")),
+    ("registry.go", include_str!("../../templates/go/registry.go.hbs")),
+    ("topic_items", include_str!("../../templates/go/topic_items.hbs")),
+    ("topic.go", include_str!("../../templates/go/topic.go.hbs")),
+    ("schema.go", include_str!("../../templates/go/schema.go.hbs")),
+    ("route.go", include_str!("../../templates/go/route.go.hbs")),
+    ("headers.go", include_str!("../../templates/go/headers.go.hbs")),
+    ("checks.go", include_str!("../../templates/go/checks.go.hbs")),
+    ("envelope.go", include_str!("../../templates/go/envelope.go.hbs")),
+    ("gzip.go", include_str!("../../templates/go/gzip.go.hbs")),
+    ("wire.go", include_str!("../../templates/go/wire.go.hbs")),
+    ("canonical.go", include_str!("../../templates/go/canonical.go.hbs")),
+    ("doc.go", include_str!("../../templates/go/doc.go.hbs")),
+    ("go.mod", include_str!("../../templates/go/go.mod.hbs")),
 ];
 
 /// Where the generated module and its parts live.

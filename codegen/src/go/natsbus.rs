@@ -62,16 +62,16 @@ golang.org/x/sys v0.48.0/go.mod h1:hNLxWAXmnKAxqDtdwIYC4bM9oQPEecfsnNMuSxOs3og=
 /// The runtime files, printed with the header and the core import path
 /// only; `layout.go` and `topics.go` carry the registry.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("natsbus/doc.go", include_str!("../../../templates/go/natsbus/doc.go.hbs")),
-    ("natsbus/errors.go", include_str!("../../../templates/go/natsbus/errors.go.hbs")),
-    ("natsbus/bus.go", include_str!("../../../templates/go/natsbus/bus.go.hbs")),
-    ("natsbus/headers.go", include_str!("../../../templates/go/natsbus/headers.go.hbs")),
-    ("natsbus/publish.go", include_str!("../../../templates/go/natsbus/publish.go.hbs")),
-    ("natsbus/consume.go", include_str!("../../../templates/go/natsbus/consume.go.hbs")),
-    ("natsbus/provision.go", include_str!("../../../templates/go/natsbus/provision.go.hbs")),
-    ("natsbus/metrics.go", include_str!("../../../templates/go/natsbus/metrics.go.hbs")),
-    ("natsbus/layout.go", include_str!("../../../templates/go/natsbus/layout.go.hbs")),
-    ("natsbus/topics.go", include_str!("../../../templates/go/natsbus/topics.go.hbs")),
+    ("natsbus/doc.go", include_str!("../../templates/go/natsbus/doc.go.hbs")),
+    ("natsbus/errors.go", include_str!("../../templates/go/natsbus/errors.go.hbs")),
+    ("natsbus/bus.go", include_str!("../../templates/go/natsbus/bus.go.hbs")),
+    ("natsbus/headers.go", include_str!("../../templates/go/natsbus/headers.go.hbs")),
+    ("natsbus/publish.go", include_str!("../../templates/go/natsbus/publish.go.hbs")),
+    ("natsbus/consume.go", include_str!("../../templates/go/natsbus/consume.go.hbs")),
+    ("natsbus/provision.go", include_str!("../../templates/go/natsbus/provision.go.hbs")),
+    ("natsbus/metrics.go", include_str!("../../templates/go/natsbus/metrics.go.hbs")),
+    ("natsbus/layout.go", include_str!("../../templates/go/natsbus/layout.go.hbs")),
+    ("natsbus/topics.go", include_str!("../../templates/go/natsbus/topics.go.hbs")),
 ];
 
 /// Package-level names of the runtime files (and their imports), which a

@@ -18,16 +18,16 @@ use crate::render::Engine;
 use crate::transport::Model;
 
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("kafka/init", include_str!("../../../templates/python/kafka/__init__.py.hbs")),
-    ("kafka/layout", include_str!("../../../templates/python/kafka/layout.py.hbs")),
-    ("kafka/errors", include_str!("../../../templates/python/kafka/errors.py.hbs")),
-    ("kafka/partition", include_str!("../../../templates/python/kafka/partition.py.hbs")),
-    ("kafka/client", include_str!("../../../templates/python/kafka/client.py.hbs")),
-    ("kafka/wire", include_str!("../../../templates/python/kafka/wire.py.hbs")),
-    ("kafka/bus", include_str!("../../../templates/python/kafka/bus.py.hbs")),
-    ("kafka/publish", include_str!("../../../templates/python/kafka/publish.py.hbs")),
-    ("kafka/consume", include_str!("../../../templates/python/kafka/consume.py.hbs")),
-    ("kafka/metrics", include_str!("../../../templates/python/kafka/metrics.py.hbs")),
+    ("kafka/init", include_str!("../../templates/python/kafka/__init__.py.hbs")),
+    ("kafka/layout", include_str!("../../templates/python/kafka/layout.py.hbs")),
+    ("kafka/errors", include_str!("../../templates/python/kafka/errors.py.hbs")),
+    ("kafka/partition", include_str!("../../templates/python/kafka/partition.py.hbs")),
+    ("kafka/client", include_str!("../../templates/python/kafka/client.py.hbs")),
+    ("kafka/wire", include_str!("../../templates/python/kafka/wire.py.hbs")),
+    ("kafka/bus", include_str!("../../templates/python/kafka/bus.py.hbs")),
+    ("kafka/publish", include_str!("../../templates/python/kafka/publish.py.hbs")),
+    ("kafka/consume", include_str!("../../templates/python/kafka/consume.py.hbs")),
+    ("kafka/metrics", include_str!("../../templates/python/kafka/metrics.py.hbs")),
 ];
 
 /// The subpackage's files by name and template; all but `layout` are fixed.

@@ -15,16 +15,16 @@ use crate::render::Engine;
 use crate::transport::Model;
 
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("nats/init", include_str!("../../../templates/python/nats/__init__.py.hbs")),
-    ("nats/layout", include_str!("../../../templates/python/nats/layout.py.hbs")),
-    ("nats/errors", include_str!("../../../templates/python/nats/errors.py.hbs")),
-    ("nats/wire", include_str!("../../../templates/python/nats/wire.py.hbs")),
-    ("nats/retry", include_str!("../../../templates/python/nats/retry.py.hbs")),
-    ("nats/bus", include_str!("../../../templates/python/nats/bus.py.hbs")),
-    ("nats/publish", include_str!("../../../templates/python/nats/publish.py.hbs")),
-    ("nats/consume", include_str!("../../../templates/python/nats/consume.py.hbs")),
-    ("nats/provision", include_str!("../../../templates/python/nats/provision.py.hbs")),
-    ("nats/metrics", include_str!("../../../templates/python/nats/metrics.py.hbs")),
+    ("nats/init", include_str!("../../templates/python/nats/__init__.py.hbs")),
+    ("nats/layout", include_str!("../../templates/python/nats/layout.py.hbs")),
+    ("nats/errors", include_str!("../../templates/python/nats/errors.py.hbs")),
+    ("nats/wire", include_str!("../../templates/python/nats/wire.py.hbs")),
+    ("nats/retry", include_str!("../../templates/python/nats/retry.py.hbs")),
+    ("nats/bus", include_str!("../../templates/python/nats/bus.py.hbs")),
+    ("nats/publish", include_str!("../../templates/python/nats/publish.py.hbs")),
+    ("nats/consume", include_str!("../../templates/python/nats/consume.py.hbs")),
+    ("nats/provision", include_str!("../../templates/python/nats/provision.py.hbs")),
+    ("nats/metrics", include_str!("../../templates/python/nats/metrics.py.hbs")),
 ];
 
 /// The subpackage's files by name and template; all but `layout` are fixed.

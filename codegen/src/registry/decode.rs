@@ -21,7 +21,10 @@ mod transports;
 
 use subtopics::SubtopicIndex;
 
-pub use targets::{go_import_path_problem, go_package_option_problem, go_package_problem, python_package_problem};
+pub use targets::{
+    go_import_path_problem, go_package_option_problem, go_package_problem, python_distribution_problem,
+    python_package_problem, python_version_problem,
+};
 
 const TOP_KEYS: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains", "targets"];
 const TOP_REQUIRED: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains"];

@@ -13,7 +13,8 @@ use crate::diag::{Diagnostics, Source};
 use crate::template::{KeyFormat, KeyPath, Subtopic};
 
 pub use decode::{
-    decode, go_import_path_problem, go_package_option_problem, go_package_problem, python_package_problem,
+    decode, go_import_path_problem, go_package_option_problem, go_package_problem, python_distribution_problem,
+    python_package_problem, python_version_problem,
 };
 
 /// The registry format this build reads. Bumped only for incompatible
@@ -108,6 +109,10 @@ pub struct PythonTarget {
     /// top level, as `protoc --python_out` lays them out); ampygen then
     /// generates no `pb/` subpackage.
     pub types: Option<Spanned<String>>,
+    /// Distribution name in the generated `pyproject.toml` (PEP 508).
+    pub distribution: Option<Spanned<String>>,
+    /// Version in the generated `pyproject.toml` (PEP 440).
+    pub version: Option<Spanned<String>>,
     /// Transport modules to generate in the package.
     pub transports: Vec<Spanned<Transport>>,
     pub span: Range<usize>,

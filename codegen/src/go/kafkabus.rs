@@ -155,6 +155,7 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "newError",
     "newProcessor",
     "outRecord",
+    "placement",
     "processor",
     "produceError",
     "registryTopics",

@@ -3,15 +3,14 @@
 //! hashes, and each message, enum, field or value that changed, pointing
 //! into the proto file where it can.
 
-use std::sync::Arc;
 
 use prost_reflect::{DescriptorPool, FileDescriptor};
 
 use crate::canonical::{self, Change, Item};
-use crate::diag::{Diagnostic, Diagnostics, Label, Source};
+use crate::diag::{Diagnostic, Diagnostics, Label};
 use crate::lock::{lock_path, Lockfile};
 use crate::project::Project;
-use crate::protos::Compiled;
+use crate::protos::{span_of, Compiled};
 use crate::registry::DomainKind;
 
 /// Every problem with the registry that `generate` would refuse, for any
@@ -199,16 +198,3 @@ fn change_location(compiled: &Compiled, change: &Change) -> Option<Label> {
     Some(Label::new(source, span).with_message(what))
 }
 
-/// The byte span of a descriptor from the file's source info.
-pub(crate) fn span_of(source: &Arc<Source>, file: &FileDescriptor, path: &[i32]) -> Option<std::ops::Range<usize>> {
-    let info = file.file_descriptor_proto().source_code_info.as_ref()?;
-    let loc = info.location.iter().find(|l| l.path == path)?;
-    let (sl, sc, el, ec) = match loc.span.as_slice() {
-        [sl, sc, ec] => (*sl, *sc, *sl, *ec),
-        [sl, sc, el, ec] => (*sl, *sc, *el, *ec),
-        _ => return None,
-    };
-    let start = source.offset_of(usize::try_from(sl).ok()? + 1, usize::try_from(sc).ok()?);
-    let end = source.offset_of(usize::try_from(el).ok()? + 1, usize::try_from(ec).ok()?);
-    Some(start..end.max(start))
-}

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "gate")]
 use crate::output::{self, FileWrite};
 
 /// First line of a journal, naming its format.
@@ -59,6 +60,7 @@ fn sha256(bytes: &[u8]) -> String {
     out
 }
 
+#[cfg(feature = "gate")]
 /// `MAGIC`, then per entry a line `file BEFORE LEN NAME` and LEN bytes
 /// and a newline, then `end SHA256-OF-ALL-THE-ABOVE`.
 fn encode(entries: &[Entry]) -> Vec<u8> {
@@ -122,6 +124,7 @@ fn current(path: &Path) -> std::io::Result<Option<String>> {
 
 /// A journal on disk and whether it still applies.
 struct Pending {
+    #[cfg_attr(not(feature = "gate"), allow(dead_code))] // read by `recover`
     path: PathBuf,
     entries: Vec<Entry>,
     applies: bool,
@@ -167,6 +170,7 @@ pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
+#[cfg(feature = "gate")]
 /// What [`recover`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
@@ -179,6 +183,7 @@ pub struct Recovery {
     pub temporaries: usize,
 }
 
+#[cfg(feature = "gate")]
 /// Completes or discards every journal next to `registry`, then removes
 /// the temporaries of the registry, its lock file and its journal that
 /// killed runs left behind. Run by the commands that write.
@@ -209,6 +214,7 @@ pub fn recover(registry: &Path) -> std::io::Result<Recovery> {
     Ok(done)
 }
 
+#[cfg(feature = "gate")]
 /// Step 2: every entry staged, synced and renamed into place.
 fn apply(dir: &Path, entries: &[Entry]) -> std::io::Result<()> {
     for e in entries {
@@ -220,6 +226,7 @@ fn apply(dir: &Path, entries: &[Entry]) -> std::io::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "gate")]
 /// Writes `files` as one unit through the journal of `registry` (see the
 /// module docs). Every file must sit in the registry's directory; a single
 /// file needs no journal and is just staged and renamed.
@@ -250,7 +257,7 @@ pub fn commit(registry: &Path, files: &[FileWrite]) -> std::io::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "gate"))]
 mod tests {
     use super::*;
 

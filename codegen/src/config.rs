@@ -16,6 +16,11 @@
 //! }
 //! ```
 //!
+//! prost-build's common options pass through unchanged, with its path
+//! syntax and semantics: [`Config::type_attribute`],
+//! [`Config::message_attribute`], [`Config::enum_attribute`],
+//! [`Config::field_attribute`], [`Config::bytes`] and [`Config::btree_map`].
+//!
 //! Generation is pure ([`Config::generate`] returns the files in memory);
 //! [`Config::compile`] then writes only files whose content changed, so an
 //! unchanged registry does not touch mtimes or trigger rebuilds.
@@ -79,6 +84,63 @@ impl Config {
     /// follow the same mapping.
     pub fn extern_path(mut self, proto_path: impl Into<String>, rust_path: impl Into<String>) -> Self {
         self.options.extern_paths.push((proto_path.into(), rust_path.into()));
+        self
+    }
+
+    /// Adds an attribute to the matched messages, enums and oneofs, as
+    /// `prost_build::Config::type_attribute` does (`path` is a proto path:
+    /// `.` for all, `.pkg` for a package, `.pkg.Message` for one type, or a
+    /// bare name matching any type of that name). For example
+    /// `.type_attribute(".ampy.bars.v1", "#[derive(serde::Serialize)]")`.
+    pub fn type_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
+        self.options.prost.type_attributes.push((path.as_ref().to_owned(), attribute.as_ref().to_owned()));
+        self
+    }
+
+    /// Adds an attribute to the matched messages only, as
+    /// `prost_build::Config::message_attribute` does.
+    pub fn message_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
+        self.options.prost.message_attributes.push((path.as_ref().to_owned(), attribute.as_ref().to_owned()));
+        self
+    }
+
+    /// Adds an attribute to the matched enums and oneofs only, as
+    /// `prost_build::Config::enum_attribute` does.
+    pub fn enum_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
+        self.options.prost.enum_attributes.push((path.as_ref().to_owned(), attribute.as_ref().to_owned()));
+        self
+    }
+
+    /// Adds an attribute to the matched fields, as
+    /// `prost_build::Config::field_attribute` does (`.pkg.Message.field`).
+    pub fn field_attribute(mut self, path: impl AsRef<str>, attribute: impl AsRef<str>) -> Self {
+        self.options.prost.field_attributes.push((path.as_ref().to_owned(), attribute.as_ref().to_owned()));
+        self
+    }
+
+    /// Generates `bytes` fields matching these paths as `bytes::Bytes`
+    /// (reached through prost, `::ampy_bus::prost::bytes::Bytes` by default)
+    /// instead of `Vec<u8>`, as `prost_build::Config::bytes` does (`.` for
+    /// every field, `.pkg.Message.field` for one). Like prost-build's, a
+    /// later call replaces the list.
+    pub fn bytes<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.options.prost.bytes = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// Generates `map` fields matching these paths as `BTreeMap` instead of
+    /// `HashMap`, as `prost_build::Config::btree_map` does. Like
+    /// prost-build's, a later call replaces the list.
+    pub fn btree_map<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.options.prost.btree_map = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
         self
     }
 
@@ -171,6 +233,9 @@ impl Error {
     }
 }
 
+/// With the `fancy` feature: miette's graphical report, source snippets
+/// included, without colour (cargo shows build script output as is).
+#[cfg(feature = "fancy")]
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let handler =
@@ -181,6 +246,18 @@ impl fmt::Display for Error {
                 out = d.render_plain();
             }
             writeln!(f, "{out}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Without `fancy`: one `file:line:col: error[code]: message` line per
+/// finding, with its notes and help below it.
+#[cfg(not(feature = "fancy"))]
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in &self.0 {
+            writeln!(f, "{}", d.render_plain())?;
         }
         Ok(())
     }

@@ -50,8 +50,12 @@ pub type Files = std::collections::BTreeMap<String, String>;
 pub fn generate(project: &Project, lang: Lang) -> Result<Files, Diagnostics> {
     match lang {
         Lang::Rust => crate::rust::generate(project, &crate::rust::Options::default()),
+        #[cfg(feature = "go")]
         Lang::Go => crate::go::generate(project),
+        #[cfg(feature = "python")]
         Lang::Python => crate::python::generate(project),
+        #[cfg(not(all(feature = "go", feature = "python")))]
+        other => Err(not_built(other).into()),
     }
 }
 
@@ -61,7 +65,19 @@ pub fn generate(project: &Project, lang: Lang) -> Result<Files, Diagnostics> {
 pub fn validate(project: &Project, lang: Lang) -> Diagnostics {
     match lang {
         Lang::Rust => crate::rust::validate(project),
+        #[cfg(feature = "go")]
         Lang::Go => crate::go::validate(project),
+        #[cfg(feature = "python")]
         Lang::Python => crate::python::validate(project),
+        #[cfg(not(all(feature = "go", feature = "python")))]
+        other => not_built(other).into(),
     }
+}
+
+/// A language whose backend this build of ampygen leaves out (the `go` and
+/// `python` features; the command line has both).
+#[cfg(not(all(feature = "go", feature = "python")))]
+fn not_built(lang: Lang) -> crate::Diagnostic {
+    crate::Diagnostic::error("generate::not_built", format!("this ampygen was built without the {lang} backend"))
+        .help(format!("enable the `{lang}` feature of the ampygen crate, or use the `ampygen` command line"))
 }

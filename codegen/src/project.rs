@@ -10,17 +10,25 @@ use crate::registry::resolve::{self, Resolved};
 use crate::registry::{self, Registry};
 
 /// A validated registry bound to its compiled protos.
+///
+/// Its registry, protos and layout are ampygen's internal model (hidden
+/// from these docs, no stability promise); what a user reads is where it
+/// came from ([`crate::rerun_if_changed`]) and its warnings.
 #[derive(Clone, Debug)]
 pub struct Project {
     /// The registry path as the user gave it (used for display and to find
     /// the lock file next to it).
     pub registry_path: PathBuf,
+    #[doc(hidden)]
     pub registry: Registry,
+    #[doc(hidden)]
     pub compiled: Compiled,
+    #[doc(hidden)]
     pub resolved: Resolved,
-    /// Non-fatal findings.
     /// The broker layout the registry implies (streams, tiers, headers).
+    #[doc(hidden)]
     pub transport: crate::transport::Model,
+    /// Non-fatal findings.
     pub warnings: Diagnostics,
 }
 
@@ -56,7 +64,7 @@ pub fn load(path: &Path) -> Result<Project, Diagnostics> {
 }
 
 /// [`load`], with hints phrased for `caller`. The registry is read through
-/// a pending `lock` journal ([`crate::commit`]), so a reader never sees half
+/// a pending `lock` journal (see the `commit` module), so a reader never sees half
 /// of an interrupted `lock`.
 pub fn load_for(path: &Path, caller: Caller) -> Result<Project, Diagnostics> {
     let bytes = crate::commit::read(path).map_err(|e| {

@@ -12,7 +12,7 @@ use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use prost_reflect::DescriptorPool;
+use prost_reflect::{DescriptorPool, FileDescriptor};
 use protox::file::{File, FileResolver, GoogleFileResolver};
 
 use crate::diag::{Diagnostic, Diagnostics, Label, Source};
@@ -352,6 +352,20 @@ fn convert_error(err: &protox::Error, files: &BTreeMap<String, ProtoFile>, regis
         }
     }
     diag
+}
+
+/// The byte span of a descriptor from the file's source info.
+pub(crate) fn span_of(source: &Arc<Source>, file: &FileDescriptor, path: &[i32]) -> Option<std::ops::Range<usize>> {
+    let info = file.file_descriptor_proto().source_code_info.as_ref()?;
+    let loc = info.location.iter().find(|l| l.path == path)?;
+    let (sl, sc, el, ec) = match loc.span.as_slice() {
+        [sl, sc, ec] => (*sl, *sc, *sl, *ec),
+        [sl, sc, el, ec] => (*sl, *sc, *el, *ec),
+        _ => return None,
+    };
+    let start = source.offset_of(usize::try_from(sl).ok()? + 1, usize::try_from(sc).ok()?);
+    let end = source.offset_of(usize::try_from(el).ok()? + 1, usize::try_from(ec).ok()?);
+    Some(start..end.max(start))
 }
 
 #[cfg(test)]

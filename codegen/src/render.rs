@@ -1,15 +1,22 @@
-//! The handlebars layer shared by the Go and Python backends.
+//! The handlebars layer shared by the Go and Python backends, and the
+//! provenance line every backend (Rust too) starts its files with.
 //!
 //! Templates only print: every name, escape and import is computed in Rust
 //! into a serializable view first. Strict mode turns a missing view field
 //! into an error instead of an empty string, and HTML escaping is off
 //! because the output is source code, not HTML.
 
+#[cfg(any(feature = "go", feature = "python"))]
+pub use engine::Engine;
+
+use crate::Project;
+
+#[cfg(any(feature = "go", feature = "python"))]
+mod engine {
 use handlebars::Handlebars;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::Project;
 
 /// A handlebars registry holding one backend's embedded templates.
 pub struct Engine {
@@ -46,6 +53,7 @@ fn internal(message: String) -> Diagnostic {
     Diagnostic::error("generate::internal", message)
         .help("this is a bug in ampygen; please report it with the registry that triggers it")
 }
+}
 
 /// The registry as named in generated headers: relative paths as given,
 /// absolute ones by file name only, so output does not depend on the
@@ -66,9 +74,10 @@ pub fn provenance(project: &Project) -> String {
     format!("ampygen {} from {}", crate::VERSION, display_registry(project).escape_debug())
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "go", feature = "python")))]
 mod tests {
     use super::*;
+    use serde::Serialize;
 
     #[derive(Serialize)]
     struct View {

@@ -103,3 +103,64 @@ fn rerun_if_changed_lists_the_registry_and_each_proto_read() {
     assert_eq!(protos.len(), 14, "{protos:?}");
     assert!(protos.iter().all(|p| p.starts_with("../proto/ampy/") && p.ends_with(".proto")), "{protos:?}");
 }
+
+/// prost-build pastes attributes in as text and panics when the result
+/// does not parse; through ampygen a bad one is a diagnostic naming the
+/// option, and nothing is written.
+#[test]
+fn a_broken_attribute_is_an_error_not_a_panic() {
+    let out = tempfile::tempdir().unwrap();
+    let err = ampygen::configure()
+        .registry(REGISTRY)
+        .domains(["bars"])
+        .out_dir(out.path())
+        .emit_rerun_if_changed(false)
+        .type_attribute(".ampy.bars.v1.Bar", "#[derive(Clone)]")
+        .field_attribute(".ampy.bars.v1.Bar.open", "serde(skip)")
+        .compile()
+        .unwrap_err();
+    let codes: Vec<&str> = err.diagnostics().iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["generate::bad_attribute"]);
+    let text = err.to_string();
+    assert!(text.contains(r#".field_attribute(".ampy.bars.v1.Bar.open", "serde(skip)")"#), "{text}");
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "nothing written");
+}
+
+/// The options reach prost-build: each changes the generated payload code
+/// (tests/rust-passthrough compiles and exercises such output).
+#[test]
+fn prost_options_change_the_payload_code() {
+    let plain = ampygen::configure().registry(REGISTRY).domains(["metrics"]).generate().unwrap().1;
+    let (_, files) = ampygen::configure()
+        .registry(REGISTRY)
+        .domains(["metrics"])
+        .type_attribute(".ampy.metrics.v1.Metric", "#[derive(PartialOrd)]")
+        .message_attribute(".ampy.metrics.v1", "#[doc(alias = \"msg\")]")
+        .enum_attribute(".ampy.metrics.v1", "#[doc(alias = \"en\")]")
+        .field_attribute(".ampy.metrics.v1.Metric.name", "#[doc(alias = \"metric_name\")]")
+        .btree_map(["."])
+        .generate()
+        .unwrap();
+    let before = &plain["ampy.metrics.v1.rs"];
+    let code = &files["ampy.metrics.v1.rs"];
+    for added in [
+        "#[derive(PartialOrd)]",
+        "#[doc(alias = \"msg\")]",
+        "#[doc(alias = \"en\")]",
+        "#[doc(alias = \"metric_name\")]",
+    ] {
+        assert!(code.contains(added) && !before.contains(added), "{added} missing:\n{code}");
+    }
+    assert!(before.contains("::std::collections::HashMap<") && !code.contains("HashMap<"), "{code}");
+    assert!(code.contains("::alloc::collections::BTreeMap<"), "{code}");
+    // A later `bytes`/`btree_map` call replaces the list, as in prost-build.
+    let replaced = ampygen::configure()
+        .registry(REGISTRY)
+        .domains(["metrics"])
+        .btree_map(["."])
+        .btree_map([".nothing.Matches"])
+        .generate()
+        .unwrap()
+        .1;
+    assert_eq!(replaced["ampy.metrics.v1.rs"], *before);
+}

@@ -10,7 +10,7 @@
 //! A tier is compared by every setting the registry gives it (read from the
 //! registry text, see `lock::LockedDelivery`), so a setting the registry
 //! format gains later is classified from the start: strictly, as a
-//! delivery change, unless it is listed in [`INFORMATIONAL`]. The same
+//! delivery change, unless it is listed in `INFORMATIONAL`. The same
 //! holds for keys a topic, its version or its domain gains later.
 
 use std::collections::BTreeSet;

@@ -336,7 +336,7 @@ pub fn evaluate_with(baseline: &Baseline, project: &Project, current: &Lockfile)
 
 /// The label for a change in the current sources, if it can be found.
 pub(crate) fn locate(project: &Project, loc: &Loc) -> Option<Label> {
-    use crate::check::span_of;
+    use crate::protos::span_of;
     let pool = &project.compiled.pool;
     let (file, path, what, whole) = match loc {
         Loc::Field { message, number } => {

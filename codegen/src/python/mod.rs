@@ -218,7 +218,7 @@ fn modules(project: &Project, package: &str) -> (BTreeMap<String, pb::PyModule>,
             .help("rename it in the proto (protobuf's Python classes are named after messages and enums)");
             let name_path = [path.as_slice(), &[1]].concat();
             if let Some(source) = project.compiled.source(f.name()) {
-                if let Some(span) = crate::check::span_of(source, &f, &name_path) {
+                if let Some(span) = crate::protos::span_of(source, &f, &name_path) {
                     d = d.at(source, span);
                 }
             }

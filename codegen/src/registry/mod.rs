@@ -194,8 +194,8 @@ pub struct TierTransport {
     pub min_insync_replicas: Option<Spanned<u64>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(any(feature = "go", feature = "python"), derive(serde::Serialize), serde(rename_all = "snake_case"))]
 pub enum Storage {
     File,
     Memory,
@@ -213,8 +213,8 @@ impl Storage {
 }
 
 /// A transport a target opts in to (`targets.go.transports: [nats, kafka]`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(any(feature = "go", feature = "python"), derive(serde::Serialize), serde(rename_all = "snake_case"))]
 pub enum Transport {
     Nats,
     /// Apache Kafka (docs/kafka.md); only the Go and Python backends read it
@@ -449,7 +449,7 @@ impl TopicRef<'_> {
     }
 }
 
-/// Parses and structurally validates a registry source; see [`decode`].
+/// Parses and structurally validates a registry source; see `decode`.
 pub fn parse(source: &Arc<Source>) -> (Option<Registry>, Diagnostics) {
     match crate::yaml::parse(source) {
         Ok(root) => decode(source, &root),

@@ -3,7 +3,7 @@
 //!
 //! prost-build renders the payload types from protox's descriptors (no
 //! protoc), in memory through `prost_build::Config::generate`. The bindings
-//! are written as text by [`code::Code`]: literals through Rust's own
+//! are written as text by `code::Code`: literals through Rust's own
 //! escaping, identifiers through prost's naming rules, so hostile registry
 //! strings stay inert and output is identical on every machine.
 
@@ -11,6 +11,7 @@ mod bindings;
 pub(crate) mod code;
 mod keys;
 pub mod names;
+mod passthrough;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,7 @@ use crate::registry::DomainKind;
 use crate::Project;
 use bindings::{module, TopicModel};
 pub use bindings::{FieldValue, Routing};
+pub use passthrough::ProstOptions;
 use code::{lit, Code};
 use keys::Scope;
 use names::{camel, Paths};
@@ -41,7 +43,10 @@ pub struct Options {
     /// the types it links hash to the locked schemas (needs ampy-bus's
     /// `reflect` feature).
     pub linked: bool,
+    /// prost-build's options, passed through.
+    pub prost: ProstOptions,
 }
+
 
 /// The file that holds the embedded descriptor set when
 /// [`Options::linked`] is on.
@@ -246,7 +251,7 @@ fn type_chain_too_long(project: &Project, chain: &[prost_reflect::FieldDescripto
         if let Some(span) = project
             .compiled
             .source(file.name())
-            .and_then(|s| crate::check::span_of(s, &file, first.path()).map(|r| (s, r)))
+            .and_then(|s| crate::protos::span_of(s, &file, first.path()).map(|r| (s, r)))
         {
             d = d.at(span.0, span.1).label("the chain starts here");
         }
@@ -276,6 +281,9 @@ fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) 
     if let Some(chain) = crate::limits::type_chain(pool, &needed, crate::limits::MAX_TYPE_DEPTH) {
         return Err(type_chain_too_long(project, &chain).into());
     }
+    // prost-build pastes attributes in as text and panics on code that does
+    // not parse; check them first.
+    options.prost.check()?;
     let mut config = prost_build::Config::new();
     let prost = options.prost_path.clone().unwrap_or_else(|| "::ampy_bus::prost".to_owned());
     config.prost_path(&prost);
@@ -283,6 +291,7 @@ fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) 
     for (proto, rust) in &options.extern_paths {
         config.extern_path(proto, rust);
     }
+    options.prost.apply(&mut config);
     let names: BTreeMap<prost_build::Module, String> =
         requests.iter().map(|(m, _)| (m.clone(), m.to_file_name_or("_"))).collect();
     let generated = config.generate(requests).map_err(|e| {

@@ -10,7 +10,6 @@
 
 pub mod rust;
 
-use serde::Serialize;
 
 use crate::diag::{Diagnostic, Diagnostics, Label};
 use crate::registry::{DomainKind, Registry, Storage, Transport};
@@ -54,7 +53,8 @@ pub mod defaults {
 
 /// Everything a runtime needs to provision streams and configure
 /// publishers and consumers for one registry.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(any(feature = "go", feature = "python"), derive(serde::Serialize))]
 pub struct Model {
     pub namespace: String,
     pub envs: Vec<String>,
@@ -79,7 +79,8 @@ pub struct Model {
     pub python_transports: Vec<Transport>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(any(feature = "go", feature = "python"), derive(serde::Serialize))]
 pub struct Tier {
     pub name: String,
     pub p99_ms: Option<u64>,
@@ -102,7 +103,8 @@ pub struct Tier {
 
 /// One Kafka topic, `{namespace}.{env}.{domain}.{version}`, with every
 /// setting `ampygen provision kafka` manages, defaults applied.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(any(feature = "go", feature = "python"), derive(serde::Serialize))]
 pub struct KafkaTopic {
     pub env: String,
     pub domain: String,
@@ -145,7 +147,8 @@ impl KafkaTopic {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(any(feature = "go", feature = "python"), derive(serde::Serialize))]
 pub struct Stream {
     pub env: String,
     pub domain: String,
@@ -160,7 +163,8 @@ pub struct Stream {
     pub dead_letters: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(any(feature = "go", feature = "python"), derive(serde::Serialize))]
 pub struct TopicRoute {
     /// `bars.v1.bars`.
     pub id: String,
@@ -172,7 +176,8 @@ pub struct TopicRoute {
 /// The dlq domain's newest version: a dead letter from domain `d` in env
 /// `e` goes to `{namespace}.{e}.{domain}.{version}.{subtopic}` with the
 /// `{source_domain}` token replaced by `d`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(any(feature = "go", feature = "python"), derive(serde::Serialize))]
 pub struct DlqRoute {
     pub domain: String,
     pub version: String,
@@ -194,13 +199,15 @@ impl DlqRoute {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(any(feature = "go", feature = "python"), derive(serde::Serialize))]
 pub struct HeaderName {
     pub contract: String,
     pub nats: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(any(feature = "go", feature = "python"), derive(serde::Serialize))]
 pub struct Metric {
     pub name: String,
     /// `counter`, `histogram` or `gauge`.

@@ -159,7 +159,7 @@ fn import_path(project: &Project, settings: &Settings, f: &FileDescriptor) -> Re
                 f.name()
             ));
             if let Some(source) = project.compiled.source(f.name()) {
-                if let Some(span) = crate::check::span_of(source, f, &GO_PACKAGE_PATH) {
+                if let Some(span) = crate::protos::span_of(source, f, &GO_PACKAGE_PATH) {
                     d = d.at(source, span);
                 }
             }

@@ -114,11 +114,9 @@ pub fn lock_path(registry_path: &Path) -> PathBuf {
 impl Lockfile {
     /// The lock that the current protos produce.
     pub fn compute(project: &Project) -> Lockfile {
-        // The registry text is parsed once for both setting tables.
-        let root = crate::yaml::parse(&project.registry.source).ok();
-        let tiers = root.as_ref().map(qos_settings).unwrap_or_default();
-        let extra = root.as_ref().map(other_settings).unwrap_or_default();
-        drop(root);
+        // Read from the registry's YAML when it was parsed (not again here).
+        let tiers = &project.registry.raw_settings.tiers;
+        let extra = &project.registry.raw_settings.extra;
         let mut schemas = BTreeMap::new();
         for resolved in project.resolved.values() {
             // Topics sharing a payload share its schema: render it once.
@@ -459,102 +457,6 @@ impl LockedTopic {
     }
 }
 
-/// Every QoS tier's settings but `description`, as sorted `key=value`
-/// lines, read from the registry text itself rather than the typed model,
-/// so a setting added to the registry format is locked and compared by the
-/// gate from the day it exists.
-fn qos_settings(root: &crate::yaml::Node) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    for (key, qos) in entries(root) {
-        if key != "qos" {
-            continue;
-        }
-        for (tier, settings) in entries(qos) {
-            let mut lines: Vec<String> = entries(settings)
-                .filter(|(k, _)| *k != "description")
-                .map(|(k, v)| format!("{k}={}", yaml_text(v)))
-                .collect();
-            lines.sort();
-            out.insert(tier.to_owned(), lines);
-        }
-    }
-    out
-}
-
-/// The scalar-keyed entries of a mapping, borrowed (nothing else has any).
-fn entries(node: &crate::yaml::Node) -> impl Iterator<Item = (&str, &crate::yaml::Node)> {
-    let all = match &node.kind {
-        crate::yaml::Kind::Map(entries) => entries.as_slice(),
-        _ => &[],
-    };
-    all.iter().filter_map(|(k, v)| Some((k.as_scalar()?, v)))
-}
-
-/// Keys the gate classifies on its own (or that change nothing), per level.
-const REGISTRY_KEYS: &[&str] = &["format", "namespace", "envs", "protos", "qos", "domains", "targets"];
-const DOMAIN_KEYS: &[&str] = &["description", "qos", "versions", "kind", "compat"];
-const VERSION_KEYS: &[&str] = &["topics", "deprecated"];
-const TOPIC_KEYS: &[&str] = &[
-    "description",
-    "subtopic",
-    "payload",
-    "schema_version",
-    "schema_hash",
-    "key",
-    "ordering",
-    "dedupe",
-    "deprecated",
-    "accept_breaking",
-];
-
-/// For every topic id, the settings of the registry, the topic's domain,
-/// version and the topic itself outside the keys above, as sorted
-/// `LEVEL.KEY=VALUE` lines.
-fn other_settings(root: &crate::yaml::Node) -> BTreeMap<String, Vec<String>> {
-    use crate::yaml::Node;
-    fn get<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
-        entries(node).find(|(k, _)| *k == key).map(|(_, v)| v)
-    }
-    let extra = |level: &str, node: &Node, known: &[&str]| -> Vec<String> {
-        entries(node)
-            .filter(|(k, _)| !known.contains(k))
-            .map(|(k, v)| format!("{level}.{k}={}", yaml_text(v)))
-            .collect()
-    };
-    let mut out = BTreeMap::new();
-    let Some(domains) = get(root, "domains") else { return out };
-    let from_registry = extra("registry", root, REGISTRY_KEYS);
-    for (d, domain) in entries(domains) {
-        let from_domain: Vec<String> =
-            from_registry.iter().cloned().chain(extra("domain", domain, DOMAIN_KEYS)).collect();
-        for (v, version) in get(domain, "versions").into_iter().flat_map(entries) {
-            let from_version = extra("version", version, VERSION_KEYS);
-            for (t, topic) in get(version, "topics").into_iter().flat_map(entries) {
-                let mut lines: Vec<String> =
-                    from_domain.iter().chain(&from_version).cloned().chain(extra("topic", topic, TOPIC_KEYS)).collect();
-                lines.sort();
-                if !lines.is_empty() {
-                    out.insert(format!("{d}.{v}.{t}"), lines);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// A YAML value as one line: scalars as written (unquoted), collections in
-/// flow style with their entries in order.
-fn yaml_text(node: &crate::yaml::Node) -> String {
-    match &node.kind {
-        crate::yaml::Kind::Scalar { value, .. } => value.clone(),
-        crate::yaml::Kind::Seq(items) => format!("[{}]", items.iter().map(yaml_text).collect::<Vec<_>>().join(", ")),
-        crate::yaml::Kind::Map(entries) => format!(
-            "{{{}}}",
-            entries.iter().map(|(k, v)| format!("{}: {}", yaml_text(k), yaml_text(v))).collect::<Vec<_>>().join(", ")
-        ),
-    }
-}
-
 /// What `lock` would change, computed in memory.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
@@ -680,9 +582,10 @@ mod tests {
     fn settings_the_gate_does_not_know_are_recorded_per_topic() {
         let text = "format: 1\nretention_default: 7d\nqos:\n  rt: {delivery: at_least_once, p99_ms: 50, description: x, max_deliveries: 5}\ndomains:\n  d:\n    qos: rt\n    replicas: 3\n    versions:\n      v1:\n        topics:\n          t:\n            subtopic: t\n            duplicate_window: 2m\n            tags: [a, b]\n";
         let root = crate::yaml::parse(&Source::new("r.yaml", text)).unwrap();
-        assert_eq!(qos_settings(&root)["rt"], vec!["delivery=at_least_once", "max_deliveries=5", "p99_ms=50"]);
+        let raw = crate::registry::RawSettings::of(&root);
+        assert_eq!(raw.tiers["rt"], vec!["delivery=at_least_once", "max_deliveries=5", "p99_ms=50"]);
         assert_eq!(
-            other_settings(&root)["d.v1.t"],
+            raw.extra["d.v1.t"],
             vec![
                 "domain.replicas=3",
                 "registry.retention_default=7d",

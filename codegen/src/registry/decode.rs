@@ -264,6 +264,7 @@ impl Decoder<'_> {
             qos,
             domains,
             targets,
+            raw_settings: super::RawSettings::of(root),
         })
     }
 

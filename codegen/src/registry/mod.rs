@@ -5,12 +5,14 @@
 
 mod decode;
 pub mod resolve;
+mod settings;
 
 use std::ops::Range;
 use std::sync::Arc;
 
 use crate::diag::{Diagnostics, Source};
 use crate::template::{KeyFormat, KeyPath, Subtopic};
+pub use settings::RawSettings;
 
 pub use decode::{
     decode, go_import_path_problem, go_package_option_problem, go_package_problem, python_distribution_problem,
@@ -51,6 +53,8 @@ pub struct Registry {
     pub qos: Vec<QosTier>,
     pub domains: Vec<Domain>,
     pub targets: Targets,
+    /// Settings the lock records as written (`ampygen lock`, the gate).
+    pub raw_settings: RawSettings,
 }
 
 /// `targets:`: settings of generated code per language; every field is

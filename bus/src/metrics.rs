@@ -45,11 +45,19 @@ pub struct NoObserver;
 
 impl Observer for NoObserver {}
 
-type Labels = Vec<(&'static str, String)>;
+/// One counter's series: its two label names and the values by topic,
+/// then by the second label. Nested maps so that counting a series seen
+/// before looks it up by `&str` and allocates nothing: the label strings
+/// are owned once per series, not built on every increment.
+struct Counter {
+    labels: [&'static str; 2],
+    series: BTreeMap<String, BTreeMap<String, u64>>,
+}
 
 #[derive(Default)]
 struct State {
-    counters: BTreeMap<(&'static str, Labels), u64>,
+    /// By metric name.
+    counters: BTreeMap<&'static str, Counter>,
     /// (bucket counts, sum, count) per topic.
     latency: BTreeMap<String, (Vec<u64>, f64, u64)>,
     info: BTreeMap<(String, String, String), ()>,
@@ -70,21 +78,29 @@ impl Metrics {
         Arc::new(Metrics::default())
     }
 
-    fn inc(&self, name: &'static str, labels: Labels) {
-        if let Ok(mut s) = self.state.lock() {
-            *s.counters.entry((name, labels)).or_insert(0) += 1;
+    fn inc(&self, name: &'static str, labels: [&'static str; 2], topic: &str, other: &str) {
+        let Ok(mut s) = self.state.lock() else { return };
+        let counter = s.counters.entry(name).or_insert_with(|| Counter { labels, series: BTreeMap::new() });
+        if !counter.series.contains_key(topic) {
+            counter.series.insert(topic.to_owned(), BTreeMap::new());
+        }
+        let Some(by_other) = counter.series.get_mut(topic) else { return };
+        match by_other.get_mut(other) {
+            Some(v) => *v += 1,
+            None => {
+                by_other.insert(other.to_owned(), 1);
+            }
         }
     }
 
     /// A counter's value, for tests and health checks.
     pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
         let Ok(s) = self.state.lock() else { return 0 };
-        s.counters
-            .iter()
-            .find(|((n, l), _)| {
-                *n == name && l.len() == labels.len() && l.iter().zip(labels).all(|((a, b), (c, d))| a == c && b == d)
-            })
-            .map_or(0, |(_, v)| *v)
+        let (Some(c), [(k0, topic), (k1, other)]) = (s.counters.get(name), labels) else { return 0 };
+        if c.labels != [*k0, *k1] {
+            return 0;
+        }
+        c.series.get(*topic).and_then(|m| m.get(*other)).copied().unwrap_or(0)
     }
 
     /// The last consumer lag reported for a partition, for tests and
@@ -127,12 +143,13 @@ impl Metrics {
                     }
                 }
                 _ => {
-                    for ((n, l), v) in &s.counters {
-                        if *n != name {
-                            continue;
+                    let Some(c) = s.counters.get(name) else { continue };
+                    let [k0, k1] = c.labels;
+                    for (topic, by_other) in &c.series {
+                        let t = escape(topic);
+                        for (other, v) in by_other {
+                            let _ = writeln!(out, "{name}{{{k0}=\"{t}\",{k1}=\"{}\"}} {v}", escape(other));
                         }
-                        let l: Vec<String> = l.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
-                        let _ = writeln!(out, "{name}{{{}}} {v}", l.join(","));
                     }
                 }
             }
@@ -183,14 +200,18 @@ impl Metrics {
 
 impl Observer for Metrics {
     fn produced(&self, topic: &str, producer: &str) {
-        self.inc("bus_produced_total", vec![("topic", topic.to_owned()), ("producer", producer.to_owned())]);
+        self.inc("bus_produced_total", ["topic", "producer"], topic, producer);
     }
     fn consumed(&self, topic: &str, consumer: &str) {
-        self.inc("bus_consumed_total", vec![("topic", topic.to_owned()), ("consumer", consumer.to_owned())]);
+        self.inc("bus_consumed_total", ["topic", "consumer"], topic, consumer);
     }
     fn delivery_latency(&self, topic: &str, ms: f64) {
         if let Ok(mut s) = self.state.lock() {
-            let e = s.latency.entry(topic.to_owned()).or_insert_with(|| (vec![0; LATENCY_BUCKETS_MS.len()], 0.0, 0));
+            // Looked up by `&str` first: the topic is owned once, not per record.
+            if !s.latency.contains_key(topic) {
+                s.latency.insert(topic.to_owned(), (vec![0; LATENCY_BUCKETS_MS.len()], 0.0, 0));
+            }
+            let Some(e) = s.latency.get_mut(topic) else { return };
             for (i, le) in LATENCY_BUCKETS_MS.iter().enumerate() {
                 if ms <= *le {
                     e.0[i] += 1;
@@ -201,13 +222,13 @@ impl Observer for Metrics {
         }
     }
     fn dead_lettered(&self, topic: &str, reason: &str) {
-        self.inc("bus_dlq_total", vec![("topic", topic.to_owned()), ("reason", reason.to_owned())]);
+        self.inc("bus_dlq_total", ["topic", "reason"], topic, reason);
     }
     fn retried(&self, topic: &str, reason: &str) {
-        self.inc("bus_retry_total", vec![("topic", topic.to_owned()), ("reason", reason.to_owned())]);
+        self.inc("bus_retry_total", ["topic", "reason"], topic, reason);
     }
     fn decode_failed(&self, topic: &str, reason: &str) {
-        self.inc("bus_decode_fail_total", vec![("topic", topic.to_owned()), ("reason", reason.to_owned())]);
+        self.inc("bus_decode_fail_total", ["topic", "reason"], topic, reason);
     }
     fn schema(&self, topic: &str, fqdn: &str, hash: &str) {
         if let Ok(mut s) = self.state.lock() {
@@ -224,4 +245,33 @@ impl Observer for Metrics {
 /// A label value in the exposition format: `\`, `"` and line feeds escaped.
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_by_label_values_and_count_per_series() {
+        let m = Metrics::default();
+        for (topic, reason) in [("b.v1", "z"), ("a.v1", "y\"q"), ("b.v1", "a"), ("b.v1", "z")] {
+            m.dead_lettered(topic, reason);
+        }
+        m.consumed("a.v1", "g");
+        assert_eq!(m.counter("bus_dlq_total", &[("topic", "b.v1"), ("reason", "z")]), 2);
+        assert_eq!(m.counter("bus_dlq_total", &[("topic", "b.v1"), ("consumer", "z")]), 0, "label names must match");
+        assert_eq!(m.counter("bus_dlq_total", &[("topic", "b.v1")]), 0);
+        assert_eq!(m.counter("bus_consumed_total", &[("topic", "a.v1"), ("consumer", "g")]), 1);
+        let text = m.render();
+        let dlq: Vec<&str> = text.lines().filter(|l| l.starts_with("bus_dlq_total{")).collect();
+        assert_eq!(
+            dlq,
+            [
+                "bus_dlq_total{topic=\"a.v1\",reason=\"y\\\"q\"} 1",
+                "bus_dlq_total{topic=\"b.v1\",reason=\"a\"} 1",
+                "bus_dlq_total{topic=\"b.v1\",reason=\"z\"} 2",
+            ]
+        );
+        assert!(text.contains("bus_consumed_total{topic=\"a.v1\",consumer=\"g\"} 1\n"));
+    }
 }

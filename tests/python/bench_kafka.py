@@ -44,7 +44,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union, cast
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
 from ampybus import NEWS_V1_RAW, Env, Envelope
-from ampybus.kafka import Bus, Delivery
+from ampybus.kafka import Bus, Delivery, Metrics, Observer
 from ampybus.pb.ampy.news.v1 import news_pb2
 from kafka_support import fresh_topics
 
@@ -134,9 +134,15 @@ def raw_produce(producer: Producer, records: List[RawRecord]) -> None:
     assert not failed, failed[:3]
 
 
+def observer() -> Optional[Observer]:
+    """AMPY_BENCH_METRICS=1: the typed side reports to the built-in
+    Prometheus metrics instead of the no-op observer, so their cost shows."""
+    return Metrics() if os.environ.get("AMPY_BENCH_METRICS") == "1" else None
+
+
 async def throughput(addr: str, n: int) -> None:
     fresh_topics(addr, 6, ENV)
-    bus = await Bus.connect(addr, ENV)
+    bus = await Bus.connect(addr, ENV, observer=observer())
     publisher = bus.publisher(NEWS_V1_RAW, producer="bench@1", source="bench", run_id="r")
     typed = [envelope(i) for i in range(n)]
     raw = [raw_record(envelope(i)) for i in range(n)]
@@ -259,7 +265,7 @@ async def latency_consumer(addr: str, total: int, raw: bool) -> None:
                 seen.append((message_id, at))
         c.close()
     else:
-        bus = await Bus.connect(addr, ENV)
+        bus = await Bus.connect(addr, ENV, observer=observer())
         consumer = await bus.consumer(NEWS_V1_RAW, group, batch=100)
         stop = asyncio.Event()
 
@@ -283,7 +289,7 @@ async def latency(addr: str, rate: float, seconds: float, raw: bool) -> None:
     next send, while a consumer in another process records each record's
     first delivery; both stamp the same wall clock."""
     fresh_topics(addr, 6, ENV)
-    bus = await Bus.connect(addr, ENV)
+    bus = await Bus.connect(addr, ENV, observer=observer())
     publisher = bus.publisher(NEWS_V1_RAW, producer="bench@1", source="bench", run_id="r")
     producer = Producer({"bootstrap.servers": addr, **PRODUCER})
     total = int(rate * seconds)

@@ -34,7 +34,7 @@ import os
 import statistics
 import sys
 import time
-from typing import Awaitable, Dict, List, Tuple
+from typing import Awaitable, Dict, List, Optional, Tuple
 
 import nats
 import nats.js.errors
@@ -42,7 +42,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from ampybus import NEWS_V1_RAW, Env, Envelope
-from ampybus.nats import Bus, Delivery, Start, wire
+from ampybus.nats import Bus, Delivery, Metrics, Observer, Start, wire
 from ampybus.pb.ampy.news.v1 import news_pb2
 
 STREAM = "AMPY_DEV_NEWS_V1"
@@ -100,8 +100,14 @@ def report(what: str, typed: float, raw: float) -> None:
     )
 
 
+def observer() -> Optional[Observer]:
+    """AMPY_BENCH_METRICS=1: the typed side reports to the built-in
+    Prometheus metrics instead of the no-op observer, so their cost shows."""
+    return Metrics() if os.environ.get("AMPY_BENCH_METRICS") == "1" else None
+
+
 async def fresh(url: str) -> Bus:
-    bus = await Bus.connect(url, Env.DEV)
+    bus = await Bus.connect(url, Env.DEV, observer=observer())
     for plan in bus.plans():
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await bus.manager.delete_stream(plan.name)
@@ -202,7 +208,7 @@ async def latency_consumer(url: str, total: int, raw: bool) -> None:
     ``ready``, then one ``<message_id> <wall clock ns>`` line per first
     delivery, then ``done``. ``raw``: a plain nats-py pull consumer that
     reads the headers, parses the payload and acks (:func:`raw_handle`)."""
-    bus = await Bus.connect(url, Env.DEV)
+    bus = await Bus.connect(url, Env.DEV, observer=observer())
     seen: List[Tuple[str, int]] = []
     limit = total / 100 + 30
     if raw:

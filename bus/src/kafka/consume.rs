@@ -13,7 +13,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message as _, Offset, TopicPartitionList};
 
-use super::headers::{dead_letter, envelope_pairs, received, RawHeader};
+use super::headers::{dead_letter, envelope_pairs, received, RawHeaders};
 use super::metrics::{LagContext, STATS_INTERVAL_MS};
 use super::replay::{self, Admit, Window};
 use super::{blocking, Bus, Error, ErrorKind};
@@ -65,7 +65,7 @@ pub struct Delivery<P> {
 impl<P> Delivery<P> {
     /// The received record headers, in received order (null values as
     /// `None`).
-    pub fn raw_headers(&self) -> &[RawHeader] {
+    pub fn raw_headers(&self) -> &RawHeaders {
         &self.raw.headers
     }
 
@@ -94,7 +94,7 @@ struct Received {
     offset: i64,
     key: Option<Vec<u8>>,
     value: Vec<u8>,
-    headers: Vec<RawHeader>,
+    headers: RawHeaders,
     timestamp_ms: Option<i64>,
 }
 
@@ -118,7 +118,7 @@ impl Received {
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).and_then(|(_, v)| std::str::from_utf8(v.as_deref()?).ok())
+        self.headers.get(name)
     }
 }
 

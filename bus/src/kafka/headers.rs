@@ -8,9 +8,72 @@ use rdkafka::message::{BorrowedMessage, Header, OwnedHeaders};
 use crate::envelope::{sanitize_reason, EnvelopeError};
 use crate::headers::{names, HeaderError};
 
-/// One received record header: name and value bytes as sent; `None` is
-/// Kafka's null value.
-pub type RawHeader = (String, Option<Vec<u8>>);
+/// The received record headers, in received order: names and value bytes
+/// as sent (`None` is Kafka's null value).
+///
+/// Copied out of librdkafka into one buffer (two allocations per record
+/// rather than two per header), because a record's headers are read on
+/// every delivery and the consumer holds no client handle across the
+/// handler's awaits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawHeaders {
+    bytes: Vec<u8>,
+    /// Per header: the end of its name in `bytes`, and the end of its value
+    /// (which starts at the name's end), `None` for a null value.
+    ends: Vec<(usize, Option<usize>)>,
+}
+
+impl RawHeaders {
+    pub fn new() -> RawHeaders {
+        RawHeaders::default()
+    }
+
+    /// Appends one header.
+    pub fn push(&mut self, name: &str, value: Option<&[u8]>) {
+        self.bytes.extend_from_slice(name.as_bytes());
+        let name_end = self.bytes.len();
+        let value_end = value.map(|v| {
+            self.bytes.extend_from_slice(v);
+            self.bytes.len()
+        });
+        self.ends.push((name_end, value_end));
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// `(name, value)` pairs in received order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, Option<&[u8]>)> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, value_end)| {
+            // Names are pushed as `&str`: always UTF-8.
+            let name = std::str::from_utf8(&self.bytes[start..name_end]).unwrap_or_default();
+            let value = value_end.map(|end| &self.bytes[name_end..end]);
+            start = value_end.unwrap_or(name_end);
+            (name, value)
+        })
+    }
+
+    /// The first value of `name` if it is present, not null and UTF-8.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == name).and_then(|(_, v)| std::str::from_utf8(v?).ok())
+    }
+}
+
+impl<'a> FromIterator<(&'a str, Option<&'a [u8]>)> for RawHeaders {
+    fn from_iter<I: IntoIterator<Item = (&'a str, Option<&'a [u8]>)>>(pairs: I) -> RawHeaders {
+        let mut out = RawHeaders::new();
+        for (k, v) in pairs {
+            out.push(k, v);
+        }
+        out
+    }
+}
 
 /// Envelope pairs → record headers, in the given order.
 pub fn to_kafka<'a, I>(pairs: I) -> OwnedHeaders
@@ -33,9 +96,9 @@ where
 /// name that is not UTF-8 is kept with U+FFFD replacements (it can never
 /// be a contract name, so decoding ignores it and the dead letter keeps
 /// it readable).
-pub fn received(msg: &BorrowedMessage<'_>) -> Vec<RawHeader> {
+pub fn received(msg: &BorrowedMessage<'_>) -> RawHeaders {
     use rdkafka::bindings as rd;
-    let mut out = Vec::new();
+    let mut out = RawHeaders::new();
     let mut hdrs: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
     // SAFETY: `msg.ptr()` is the live message `msg` borrows; the headers
     // it returns belong to that message and outlive this call. Every
@@ -48,7 +111,7 @@ pub fn received(msg: &BorrowedMessage<'_>) -> Vec<RawHeader> {
             return out;
         }
         let count = rd::rd_kafka_header_cnt(hdrs);
-        out.reserve(count);
+        out.ends.reserve(count);
         for i in 0..count {
             let mut name: *const std::os::raw::c_char = std::ptr::null();
             let mut value: *const std::os::raw::c_void = std::ptr::null();
@@ -59,13 +122,9 @@ pub fn received(msg: &BorrowedMessage<'_>) -> Vec<RawHeader> {
             {
                 continue;
             }
-            let name = String::from_utf8_lossy(std::ffi::CStr::from_ptr(name).to_bytes()).into_owned();
-            let value = if value.is_null() {
-                None
-            } else {
-                Some(std::slice::from_raw_parts(value.cast::<u8>(), size).to_vec())
-            };
-            out.push((name, value));
+            let name = String::from_utf8_lossy(std::ffi::CStr::from_ptr(name).to_bytes());
+            let value = if value.is_null() { None } else { Some(std::slice::from_raw_parts(value.cast::<u8>(), size)) };
+            out.push(&name, value);
         }
     }
     out
@@ -74,17 +133,17 @@ pub fn received(msg: &BorrowedMessage<'_>) -> Vec<RawHeader> {
 /// The received headers as envelope pairs, for decoding: unknown names
 /// are skipped; a contract header with a null value counts as missing and
 /// one that is not UTF-8 is malformed (both poison pills).
-pub fn envelope_pairs(raw: &[RawHeader]) -> Result<Vec<(&str, &str)>, EnvelopeError> {
+pub fn envelope_pairs(raw: &RawHeaders) -> Result<Vec<(&str, &str)>, EnvelopeError> {
     let mut out = Vec::with_capacity(raw.len());
-    for (k, v) in raw {
-        let Some(name) = names::ALL.iter().find(|n| **n == k.as_str()) else { continue };
+    for (k, v) in raw.iter() {
+        let Some(name) = names::ALL.iter().find(|n| **n == k) else { continue };
         let Some(v) = v else { return Err(HeaderError::Missing { name }.into()) };
         let v = std::str::from_utf8(v).map_err(|_| HeaderError::Invalid {
             name,
             value: String::from_utf8_lossy(v).into_owned(),
             reason: "is not UTF-8",
         })?;
-        out.push((k.as_str(), v));
+        out.push((k, v));
     }
     Ok(out)
 }
@@ -92,11 +151,11 @@ pub fn envelope_pairs(raw: &[RawHeader]) -> Result<Vec<(&str, &str)>, EnvelopeEr
 /// A dead letter's headers: every received header in received order,
 /// unknown and null ones included, with `dlq_reason` set once (replaced
 /// in place if the record had one, else appended), sanitized as on NATS.
-pub fn dead_letter(raw: &[RawHeader], reason: &str) -> OwnedHeaders {
+pub fn dead_letter(raw: &RawHeaders, reason: &str) -> OwnedHeaders {
     let reason = sanitize_reason(reason);
     let mut out = OwnedHeaders::new_with_capacity(raw.len() + 1);
     let mut placed = false;
-    for (k, v) in raw {
+    for (k, v) in raw.iter() {
         if k == names::DLQ_REASON {
             if !placed {
                 out = out.insert(Header { key: k, value: Some(reason.as_bytes()) });
@@ -104,7 +163,7 @@ pub fn dead_letter(raw: &[RawHeader], reason: &str) -> OwnedHeaders {
             }
             continue;
         }
-        out = out.insert(Header { key: k, value: v.as_deref() });
+        out = out.insert(Header { key: k, value: v });
     }
     if !placed {
         out = out.insert(Header { key: names::DLQ_REASON, value: Some(reason.as_bytes()) });
@@ -134,27 +193,42 @@ mod tests {
 
     #[test]
     fn null_and_non_utf8_contract_values_are_header_errors() {
-        let null: Vec<RawHeader> = vec![("producer".into(), None)];
+        let null: RawHeaders = [("producer", None)].into_iter().collect();
         assert_eq!(envelope_pairs(&null).unwrap_err().kind(), "missing_header");
-        let bad: Vec<RawHeader> = vec![("source".into(), Some(vec![0xff, 0xfe]))];
+        let bad: RawHeaders = [("source", Some(&[0xff, 0xfe][..]))].into_iter().collect();
         assert_eq!(envelope_pairs(&bad).unwrap_err().kind(), "malformed_header");
-        let unknown: Vec<RawHeader> = vec![("X-Other".into(), None), ("Producer".into(), Some(vec![0xff]))];
+        let unknown: RawHeaders = [("X-Other", None), ("Producer", Some(&[0xff][..]))].into_iter().collect();
         assert_eq!(envelope_pairs(&unknown).unwrap(), Vec::<(&str, &str)>::new(), "other names are ignored");
     }
 
     #[test]
     fn dead_letters_replace_the_reason_in_place_and_keep_everything_else() {
-        let raw: Vec<RawHeader> = vec![
-            ("message_id".into(), Some(b"m".to_vec())),
-            ("dlq_reason".into(), Some(b"old".to_vec())),
-            ("x-null".into(), None),
-            ("dlq_reason".into(), Some(b"older".to_vec())),
-        ];
+        let raw: RawHeaders = [
+            ("message_id", Some(&b"m"[..])),
+            ("dlq_reason", Some(&b"old"[..])),
+            ("x-null", None),
+            ("dlq_reason", Some(&b"older"[..])),
+        ]
+        .into_iter()
+        .collect();
         let h = dead_letter(&raw, "why:\nnot");
         let got: Vec<(&str, Option<&[u8]>)> = h.iter().map(|h| (h.key, h.value)).collect();
         assert_eq!(got, [("message_id", Some(&b"m"[..])), ("dlq_reason", Some(&b"why: not"[..])), ("x-null", None)]);
-        let appended = dead_letter(&raw[..1], "r");
+        let first: RawHeaders = raw.iter().take(1).collect();
+        let appended = dead_letter(&first, "r");
         assert_eq!(appended.iter().map(|h| h.key).collect::<Vec<_>>(), ["message_id", "dlq_reason"]);
+    }
+
+    #[test]
+    fn raw_headers_keep_order_empty_and_null_values() {
+        let pairs = [("a", Some(&b"1"[..])), ("", Some(&b""[..])), ("n", None), ("é", Some(&[0xff][..])), ("a", None)];
+        let raw: RawHeaders = pairs.into_iter().collect();
+        assert_eq!(raw.len(), 5);
+        assert_eq!(raw.iter().collect::<Vec<_>>(), pairs);
+        assert_eq!(raw.get("a"), Some("1"));
+        assert_eq!(raw.get("n"), None);
+        assert_eq!(raw.get("é"), None, "not UTF-8");
+        assert!(RawHeaders::new().is_empty());
     }
 
     #[test]

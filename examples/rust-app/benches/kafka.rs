@@ -10,7 +10,7 @@
 //! numbers; asserts nothing about speed.
 //!
 //!     source scripts/lib/kafka.sh; kafka_install; kafka_start
-//!     cargo bench -p ampy-example --bench kafka [-- N]
+//!     [AMPY_BENCH_METRICS=1] cargo bench -p ampy-example --bench kafka [-- N]
 
 #[path = "support/cpu.rs"]
 mod cpu;
@@ -61,6 +61,11 @@ fn main() {
 
 async fn run(bootstrap: &str, n: usize) {
     let bus = Bus::connect(bootstrap, &transport::LAYOUT, Env::Dev).await.unwrap();
+    // AMPY_BENCH_METRICS=1: the typed side reports to the built-in
+    // Prometheus metrics instead of the no-op observer, so their cost shows.
+    let metrics_on = std::env::var_os("AMPY_BENCH_METRICS").is_some_and(|v| v == "1");
+    let bus = if metrics_on { bus.with_observer(ampy_bus::kafka::Metrics::new()) } else { bus };
+    println!("typed side's observer: {}", if metrics_on { "Metrics (Prometheus)" } else { "none" });
     let publisher = bus.publisher::<Raw>().producer("bench@1").build().unwrap();
     assert_eq!(ampy_bus::prost::Message::encoded_len(&payload(0)), 1024);
     // What a service would otherwise write: rdkafka with the same producer

@@ -13,7 +13,7 @@
 //! batches of 500, read the message id and schema headers (checked), decode
 //! the payload into `NewsItem`, ack.
 //!
-//!     cargo bench -p ampy-example --bench nats [-- N]
+//!     [AMPY_BENCH_METRICS=1] cargo bench -p ampy-example --bench nats [-- N]
 
 #[path = "support/cpu.rs"]
 mod cpu;
@@ -55,6 +55,11 @@ fn main() {
 
 async fn run(url: &str, n: usize) {
     let bus = Bus::connect(url, &transport::LAYOUT, Env::Dev).await.unwrap();
+    // AMPY_BENCH_METRICS=1: the typed side reports to the built-in
+    // Prometheus metrics instead of the no-op observer, so their cost shows.
+    let metrics_on = std::env::var_os("AMPY_BENCH_METRICS").is_some_and(|v| v == "1");
+    let bus = if metrics_on { bus.with_observer(ampy_bus::nats::Metrics::new()) } else { bus };
+    println!("typed side's observer: {}", if metrics_on { "Metrics (Prometheus)" } else { "none" });
     bus.provision(Default::default()).await.unwrap();
     let js = bus.jetstream().clone();
     let publisher = bus.publisher::<Raw>().producer("bench@1").build().unwrap();

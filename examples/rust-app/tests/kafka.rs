@@ -132,7 +132,7 @@ where
                 let h: Pairs = d
                     .raw_headers()
                     .iter()
-                    .map(|(k, v)| (k.clone(), String::from_utf8(v.clone().unwrap()).unwrap()))
+                    .map(|(k, v)| (k.to_owned(), String::from_utf8(v.unwrap().to_vec()).unwrap()))
                     .collect();
                 got.push((h, d.raw_payload().to_vec(), payload, d.info.partition));
                 Ok(())

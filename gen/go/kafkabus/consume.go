@@ -250,9 +250,9 @@ func (p *processor[P]) process(ctx context.Context, rec *kgo.Record, h Handler[P
 		return true, nil
 	}
 	stats.Received++
-	raw, nulls := fromKafka(rec.Headers)
+	raw, hasNull := fromKafka(rec.Headers)
 	decodable := raw
-	if nulls {
+	if hasNull {
 		// A null value is a missing value: drop it for decoding (the
 		// header error follows); the dead letter keeps the name.
 		decodable = make([]core.HeaderPair, 0, len(raw))

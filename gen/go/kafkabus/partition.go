@@ -3,6 +3,8 @@
 package kafkabus
 
 import (
+	"strings"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	core "ampyfin.dev/ampybus"
@@ -82,17 +84,29 @@ func toKafka(pairs []core.HeaderPair) []kgo.RecordHeader {
 	return out
 }
 
-// fromKafka is header pairs of record headers, in received order; ok is
-// false when a value is null (a missing value: a header error). A name
-// sent twice stays twice, so header parsing reports duplicate_header.
-func fromKafka(headers []kgo.RecordHeader) (pairs []core.HeaderPair, ok bool) {
+// fromKafka is header pairs of record headers, in received order;
+// hasNull is true when a value is null (a missing value: a header error).
+// A name sent twice stays twice, so header parsing reports
+// duplicate_header. Every value is copied into one string that the pairs
+// slice: one allocation per record rather than one per header.
+func fromKafka(headers []kgo.RecordHeader) (pairs []core.HeaderPair, hasNull bool) {
 	pairs = make([]core.HeaderPair, len(headers))
-	ok = true
+	size := 0
+	for _, h := range headers {
+		size += len(h.Value)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, h := range headers {
+		_, _ = b.Write(h.Value)
+	}
+	all, at := b.String(), 0
 	for i, h := range headers {
 		if h.Value == nil {
-			ok = false
+			hasNull = true
 		}
-		pairs[i] = core.HeaderPair{Name: h.Key, Value: string(h.Value)}
+		pairs[i] = core.HeaderPair{Name: h.Key, Value: all[at : at+len(h.Value)]}
+		at += len(h.Value)
 	}
-	return pairs, ok
+	return pairs, hasNull
 }

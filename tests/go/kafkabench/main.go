@@ -94,6 +94,12 @@ func main() {
 	recreate(ctx, *boot)
 	b, err := kafkabus.Connect(*boot, env)
 	must(err)
+	// AMPY_BENCH_METRICS=1: the typed side reports to the built-in
+	// Prometheus metrics instead of the no-op observer, so their cost shows.
+	if os.Getenv("AMPY_BENCH_METRICS") == "1" {
+		b.WithObserver(kafkabus.NewMetrics())
+		fmt.Println("typed side's observer: Metrics (Prometheus)")
+	}
 	defer b.Close()
 	pub, err := kafkabus.NewPublisher(b, kafkabus.NewsV1Raw, kafkabus.PublisherOptions{Producer: "bench@1", Source: "bench", RunID: "r"})
 	must(err)

@@ -90,6 +90,12 @@ func main() {
 	ctx := context.Background()
 	b, err := natsbus.Connect(*url, env)
 	must(err)
+	// AMPY_BENCH_METRICS=1: the typed side reports to the built-in
+	// Prometheus metrics instead of the no-op observer, so their cost shows.
+	if os.Getenv("AMPY_BENCH_METRICS") == "1" {
+		b.WithObserver(natsbus.NewMetrics())
+		fmt.Println("typed side's observer: Metrics (Prometheus)")
+	}
 	defer b.Close()
 	_, err = b.Provision(ctx, natsbus.ProvisionOptions{})
 	must(err)

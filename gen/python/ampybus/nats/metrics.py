@@ -47,6 +47,19 @@ class Observer:
 
 
 _Labels = Tuple[Tuple[str, str], ...]
+# One counter's series: topic -> second label value -> count.
+_Series = Dict[str, Dict[str, int]]
+
+
+class _Histogram:
+    """One topic's latency histogram, updated in place."""
+
+    __slots__ = ("buckets", "count", "total")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * len(LATENCY_BUCKETS_MS)
+        self.total = 0.0
+        self.count = 0
 
 
 class Metrics(Observer):
@@ -58,45 +71,58 @@ class Metrics(Observer):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counters: Dict[Tuple[str, _Labels], int] = {}
-        # topic -> (bucket counts, sum, count)
-        self._latency: Dict[str, Tuple[List[int], float, int]] = {}
+        # Metric name -> its series, one per counter of METRICS; the per-record
+        # ones are bound to attributes once, so an increment builds no label
+        # tuples (the label names come from METRICS when rendering).
+        self._counters: Dict[str, _Series] = {
+            name: {} for name, kind, _ in METRICS if kind == "counter"
+        }
+        self._labels: Dict[str, Tuple[str, ...]] = {name: labels for name, _, labels in METRICS}
+        self._produced = self._counters["bus_produced_total"]
+        self._consumed = self._counters["bus_consumed_total"]
+        self._latency: Dict[str, _Histogram] = {}
         self._info: Set[Tuple[str, str, str]] = set()
 
-    def _inc(self, name: str, labels: _Labels) -> None:
+    def _inc(self, series: _Series, topic: str, other: str) -> None:
         with self._lock:
-            key = (name, labels)
-            self._counters[key] = self._counters.get(key, 0) + 1
+            by_other = series.get(topic)
+            if by_other is None:
+                by_other = series[topic] = {}
+            by_other[other] = by_other.get(other, 0) + 1
 
     def counter(self, name: str, labels: Sequence[Tuple[str, str]]) -> int:
         """A counter's value (labels in their order), for tests and health checks."""
+        if len(labels) != 2 or self._labels.get(name) != (labels[0][0], labels[1][0]):
+            return 0
         with self._lock:
-            return self._counters.get((name, tuple(labels)), 0)
+            return self._counters.get(name, {}).get(labels[0][1], {}).get(labels[1][1], 0)
 
     def produced(self, topic: str, producer: str) -> None:
-        self._inc("bus_produced_total", (("topic", topic), ("producer", producer)))
+        self._inc(self._produced, topic, producer)
 
     def consumed(self, topic: str, consumer: str) -> None:
-        self._inc("bus_consumed_total", (("topic", topic), ("consumer", consumer)))
+        self._inc(self._consumed, topic, consumer)
 
     def delivery_latency(self, topic: str, ms: float) -> None:
         with self._lock:
-            buckets, total, count = self._latency.get(
-                topic, ([0] * len(LATENCY_BUCKETS_MS), 0.0, 0)
-            )
+            h = self._latency.get(topic)
+            if h is None:
+                h = self._latency[topic] = _Histogram()
+            buckets = h.buckets
             for i, (le, _) in enumerate(LATENCY_BUCKETS_MS):
                 if ms <= le:
                     buckets[i] += 1
-            self._latency[topic] = (buckets, total + ms, count + 1)
+            h.total += ms
+            h.count += 1
 
     def dead_lettered(self, topic: str, reason: str) -> None:
-        self._inc("bus_dlq_total", (("topic", topic), ("reason", reason)))
+        self._inc(self._counters["bus_dlq_total"], topic, reason)
 
     def retried(self, topic: str, reason: str) -> None:
-        self._inc("bus_retry_total", (("topic", topic), ("reason", reason)))
+        self._inc(self._counters["bus_retry_total"], topic, reason)
 
     def decode_failed(self, topic: str, reason: str) -> None:
-        self._inc("bus_decode_fail_total", (("topic", topic), ("reason", reason)))
+        self._inc(self._counters["bus_decode_fail_total"], topic, reason)
 
     def schema(self, topic: str, fqdn: str, schema_hash: str) -> None:
         with self._lock:
@@ -111,7 +137,8 @@ class Metrics(Observer):
                 out.append(f"# TYPE {name} {kind}")
                 if kind == "histogram":
                     for topic in sorted(self._latency):
-                        buckets, total, count = self._latency[topic]
+                        h = self._latency[topic]
+                        buckets, total, count = h.buckets, h.total, h.count
                         t = ("topic", topic)
                         for (_, le), n in zip(LATENCY_BUCKETS_MS, buckets):
                             out.append(_series(name + "_bucket", (t, ("le", le)), str(n)))
@@ -122,9 +149,11 @@ class Metrics(Observer):
                     for values in sorted(self._info):
                         out.append(_series(name, tuple(zip(labels, values)), "1"))
                 else:
-                    for (metric, series), v in sorted(self._counters.items()):
-                        if metric == name:
-                            out.append(_series(name, series, str(v)))
+                    series = self._counters.get(name, {})
+                    for topic in sorted(series):
+                        for other, v in sorted(series[topic].items()):
+                            pairs = ((labels[0], topic), (labels[1], other))
+                            out.append(_series(name, pairs, str(v)))
         return "".join(line + "\n" for line in out)
 
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:

@@ -54,6 +54,14 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=Message)
+#: The payload type of one constructor call (``Envelope.build``,
+#: ``Envelope.decode``, ...). They are static methods over this
+#: method-scoped variable, not classmethods over the class's ``M``: pyright
+#: binds ``M`` of a bare ``Envelope.build`` to ``Unknown`` before it looks
+#: at the arguments (even through ``cls: Type[Envelope[P]]``), while both
+#: pyright and mypy solve ``P`` from the topic, so
+#: ``Envelope.build(topic, payload)`` is ``Envelope[<topic's message>]``.
+P = TypeVar("P", bound=Message)
 
 #: Payloads strictly larger than this many bytes are gzipped.
 GZIP_THRESHOLD = 128 * 1024
@@ -246,11 +254,10 @@ class Envelope(Generic[M]):
     headers: Headers
     payload: M
 
-    @classmethod
+    @staticmethod
     def build(
-        cls,
-        topic: Topic[M],
-        payload: M,
+        topic: Topic[P],
+        payload: P,
         *,
         producer: str,
         source: str,
@@ -260,7 +267,7 @@ class Envelope(Generic[M]):
         retry_count: Optional[int] = None,
         message_id: Optional[str] = None,
         produced_at: Optional[str] = None,
-    ) -> Envelope[M]:
+    ) -> Envelope[P]:
         """Fills every header a producer does not choose and validates them.
 
         ``message_id`` is a fresh UUIDv7 and ``produced_at`` is its timestamp
@@ -287,7 +294,7 @@ class Envelope(Generic[M]):
             schema_hash=topic.schema_hash,
         )
         headers.validate()
-        return cls(topic, headers, payload)
+        return Envelope(topic, headers, payload)
 
     def encode(self) -> Record:
         """The record to publish, gzipping past ``GZIP_THRESHOLD``.
@@ -309,7 +316,7 @@ class Envelope(Generic[M]):
                 "bytes even after gzip: use the blob pointer pattern: store the bytes in "
                 "object storage and publish a pointer (Envelope.to_blob, Envelope.encode_pointer)",
             )
-        return Record(self.headers._pairs(encoding, None), raw)
+        return Record(self.headers._pairs(encoding, None), raw)  # pyright: ignore[reportPrivateUsage]
 
     def to_blob(self, blob_ref: str) -> Tuple[BlobPointer, bytes]:
         """The bytes to store for the blob pointer pattern and their pointer."""
@@ -322,19 +329,17 @@ class Envelope(Generic[M]):
         headers = dataclasses.replace(self.headers, blob=blob)
         headers.validate()
         self.topic.verify(headers)
-        return Record(headers._pairs(None, blob), b"")
+        return Record(headers._pairs(None, blob), b"")  # pyright: ignore[reportPrivateUsage]
 
-    @classmethod
-    def decode_headers(cls, topic: Topic[M], headers: Iterable[Tuple[str, str]]) -> Headers:
+    @staticmethod
+    def decode_headers(topic: Topic[P], headers: Iterable[Tuple[str, str]]) -> Headers:
         """Parses headers and checks them against the topic, without the payload."""
         parsed = Headers.from_pairs(headers)
         topic.verify(parsed)
         return parsed
 
-    @classmethod
-    def decode(
-        cls, topic: Topic[M], headers: Iterable[Tuple[str, str]], payload: bytes
-    ) -> Envelope[M]:
+    @staticmethod
+    def decode(topic: Topic[P], headers: Iterable[Tuple[str, str]], payload: bytes) -> Envelope[P]:
         """Decodes a received record.
 
         In order: headers parse and validate, the schema check (fqdn and hash,
@@ -343,22 +348,22 @@ class Envelope(Generic[M]):
         bytes are parsed. Every failure is a :class:`BusError` whose
         :func:`dlq_reason` is ready for the DLQ.
         """
-        parsed = cls.decode_headers(topic, headers)
+        parsed = Envelope.decode_headers(topic, headers)
         if parsed.blob is not None:
             raise EnvelopeError(
                 "blob_pointer",
                 f"the record is a blob pointer to `{parsed.blob.blob_ref}`: fetch the blob "
                 "and call Envelope.decode_blob",
             )
-        return cls(topic, parsed, _decode_payload(topic.message_type, parsed, payload))
+        return Envelope(topic, parsed, _decode_payload(topic.message_type, parsed, payload))
 
-    @classmethod
-    def decode_record(cls, topic: Topic[M], record: Record) -> Envelope[M]:
+    @staticmethod
+    def decode_record(topic: Topic[P], record: Record) -> Envelope[P]:
         """:meth:`decode` for a :class:`Record`."""
-        return cls.decode(topic, record.headers, record.payload)
+        return Envelope.decode(topic, record.headers, record.payload)
 
-    @classmethod
-    def decode_blob(cls, topic: Topic[M], headers: Headers, blob: bytes) -> Envelope[M]:
+    @staticmethod
+    def decode_blob(topic: Topic[P], headers: Headers, blob: bytes) -> Envelope[P]:
         """Decodes the blob fetched for a pointer record after checking it
         against ``blob_size`` and ``blob_hash``."""
         headers.validate()
@@ -371,7 +376,7 @@ class Envelope(Generic[M]):
                 BLOB_REF,
             )
         verify_blob(headers.blob, blob)
-        return cls(topic, headers, _decode_payload(topic.message_type, headers, blob))
+        return Envelope(topic, headers, _decode_payload(topic.message_type, headers, blob))
 
 
 def dlq_reason(error: BusError) -> str:

@@ -88,8 +88,13 @@ class Agree(Generic[V]):
             raise RouteError.empty_key_field(
                 self.field, self.path, index if self.fans_out else None
             )
-        if isinstance(value, tuple) and not timestamp_in_range(value[0], value[1]):
-            raise RouteError.invalid_timestamp(self.field, self.path, value[0], value[1])
+        # A Timestamp key element is a (seconds, nanos) pair; checked through
+        # an `object` alias so that `value` itself keeps its type V.
+        element: object = value
+        if isinstance(element, tuple):
+            seconds, nanos = cast(Tuple[int, int], element)
+            if not timestamp_in_range(seconds, nanos):
+                raise RouteError.invalid_timestamp(self.field, self.path, seconds, nanos)
         if not self._has:
             self._has = True
             self._first = value

@@ -9,7 +9,7 @@ misses nothing the bus needs), so whitespace is an explicit table.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 #: Unicode ``White_Space`` (Rust's ``char::is_whitespace``).
 WHITE_SPACE = frozenset(
@@ -102,7 +102,7 @@ def format_timestamp(seconds: int, nanos: int) -> Optional[str]:
 
 def escape_debug(value: str) -> str:
     """``value`` quoted like Rust's ``str::escape_debug``, for error messages."""
-    out = []
+    out: List[str] = []
     for c in value:
         if c == "\t":
             out.append("\\t")

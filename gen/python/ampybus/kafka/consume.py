@@ -151,7 +151,7 @@ class RunStats:
     #: Records of sibling topics sharing the Kafka topic, passed over.
     skipped: int = 0
     #: A replay's records that failed (nothing is dead-lettered in a replay).
-    failures: List[Failure] = dataclasses.field(default_factory=list)
+    failures: List[Failure] = dataclasses.field(default_factory=lambda: [])
 
 
 #: An async function of one delivery; raise :class:`HandlerError` to fail.
@@ -185,7 +185,7 @@ class _Rules(Generic[M]):
         max_deliveries: Optional[int],
         nak_backoff: Optional[Sequence[float]],
     ) -> None:
-        kafka_topic, tier = bus._route(topic)
+        kafka_topic, tier = bus._route(topic)  # pyright: ignore[reportPrivateUsage]
         self.bus = bus
         self.topic = topic
         self.kafka_topic = kafka_topic.name
@@ -315,7 +315,7 @@ async def open_consumer(
 ) -> Consumer[M]:
     """Joins ``group`` on the topic's Kafka topic; :meth:`Bus.consumer`."""
     rules = _Rules(bus, topic, group, max_deliveries, nak_backoff)
-    dlq_topic, dlq_subtopic = bus._dlq_topic(topic.domain)
+    dlq_topic, dlq_subtopic = bus._dlq_topic(topic.domain)  # pyright: ignore[reportPrivateUsage]
     await bus.partitions(rules.kafka_topic)
     # Retries sleep between polls: keep the group membership through the
     # longest retry sequence.

@@ -59,8 +59,10 @@ class Bus:
                 "use one of the registry's envs",
             )
         self._client = client
-        self._js = client.jetstream()
-        self._jsm = client.jsm()
+        # nats-py leaves `**opts` of these (and of connect, add_stream, ...)
+        # unannotated: pyright strict calls them Unknown, hence the ignores.
+        self._js = client.jetstream()  # pyright: ignore[reportUnknownMemberType]
+        self._jsm = client.jsm()  # pyright: ignore[reportUnknownMemberType]
         self._layout = layout
         self._env = name
         self._observer = observer if observer is not None else Observer()
@@ -83,7 +85,7 @@ class Bus:
         options.setdefault("max_reconnect_attempts", -1)
         options.setdefault("reconnect_time_wait", 0.25)
         try:
-            client = await nats.connect(url, connect_timeout=connect_timeout, **options)
+            client = await nats.connect(url, connect_timeout=connect_timeout, **options)  # pyright: ignore[reportUnknownMemberType]
         except (OSError, nats.errors.Error) as e:
             raise NatsError("connect", f"cannot connect to NATS at `{url}` ({e})") from e
         try:

@@ -242,7 +242,7 @@ async def open_consumer(
 ) -> Consumer[M]:
     """Creates the consumer on the server (or binds to the durable of that
     name) and returns it; :meth:`Bus.consumer` and :meth:`Bus.replay`."""
-    stream, tier = bus._route(topic)
+    stream, tier = bus._route(topic)  # pyright: ignore[reportPrivateUsage]
     prefix = f"{topic.namespace}.{bus.env}.{topic.domain}.{topic.version}."
     if filter is None:
         try:
@@ -253,7 +253,7 @@ async def open_consumer(
         raise NatsError(
             "config", f"filter `{filter}` is not within topic `{topic.id}` (subjects `{prefix}…`)"
         )
-    dlq_subject = bus._dlq_subject(topic.domain)
+    dlq_subject = bus._dlq_subject(topic.domain)  # pyright: ignore[reportPrivateUsage]
     if until is not None and until.tzinfo is None:
         raise NatsError("config", "`until` needs a timezone-aware datetime (UTC)")
     batch = max(batch, 1)
@@ -296,7 +296,7 @@ async def open_consumer(
             except nats.js.errors.NotFoundError:
                 existing = None
         if existing is None:
-            name = (await jsm.add_consumer(stream.name, config)).name
+            name = (await jsm.add_consumer(stream.name, config)).name  # pyright: ignore[reportUnknownMemberType]
         else:
             name = existing.name
             bound = existing.config.filter_subject

@@ -80,7 +80,7 @@ class StreamPlan:
 
 def plans(layout: Layout, env: str) -> List[StreamPlan]:
     """The plans of one env's streams."""
-    out = []
+    out: List[StreamPlan] = []
     for s in layout.streams_for(env):
         tier = layout.tier(s.tier)
         if tier is None:
@@ -213,12 +213,12 @@ async def provision(
         else:
             try:
                 if action == "create":
-                    await jsm.add_stream(want)
+                    await jsm.add_stream(want)  # pyright: ignore[reportUnknownMemberType]
                 elif action == "recreate":
                     await jsm.delete_stream(plan.name)
-                    await jsm.add_stream(want)
+                    await jsm.add_stream(want)  # pyright: ignore[reportUnknownMemberType]
                 elif have is not None:
-                    await jsm.update_stream(_merge(have, want))
+                    await jsm.update_stream(_merge(have, want))  # pyright: ignore[reportUnknownMemberType]
             except (nats.errors.Error, OSError) as e:
                 raise NatsError("provision", f"cannot provision stream `{plan.name}`: {e}") from e
             outcome = "applied"

@@ -6,7 +6,7 @@
 # Creates (or reuses) .venv at the repository root, installs
 # tests/python/requirements.txt, checks that gen/python is what the
 # registry generates now, then runs ruff (lint and format), mypy --strict
-# (for Python 3.9) and pytest over the package, the tests and the examples,
+# (for Python 3.9), pyright strict and pytest over the package, the tests and the examples,
 # the NATS transport's on a real nats-server (scripts/lib/nats.sh) and the
 # Kafka transport's on a real broker (scripts/lib/kafka.sh).
 # Exits non-zero on the first failure.
@@ -47,6 +47,20 @@ echo "tests/python: mypy --strict (tests)"
 MYPYPATH=gen/python "$venv/bin/mypy" --config-file "$config" --cache-dir "$caches/mypy-tests" \
   --python-version "$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
   tests/python
+
+# pyright strict too: the generated package and a typed user script
+# (tests/python/typed_user.py) whose payload types must flow through the
+# Envelope constructors. pyright is an npm package, pinned here and
+# installed once into target/tools/pyright (run with Node); it never
+# downloads anything when it runs.
+pyright_version=1.1.414
+pyright="${CARGO_TARGET_DIR:-target}/tools/pyright"
+if [ "$("$pyright/node_modules/.bin/pyright" --version 2>/dev/null)" != "pyright $pyright_version" ]; then
+  echo "tests/python: installing pyright $pyright_version into $pyright"
+  npm install --prefix "$pyright" --no-audit --no-fund --silent "pyright@$pyright_version"
+fi
+echo "tests/python: pyright strict (package and typed user script)"
+"$pyright/node_modules/.bin/pyright" -p tests/python/pyrightconfig.json
 
 # The NATS transport tests need a server: scripts/test passes its own
 # (AMPY_NATS_URL); run alone, this script starts one when nats-server is

@@ -6,9 +6,10 @@
 # Creates (or reuses) .venv at the repository root, installs
 # tests/python/requirements.txt, checks that gen/python is what the
 # registry generates now, then runs ruff (lint and format), mypy --strict
-# (for Python 3.9), pyright strict and pytest over the package, the tests and the examples,
-# the NATS transport's on a real nats-server (scripts/lib/nats.sh) and the
-# Kafka transport's on a real broker (scripts/lib/kafka.sh).
+# (for Python 3.9), pyright strict (Node, pyright installed into
+# target/tools/pyright) and pytest over the package, the tests and the
+# examples, the NATS transport's on a real nats-server (scripts/lib/nats.sh)
+# and the Kafka transport's on a real broker (scripts/lib/kafka.sh).
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -165,3 +165,39 @@ fn the_walk_never_follows_a_link_out_of_the_repository_and_survives_loops() {
     // `loop` resolves to a directory the walk is already in: not entered.
     assert!(!listed.iter().any(|f| f.starts_with("ampy/loop/")), "{listed:?}");
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=ampygen-test", "-c", "user.email=test@example.invalid"])
+        .args(["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `check --against` expands the pattern against the protos at the
+/// revision (read through git), so history is compared file for file.
+#[test]
+fn against_a_revision_the_pattern_matches_that_revisions_protos() {
+    let dir = layout(Some("    - ampy/**/*.proto\n"));
+    let root = dir.path();
+    std::fs::remove_dir_all(root.join(".git")).unwrap();
+    git(root, &["init", "-q"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    let unchanged = ampygen(root).args(["check", "--against", "HEAD"]).output().unwrap();
+    assert_eq!(unchanged.status.code(), Some(0), "{}", String::from_utf8_lossy(&unchanged.stderr));
+    // A wire break in a file only the pattern names, hidden from the lock.
+    let bars = root.join("proto/ampy/bars/v1/bars.proto");
+    let text = std::fs::read_to_string(&bars).unwrap();
+    assert!(text.contains("int64 volume = 10;"));
+    std::fs::write(&bars, text.replacen("int64 volume = 10;", "double volume = 10;", 1)).unwrap();
+    std::fs::remove_file(root.join("registry/ampy.lock.json")).unwrap();
+    ampygen(root).arg("lock").assert().success();
+    let out = ampygen(root).args(["--diagnostics", "short", "check", "--against", "HEAD"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("compat::breaking_wire"), "{stderr}");
+}

@@ -46,8 +46,8 @@ fn main() {
         ampygen::registry::parse(&source).0.expect("valid registry")
     });
     let source = ampygen::diag::Source::new("registry/ampy.yaml", text.as_str());
-    let registry = ampygen::registry::parse(&source).0.expect("valid registry");
-    let compile = time(n, || ampygen::protos::compile(&registry, Path::new("registry")).expect("protos compile"));
+    let mut registry = ampygen::registry::parse(&source).0.expect("valid registry");
+    let compile = time(n, || ampygen::protos::compile(&mut registry, Path::new("registry")).expect("protos compile"));
     let project = ampygen::load(registry_path).expect("default registry loads");
     let hash =
         time(n, || project.resolved.values().map(|r| ampygen::canonical::schema_hash(&r.message)).collect::<Vec<_>>());

@@ -213,11 +213,15 @@ impl Config {
 }
 
 /// The files a build depends on: the registry, then every proto file that
-/// was read from disk (the well-known types are built in, and directories
-/// are never listed, so unrelated edits do not rerun the build).
+/// was read from disk (the well-known types are built in), then, only when
+/// `protos.files` has a pattern, the include roots it searched, since a new
+/// file there can change the list (cargo scans a listed directory as a
+/// whole). Without patterns no directory is listed, so unrelated edits do
+/// not rerun the build.
 pub fn rerun_if_changed(project: &Project) -> Vec<PathBuf> {
     let mut paths = vec![project.registry_path.clone()];
     paths.extend(project.compiled.files.values().filter_map(|f| f.path.clone()));
+    paths.extend(project.compiled.watched.iter().cloned());
     paths
 }
 

@@ -98,7 +98,7 @@ pub(crate) fn utf8_source(name: String, bytes: Vec<u8>, what: &str) -> Result<Ar
 /// decides where include roots are resolved from.
 pub fn load_source(path: &Path, source: Arc<Source>) -> Result<Project, Diagnostics> {
     let (registry, mut diags) = registry::parse(&source);
-    let Some(registry) = registry else {
+    let Some(mut registry) = registry else {
         diags.sort();
         return Err(diags);
     };
@@ -106,7 +106,7 @@ pub fn load_source(path: &Path, source: Arc<Source>) -> Result<Project, Diagnost
     // and command reads the same model.
     let transport = crate::transport::model(&registry).map_err(|d| diags.extend(d)).ok();
     let base = path.parent().unwrap_or(Path::new(""));
-    let compiled = match protos::compile(&registry, base) {
+    let compiled = match protos::compile(&mut registry, base) {
         Ok(c) => c,
         Err(d) => {
             diags.extend(d);

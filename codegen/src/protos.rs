@@ -17,7 +17,10 @@ use protox::file::{File, FileResolver, GoogleFileResolver};
 
 use crate::diag::{Diagnostic, Diagnostics, Label, Source};
 use crate::limits;
-use crate::registry::Registry;
+use crate::registry::{Registry, Spanned};
+
+mod glob;
+pub use glob::{is_pattern, Pattern};
 
 /// A proto file that was read during compilation.
 #[derive(Clone, Debug)]
@@ -34,6 +37,10 @@ pub struct Compiled {
     pub pool: DescriptorPool,
     /// By import name (`ampy/bars/v1/bars.proto`), in name order.
     pub files: BTreeMap<String, ProtoFile>,
+    /// The include roots a `protos.files` pattern was matched against
+    /// (empty without patterns): a file added under them can change what
+    /// the registry lists, so build scripts watch them too.
+    pub watched: Vec<PathBuf>,
 }
 
 impl Compiled {
@@ -227,9 +234,12 @@ pub fn normalize(path: &Path) -> PathBuf {
 
 /// Compiles the registry's proto files. `base` is the registry file's
 /// directory, which include roots are relative to. Include roots must stay
-/// inside [`boundary`] unless marked `outside: true`.
-pub fn compile(registry: &Registry, base: &Path) -> Result<Compiled, Diagnostics> {
-    let source = &registry.source;
+/// inside [`boundary`] unless marked `outside: true`. Patterns in
+/// `protos.files` are expanded in place first ([`expand`]), so every later
+/// reader of the registry sees plain import names.
+pub fn compile(registry: &mut Registry, base: &Path) -> Result<Compiled, Diagnostics> {
+    let source = Arc::clone(&registry.source);
+    let source = &source;
     let mut diags = Diagnostics::new();
     let mut roots = Vec::new();
     let fence = boundary(base);
@@ -269,7 +279,19 @@ pub fn compile(registry: &Registry, base: &Path) -> Result<Compiled, Diagnostics
         }
         roots.push(Root { path: root, outside });
     }
-    for file in &registry.protos.files {
+    let mut watched = Vec::new();
+    if registry.protos.files.iter().any(|f| is_pattern(&f.value)) {
+        watched = roots.iter().map(|r| r.path.clone()).collect();
+        let names = proto_names(&roots, fence.as_deref());
+        let searched = roots.iter().map(|r| format!("`{}`", r.path.display())).collect::<Vec<_>>().join(", ");
+        let roots_ok = !diags.has_errors();
+        match expand(registry, &names, &searched) {
+            Ok(files) => registry.protos.files = files,
+            // No match is only worth saying when the roots themselves were fine.
+            Err(d) => diags.extend(d.into_iter().filter(|d| roots_ok || d.code != "proto::no_match")),
+        }
+    }
+    for file in registry.protos.files.iter().filter(|f| !is_pattern(&f.value)) {
         // An import name: relative, `/`-separated, no `.` or `..` (the
         // same rule imports follow in `Recording::find`).
         let plain = Path::new(&file.value).components().all(|c| matches!(c, Component::Normal(_)));
@@ -320,7 +342,110 @@ pub fn compile(registry: &Registry, base: &Path) -> Result<Compiled, Diagnostics
         }
         return Err(convert_error(&err, &files, registry).into());
     }
-    Ok(Compiled { pool: compiler.descriptor_pool(), files })
+    Ok(Compiled { pool: compiler.descriptor_pool(), files, watched })
+}
+
+/// Replaces each pattern in `protos.files` by the import names in `names`
+/// it matches, in byte order, at the pattern's place; a name listed twice
+/// (by name and by a pattern, or by two patterns) keeps its first place
+/// and span. Expanded names carry the pattern's span, so diagnostics about
+/// them point at the entry that asked for them. `searched` names the
+/// include roots for the help of a pattern that matches nothing.
+pub fn expand(
+    registry: &Registry,
+    names: &std::collections::BTreeSet<String>,
+    searched: &str,
+) -> Result<Vec<Spanned<String>>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut out: Vec<Spanned<String>> = Vec::new();
+    let mut listed = std::collections::BTreeSet::new();
+    for entry in &registry.protos.files {
+        if !is_pattern(&entry.value) {
+            if listed.insert(entry.value.clone()) {
+                out.push(entry.clone());
+            }
+            continue;
+        }
+        let pattern = match Pattern::parse(&entry.value) {
+            Ok(p) => p,
+            Err(why) => {
+                diags.push(
+                    Diagnostic::error("registry::bad_pattern", format!("`{}` is not a pattern ampygen reads: {why}", entry.value))
+                        .at(&registry.source, entry.span.clone())
+                        .help("patterns use `*` and `?` within a segment, `**` for any number of whole segments and `[a-z]` / `[!a-z]` classes, e.g. `ampy/**/*.proto` (docs/registry.md)"),
+                );
+                continue;
+            }
+        };
+        let matched: Vec<&String> = names.iter().filter(|n| pattern.matches(n)).collect();
+        if matched.is_empty() {
+            diags.push(
+                Diagnostic::error("proto::no_match", format!("pattern `{}` matches no proto file", entry.value))
+                    .at(&registry.source, entry.span.clone())
+                    .label("no `.proto` file under the include roots matches")
+                    .help(format!(
+                        "patterns match import names (relative to an include root, e.g. `ampy/**/*.proto`); searched: {}",
+                        if searched.is_empty() { "no include roots" } else { searched }
+                    )),
+            );
+        }
+        for name in matched {
+            if listed.insert(name.clone()) {
+                out.push(Spanned::new(name.clone(), entry.span.clone()));
+            }
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(out)
+    }
+}
+
+/// The import names of the `.proto` files under the roots, as patterns
+/// see them: a name under two roots is one name (the first root wins on
+/// lookup). Directories reached through a link are entered only when they
+/// resolve inside the boundary (or the root opted `outside: true`) and are
+/// not one of their own ancestors; a linked file that leads outside is
+/// listed and then refused by the lookup (`proto::outside`), exactly as an
+/// explicit entry would be.
+fn proto_names(roots: &[Root], fence: Option<&Path>) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for root in roots {
+        let Ok(real) = std::fs::canonicalize(&root.path) else { continue };
+        let allowed = if root.outside { None } else { fence };
+        walk(&root.path, "", allowed, &mut vec![real], &mut names);
+    }
+    names
+}
+
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    allowed: Option<&Path>,
+    ancestors: &mut Vec<PathBuf>,
+    names: &mut std::collections::BTreeSet<String>,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        // Import names are UTF-8 and `/`-separated.
+        let Some(name) = file_name.to_str().filter(|n| !n.contains('\\')) else { continue };
+        let path = entry.path();
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        let rel = if prefix.is_empty() { name.to_owned() } else { format!("{prefix}/{name}") };
+        if meta.is_dir() {
+            let Ok(real) = std::fs::canonicalize(&path) else { continue };
+            if allowed.is_some_and(|b| !real.starts_with(b)) || ancestors.contains(&real) {
+                continue;
+            }
+            ancestors.push(real);
+            walk(&path, &rel, allowed, ancestors, names);
+            ancestors.pop();
+        } else if meta.is_file() && name.ends_with(".proto") {
+            names.insert(rel);
+        }
+    }
 }
 
 /// Turns a protox error into our diagnostic, keeping its span.

@@ -104,6 +104,25 @@ fn rerun_if_changed_lists_the_registry_and_each_proto_read() {
     assert!(protos.iter().all(|p| p.starts_with("../proto/ampy/") && p.ends_with(".proto")), "{protos:?}");
 }
 
+#[test]
+fn rerun_if_changed_watches_the_roots_a_pattern_searched() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry/ampy.yaml");
+    std::fs::create_dir_all(dir.path().join("registry")).unwrap();
+    let text = std::fs::read_to_string(REGISTRY).unwrap();
+    let explicit = text.find("    - ampy/common/v1/common.proto").unwrap();
+    let end = text[explicit..].find("\n\n").unwrap() + explicit;
+    let patterned = format!("{}    - ampy/**/*.proto{}", &text[..explicit], &text[end..]);
+    let root = std::fs::canonicalize("../proto").unwrap();
+    // The real protos, from a registry outside the repository: an opted-in outside root.
+    let include = format!("include:\n    - {{path: {}, outside: true}}", root.display());
+    std::fs::write(&registry, patterned.replace("include: [../proto]", &include)).unwrap();
+    let project = ampygen::load(&registry).unwrap();
+    let paths = ampygen::rerun_if_changed(&project);
+    assert_eq!(paths.len(), 1 + 14 + 1, "{paths:?}");
+    assert_eq!(paths.last().unwrap(), &root, "the searched root, last: {paths:?}");
+}
+
 /// prost-build pastes attributes in as text and panics when the result
 /// does not parse; through ampygen a bad one is a diagnostic naming the
 /// option, and nothing is written.

@@ -16,7 +16,7 @@ use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 
 use crate::diag::{Diagnostic, Diagnostics, Source};
 use crate::project::Project;
-use crate::protos::{normalize, Compiled, ProtoFile};
+use crate::protos::{self, normalize, Compiled, ProtoFile};
 use crate::registry::{self, resolve};
 
 /// Runs git in `dir`; `Err` carries git's stderr.
@@ -84,6 +84,13 @@ pub fn load_at(rev: &str, registry_path: &Path) -> Result<Option<Project>, Diagn
         .filter(|r| !r.starts_with(".."))
         .collect();
     let files = read_protos(&top, &commit, rev, &roots)?;
+    let mut registry = registry;
+    if registry.protos.files.iter().any(|f| protos::is_pattern(&f.value)) {
+        // Patterns match the `.proto` files of the roots at `rev`.
+        let names = files.keys().cloned().collect();
+        let searched = roots.iter().map(|r| format!("`{rev}:{r}`")).collect::<Vec<_>>().join(", ");
+        registry.protos.files = protos::expand(&registry, &names, &searched)?;
+    }
     let compiled = compile(&registry, &files, rev)?;
     let resolved = resolve::resolve(&registry, &compiled.pool)?;
     let transport = crate::transport::model(&registry)?;
@@ -213,5 +220,5 @@ fn compile(
             );
         }
     }
-    Ok(Compiled { pool, files: seen })
+    Ok(Compiled { pool, files: seen, watched: Vec::new() })
 }

@@ -161,7 +161,7 @@ for producer in "${langs[@]}"; do
 			[ "$topic" = "$SEQ_TOPIC" ] && count=$((count + SEQ_COUNT))
 			part="$tmp/part"
 			if ! driver "$consumer" consume --bootstrap "$BOOT" --env "$ENV" --topic "$topic" --group "$group" \
-				--count "$count" --timeout-ms 30000 >"$part"; then
+				--count "$count" --timeout-ms 60000 >"$part"; then
 				echo "pair $producer -> $consumer: $topic: the consumer failed"
 				exit 1
 			fi

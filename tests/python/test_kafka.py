@@ -248,7 +248,7 @@ def test_one_vector_per_topic_round_trips_byte_identical(addr: str) -> None:
 
             group = "rt-" + topic_id.replace(".", "-")
             async with await bus.consumer(TOPICS[topic_id], group) as consumer:
-                stats = await asyncio.wait_for(consumer.run(handle, stop=stop), 30)
+                stats = await asyncio.wait_for(consumer.run(handle, stop=stop), 60)
                 stats.consumed += (await consumer.drain(handle, 0.3)).consumed
             assert stats.consumed == len(records), topic_id
             # Records of several keys sit on several partitions: match them

@@ -400,6 +400,28 @@ def test_a_handler_failing_twice_then_succeeding_is_called_three_times_and_commi
     run(go())
 
 
+def test_drain_gets_a_record_produced_before_its_group_join(
+    addr: str,
+) -> None:
+    # Idle counts only once the member holds its partitions: a join that
+    # takes longer (seconds on a fresh or busy broker) does not end the drain
+    # before the record produced earlier arrives.
+    async def go() -> None:
+        bus = await Bus.connect(addr, ENV)
+        sent = await bus.publisher(BARS_V1_BARS, producer="test@1").publish(bars("AAPL"))
+        got: List[str] = []
+
+        async def handle(d: BarsDelivery) -> None:
+            got.append(d.headers.message_id)
+
+        async with await bus.consumer(BARS_V1_BARS, "short-idle") as consumer:
+            await consumer.drain(handle, 1.0)
+        assert got == [sent.message_id]
+        await bus.close()
+
+    run(go())
+
+
 def test_a_handler_that_always_fails_ends_in_the_dlq_after_the_bound(addr: str) -> None:
     async def go() -> None:
         metrics = Metrics()

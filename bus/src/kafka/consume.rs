@@ -17,6 +17,12 @@ use super::headers::{dead_letter, envelope_pairs, received, RawHeaders};
 use super::metrics::{LagContext, STATS_INTERVAL_MS};
 use super::replay::{self, Admit, Window};
 use super::{blocking, Bus, Error, ErrorKind};
+
+/// How long [`Consumer::drain`] waits for the group to hand the consumer
+/// its partitions before its `idle` starts counting anyway.
+pub const JOIN_WAIT: Duration = Duration::from_secs(30);
+
+const FETCH_WAIT_MAX_MS: &str = "100";
 use crate::envelope::EnvelopeError;
 use crate::handler::{decode, latency_ms, reason_label, Body, HandlerError};
 use crate::headers::{names, Headers};
@@ -206,7 +212,14 @@ impl<T: Topic> ConsumerBuilder<T> {
         let partitions = self.bus.partition_count(&topic, true).await?;
         let label = self.group.clone().unwrap_or_else(|| "replay".to_owned());
         let mut config = (*self.bus.config).clone();
-        config.set("statistics.interval.ms", STATS_INTERVAL_MS).set("enable.partition.eof", "false");
+        // A broker answers a fetch of empty partitions after this wait:
+        // Go's FetchMaxWait and Python's consumer use the same 100 ms, so
+        // a record on a partition whose fetch starts later is not held
+        // behind librdkafka's default 500 ms.
+        config
+            .set("statistics.interval.ms", STATS_INTERVAL_MS)
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", FETCH_WAIT_MAX_MS);
         match &self.group {
             Some(group) => config
                 .set("group.id", group)
@@ -306,6 +319,13 @@ where
 
     /// [`Consumer::run`] that also ends once no record came for `idle`:
     /// for batch jobs and tests.
+    ///
+    /// `idle` counts only while the consumer holds partitions. Joining
+    /// the group takes a round of the group protocol (longer on a fresh
+    /// broker, which first creates its offsets topic), and a record
+    /// produced before the join would otherwise be missed by a short
+    /// `idle`; a member the group hands no partition waits [`JOIN_WAIT`]
+    /// and ends. Go's `Drain` and Python's `drain` follow the same rule.
     pub async fn drain<H>(&mut self, handler: H, idle: Duration) -> Result<RunStats, Error>
     where
         H: AsyncFnMut(Delivery<T::Payload>) -> Result<(), HandlerError>,
@@ -343,14 +363,22 @@ where
     }
 
     async fn next(&mut self, idle: Option<Duration>) -> Result<Option<Received>, Error> {
+        let started = tokio::time::Instant::now();
         loop {
             if self.window.as_ref().is_some_and(Window::is_done) {
                 return Ok(None);
             }
+            // A replay assigns its partitions itself; a group member holds
+            // none until the group protocol hands them over.
+            let joining = self.window.is_none()
+                && idle.is_some()
+                && self.consumer.assignment().map_or(true, |a| a.count() == 0)
+                && started.elapsed() < JOIN_WAIT;
             let recv = async { self.consumer.recv().await.map(|m| Received::from(&m)) };
             let item = match idle {
                 Some(d) => match tokio::time::timeout(d, recv).await {
                     Ok(item) => item,
+                    Err(_) if joining => continue,
                     Err(_) => return Ok(None),
                 },
                 None => recv.await,

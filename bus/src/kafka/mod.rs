@@ -28,7 +28,7 @@ use std::time::Duration;
 pub use crate::handler::{Body, HandlerError};
 pub use crate::metrics::{Metrics, NoObserver, Observer};
 pub use crate::runtime::{Error, ErrorKind};
-pub use consume::{Consumer, ConsumerBuilder, Delivery, DeliveryInfo, RunStats, Start};
+pub use consume::{Consumer, ConsumerBuilder, Delivery, DeliveryInfo, RunStats, Start, JOIN_WAIT};
 pub use partition::{murmur2, partition_for, to_positive};
 pub use provision::{
     provision, topic_plans, Change, Effect, Outcome, ProvisionError, ProvisionOptions, ProvisionReport, TopicAction,

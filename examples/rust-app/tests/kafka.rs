@@ -55,7 +55,10 @@ async fn bars_consumer(bus: &Bus, g: &str) -> ampy_bus::kafka::Consumer<topics::
 }
 
 /// The message ids a consumer drains, in handling order.
-async fn drain_ids(consumer: &mut ampy_bus::kafka::Consumer<topics::bars::v1::Bars>) -> Vec<ampy_bus::MessageId> {
+async fn drain_ids(
+    consumer: &mut ampy_bus::kafka::Consumer<topics::bars::v1::Bars>,
+    idle: Duration,
+) -> Vec<ampy_bus::MessageId> {
     let mut got = Vec::new();
     consumer
         .drain(
@@ -63,7 +66,7 @@ async fn drain_ids(consumer: &mut ampy_bus::kafka::Consumer<topics::bars::v1::Ba
                 got.push(d.headers.message_id);
                 Ok(())
             },
-            IDLE,
+            idle,
         )
         .await
         .unwrap();
@@ -274,6 +277,23 @@ fn a_handler_failing_twice_then_succeeding_is_called_three_times_and_committed_o
 }
 
 #[test]
+fn drain_gets_a_record_produced_before_its_group_join() {
+    let Some(broker) = Broker::get("short_idle") else { return };
+    rt().block_on(async {
+        let (bus, publisher) = bars_setup(&broker, None).await;
+        let sent = publisher.publish(bars("AAPL")).await.unwrap();
+        let mut consumer = bars_consumer(&bus, &group("short-idle")).await;
+        // Idle counts only once the member holds its partitions: a join
+        // that takes longer (seconds on a fresh or busy broker) does not
+        // end the drain before the record produced earlier arrives.
+        let began = std::time::Instant::now();
+        let got = drain_ids(&mut consumer, Duration::from_millis(1000)).await;
+        eprintln!("short_idle: drained in {:?}", began.elapsed());
+        assert_eq!(got, [sent.message_id]);
+    });
+}
+
+#[test]
 fn a_handler_that_always_fails_ends_in_the_dlq_after_the_bound() {
     let Some(broker) = Broker::get("always_fails") else { return };
     rt().block_on(async {
@@ -366,7 +386,7 @@ fn a_consumer_stopped_before_finishing_a_record_gets_it_again_after_restart() {
         }
         assert_eq!(broker.committed(&g, BARS, first.partition), None, "nothing committed");
         let mut consumer = bus.consumer::<topics::bars::v1::Bars>(&g).build().await.unwrap();
-        let got = drain_ids(&mut consumer).await;
+        let got = drain_ids(&mut consumer, IDLE).await;
         assert_eq!(got, [first.message_id], "redelivered to the next member, nothing lost");
         assert_eq!(broker.committed(&g, BARS, first.partition), Some(first.offset + 1));
     });
@@ -384,7 +404,7 @@ fn a_thousand_records_of_one_key_are_consumed_in_produced_order() {
         assert!(published.windows(2).all(|w| w[1].offset == w[0].offset + 1), "stored in order");
         let g = group("order");
         let mut consumer = bus.consumer::<topics::bars::v1::Bars>(&g).build().await.unwrap();
-        let got = drain_ids(&mut consumer).await;
+        let got = drain_ids(&mut consumer, IDLE).await;
         let want: Vec<_> = published.iter().map(|p| p.message_id).collect();
         assert_eq!(got, want);
         // Lag is reported per partition of the group, 0 once drained.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -357,7 +358,13 @@ type Consumer[P proto.Message] struct {
 	// lag is the last lag of each partition this consumer handled,
 	// reported again after every poll (at least once a second).
 	lag map[int32]int64
+	// held counts the partitions the group has handed this member.
+	held *atomic.Int64
 }
+
+// JoinWait is how long Drain waits for the group to hand the consumer its
+// partitions before its idle time starts counting anyway.
+const JoinWait = 30 * time.Second
 
 // NewConsumer joins the consumer group `group` on topic t's Kafka topic
 // with a client of its own. Offsets are committed only for finished
@@ -382,6 +389,7 @@ func NewConsumer[P proto.Message](ctx context.Context, b *Bus, t Topic[P], group
 	if interval <= 0 {
 		interval = time.Second
 	}
+	held := new(atomic.Int64)
 	reset := kgo.NewOffset().AtStart()
 	if o.Latest {
 		reset = kgo.NewOffset().AtEnd()
@@ -393,16 +401,32 @@ func NewConsumer[P proto.Message](ctx context.Context, b *Bus, t Topic[P], group
 		kgo.AutoCommitInterval(interval),
 		kgo.ConsumeResetOffset(reset),
 		kgo.FetchMaxWait(100*time.Millisecond),
-		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+			held.Add(partitionCount(assigned))
+		}),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+			held.Add(-partitionCount(revoked))
 			// Commit what is finished before the partitions move on.
 			_ = cl.CommitMarkedOffsets(ctx)
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			held.Add(-partitionCount(lost))
 		}),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, newError(KindConfig, "the consumer's Kafka client options do not work together", err)
 	}
-	return &Consumer[P]{proc: proc, cl: cl, kafka: kafka, group: group, lag: map[int32]int64{}}, nil
+	return &Consumer[P]{proc: proc, cl: cl, kafka: kafka, group: group, lag: map[int32]int64{}, held: held}, nil
+}
+
+// partitionCount is the number of partitions in a callback's topic map.
+func partitionCount(partitions map[string][]int32) int64 {
+	n := 0
+	for _, ps := range partitions {
+		n += len(ps)
+	}
+	return int64(n)
 }
 
 // KafkaTopic is the Kafka topic the consumer reads.
@@ -420,7 +444,9 @@ func (c *Consumer[P]) Run(ctx context.Context, h Handler[P]) (RunStats, error) {
 }
 
 // Drain runs h until no record arrives for idle or ctx is done: for batch
-// jobs and tests.
+// jobs and tests. Idle counts only while the consumer holds partitions: a
+// record produced before the group join is not missed by a short idle,
+// and a member the group hands no partition ends after JoinWait.
 func (c *Consumer[P]) Drain(ctx context.Context, h Handler[P], idle time.Duration) (RunStats, error) {
 	return c.loop(ctx, h, max(idle, time.Millisecond))
 }
@@ -439,8 +465,14 @@ func (c *Consumer[P]) Close() error {
 
 func (c *Consumer[P]) loop(ctx context.Context, h Handler[P], idle time.Duration) (RunStats, error) {
 	var stats RunStats
-	last := time.Now()
+	start := time.Now()
+	last := start
 	for ctx.Err() == nil {
+		// Still joining the group: idle has not started.
+		joining := c.held.Load() <= 0 && time.Since(start) < JoinWait
+		if joining {
+			last = time.Now()
+		}
 		wait := time.Second
 		if idle > 0 {
 			wait = min(wait, max(idle-time.Since(last), time.Millisecond))
@@ -490,7 +522,7 @@ func (c *Consumer[P]) loop(ctx context.Context, h Handler[P], idle time.Duration
 		for partition, lag := range c.lag {
 			c.proc.bus.observer.ConsumerLag(c.proc.topic.ID, c.group, partition, lag)
 		}
-		if idle > 0 && time.Since(last) >= idle {
+		if idle > 0 && !joining && time.Since(last) >= idle {
 			return stats, nil
 		}
 	}

@@ -460,6 +460,28 @@ func TestFailTwiceThenSucceedIsHandledThreeTimesAndCommittedOnce(t *testing.T) {
 	}
 }
 
+// Idle counts only once the member holds its partitions: a join that takes
+// longer (seconds on a fresh or busy broker) does not end the drain before
+// the record produced earlier arrives.
+func TestDrainGetsARecordProducedBeforeItsGroupJoin(t *testing.T) {
+	b, _, _ := connect(t)
+	sent, err := publisher(t, b, kafkabus.PublisherOptions{}).Publish(context.Background(), bars("JOIN", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	h := func(_ context.Context, d *kafkabus.Delivery[*barsv1.BarBatch]) error {
+		got = append(got, d.Headers.MessageID)
+		return nil
+	}
+	began := time.Now()
+	drain(t, consumer(t, b, "go-short-idle", kafkabus.ConsumerOptions{}), h, time.Second)
+	t.Logf("drained in %v", time.Since(began))
+	if len(got) != 1 || got[0] != sent.MessageID {
+		t.Fatalf("got %v, want [%s]", got, sent.MessageID)
+	}
+}
+
 func TestAlwaysFailingEndsInTheDLQAfterTheBound(t *testing.T) {
 	b, m, adm := connect(t)
 	sent, err := publisher(t, b, kafkabus.PublisherOptions{}).Publish(context.Background(), bars("FAIL", 0))

@@ -18,7 +18,16 @@ Go runtimes, is docs/kafka.md::
 
 from .bus import DEFAULT_MAX_MESSAGE_BYTES, Bus
 from .client import Delivered
-from .consume import Consumer, Delivery, DeliveryInfo, Failure, Handler, HandlerError, RunStats
+from .consume import (
+    JOIN_WAIT,
+    Consumer,
+    Delivery,
+    DeliveryInfo,
+    Failure,
+    Handler,
+    HandlerError,
+    RunStats,
+)
 from .errors import KINDS, KafkaError
 from .layout import (
     HEADERS,
@@ -38,6 +47,7 @@ from .wire import record_size
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "HEADERS",
+    "JOIN_WAIT",
     "KINDS",
     "LATENCY_BUCKETS_MS",
     "LAYOUT",

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .bus import Bus
 
 __all__ = [
+    "JOIN_WAIT",
     "Consumer",
     "Delivery",
     "DeliveryInfo",
@@ -328,22 +329,30 @@ async def open_consumer(
             "auto.commit.interval.ms": 1000,
             "enable.auto.offset.store": False,
             "auto.offset.reset": start,
+            # As Rust and Go: a broker answers a fetch of empty partitions
+            # after 100 ms, not librdkafka's default 500 ms.
+            "fetch.wait.max.ms": 100,
             "max.poll.interval.ms": max(300_000, backoff_ms + 60_000),
         }
     )
     worker = Worker("ampybus-kafka-consumer")
+    held = _Held()
 
     def create() -> confluent_kafka.Consumer:
         consumer = confluent_kafka.Consumer(config)
 
-        def on_revoke(c: confluent_kafka.Consumer, _: List[TopicPartition]) -> None:
+        def on_assign(_: confluent_kafka.Consumer, assigned: List[TopicPartition]) -> None:
+            held.partitions += len(assigned)
+
+        def on_revoke(c: confluent_kafka.Consumer, revoked: List[TopicPartition]) -> None:
+            held.partitions -= len(revoked)
             # Finished records' offsets are committed before the partitions
             # go. A commit the group refuses mid-rebalance only means the
             # next owner sees those records again (at-least-once).
             with contextlib.suppress(KafkaException):
                 _commit(c)
 
-        consumer.subscribe([rules.kafka_topic], on_revoke=on_revoke)
+        consumer.subscribe([rules.kafka_topic], on_assign=on_assign, on_revoke=on_revoke)
         return consumer
 
     try:
@@ -353,7 +362,22 @@ async def open_consumer(
         raise KafkaError("consume", f"cannot join group `{group}`: {client_error(e)[1]}") from e
     if topic.schema_hash is not None:
         bus.observer.schema(topic.id, topic.fqdn, topic.schema_hash)
-    return Consumer(bus, rules, consumer, worker, dlq_topic, dlq_subtopic, max(batch, 1))
+    return Consumer(bus, rules, consumer, worker, held, dlq_topic, dlq_subtopic, max(batch, 1))
+
+
+JOIN_WAIT = 30.0
+"""Seconds :meth:`Consumer.drain` waits for the group to hand the consumer
+its partitions before its ``idle`` starts counting anyway."""
+
+
+class _Held:
+    """The partitions the group has handed a member, counted by the rebalance
+    callbacks (which run inside ``consume`` on the worker thread)."""
+
+    __slots__ = ("partitions",)
+
+    def __init__(self) -> None:
+        self.partitions = 0
 
 
 def _commit(consumer: confluent_kafka.Consumer) -> None:
@@ -376,6 +400,7 @@ class Consumer(Generic[M]):
         rules: _Rules[M],
         consumer: confluent_kafka.Consumer,
         worker: Worker,
+        held: _Held,
         dlq_topic: str,
         dlq_subtopic: str,
         batch: int,
@@ -384,6 +409,7 @@ class Consumer(Generic[M]):
         self._rules = rules
         self._consumer = consumer
         self._worker = worker
+        self._held = held
         self._dlq_topic = dlq_topic
         self._dlq_subtopic = dlq_subtopic
         self._batch = batch
@@ -456,10 +482,13 @@ class Consumer(Generic[M]):
 
     async def drain(self, handler: Handler[M], idle: float) -> RunStats:
         """Runs until no record arrives for ``idle`` seconds: for batch jobs and
-        tests."""
+        tests. ``idle`` counts only while the consumer holds partitions: a
+        record produced before the group join is not missed by a short
+        ``idle``, and a member the group hands no partition ends after
+        :data:`JOIN_WAIT`. Rust's ``drain`` and Go's ``Drain`` do the same."""
         stats = RunStats()
         while True:
-            msg = await self._next(idle)
+            msg = await self._next(idle, join=True)
             if msg is None:
                 return stats
             await self._one(msg, handler, stats)
@@ -477,13 +506,19 @@ class Consumer(Generic[M]):
         with contextlib.suppress(KafkaException):
             self._consumer.store_offsets(message=msg)
 
-    async def _next(self, wait: float) -> Optional[confluent_kafka.Message]:
-        """The next record, or ``None`` after ``wait`` seconds without one."""
+    async def _next(self, wait: float, join: bool = False) -> Optional[confluent_kafka.Message]:
+        """The next record, or ``None`` after ``wait`` seconds without one
+        (with ``join``, seconds while holding partitions)."""
         if self._closed:
             raise KafkaError("consume", "the consumer is closed")
-        deadline = time.monotonic() + wait
+        start = time.monotonic()
+        deadline = start + wait
         while not self._pending:
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            if join and self._held.partitions <= 0 and now - start < JOIN_WAIT:
+                # Still joining the group: the wait has not started.
+                deadline = now + wait
+            left = deadline - now
             if left <= 0 and self._polling is None:
                 return None
             if self._polling is None:
@@ -578,6 +613,7 @@ async def replay(
             "group.id": "ampy-replay-" + os.urandom(8).hex(),
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
+            "fetch.wait.max.ms": 100,
         }
     )
     worker = Worker("ampybus-kafka-replay")

@@ -90,6 +90,7 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "strconv",
     "strings",
     "sync",
+    "atomic",
     "time",
     // exported
     "Bus",
@@ -104,6 +105,7 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "Failure",
     "Handler",
     "HandlerError",
+    "JoinWait",
     "KafkaTopic",
     "KafkaTopics",
     "KindConfig",
@@ -155,6 +157,7 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "newError",
     "newProcessor",
     "outRecord",
+    "partitionCount",
     "placement",
     "processor",
     "produceError",

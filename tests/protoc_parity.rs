@@ -3,8 +3,10 @@
 //! by protox (what ampygen compiles in-process).
 //!
 //! If these ever disagree, a Go service and a Rust service built from the
-//! same `.proto` files would stamp different schema hashes, so this test
-//! requires a real `protoc` and fails loudly when it is missing.
+//! same `.proto` files would stamp different schema hashes. scripts/test
+//! installs `protoc` and sets `AMPYGEN_TEST_REQUIRE_PROTOC=1`, so there a
+//! missing `protoc` fails loudly; a plain `cargo test` on a machine
+//! without it (ampygen itself never runs protoc) skips with one line.
 
 use std::collections::BTreeSet;
 use std::env;
@@ -29,20 +31,23 @@ fn parity_root() -> PathBuf {
 
 const PARITY_FILES: [&str; 2] = ["ampy/parity/v1/legacy.proto", "ampy/parity/v1/modern.proto"];
 
-fn find_protoc() -> PathBuf {
+/// `protoc` on PATH, or `None` after one line on stderr (a failure
+/// under `AMPYGEN_TEST_REQUIRE_PROTOC=1`).
+fn find_protoc(test: &str) -> Option<PathBuf> {
     let path = env::var_os("PATH").unwrap_or_default();
-    env::split_paths(&path)
-        .map(|dir| dir.join("protoc"))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("{INSTALL_HINT}"))
+    let found = env::split_paths(&path).map(|dir| dir.join("protoc")).find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert!(env::var_os("AMPYGEN_TEST_REQUIRE_PROTOC").is_none(), "{INSTALL_HINT}");
+        eprintln!("skipping {test}: {INSTALL_HINT}");
+    }
+    found
 }
 
-/// Compiles `files` (names relative to `root`) with protoc into a pool.
-fn protoc_pool(root: &Path, files: &[String]) -> DescriptorPool {
-    let protoc = find_protoc();
+/// Compiles `files` (names relative to `root`) with `protoc` into a pool.
+fn protoc_pool(protoc: &Path, root: &Path, files: &[String]) -> DescriptorPool {
     let out = tempfile::tempdir().expect("tempdir");
     let set = out.path().join("set.pb");
-    let mut cmd = Command::new(&protoc);
+    let mut cmd = Command::new(protoc);
     cmd.current_dir(root)
         .arg("--include_imports")
         .arg(format!("--descriptor_set_out={}", set.display()))
@@ -108,9 +113,9 @@ fn parity_files() -> Vec<String> {
 }
 
 #[test]
-fn protoc_is_installed() {
+fn protoc_answers_its_version() {
     // A separate, obvious failure instead of a confusing one deeper down.
-    let protoc = find_protoc();
+    let Some(protoc) = find_protoc("protoc_answers_its_version") else { return };
     let output = Command::new(&protoc)
         .arg("--version")
         .output()
@@ -120,9 +125,10 @@ fn protoc_is_installed() {
 
 #[test]
 fn parity_fixture_protoc_vs_protox() {
+    let Some(protoc) = find_protoc("parity_fixture_protoc_vs_protox") else { return };
     let root = parity_root();
     let files = parity_files();
-    let from_protoc = protoc_pool(&root, &files);
+    let from_protoc = protoc_pool(&protoc, &root, &files);
     let from_protox = protox_pool(&root, &files);
     let n = assert_parity(&from_protoc, &from_protox, "parity fixture");
     // Legacy, Legacy.Fill, Legacy.Repeat, Aux, Wrapper, Wrapper.Item, Modern,
@@ -194,6 +200,7 @@ fn with_managed_options(source: &str, file: &str) -> String {
 
 #[test]
 fn managed_options_under_protoc_hash_like_plain_under_protox() {
+    let Some(protoc) = find_protoc("managed_options_under_protoc_hash_like_plain_under_protox") else { return };
     let plain_root = parity_root();
     let files = parity_files();
     let managed = tempfile::tempdir().expect("tempdir");
@@ -203,7 +210,7 @@ fn managed_options_under_protoc_hash_like_plain_under_protox() {
         fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
         fs::write(&target, with_managed_options(&source, file)).expect("write");
     }
-    let managed_protoc = protoc_pool(managed.path(), &files);
+    let managed_protoc = protoc_pool(&protoc, managed.path(), &files);
     // Sanity: the options really are in the protoc output.
     let legacy = managed_protoc.get_message_by_name("ampy.parity.v1.Legacy").expect("Legacy");
     let opts = legacy.parent_file().file_descriptor_proto().options.clone();
@@ -235,17 +242,16 @@ fn collect_protos(dir: &Path, root: &Path, out: &mut Vec<String>) {
 
 #[test]
 fn repo_protos_protoc_vs_protox() {
+    let Some(protoc) = find_protoc("repo_protos_protoc_vs_protox") else { return };
     let root = repo_root().join("proto");
     if !root.is_dir() {
-        // No schema tree in this checkout: nothing to compare. protoc must
-        // still be present (checked by `protoc_is_installed`).
-        find_protoc();
+        // No schema tree in this checkout: nothing to compare.
         return;
     }
     let mut files = Vec::new();
     collect_protos(&root, &root, &mut files);
     assert!(!files.is_empty(), "{} exists but contains no .proto files", root.display());
-    let from_protoc = protoc_pool(&root, &files);
+    let from_protoc = protoc_pool(&protoc, &root, &files);
     let from_protox = protox_pool(&root, &files);
     let n = assert_parity(&from_protoc, &from_protox, "proto/");
     assert!(n > 0, "no messages found under {}", root.display());

@@ -7,8 +7,9 @@
 # tests/python/requirements.txt, checks that gen/python is what the
 # registry generates now, then runs ruff (lint and format), mypy --strict
 # (for Python 3.9), pyright strict (Node, pyright installed into
-# target/tools/pyright) and pytest over the package, the tests and the
-# examples, the NATS transport's on a real nats-server (scripts/lib/nats.sh)
+# target/tools/pyright) over the package, the tests and the examples,
+# then pytest against a wheel of gen/python pip-installed into a fresh venv,
+# the NATS transport's tests on a real nats-server (scripts/lib/nats.sh)
 # and the Kafka transport's on a real broker (scripts/lib/kafka.sh).
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -89,5 +90,20 @@ if [ -z "${AMPY_KAFKA_BOOTSTRAP:-}" ] && command -v java >/dev/null 2>&1 &&
   kafka_start
 fi
 
-echo "tests/python: pytest"
-PYTHONPATH=gen/python "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python "$@"
+# pytest runs against the generated package as a user gets it: a wheel
+# built from gen/python (pip wheel: flit_core, the backend its
+# pyproject.toml names), pip-installed with its `nats` and `kafka` extras
+# into a fresh venv, with the test tools at the same pins; nothing puts
+# gen/python on the path (AMPY_TEST_INSTALLED=1 tells the tests, whose
+# child processes then import the installed package too).
+echo "tests/python: a wheel of gen/python, installed into a fresh venv"
+build="${CARGO_TARGET_DIR:-target}/python-wheel"
+rm -rf "$build"
+"$venv/bin/python" -m pip wheel -q --disable-pip-version-check --no-deps --wheel-dir "$build/dist" ./gen/python
+wheel=$(ls "$build"/dist/ampybus-*.whl)
+"$python" -m venv "$build/venv"
+"$build/venv/bin/python" -m pip install -q --disable-pip-version-check \
+  -r tests/python/requirements.txt "ampybus[nats,kafka] @ file://$PWD/$wheel"
+
+echo "tests/python: pytest (against $(basename "$wheel"))"
+AMPY_TEST_INSTALLED=1 "$build/venv/bin/python" -m pytest -q -p no:cacheprovider tests/python "$@"

@@ -14,6 +14,17 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "tests" / "python" / "pyproject.toml"
 BIN = pathlib.Path(sys.executable).parent
+#: The tests run against the installed distribution (tests/python/run.sh:
+#: a wheel of gen/python pip-installed into a fresh venv), not gen/python.
+INSTALLED = os.environ.get("AMPY_TEST_INSTALLED") == "1"
+
+
+def child_env(*paths: str, **extra: str) -> dict[str, str]:
+    """``os.environ`` for a child process that imports the generated package:
+    it imports what the tests import (gen/python on ``PYTHONPATH``, or the
+    installed distribution), then ``paths``, with ``extra`` variables."""
+    package = [] if INSTALLED else [str(ROOT / "gen" / "python")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([*package, *paths]), **extra}
 
 
 def ampygen(registry: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:

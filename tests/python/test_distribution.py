@@ -4,19 +4,24 @@ The dependency and each transport extra must admit the versions the package
 is tested with (tests/python/requirements.txt, and the protobuf runtime the
 tests run on), the extras must match the transport subpackages that were
 generated, and the import name must be the package. scripts/package-check
-installs such a distribution with pip into a fresh venv and uses it.
+installs such a distribution with pip into a fresh venv and uses it, and
+tests/python/run.sh runs every Python test against a wheel of it installed
+into a fresh venv (checked here: the package under test is that wheel).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import pathlib
 import re
 import sys
+import sysconfig
 from typing import Dict, List, Tuple
 
 import google.protobuf
 import pytest
 
-from support import ROOT
+from support import INSTALLED, ROOT
 
 if sys.version_info < (3, 11):  # pragma: no cover - the venv runs 3.11+
     pytest.skip("tomllib needs Python 3.11", allow_module_level=True)
@@ -108,3 +113,38 @@ def test_the_version_is_pep_440() -> None:
     project = _pyproject()["project"]
     assert isinstance(project, dict)
     assert re.fullmatch(r"\d+(\.\d+)*", str(project["version"]))
+
+
+def test_the_tests_run_against_the_installed_wheel() -> None:
+    if not INSTALLED:
+        pytest.skip("run with gen/python on the path; tests/python/run.sh installs the wheel")
+    import ampybus
+    import ampybus.kafka
+    import ampybus.nats
+
+    site = pathlib.Path(sysconfig.get_paths()["purelib"]).resolve()
+    for module in (ampybus, ampybus.nats, ampybus.kafka):
+        where = pathlib.Path(str(module.__file__)).resolve()
+        assert site in where.parents and GEN.resolve() not in where.parents, where
+    project = _pyproject()["project"]
+    assert isinstance(project, dict)
+    assert importlib.metadata.version("ampybus") == project["version"]
+    # What pip installed for the extras is what the package declares.
+    declared = importlib.metadata.requires("ampybus") or []
+    assert any(r.startswith("nats-py") and 'extra == "nats"' in r for r in declared), declared
+    assert any(r.startswith("confluent-kafka") and 'extra == "kafka"' in r for r in declared), (
+        declared
+    )
+    # Every file of gen/python's package is in the wheel, byte for byte.
+    files = importlib.metadata.files("ampybus") or []
+    installed = {
+        str(f) for f in files if str(f).startswith("ampybus/") and "__pycache__" not in str(f)
+    }
+    source = {
+        str(p.relative_to(GEN))
+        for p in (GEN / "ampybus").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert installed == source
+    for name in sorted(source):
+        assert (site / name).read_bytes() == (GEN / name).read_bytes(), name

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import subprocess
 import sys
+
+from support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_example_routes_and_round_trips() -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "gen" / "python"), PYTHONDONTWRITEBYTECODE="1")
+    env = child_env(PYTHONDONTWRITEBYTECODE="1")
     out = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "python-app" / "main.py")],
         env=env,

@@ -14,7 +14,6 @@ import asyncio
 import base64
 import gzip
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from kafka_support import (
     read_all,
 )
 from nats_support import bars
+from support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "positive"
@@ -167,7 +167,7 @@ def test_the_core_package_and_nats_do_not_import_confluent_kafka() -> None:
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python")},
+        env=child_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -572,7 +572,7 @@ def test_a_consumer_killed_before_commit_redelivers_on_restart(addr: str) -> Non
     message_id = run(publish())
     out = subprocess.run(
         [sys.executable, "-c", _KILLED, addr, ENV.value],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python")},
+        env=child_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -726,7 +726,7 @@ def test_prometheus_scrape_shows_the_counters_and_the_lag(addr: str) -> None:
 def _driver(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "tests" / "python" / "kafka_driver.py"), *args],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python")},
+        env=child_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -794,7 +794,7 @@ def test_running_on_kafka_example(addr: str) -> None:
     app = ROOT / "examples" / "python-app" / "kafka_app.py"
     out = subprocess.run(
         [sys.executable, str(app), addr],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python")},
+        env=child_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -813,13 +813,7 @@ def test_the_benchmark_runs(addr: str) -> None:
     figure (its numbers are read by people, not asserted)."""
     out = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "python" / "bench_kafka.py"), "400", "--quick"],
-        env={
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(
-                [str(ROOT / "gen" / "python"), str(ROOT / "tests" / "python")]
-            ),
-            "AMPY_KAFKA_BOOTSTRAP": addr,
-        },
+        env=child_env(str(ROOT / "tests" / "python"), AMPY_KAFKA_BOOTSTRAP=addr),
         capture_output=True,
         text=True,
         check=False,

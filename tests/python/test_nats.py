@@ -50,6 +50,7 @@ from nats_support import (
     run,
     stream_messages,
 )
+from support import child_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "positive"
@@ -139,7 +140,7 @@ def _driver(*args: str) -> subprocess.CompletedProcess[str]:
     """Runs tests/python/nats_driver.py as the matrix runner does."""
     return subprocess.run(
         [sys.executable, str(ROOT / "tests" / "python" / "nats_driver.py"), *args],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python")},
+        env=child_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -668,7 +669,7 @@ def test_the_core_package_does_not_import_nats() -> None:
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python")},
+        env=child_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -688,7 +689,7 @@ def test_running_on_nats_example(url: str) -> None:
     app = ROOT / "examples" / "python-app" / "nats_app.py"
     out = subprocess.run(
         [sys.executable, str(app), url],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python")},
+        env=child_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -707,7 +708,7 @@ def test_the_benchmark_runs(url: str) -> None:
     figure (its numbers are read by people, not asserted)."""
     out = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "python" / "bench_nats.py"), "400", "--quick"],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "gen" / "python"), "AMPY_NATS_URL": url},
+        env=child_env(AMPY_NATS_URL=url),
         capture_output=True,
         text=True,
         check=False,

@@ -103,7 +103,8 @@ enum Command {
         #[arg(long)]
         canonical: bool,
     },
-    /// Print the subject and partition key of a proto-JSON payload.
+    /// Print the subject, partition key, Kafka topic, record key and
+    /// partition of a proto-JSON payload.
     Route {
         /// Topic id: `domain.version` or `domain.version.topic`, e.g. `ticks.v1.trade`.
         topic: String,
@@ -116,6 +117,10 @@ enum Command {
         /// Also print where the record goes if it is dead-lettered.
         #[arg(long)]
         dlq: bool,
+        /// The Kafka topic's partition count (default: the registry's, what
+        /// `provision kafka` creates), for a topic that has more.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        partitions: Option<u32>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -211,7 +216,9 @@ fn run(cli: Cli) -> ExitCode {
         Command::Generate { lang, out, force } => generate(&project, &printer, &lang, &out, force),
         Command::Lock { dry_run } => lock(&project, &printer, dry_run),
         Command::Hash { fqdn, canonical } => hash(&project, &fqdn, canonical),
-        Command::Route { topic, env, payload, dlq, format } => route(&project, &topic, &env, &payload, dlq, format),
+        Command::Route { topic, env, payload, dlq, partitions, format } => {
+            route(&project, &topic, &env, &payload, RouteOptions { dlq, partitions, format })
+        }
         Command::Provision { broker: Broker::Nats { server, env, dry_run, allow_data_loss } } => {
             provision::nats(&project, &server, &env, ampy_bus::nats::ProvisionOptions { dry_run, allow_data_loss })
         }
@@ -559,7 +566,35 @@ fn hash(project: &Project, fqdn: &str, canonical: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn route(project: &Project, topic: &str, env: &str, payload: &PathBuf, dlq: bool, format: Format) -> ExitCode {
+/// `route`'s switches.
+struct RouteOptions {
+    dlq: bool,
+    partitions: Option<u32>,
+    format: Format,
+}
+
+/// Where a routed record lands on Kafka: its record key (the subtopic, a
+/// space, the partition key: docs/kafka.md) and the partition Java's
+/// murmur2 rule gives it among `partitions`.
+struct Placement {
+    key: String,
+    partition: i32,
+    partitions: u32,
+}
+
+fn placement(project: &Project, r: &ampygen::route::Routed, partitions: Option<u32>) -> Placement {
+    let subtopic = r.subject.strip_prefix(&r.kafka_topic).and_then(|s| s.strip_prefix('.')).unwrap_or_default();
+    let key = format!("{subtopic} {}", r.partition_key);
+    let partitions = partitions.unwrap_or_else(|| {
+        let registry = project.transport.kafka_topics.iter().find(|t| t.name == r.kafka_topic).map(|t| t.partitions);
+        registry.map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX))
+    });
+    let partition = ampy_canonical::kafka::partition_for(key.as_bytes(), i32::try_from(partitions).unwrap_or(i32::MAX));
+    Placement { key, partition, partitions }
+}
+
+fn route(project: &Project, topic: &str, env: &str, payload: &PathBuf, options: RouteOptions) -> ExitCode {
+    let RouteOptions { dlq, partitions, format } = options;
     let t = match project.registry.find_topic(topic) {
         Ok(t) => t,
         Err(e) => {
@@ -607,20 +642,27 @@ fn route(project: &Project, topic: &str, env: &str, payload: &PathBuf, dlq: bool
     });
     match (routed, format) {
         (Ok((dlq_subject, r)), Format::Text) => {
-            println!("subject        {}", r.subject);
-            println!("partition_key  {}", r.partition_key);
-            println!("kafka_topic    {}", r.kafka_topic);
+            let p = placement(project, &r, partitions);
+            println!("subject          {}", r.subject);
+            println!("partition_key    {}", r.partition_key);
+            println!("kafka_topic      {}", r.kafka_topic);
+            println!("kafka_key        {}", p.key);
+            println!("kafka_partition  {} of {}", p.partition, p.partitions);
             if let Some(d) = dlq_subject {
-                println!("dlq_subject    {d}");
+                println!("dlq_subject      {d}");
             }
             ExitCode::SUCCESS
         }
         (Ok((dlq_subject, r)), Format::Json) => {
+            let p = placement(project, &r, partitions);
             let mut obj = serde_json::json!({
                 "topic": t.id(),
                 "subject": r.subject,
                 "partition_key": r.partition_key,
                 "kafka_topic": r.kafka_topic,
+                "kafka_key": p.key,
+                "kafka_partition": p.partition,
+                "kafka_partitions": p.partitions,
             });
             if let Some(d) = dlq_subject {
                 obj["dlq_subject"] = d.into();

@@ -155,9 +155,65 @@ fn route_reads_stdin_and_names_the_dead_letter_subject() {
         .write_stdin(payload)
         .assert()
         .success()
-        .stdout(predicate::str::contains("subject        ampy.prod.fills.v1.events\n"))
-        .stdout(predicate::str::contains("partition_key  ALPACA-LIVE-01|co_20250905_001\n"))
-        .stdout(predicate::str::contains("dlq_subject    ampy.prod.dlq.v1.fills\n"));
+        .stdout(predicate::str::contains("subject          ampy.prod.fills.v1.events\n"))
+        .stdout(predicate::str::contains("partition_key    ALPACA-LIVE-01|co_20250905_001\n"))
+        .stdout(predicate::str::contains("kafka_key        events ALPACA-LIVE-01|co_20250905_001\n"))
+        .stdout(predicate::str::contains("dlq_subject      ampy.prod.dlq.v1.fills\n"));
+}
+
+/// Java's own partition (tests/vectors/kafka/partition-keys.tsv, written
+/// by kafka-clients' `Utils.murmur2`) of the record key `route` prints, for
+/// every partition count the vectors hold, and the registry's count when
+/// `--partitions` is not given.
+#[test]
+fn route_places_the_record_on_javas_partition() {
+    let tsv = std::fs::read_to_string("tests/vectors/kafka/partition-keys.tsv").expect("vectors");
+    let routed = |partitions: Option<&str>| -> serde_json::Value {
+        let mut cmd = cli();
+        cmd.args(["route", "bars.v1", "--env", "prod", "--payload", "tests/payloads/bars.json", "--format", "json"]);
+        if let Some(n) = partitions {
+            cmd.args(["--partitions", n]);
+        }
+        let out = cmd.assert().success().get_output().stdout.clone();
+        serde_json::from_slice(&out).expect("json")
+    };
+    let default = routed(None);
+    let key = default["kafka_key"].as_str().expect("kafka_key").to_owned();
+    assert_eq!(key, "XNAS.AAPL XNAS.AAPL");
+    // The registry gives bars 6 partitions (the realtime tier's default).
+    assert_eq!(default["kafka_partitions"], 6);
+    let row: Vec<&str> = tsv
+        .lines()
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .find(|cols| cols[0] == format!("k:{}", b64(key.as_bytes())))
+        .expect("the key is among the Java vectors");
+    for (column, n) in [(2, "1"), (3, "3"), (4, "6"), (5, "12"), (6, "100")] {
+        let got = routed(Some(n));
+        assert_eq!(got["kafka_partition"].to_string(), row[column], "{n} partitions");
+        assert_eq!(got["kafka_partitions"].to_string(), n);
+    }
+    assert_eq!(default["kafka_partition"].to_string(), row[4]);
+    cli()
+        .args(["route", "bars.v1", "--env", "prod", "--payload", "tests/payloads/bars.json", "--partitions", "0"])
+        .assert()
+        .code(2);
+}
+
+/// Standard base64 with padding, as the vectors spell keys.
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[test]

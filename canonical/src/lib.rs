@@ -8,8 +8,11 @@
 //!   docs/registry.md, with no dependencies at all, so the runtime links it
 //!   even without the `schema` feature;
 //! - the NATS header names, stream names and metric names ([`transport`]),
-//!   per docs/nats.md.
+//!   per docs/nats.md;
+//! - the Kafka partitioning rule, Java's murmur2 ([`kafka`]), per
+//!   docs/kafka.md.
 
+pub mod kafka;
 #[cfg(feature = "schema")]
 mod schema;
 pub mod text;

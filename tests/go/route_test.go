@@ -4,8 +4,10 @@ package gotests
 // payloads of the vectors and tests/payloads, plus mutations of every
 // field the keys read (empty and hostile strings, cleared messages, empty
 // and disagreeing batches, unknown enum numbers, timestamps with every
-// fraction length), must give the same subject, partition key and Kafka
-// topic, or the same error kind and message, in Go as in Rust.
+// fraction length), must give the same subject, partition key, Kafka
+// topic, record key and partition (kafkabus.PartitionFor against the
+// shared Rust rule, for the partition count route reports), or the same
+// error kind and message, in Go as in Rust.
 //
 // tests/go/run.sh sets AMPYGEN_BIN; without it the test is skipped.
 
@@ -18,16 +20,20 @@ import (
 	"testing"
 
 	bus "ampyfin.dev/ampybus"
+	"ampyfin.dev/ampybus/kafkabus"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 type routeResult struct {
-	Subject      string `json:"subject"`
-	PartitionKey string `json:"partition_key"`
-	KafkaTopic   string `json:"kafka_topic"`
-	Error        *struct {
+	Subject         string `json:"subject"`
+	PartitionKey    string `json:"partition_key"`
+	KafkaTopic      string `json:"kafka_topic"`
+	KafkaKey        string `json:"kafka_key"`
+	KafkaPartition  int32  `json:"kafka_partition"`
+	KafkaPartitions int32  `json:"kafka_partitions"`
+	Error           *struct {
 		Kind    string `json:"kind"`
 		Message string `json:"message"`
 	} `json:"error"`
@@ -154,7 +160,13 @@ func TestAgainstRoute(t *testing.T) {
 			if err := os.WriteFile(file, js, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, _ := exec.Command(bin, "--registry", "../../registry/ampy.yaml", "route", s.topic, "--env", string(env), "--payload", file, "--format", "json").Output()
+			// Partition counts in rotation: the registry's, and others.
+			counts := []string{"", "1", "3", "7", "12", "100"}
+			args := []string{"--registry", "../../registry/ampy.yaml", "route", s.topic, "--env", string(env), "--payload", file, "--format", "json"}
+			if n := counts[compared%len(counts)]; n != "" {
+				args = append(args, "--partitions", n)
+			}
+			out, _ := exec.Command(bin, args...).Output()
 			var want routeResult
 			if err := json.Unmarshal(out, &want); err != nil {
 				t.Fatalf("%s: route printed %q for %s", s.topic, out, js)
@@ -170,12 +182,14 @@ func TestAgainstRoute(t *testing.T) {
 				}{bus.KindOf(err), err.Error()}
 			} else {
 				got.Subject, got.KafkaTopic, got.PartitionKey = subject.String(), subject.KafkaTopic(), key
+				got.KafkaKey, got.KafkaPartitions = subject.KafkaKey(key), want.KafkaPartitions
+				got.KafkaPartition = kafkabus.PartitionFor([]byte(got.KafkaKey), want.KafkaPartitions)
 				if keyErr != nil {
 					t.Errorf("%s: subject ok but key fails: %v", s.topic, keyErr)
 				}
 			}
 			g, _ := json.Marshal(got)
-			w, _ := json.Marshal(routeResult{want.Subject, want.PartitionKey, want.KafkaTopic, want.Error})
+			w, _ := json.Marshal(want)
 			if string(g) != string(w) {
 				failures++
 				if failures <= 20 {

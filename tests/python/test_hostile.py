@@ -7,6 +7,7 @@ exactly like the reference evaluator (``ampygen route``), errors included.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import pathlib
@@ -140,6 +141,27 @@ PAYLOADS: List[Dict[str, Any]] = [
 ]
 
 
+def _rust_partition(topic_id: str, path: pathlib.Path, n: int, want: Dict[str, Any]) -> int:
+    """``ampygen route``'s partition of the payload at ``path`` among ``n``."""
+    if n == want["kafka_partitions"]:
+        return int(want["kafka_partition"])
+    done = ampygen(
+        REGISTRY,
+        "route",
+        topic_id,
+        "--env",
+        "dev",
+        "--payload",
+        str(path),
+        "--format",
+        "json",
+        "--partitions",
+        str(n),
+    )
+    assert done.returncode == 0, done.stderr
+    return int(json.loads(done.stdout)["kafka_partition"])
+
+
 @pytest.mark.parametrize("index", range(len(PAYLOADS)))
 @pytest.mark.parametrize(
     "topic_id", ["func.v1.import", "func.v1.class", "func.v1.match", "func.v1.type"]
@@ -168,3 +190,9 @@ def test_routes_like_the_reference(
     assert routed.subject.text == want["subject"]
     assert routed.partition_key == want["partition_key"]
     assert routed.kafka_topic == want["kafka_topic"]
+    assert routed.kafka_key == want["kafka_key"]
+    # The shared murmur2 rule, in Python and in Rust, on the hostile keys.
+    kafka = importlib.import_module(pkg.__name__ + ".kafka")
+    for n in (want["kafka_partitions"], 7, 100):
+        got = kafka.partition_for(routed.kafka_key.encode(), n)
+        assert got == _rust_partition(topic_id, path, n, want), (topic_id, data, n)

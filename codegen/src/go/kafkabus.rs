@@ -197,6 +197,7 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "diffTopic",
     "existingTopic",
     "existingTopics",
+    "fresh",
     "hint",
     "retentionShrinks",
     "settle",

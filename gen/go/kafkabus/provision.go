@@ -323,7 +323,7 @@ func existingTopics(ctx context.Context, adm *kadm.Client, plans []TopicPlan, ti
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	tds, err := adm.ListTopics(rctx, names...)
+	tds, err := adm.ListTopics(fresh(rctx), names...)
 	if err != nil {
 		return nil, newError(KindProvision, "cannot read the cluster's topics", err)
 	}
@@ -361,6 +361,14 @@ func existingTopics(ctx context.Context, adm *kadm.Client, plans []TopicPlan, ti
 		}
 	}
 	return out, nil
+}
+
+// fresh makes kadm read the cluster's metadata instead of its cache: kadm
+// answers ListTopics from metadata up to 5 s old, so a run right after a
+// change (or a create) would see the old partition count or no topic.
+// Asking for the authorized operations is kadm's way to skip the cache.
+func fresh(ctx context.Context) context.Context {
+	return kadm.WithAuthorizedOps(ctx)
 }
 
 // diffTopic lists what differs between the cluster's topic and the plan:
@@ -520,7 +528,7 @@ func settle(ctx context.Context, adm *kadm.Client, plans []TopicPlan, report *Pr
 		}
 	}
 	for {
-		tds, err := adm.ListTopics(ctx, names...)
+		tds, err := adm.ListTopics(fresh(ctx), names...)
 		if err != nil {
 			return
 		}

@@ -26,7 +26,7 @@ pub const GO_VERSION: &str = "1.26.0";
 
 /// The modules the package imports, pinned: franz-go's client (`pkg/kgo`)
 /// and its admin client (`pkg/kadm`, for partition counts, offsets by
-/// time and end offsets).
+/// time, end offsets and provisioning).
 pub const DIRECT: &[(&str, &str)] =
     &[("github.com/twmb/franz-go", "v1.22.3"), ("github.com/twmb/franz-go/pkg/kadm", "v1.20.0")];
 

@@ -26,7 +26,7 @@ pub const GO_VERSION: &str = "1.26.0";
 
 /// The modules the package imports, pinned: franz-go's client (`pkg/kgo`)
 /// and its admin client (`pkg/kadm`, for partition counts, offsets by
-/// time and end offsets).
+/// time, end offsets and provisioning).
 pub const DIRECT: &[(&str, &str)] =
     &[("github.com/twmb/franz-go", "v1.22.3"), ("github.com/twmb/franz-go/pkg/kadm", "v1.20.0")];
 
@@ -58,7 +58,8 @@ github.com/twmb/franz-go/pkg/kmsg v1.15.1/go.mod h1:sGkGxKexpRLBThFHJLjjywcyfkK0
 pub const LAG_METRIC: (&str, &str, &[&str]) = ("bus_consumer_lag", "gauge", &["topic", "consumer", "partition"]);
 
 /// The runtime files, printed with the header and the core import path
-/// only; `layout.go` and `topics.go` carry the registry.
+/// only; `layout.go` and `topics.go` carry the registry (`provision.go`
+/// reads the topics' settings from `layout.go`).
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("kafkabus/doc.go", include_str!("../../templates/go/kafkabus/doc.go.hbs")),
     ("kafkabus/errors.go", include_str!("../../templates/go/kafkabus/errors.go.hbs")),
@@ -68,6 +69,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("kafkabus/consume.go", include_str!("../../templates/go/kafkabus/consume.go.hbs")),
     ("kafkabus/replay.go", include_str!("../../templates/go/kafkabus/replay.go.hbs")),
     ("kafkabus/metrics.go", include_str!("../../templates/go/kafkabus/metrics.go.hbs")),
+    ("kafkabus/provision.go", include_str!("../../templates/go/kafkabus/provision.go.hbs")),
     ("kafkabus/layout.go", include_str!("../../templates/go/kafkabus/layout.go.hbs")),
     ("kafkabus/topics.go", include_str!("../../templates/go/kafkabus/topics.go.hbs")),
 ];
@@ -140,6 +142,29 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "Tiers",
     "ToPositive",
     "Topic",
+    // exported by provision.go
+    "ActionCreate",
+    "ActionUnchanged",
+    "ActionUpdate",
+    "Change",
+    "Effect",
+    "EffectImpossible",
+    "EffectLosesData",
+    "EffectMovesKeys",
+    "EffectNone",
+    "NewTopicPlan",
+    "Outcome",
+    "OutcomeApplied",
+    "OutcomeNothingToDo",
+    "OutcomePlanned",
+    "OutcomeRefused",
+    "Plans",
+    "Provision",
+    "ProvisionOptions",
+    "ProvisionReport",
+    "TopicAction",
+    "TopicPlan",
+    "TopicReport",
     // unexported
     "counterKey",
     "deadLetterFunc",
@@ -167,6 +192,17 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "indexDot",
     "subtopicMatches",
     "toKafka",
+    // unexported, provision.go
+    "createTopic",
+    "diffTopic",
+    "existingTopic",
+    "existingTopics",
+    "fresh",
+    "hint",
+    "retentionShrinks",
+    "settle",
+    "sortedConfigKeys",
+    "updateTopic",
 ];
 
 #[derive(Serialize)]
@@ -245,20 +281,26 @@ pub fn render(
             )
         })
         .collect();
-    // One Kafka topic per env, domain and major version: the streams of the
-    // NATS layout under the Kafka name `{namespace}.{env}.{domain}.{version}`.
+    // One Kafka topic per env, domain and major version, with the settings
+    // provisioning gives it (the same values as the Rust layout's
+    // `KafkaTopic`, configs by their Kafka names in `configs()` order).
     let kafka_topics = model
-        .streams
+        .kafka_topics
         .iter()
-        .map(|s| {
+        .map(|t| {
+            let configs: Vec<String> = t.configs().iter().map(|(k, v)| format!("{}: {}", lit(k), lit(v))).collect();
             format!(
-                "{{Env: {}, Domain: {}, Version: {}, Name: {}, Tier: {}, DeadLetters: {}}},",
-                lit(&s.env),
-                lit(&s.domain),
-                lit(&s.version),
-                lit(&format!("{}.{}.{}.{}", model.namespace, s.env, s.domain, s.version)),
-                lit(&s.tier),
-                s.dead_letters
+                "{{Env: {}, Domain: {}, Version: {}, Name: {}, Tier: {}, DeadLetters: {}, Partitions: {}, \
+                 ReplicationFactor: {}, Configs: map[string]string{{{}}}}},",
+                lit(&t.env),
+                lit(&t.domain),
+                lit(&t.version),
+                lit(&t.name),
+                lit(&t.tier),
+                t.dead_letters,
+                i32::try_from(t.partitions).unwrap_or(i32::MAX),
+                i16::try_from(t.replication_factor).unwrap_or(i16::MAX),
+                configs.join(", ")
             )
         })
         .collect();

@@ -31,6 +31,16 @@ type KafkaTopic struct {
 	Tier string
 	// DeadLetters: the topic stores dead letters (the dlq domain).
 	DeadLetters bool
+	// Partitions is the domain's `partitions`, else the tier's. Keys are
+	// placed by murmur2(key) % partitions, so changing it moves keys.
+	Partitions int32
+	// ReplicationFactor is the tier's `replicas`.
+	ReplicationFactor int16
+	// Configs are the topic-level configs provisioning sets, by their Kafka
+	// names (cleanup.policy, max.message.bytes, min.insync.replicas,
+	// retention.bytes per partition, retention.ms; -1 is no bound),
+	// registry defaults applied (docs/kafka.md §4).
+	Configs map[string]string
 }
 
 // Tiers lists the registry's QoS tiers in registry order.
@@ -46,48 +56,48 @@ func Tiers() []Tier {
 // domain, then version.
 func KafkaTopics() []KafkaTopic {
 	return []KafkaTopic{
-		{Env: "dev", Domain: "bars", Version: "v1", Name: "ampy.dev.bars.v1", Tier: "realtime", DeadLetters: false},
-		{Env: "dev", Domain: "ticks", Version: "v1", Name: "ampy.dev.ticks.v1", Tier: "realtime", DeadLetters: false},
-		{Env: "dev", Domain: "news", Version: "v1", Name: "ampy.dev.news.v1", Tier: "standard", DeadLetters: false},
-		{Env: "dev", Domain: "fx", Version: "v1", Name: "ampy.dev.fx.v1", Tier: "realtime", DeadLetters: false},
-		{Env: "dev", Domain: "fundamentals", Version: "v1", Name: "ampy.dev.fundamentals.v1", Tier: "standard", DeadLetters: false},
-		{Env: "dev", Domain: "corporate_actions", Version: "v1", Name: "ampy.dev.corporate_actions.v1", Tier: "standard", DeadLetters: false},
-		{Env: "dev", Domain: "universe", Version: "v1", Name: "ampy.dev.universe.v1", Tier: "standard", DeadLetters: false},
-		{Env: "dev", Domain: "signals", Version: "v1", Name: "ampy.dev.signals.v1", Tier: "critical", DeadLetters: false},
-		{Env: "dev", Domain: "orders", Version: "v1", Name: "ampy.dev.orders.v1", Tier: "critical", DeadLetters: false},
-		{Env: "dev", Domain: "fills", Version: "v1", Name: "ampy.dev.fills.v1", Tier: "critical", DeadLetters: false},
-		{Env: "dev", Domain: "positions", Version: "v1", Name: "ampy.dev.positions.v1", Tier: "critical", DeadLetters: false},
-		{Env: "dev", Domain: "metrics", Version: "v1", Name: "ampy.dev.metrics.v1", Tier: "standard", DeadLetters: false},
-		{Env: "dev", Domain: "dlq", Version: "v1", Name: "ampy.dev.dlq.v1", Tier: "standard", DeadLetters: true},
-		{Env: "dev", Domain: "control", Version: "v1", Name: "ampy.dev.control.v1", Tier: "standard", DeadLetters: false},
-		{Env: "paper", Domain: "bars", Version: "v1", Name: "ampy.paper.bars.v1", Tier: "realtime", DeadLetters: false},
-		{Env: "paper", Domain: "ticks", Version: "v1", Name: "ampy.paper.ticks.v1", Tier: "realtime", DeadLetters: false},
-		{Env: "paper", Domain: "news", Version: "v1", Name: "ampy.paper.news.v1", Tier: "standard", DeadLetters: false},
-		{Env: "paper", Domain: "fx", Version: "v1", Name: "ampy.paper.fx.v1", Tier: "realtime", DeadLetters: false},
-		{Env: "paper", Domain: "fundamentals", Version: "v1", Name: "ampy.paper.fundamentals.v1", Tier: "standard", DeadLetters: false},
-		{Env: "paper", Domain: "corporate_actions", Version: "v1", Name: "ampy.paper.corporate_actions.v1", Tier: "standard", DeadLetters: false},
-		{Env: "paper", Domain: "universe", Version: "v1", Name: "ampy.paper.universe.v1", Tier: "standard", DeadLetters: false},
-		{Env: "paper", Domain: "signals", Version: "v1", Name: "ampy.paper.signals.v1", Tier: "critical", DeadLetters: false},
-		{Env: "paper", Domain: "orders", Version: "v1", Name: "ampy.paper.orders.v1", Tier: "critical", DeadLetters: false},
-		{Env: "paper", Domain: "fills", Version: "v1", Name: "ampy.paper.fills.v1", Tier: "critical", DeadLetters: false},
-		{Env: "paper", Domain: "positions", Version: "v1", Name: "ampy.paper.positions.v1", Tier: "critical", DeadLetters: false},
-		{Env: "paper", Domain: "metrics", Version: "v1", Name: "ampy.paper.metrics.v1", Tier: "standard", DeadLetters: false},
-		{Env: "paper", Domain: "dlq", Version: "v1", Name: "ampy.paper.dlq.v1", Tier: "standard", DeadLetters: true},
-		{Env: "paper", Domain: "control", Version: "v1", Name: "ampy.paper.control.v1", Tier: "standard", DeadLetters: false},
-		{Env: "prod", Domain: "bars", Version: "v1", Name: "ampy.prod.bars.v1", Tier: "realtime", DeadLetters: false},
-		{Env: "prod", Domain: "ticks", Version: "v1", Name: "ampy.prod.ticks.v1", Tier: "realtime", DeadLetters: false},
-		{Env: "prod", Domain: "news", Version: "v1", Name: "ampy.prod.news.v1", Tier: "standard", DeadLetters: false},
-		{Env: "prod", Domain: "fx", Version: "v1", Name: "ampy.prod.fx.v1", Tier: "realtime", DeadLetters: false},
-		{Env: "prod", Domain: "fundamentals", Version: "v1", Name: "ampy.prod.fundamentals.v1", Tier: "standard", DeadLetters: false},
-		{Env: "prod", Domain: "corporate_actions", Version: "v1", Name: "ampy.prod.corporate_actions.v1", Tier: "standard", DeadLetters: false},
-		{Env: "prod", Domain: "universe", Version: "v1", Name: "ampy.prod.universe.v1", Tier: "standard", DeadLetters: false},
-		{Env: "prod", Domain: "signals", Version: "v1", Name: "ampy.prod.signals.v1", Tier: "critical", DeadLetters: false},
-		{Env: "prod", Domain: "orders", Version: "v1", Name: "ampy.prod.orders.v1", Tier: "critical", DeadLetters: false},
-		{Env: "prod", Domain: "fills", Version: "v1", Name: "ampy.prod.fills.v1", Tier: "critical", DeadLetters: false},
-		{Env: "prod", Domain: "positions", Version: "v1", Name: "ampy.prod.positions.v1", Tier: "critical", DeadLetters: false},
-		{Env: "prod", Domain: "metrics", Version: "v1", Name: "ampy.prod.metrics.v1", Tier: "standard", DeadLetters: false},
-		{Env: "prod", Domain: "dlq", Version: "v1", Name: "ampy.prod.dlq.v1", Tier: "standard", DeadLetters: true},
-		{Env: "prod", Domain: "control", Version: "v1", Name: "ampy.prod.control.v1", Tier: "standard", DeadLetters: false},
+		{Env: "dev", Domain: "bars", Version: "v1", Name: "ampy.dev.bars.v1", Tier: "realtime", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "259200000"}},
+		{Env: "dev", Domain: "ticks", Version: "v1", Name: "ampy.dev.ticks.v1", Tier: "realtime", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "259200000"}},
+		{Env: "dev", Domain: "news", Version: "v1", Name: "ampy.dev.news.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "dev", Domain: "fx", Version: "v1", Name: "ampy.dev.fx.v1", Tier: "realtime", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "259200000"}},
+		{Env: "dev", Domain: "fundamentals", Version: "v1", Name: "ampy.dev.fundamentals.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "dev", Domain: "corporate_actions", Version: "v1", Name: "ampy.dev.corporate_actions.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "dev", Domain: "universe", Version: "v1", Name: "ampy.dev.universe.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "dev", Domain: "signals", Version: "v1", Name: "ampy.dev.signals.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "dev", Domain: "orders", Version: "v1", Name: "ampy.dev.orders.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "dev", Domain: "fills", Version: "v1", Name: "ampy.dev.fills.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "dev", Domain: "positions", Version: "v1", Name: "ampy.dev.positions.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "dev", Domain: "metrics", Version: "v1", Name: "ampy.dev.metrics.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "dev", Domain: "dlq", Version: "v1", Name: "ampy.dev.dlq.v1", Tier: "standard", DeadLetters: true, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "dev", Domain: "control", Version: "v1", Name: "ampy.dev.control.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "paper", Domain: "bars", Version: "v1", Name: "ampy.paper.bars.v1", Tier: "realtime", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "259200000"}},
+		{Env: "paper", Domain: "ticks", Version: "v1", Name: "ampy.paper.ticks.v1", Tier: "realtime", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "259200000"}},
+		{Env: "paper", Domain: "news", Version: "v1", Name: "ampy.paper.news.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "paper", Domain: "fx", Version: "v1", Name: "ampy.paper.fx.v1", Tier: "realtime", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "259200000"}},
+		{Env: "paper", Domain: "fundamentals", Version: "v1", Name: "ampy.paper.fundamentals.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "paper", Domain: "corporate_actions", Version: "v1", Name: "ampy.paper.corporate_actions.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "paper", Domain: "universe", Version: "v1", Name: "ampy.paper.universe.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "paper", Domain: "signals", Version: "v1", Name: "ampy.paper.signals.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "paper", Domain: "orders", Version: "v1", Name: "ampy.paper.orders.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "paper", Domain: "fills", Version: "v1", Name: "ampy.paper.fills.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "paper", Domain: "positions", Version: "v1", Name: "ampy.paper.positions.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "paper", Domain: "metrics", Version: "v1", Name: "ampy.paper.metrics.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "paper", Domain: "dlq", Version: "v1", Name: "ampy.paper.dlq.v1", Tier: "standard", DeadLetters: true, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "paper", Domain: "control", Version: "v1", Name: "ampy.paper.control.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "prod", Domain: "bars", Version: "v1", Name: "ampy.prod.bars.v1", Tier: "realtime", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "259200000"}},
+		{Env: "prod", Domain: "ticks", Version: "v1", Name: "ampy.prod.ticks.v1", Tier: "realtime", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "259200000"}},
+		{Env: "prod", Domain: "news", Version: "v1", Name: "ampy.prod.news.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "prod", Domain: "fx", Version: "v1", Name: "ampy.prod.fx.v1", Tier: "realtime", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "259200000"}},
+		{Env: "prod", Domain: "fundamentals", Version: "v1", Name: "ampy.prod.fundamentals.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "prod", Domain: "corporate_actions", Version: "v1", Name: "ampy.prod.corporate_actions.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "prod", Domain: "universe", Version: "v1", Name: "ampy.prod.universe.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "prod", Domain: "signals", Version: "v1", Name: "ampy.prod.signals.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "prod", Domain: "orders", Version: "v1", Name: "ampy.prod.orders.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "prod", Domain: "fills", Version: "v1", Name: "ampy.prod.fills.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "prod", Domain: "positions", Version: "v1", Name: "ampy.prod.positions.v1", Tier: "critical", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "2592000000"}},
+		{Env: "prod", Domain: "metrics", Version: "v1", Name: "ampy.prod.metrics.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "prod", Domain: "dlq", Version: "v1", Name: "ampy.prod.dlq.v1", Tier: "standard", DeadLetters: true, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
+		{Env: "prod", Domain: "control", Version: "v1", Name: "ampy.prod.control.v1", Tier: "standard", DeadLetters: false, Partitions: 6, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": "1048588", "min.insync.replicas": "1", "retention.bytes": "-1", "retention.ms": "604800000"}},
 	}
 }
 

@@ -381,6 +381,34 @@ def test_a_shorter_retention_is_refused_unless_data_loss_is_allowed(
     run(go())
 
 
+def test_another_replication_factor_is_refused_and_one_above_the_brokers_is_an_error(
+    own: Tuple[str, TopicPlan],
+) -> None:
+    addr, plan = own
+    wider = dataclasses.replace(plan, replication_factor=plan.replication_factor + 1)
+
+    async def go() -> None:
+        # One broker: a topic cannot have two replicas.
+        with pytest.raises(KafkaError) as caught:
+            await provision_at(addr, [wider])
+        assert caught.value.kind == "provision"
+        assert f"cannot create topic `{plan.name}`" in caught.value.message
+        assert "the tier's `replicas` is more than the cluster's brokers" in caught.value.message
+        assert caught.value.client_error == "INVALID_REPLICATION_FACTOR"
+
+        assert (await provision_at(addr, [plan])).changed
+        report = await provision_at(addr, [wider], allow_data_loss=True)
+        text = str(report)
+        assert report.refused and not report.changed, text
+        assert (
+            f"replication_factor: {plan.replication_factor} -> {wider.replication_factor}  "
+            "(not changed in place: reassign the partitions with Kafka's tools)\n"
+        ) in text, text
+        assert_as_planned(addr, plan)
+
+    run(go())
+
+
 def test_configs_the_plan_does_not_manage_are_kept(own: Tuple[str, TopicPlan]) -> None:
     addr, plan = own
 

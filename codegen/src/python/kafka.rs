@@ -2,7 +2,8 @@
 //! transports: [kafka]`): a typed Kafka transport on confluent-kafka
 //! (docs/kafka.md). Only `layout.py` depends on the registry; it prints the
 //! transport model as Python literals computed here (the NATS layout's view
-//! plus the Kafka topic of every stream and the consumer-lag gauge). The
+//! plus every Kafka topic with the settings provisioning gives it, and the
+//! consumer-lag gauge). The
 //! other modules are fixed text. Neither the core package nor the `nats`
 //! subpackage imports this one, so a service without Kafka never needs
 //! confluent-kafka.
@@ -28,6 +29,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("kafka/publish", include_str!("../../templates/python/kafka/publish.py.hbs")),
     ("kafka/consume", include_str!("../../templates/python/kafka/consume.py.hbs")),
     ("kafka/metrics", include_str!("../../templates/python/kafka/metrics.py.hbs")),
+    ("kafka/provision", include_str!("../../templates/python/kafka/provision.py.hbs")),
 ];
 
 /// The subpackage's files by name and template; all but `layout` are fixed.
@@ -42,6 +44,7 @@ const FILES: &[(&str, &str)] = &[
     ("publish.py", "kafka/publish"),
     ("consume.py", "kafka/consume"),
     ("metrics.py", "kafka/metrics"),
+    ("provision.py", "kafka/provision"),
 ];
 
 /// The gauge the Kafka transport adds to the NATS metrics (docs/kafka.md,
@@ -52,7 +55,7 @@ const LAG_METRIC: (&str, &str, [&str; 3]) = ("bus_consumer_lag", "gauge", ["topi
 struct KafkaView<'a> {
     #[serde(flatten)]
     base: LayoutView<'a>,
-    /// One per stream of the model: the Kafka topic holding the same records.
+    /// One per Kafka topic of the model (the streams' order).
     topics: Vec<TopicView>,
     /// The lag gauge's `METRICS` entry.
     lag_metric: String,
@@ -69,6 +72,10 @@ struct TopicView {
     name: String,
     tier: String,
     dead_letters: &'static str,
+    partitions: String,
+    replication_factor: String,
+    /// `KafkaTopic::configs`, one `("name", "value"),` line each, sorted.
+    configs: Vec<String>,
 }
 
 /// Adds `{dir}/kafka/*.py` when the registry asks for the Kafka transport.
@@ -84,16 +91,18 @@ pub fn generate(
         return Ok(());
     }
     let topics = model
-        .streams
+        .kafka_topics
         .iter()
-        .map(|s| TopicView {
-            env: py_str(&s.env),
-            domain: py_str(&s.domain),
-            version: py_str(&s.version),
-            // `Subject::kafka_topic`: `{namespace}.{env}.{domain}.{version}`.
-            name: py_str(&format!("{}.{}.{}.{}", model.namespace, s.env, s.domain, s.version)),
-            tier: py_str(&s.tier),
-            dead_letters: if s.dead_letters { "True" } else { "False" },
+        .map(|t| TopicView {
+            env: py_str(&t.env),
+            domain: py_str(&t.domain),
+            version: py_str(&t.version),
+            name: py_str(&t.name),
+            tier: py_str(&t.tier),
+            dead_letters: if t.dead_letters { "True" } else { "False" },
+            partitions: t.partitions.to_string(),
+            replication_factor: t.replication_factor.to_string(),
+            configs: t.configs().iter().map(|(k, v)| format!("({}, {}),", py_str(k), py_str(v))).collect(),
         })
         .collect();
     let (name, kind, labels) = LAG_METRIC;

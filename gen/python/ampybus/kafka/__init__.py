@@ -10,6 +10,7 @@ Go runtimes, is docs/kafka.md::
     from ampybus.kafka import Bus, HandlerError
 
     bus = await Bus.connect("127.0.0.1:9092", Env.PROD)
+    await bus.provision()  # the env's topics, as the registry says
     publisher = bus.publisher(BARS_V1_BARS, producer="bars-svc@1")
     await publisher.publish(batch)
     consumer = await bus.consumer(BARS_V1_BARS, "bars-writer")
@@ -41,6 +42,7 @@ from .layout import (
 )
 from .metrics import Metrics, Observer
 from .partition import murmur2, partition_for, to_positive
+from .provision import Change, ProvisionReport, TopicPlan, TopicReport, plans, provision
 from .publish import Published, Publisher
 from .wire import record_size
 
@@ -53,6 +55,7 @@ __all__ = [
     "LAYOUT",
     "METRICS",
     "Bus",
+    "Change",
     "Consumer",
     "Delivered",
     "Delivery",
@@ -66,12 +69,17 @@ __all__ = [
     "Layout",
     "Metrics",
     "Observer",
+    "ProvisionReport",
     "Published",
     "Publisher",
     "RunStats",
     "Tier",
+    "TopicPlan",
+    "TopicReport",
     "murmur2",
     "partition_for",
+    "plans",
+    "provision",
     "record_size",
     "to_positive",
 ]

@@ -9,8 +9,9 @@ import asyncio
 import os
 import time
 from datetime import datetime
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
+from confluent_kafka.admin import AdminClient
 from google.protobuf.message import Message
 
 from ..errors import BusError
@@ -31,6 +32,7 @@ from .errors import KafkaError
 from .layout import LAYOUT, KafkaTopic, Layout, Tier
 from .metrics import Observer
 from .partition import partition_for
+from .provision import DEFAULT_TIMEOUT, ProvisionReport, TopicPlan, plans, provision
 from .publish import Publisher
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "Bus"]
@@ -161,6 +163,33 @@ class Bus:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    def plans(self) -> List[TopicPlan]:
+        """The configurations of this env's topics, the DLQ topic included."""
+        return plans(self._layout, self._env)
+
+    async def provision(
+        self,
+        *,
+        dry_run: bool = False,
+        allow_data_loss: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> ProvisionReport:
+        """Creates or updates this env's topics with an admin client of
+        :meth:`client_config`; see :func:`provision`."""
+        try:
+            admin = AdminClient(self.client_config())
+        except Exception as e:
+            raise KafkaError(
+                "config", f"the Kafka admin client refused its configuration: {e}"
+            ) from e
+        report = await provision(
+            admin, self.plans(), dry_run=dry_run, allow_data_loss=allow_data_loss, timeout=timeout
+        )
+        if report.changed:
+            # Partition counts may have grown.
+            self._partitions.clear()
+        return report
 
     def publisher(
         self,

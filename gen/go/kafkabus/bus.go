@@ -155,6 +155,10 @@ func (b *Bus) Partitions(ctx context.Context, topic string, refresh bool) (int32
 	if ok && !refresh {
 		return n, nil
 	}
+	if refresh {
+		// kadm answers from metadata up to 5 s old unless told otherwise.
+		ctx = fresh(ctx)
+	}
 	tds, err := b.adm.ListTopics(ctx, topic)
 	if err != nil {
 		return 0, newError(KindConnect, fmt.Sprintf("cannot read the metadata of `%s`", topic), err)

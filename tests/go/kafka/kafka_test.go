@@ -89,10 +89,12 @@ func recreate(t testing.TB, adm *kadm.Client, topics ...string) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	// Wait until the metadata names every partition.
+	// Wait until the metadata names every partition (fresh metadata: kadm
+	// otherwise answers from a cache up to 5 s old, which may still hold
+	// the deleted topic).
 	for _, topic := range topics {
 		for {
-			tds, err := adm.ListTopics(ctx, topic)
+			tds, err := adm.ListTopics(kadm.WithAuthorizedOps(ctx), topic)
 			if err == nil && tds[topic].Err == nil && len(tds[topic].Partitions) == partitions {
 				break
 			}

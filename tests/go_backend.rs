@@ -12,30 +12,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{ampygen, scratch, snapshot_tree};
+use common::{ampygen, go_plugin, scratch, snapshot_tree};
 use predicates::prelude::*;
 
+/// What ampygen's help tells a user without the plugin to run.
 const INSTALL: &str = "go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12";
-
-/// The pinned plugin, found the way ampygen finds it (env var, PATH,
-/// `~/go/bin`), or `None`.
-fn real_plugin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("AMPYGEN_PROTOC_GEN_GO") {
-        return Some(PathBuf::from(p));
-    }
-    let mut dirs: Vec<PathBuf> =
-        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
-    dirs.extend(std::env::var_os("GOPATH").map(|p| PathBuf::from(p).join("bin")));
-    dirs.extend(std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/bin")));
-    dirs.push(PathBuf::from("target/tools"));
-    let found = dirs.into_iter().map(|d| d.join("protoc-gen-go")).find(|p| p.is_file());
-    if found.is_none() {
-        // scripts/test sets this: there, a missing plugin is a failure.
-        assert!(std::env::var_os("AMPYGEN_TEST_REQUIRE_GO").is_none(), "protoc-gen-go is not installed ({INSTALL})");
-        eprintln!("skipped: protoc-gen-go is not installed ({INSTALL})");
-    }
-    found
-}
 
 fn cli() -> assert_cmd::Command {
     ampygen(Path::new("."))
@@ -50,13 +31,13 @@ fn generate_go(plugin: impl AsRef<std::ffi::OsStr>, out: impl AsRef<std::ffi::Os
 
 #[test]
 fn committed_gen_go_is_fresh() {
-    let Some(plugin) = real_plugin() else { return };
+    let Some(plugin) = go_plugin(module_path!()) else { return };
     cli().env("AMPYGEN_PROTOC_GEN_GO", plugin).args(["check", "--generated", "go=gen/go"]).assert().success();
 }
 
 #[test]
 fn output_is_deterministic_and_machine_independent() {
-    let Some(plugin) = real_plugin() else { return };
+    let Some(plugin) = go_plugin(module_path!()) else { return };
     let (a, b) = (scratch(), scratch());
     for dir in [&a, &b] {
         generate_go(&plugin, dir.path()).assert().success();
@@ -170,7 +151,7 @@ fn a_crashing_plugin_is_a_diagnostic_with_its_stderr() {
 
 #[test]
 fn go_name_collisions_point_at_the_registry() {
-    let Some(plugin) = real_plugin() else { return };
+    let Some(plugin) = go_plugin(module_path!()) else { return };
     let dir = scratch();
     cli()
         .env("AMPYGEN_PROTOC_GEN_GO", plugin)
@@ -196,7 +177,7 @@ fn go_name_collisions_point_at_the_registry() {
 
 #[test]
 fn the_hostile_registry_generates() {
-    let Some(plugin) = real_plugin() else { return };
+    let Some(plugin) = go_plugin(module_path!()) else { return };
     let dir = scratch();
     cli()
         .env("AMPYGEN_PROTOC_GEN_GO", plugin)

@@ -12,7 +12,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{ampygen, copy_dir, scratch, snapshot_tree};
+use common::{ampygen, copy_dir, go_plugin, scratch, snapshot_tree};
 
 const REGISTRY: &str = "registry/ampy.yaml";
 
@@ -37,19 +37,6 @@ fn layout(files: Option<&str>) -> tempfile::TempDir {
         std::fs::write(&path, text.replacen(&block, files, 1)).unwrap();
     }
     dir
-}
-
-/// protoc-gen-go, when installed (as tests/go_backend.rs finds it).
-fn go_plugin() -> Option<PathBuf> {
-    let found = std::env::var_os("AMPYGEN_PROTOC_GEN_GO")
-        .map(PathBuf::from)
-        .or_else(|| std::fs::canonicalize("target/tools/protoc-gen-go").ok())
-        .filter(|p| p.is_file());
-    if found.is_none() {
-        assert!(std::env::var_os("AMPYGEN_TEST_REQUIRE_GO").is_none(), "protoc-gen-go is not installed");
-        eprintln!("Go output not compared: protoc-gen-go is not installed");
-    }
-    found
 }
 
 /// `check`, `lock` and `generate` in `dir`: the lock and the generated tree.
@@ -84,7 +71,7 @@ fn compiled_set(dir: &Path) -> (BTreeSet<String>, Vec<String>) {
 
 #[test]
 fn a_pattern_registry_compiles_locks_and_generates_exactly_like_the_explicit_list() {
-    let plugin = go_plugin();
+    let plugin = go_plugin("proto_patterns");
     let explicit = layout(None);
     let (want_files, want_listed) = compiled_set(explicit.path());
     let (want_lock, want_gen) = run_all(explicit.path(), plugin.as_deref());

@@ -53,3 +53,34 @@ pub fn snapshot_tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     walk(root, root, &mut out);
     out
 }
+
+/// How to get the pinned protoc-gen-go (what `scripts/install-protoc-gen-go`
+/// installs).
+pub const GO_PLUGIN_INSTALL: &str =
+    "go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12, or scripts/install-protoc-gen-go";
+
+/// protoc-gen-go, found the way ampygen finds it (`AMPYGEN_PROTOC_GEN_GO`,
+/// `PATH`, `$GOPATH/bin`, `~/go/bin`, the repository's `target/tools`), as
+/// an absolute path; `None` after one line on stderr when it is missing.
+/// Under scripts/test (`AMPYGEN_TEST_REQUIRE_GO`), which installs it, a
+/// missing plugin fails the test instead: a first `cargo test` on a machine
+/// without Go passes, CI never skips.
+pub fn go_plugin(test: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("AMPYGEN_PROTOC_GEN_GO") {
+        return Some(PathBuf::from(p));
+    }
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    dirs.extend(std::env::var_os("GOPATH").map(|p| PathBuf::from(p).join("bin")));
+    dirs.extend(std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/bin")));
+    dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/tools"));
+    let found = dirs.into_iter().map(|d| d.join("protoc-gen-go")).find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("AMPYGEN_TEST_REQUIRE_GO").is_none(),
+            "{test}: protoc-gen-go is not installed ({GO_PLUGIN_INSTALL})"
+        );
+        eprintln!("skipping the Go part of {test}: protoc-gen-go is not installed ({GO_PLUGIN_INSTALL})");
+    }
+    found
+}

@@ -73,7 +73,17 @@ func TestProto2KeysMatchRoute(t *testing.T) {
 		} else {
 			key, _ := CanonV1LegacyPartitionKey(&m)
 			got["subject"], got["kafka_topic"], got["partition_key"] = s.String(), s.KafkaTopic(), key
+			got["kafka_key"] = KafkaKeyOf(s.String(), key)
 		}
+		// The partition murmur2 gives kafka_key is proven per language by
+		// tests/vectors/kafka; this package has no Kafka runtime, so only the
+		// range (and that an unroutable payload has none) is checked here.
+		p, _ := want["kafka_partition"].(float64)
+		if n, _ := want["kafka_partitions"].(float64); (got["subject"] != nil) != (n > 0) || p < 0 || (n > 0 && p >= n) {
+			t.Errorf("%s: kafka_partition %v of %v", js, want["kafka_partition"], want["kafka_partitions"])
+		}
+		delete(want, "kafka_partition")
+		delete(want, "kafka_partitions")
 		g, _ := json.Marshal(got)
 		w, _ := json.Marshal(want)
 		if string(g) != string(w) {

@@ -8,6 +8,7 @@ package paths
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,9 +136,16 @@ func TestPathsAgainstRoute(t *testing.T) {
 						t.Errorf("%s: subject but no key: %v", tp.ID, err)
 					}
 					got["subject"], got["kafka_topic"], got["partition_key"] = s.String(), s.KafkaTopic(), key
+					got["kafka_key"] = KafkaKeyOf(s.String(), key)
 					ok++
 				}
 				compared++
+				// Which partition murmur2 gives kafka_key is proven per language by
+				// tests/vectors/kafka; this package has no Kafka runtime, so only the
+				// range is checked here.
+				if err := partitionInRange(want); err != "" {
+					t.Errorf("%s: %s", js, err)
+				}
 				g, _ := json.Marshal(got)
 				w, _ := json.Marshal(want)
 				if string(g) != string(w) {
@@ -185,4 +193,23 @@ func TestDedupeAndTypedBuilders(t *testing.T) {
 	if _, err := PathsV1AllPatternWith(EnvDev, "true", ""); err != nil {
 		t.Errorf("pattern: %v", err)
 	}
+}
+
+// partitionInRange checks and removes the kafka_partition and
+// kafka_partitions fields of an `ampygen route --format json` answer.
+func partitionInRange(want map[string]any) string {
+	p, hasP := want["kafka_partition"].(float64)
+	n, hasN := want["kafka_partitions"].(float64)
+	delete(want, "kafka_partition")
+	delete(want, "kafka_partitions")
+	if _, routed := want["subject"]; !routed {
+		if hasP || hasN {
+			return "kafka_partition without a subject"
+		}
+		return ""
+	}
+	if !hasP || !hasN || n < 1 || p < 0 || p >= n {
+		return fmt.Sprintf("kafka_partition %v of %v is not a partition", want["kafka_partition"], n)
+	}
+	return ""
 }

@@ -83,6 +83,9 @@ fn every_fixture_round_trips() {
         for (name, entry) in doc["schemas"].as_object().expect("schemas") {
             assert!(entry.get("canonical").is_none(), "{}: `{name}` written inline", registry.display());
         }
+        for line in doc["blocks"].as_array().expect("blocks").iter().filter_map(|l| l.as_str()) {
+            assert!(!line.starts_with(' '), "{}: block line {line:?} written verbatim", registry.display());
+        }
         loaded.push((registry, lock.schemas.len()));
     }
     let schemas: usize = loaded.iter().map(|(_, n)| n).sum();

@@ -110,8 +110,12 @@ fn a_warm_check_replays_and_any_change_or_damage_is_a_miss() {
     // A stale lock is never replayed as passing.
     let lock = dir.path().join("registry/ampy.lock.json");
     let lock_text = std::fs::read_to_string(&lock).expect("lock");
-    std::fs::write(&lock, lock_text.replace("\"format\": 4", "\"format\": 3")).expect("edit");
-    assert_eq!(check(dir.path(), registry, cache.path(), "human").2, 1);
+    let stale = lock_text.replace("\"namespace\": \"ampy\"", "\"namespace\": \"ampz\"");
+    assert_ne!(stale, lock_text);
+    std::fs::write(&lock, stale).expect("edit");
+    let out = check(dir.path(), registry, cache.path(), "human");
+    assert_eq!(out.2, 1, "{out:?}");
+    assert!(out.1.contains("check::lock_stale"), "{}", out.1);
 
     std::fs::write(&lock, &lock_text).expect("restore");
     assert_eq!(check(dir.path(), registry, cache.path(), "human"), cold);

@@ -346,7 +346,10 @@ fn check_fails_when_the_lock_file_is_missing_or_stale() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("error[check::lock_stale]: lock file `registry/ampy.lock.json` is missing"));
-    std::fs::write(&lock, text.replacen("\"ampy-canonical-schema v1\"", "\"tampered\"", 1)).expect("write");
+    // A hand edit of a canonical block line (one item of `blocks`).
+    let tampered = text.replacen(" optional implicit ", " optional explicit ", 1);
+    assert_ne!(tampered, text);
+    std::fs::write(&lock, tampered).expect("write");
     let out = ampygen(dir.path()).args(["--diagnostics", "short", "check"]).output().expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is out of date"));

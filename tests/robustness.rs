@@ -107,9 +107,19 @@ fn damaged_lock_files_are_handled_by_the_gate() {
         edited.remove(i);
         edited.join("\n")
     }));
-    variants.push(lock.replace("\"key_fields\": [", "\"key_fields\": 7, \"x\": ["));
-    variants.push(lock.replace("  field ", "  field x"));
-    variants.push(lock.replace("json=\"", "json=\"\\"));
+    // Hand edits of format 5's compact items (docs/registry.md, "The lock").
+    for (from, to) in [
+        ("\"keys\": [", "\"keys\": 7, \"x\": ["),
+        ("\"field ", "\"field x"),
+        ("\"value ", "\"  value\\"),
+        ("\"message ampy.common.v1.Decimal proto3\",", ""),
+        ("\"qos_tiers\": {", "\"qos_tierz\": {"),
+        ("\"subtopic\": \"{mic}.{symbol}\"", "\"subtopic\": 7"),
+    ] {
+        let edited = lock.replace(from, to);
+        assert_ne!(edited, lock, "`{from}` is not in the lock");
+        variants.push(edited);
+    }
     for (i, text) in variants.iter().enumerate() {
         std::fs::write(&lock_path, text).expect("write");
         let _ = ampygen::check::check(&moved);

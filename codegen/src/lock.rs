@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::{json, Value};
 
 use crate::canonical;
 use crate::diag::{Diagnostic, Diagnostics, Source};
@@ -24,16 +23,20 @@ use crate::output::FileWrite;
 use crate::project::Project;
 use crate::registry::DomainKind;
 
+mod codec;
+
 /// Lock-file format this build writes. Format 2 added `reserved` and
 /// `topics`; format 3 added `namespace`, `envs` and each topic's delivery
 /// settings (`ordering`, `dedupe`, `qos`, `qos_settings`, `json_breaking`);
-/// format 4 stores each message's and enum's canonical block once, under
-/// `blocks`, and each schema as its head lines and the blocks it reaches
-/// (the canonical form is their concatenation, so hashes are unchanged).
-/// Formats 1 to 3 are still read, and what they did not record is not
-/// compared, so upgrading ampygen reports the lock as out of date (one
-/// `ampygen lock` migrates it) instead of failing or inventing changes.
-pub const LOCK_FORMAT: u64 = 4;
+/// format 4 stored each message's and enum's canonical block once, under
+/// `blocks`, and each schema as its head lines and the blocks it reaches;
+/// format 5 leaves out what can be derived (each schema's head and block
+/// list, default JSON names, indentation, each QoS tier's settings per
+/// topic), see [`codec`]. The canonical forms, hence the hashes, are
+/// unchanged. Formats 1 to 4 are still read, and what they did not record
+/// is not compared, so upgrading ampygen reports the lock as out of date
+/// (one `ampygen lock` migrates it) instead of failing or inventing changes.
+pub const LOCK_FORMAT: u64 = 5;
 
 /// One locked payload schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,84 +205,10 @@ impl Lockfile {
         out
     }
 
-    /// Deterministic JSON: sorted keys, one canonical line per array item
-    /// so review diffs show exactly which fields changed.
+    /// Deterministic JSON in [`LOCK_FORMAT`]: sorted keys, one item per
+    /// line, so review diffs show exactly what changed (see [`codec`]).
     pub fn render(&self) -> String {
-        // Every schema split into its head and its blocks; a block is keyed
-        // by its definition's name, or by name and content hash when
-        // schemas disagree on it (locks mixing canonical versions).
-        let split: Vec<(&String, &LockedSchema, Split<'_>)> =
-            self.schemas.iter().map(|(n, s)| (n, s, split_blocks(&s.canonical))).collect();
-        let mut variants: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
-        for (_, _, (_, blocks)) in &split {
-            for (name, text) in blocks {
-                variants.entry(name).or_default().insert(text.as_str());
-            }
-        }
-        let key = |name: &str, text: &str| {
-            if variants.get(name).is_some_and(|v| v.len() > 1) {
-                let hash = canonical::hash_canonical(text);
-                format!("{name}#{}", &hash["sha256:".len()..][..12])
-            } else {
-                name.to_owned()
-            }
-        };
-        let mut blocks = serde_json::Map::new();
-        let mut schemas = serde_json::Map::new();
-        for (name, s, (head, parts)) in &split {
-            let mut refs = Vec::with_capacity(parts.len());
-            for (block, text) in parts {
-                let k = key(block, text);
-                if !blocks.contains_key(&k) {
-                    blocks.insert(k.clone(), json!(text.lines().collect::<Vec<_>>()));
-                }
-                refs.push(k);
-            }
-            schemas.insert(
-                (*name).clone(),
-                json!({ "hash": s.hash, "head": head, "blocks": refs, "reserved": s.reserved }),
-            );
-        }
-        let mut topics = serde_json::Map::new();
-        for (id, t) in &self.topics {
-            let mut obj = serde_json::Map::new();
-            let mut put = |k: &str, v: Value| {
-                if !v.is_null() {
-                    obj.insert(k.to_owned(), v);
-                }
-            };
-            put("payload", json!(t.payload));
-            put("schema_version", json!(t.schema_version));
-            put("subtopic", json!(t.subtopic));
-            put("key_format", json!(t.key_format));
-            put("key_fields", json!(t.key_fields));
-            put("key_types", json!(t.key_types));
-            put("deprecated", json!(t.deprecated));
-            if let Some(d) = &t.delivery {
-                put("ordering", json!(d.ordering));
-                put("dedupe", json!(d.dedupe));
-                put("qos", json!(d.qos));
-                put("qos_settings", json!(d.qos_settings));
-                put("json_breaking", json!(d.json_breaking));
-                if !d.settings.is_empty() {
-                    put("settings", json!(d.settings));
-                }
-            }
-            topics.insert(id.clone(), Value::Object(obj));
-        }
-        let doc = json!({
-            "format": LOCK_FORMAT,
-            "generator": concat!("ampygen ", env!("CARGO_PKG_VERSION")),
-            "note": "Written by `ampygen lock`: the canonical form and reserved numbers of every locked payload schema (its head lines, then the blocks it reaches, each block stored once under `blocks`), every topic's routing and delivery settings, the namespace and the envs. `ampygen check` classifies changes against it. Review diffs; do not edit by hand.",
-            "namespace": self.namespace,
-            "envs": self.envs,
-            "blocks": Value::Object(blocks),
-            "schemas": Value::Object(schemas),
-            "topics": Value::Object(topics),
-        });
-        let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
-        out.push('\n');
-        out
+        codec::render(self)
     }
 
     /// Reads a lock file; `Ok(None)` when there is none yet.
@@ -304,103 +233,7 @@ impl Lockfile {
     }
 
     fn parse(source: &Arc<Source>) -> Result<Lockfile, Diagnostic> {
-        let bad = |message: String, offset: usize| {
-            Diagnostic::error("lock::invalid", message)
-                .at(source, offset..offset)
-                .help("the lock file is generated; restore it from version control or rerun `ampygen lock`")
-        };
-        let doc: Value = serde_json::from_str(source.text()).map_err(|e| {
-            let offset = source.offset_of(e.line(), e.column().saturating_sub(1));
-            bad(format!("invalid lock file: {e}"), offset)
-        })?;
-        let format = match doc.get("format").and_then(Value::as_u64) {
-            Some(f @ 1..=LOCK_FORMAT) => f,
-            _ => {
-                return Err(bad(
-                    format!("unsupported lock file format (this ampygen reads formats 1 to {LOCK_FORMAT})"),
-                    0,
-                ))
-            }
-        };
-        let strings = |v: Option<&Value>| -> Vec<String> {
-            v.and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
-        let blocks = doc.get("blocks").and_then(Value::as_object);
-        fn lines_of(v: Option<&Value>) -> Option<Vec<&str>> {
-            v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect())
-        }
-        let mut schemas = BTreeMap::new();
-        for (name, entry) in doc.get("schemas").and_then(Value::as_object).into_iter().flatten() {
-            let hash = entry.get("hash").and_then(Value::as_str);
-            // Format 4: head lines, then each referenced block's lines;
-            // before: the canonical lines inline.
-            let lines = match (lines_of(entry.get("canonical")), lines_of(entry.get("head"))) {
-                (Some(lines), _) => Some(lines),
-                (None, Some(mut lines)) => {
-                    for r in entry.get("blocks").and_then(Value::as_array).into_iter().flatten() {
-                        let block = r.as_str().and_then(|k| lines_of(blocks.and_then(|b| b.get(k))));
-                        let Some(block) = block else {
-                            return Err(bad(
-                                format!("lock entry `{name}` refers to block {r}, which `blocks` does not hold"),
-                                0,
-                            ));
-                        };
-                        lines.extend(block);
-                    }
-                    Some(lines)
-                }
-                (None, None) => None,
-            };
-            let (Some(hash), Some(lines)) = (hash, lines) else {
-                return Err(bad(
-                    format!("lock entry `{name}` needs `hash` and `canonical` (or `head` and `blocks`)"),
-                    0,
-                ));
-            };
-            let mut canonical = lines.join("\n");
-            canonical.push('\n');
-            let reserved = strings(entry.get("reserved"));
-            schemas.insert(name.clone(), LockedSchema { hash: hash.to_owned(), canonical, reserved });
-        }
-        let mut topics = BTreeMap::new();
-        for (id, entry) in doc.get("topics").and_then(Value::as_object).into_iter().flatten() {
-            let text = |k: &str| entry.get(k).and_then(Value::as_str).map(str::to_owned);
-            let Some(subtopic) = text("subtopic") else {
-                return Err(bad(format!("lock topic `{id}` needs `subtopic`"), 0));
-            };
-            let delivery = match (format >= 3, text("qos")) {
-                (false, _) => None,
-                (true, Some(qos)) => Some(LockedDelivery {
-                    ordering: text("ordering"),
-                    dedupe: text("dedupe"),
-                    qos,
-                    qos_settings: strings(entry.get("qos_settings")),
-                    json_breaking: entry.get("json_breaking").and_then(Value::as_bool).unwrap_or(true),
-                    settings: strings(entry.get("settings")),
-                }),
-                (true, None) => return Err(bad(format!("lock topic `{id}` needs `qos`"), 0)),
-            };
-            topics.insert(
-                id.clone(),
-                LockedTopic {
-                    payload: text("payload"),
-                    schema_version: text("schema_version"),
-                    subtopic,
-                    key_format: text("key_format"),
-                    key_fields: strings(entry.get("key_fields")),
-                    key_types: strings(entry.get("key_types")),
-                    deprecated: text("deprecated"),
-                    delivery,
-                },
-            );
-        }
-        let (namespace, envs) = match format {
-            3.. => (doc.get("namespace").and_then(Value::as_str).map(str::to_owned), Some(strings(doc.get("envs")))),
-            _ => (None, None),
-        };
-        Ok(Lockfile { format, namespace, envs, schemas, topics })
+        codec::parse(source)
     }
 }
 
@@ -596,59 +429,6 @@ mod tests {
     }
 
     #[test]
-    fn shared_blocks_are_stored_once_and_conflicting_ones_apart() {
-        let schema = |canonical: &str| LockedSchema {
-            hash: canonical::hash_canonical(canonical),
-            canonical: canonical.to_owned(),
-            reserved: Vec::new(),
-        };
-        let shared = "message c.Shared proto3\n  field 1 a optional implicit string json=\"a\"\n";
-        let mut lock = Lockfile {
-            format: LOCK_FORMAT,
-            namespace: Some("ampy".into()),
-            envs: Some(vec!["dev".into()]),
-            ..Lockfile::default()
-        };
-        for (name, own) in [("a.A", "message a.A proto3\n"), ("b.B", "message b.B proto3\n")] {
-            let text = format!("{}\nroot {name}\n{own}{shared}", canonical::VERSION_LINE);
-            lock.schemas.insert(name.into(), schema(&text));
-        }
-        // A lock mixing canonical versions: one schema sees another `c.E`.
-        let e1 = "enum c.E proto3\n  value 0 X\n  value 0 Y\n";
-        let e2 = "enum c.E proto3\n  value 0 X\n  value 0 Y alias\n";
-        lock.schemas.insert("d.D".into(), schema(&format!("{}\nroot d.D\n{e1}", canonical::VERSION_LINE)));
-        lock.schemas.insert("e.E".into(), schema(&format!("{}\nroot e.E\n{e2}", canonical::VERSION_LINE_V2)));
-        let text = lock.render();
-        let doc: Value = serde_json::from_str(&text).unwrap();
-        let blocks = doc["blocks"].as_object().unwrap();
-        assert_eq!(text.matches("field 1 a optional").count(), 1, "{text}");
-        assert_eq!(doc["schemas"]["a.A"]["blocks"], json!(["a.A", "c.Shared"]));
-        let e_keys: Vec<&String> = blocks.keys().filter(|k| k.starts_with("c.E#")).collect();
-        assert_eq!(e_keys.len(), 2, "{text}");
-        assert_eq!(Lockfile::parse(&Source::new("l.json", text.clone())).unwrap(), lock);
-        // An unrelated schema does not move the others' entries.
-        let mut more = lock.clone();
-        more.schemas
-            .insert("z.Z".into(), schema(&format!("{}\nroot z.Z\nmessage z.Z proto3\n", canonical::VERSION_LINE)));
-        let doc2: Value = serde_json::from_str(&more.render()).unwrap();
-        assert_eq!(doc2["schemas"]["a.A"], doc["schemas"]["a.A"]);
-        // A reference to a block that is not there is an error, not a guess.
-        let broken = text.replace("\"c.Shared\": [", "\"c.Other\": [");
-        let err = Lockfile::parse(&Source::new("l.json", broken)).unwrap_err();
-        assert!(err.to_string().contains("refers to block \"c.Shared\""), "{err}");
-        // A format-3 lock (canonical lines inline) reads the same schemas.
-        let mut v3 = doc.clone();
-        v3["format"] = json!(3);
-        v3.as_object_mut().unwrap().remove("blocks");
-        for (name, s) in &lock.schemas {
-            v3["schemas"][name] =
-                json!({ "hash": s.hash, "canonical": s.canonical.lines().collect::<Vec<_>>(), "reserved": [] });
-        }
-        let old = Lockfile::parse(&Source::new("l.json", v3.to_string())).unwrap();
-        assert_eq!((old.format, &old.schemas), (3, &lock.schemas));
-    }
-
-    #[test]
     fn lockfile_round_trips() {
         let mut lock = Lockfile {
             format: LOCK_FORMAT,
@@ -687,10 +467,10 @@ mod tests {
         let source = Source::new("l.json", lock.render());
         assert_eq!(Lockfile::parse(&source).unwrap(), lock);
         // A format-2 lock reads without what format 3 added.
-        let v2 = lock.render().replace("\"format\": 4", "\"format\": 2");
+        let v2 = lock.render().replace("\"format\": 5", "\"format\": 2");
         let old = Lockfile::parse(&Source::new("l.json", v2)).unwrap();
         assert_eq!((old.format, old.namespace.as_deref(), old.topics["a.v1.t"].delivery.as_ref()), (2, None, None));
-        assert_eq!(old.differences(&lock), vec!["lock format 2 (this ampygen writes format 4)"]);
+        assert_eq!(old.differences(&lock), vec!["lock format 2 (this ampygen writes format 5)"]);
         let mut other = lock.clone();
         other.envs = Some(vec!["dev".into()]);
         other.topics.get_mut("a.v1.t").unwrap().delivery.as_mut().unwrap().dedupe = Some("k".into());

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use ampy_bus::kafka::rdkafka::Message as _;
 use ampy_bus::kafka::{murmur2, partition_for, Body, Bus, ErrorKind, HandlerError, Metrics, Publisher};
 use ampy_bus::{Record, Topic};
-use ampy_example::contract::{ampy, topics, transport, Env};
+use ampy_example::contract::{topics, transport, Env};
 use kafka_broker::{headers_of, Broker};
 use transport_support::{
     b64, bars, bars_subject, corrupt_gzip, header, pairs, pick, rebuild, tampered, vectors, wrong_hash, Pairs, Rebuilt,
@@ -463,23 +463,7 @@ fn replay_of_a_time_window_returns_exactly_the_records_inside_it() {
 
 const TICKS: &str = "ampy.dev.ticks.v1";
 
-fn trades(symbol: &str) -> ampy::ticks::v1::TradeBatch {
-    ampy::ticks::v1::TradeBatch {
-        trades: vec![ampy::ticks::v1::Trade { security: security(symbol), size: 100, ..Default::default() }],
-        ..Default::default()
-    }
-}
-
-fn quotes(symbol: &str) -> ampy::ticks::v1::QuoteBatch {
-    ampy::ticks::v1::QuoteBatch {
-        quotes: vec![ampy::ticks::v1::Quote { security: security(symbol), bid_size: 7, ..Default::default() }],
-        ..Default::default()
-    }
-}
-
-fn security(symbol: &str) -> Option<ampy::common::v1::SecurityId> {
-    Some(ampy::common::v1::SecurityId { symbol: symbol.into(), mic: "XNAS".into(), ..Default::default() })
-}
+use ampy_example::{sample_quotes as quotes, sample_trades as trades};
 
 /// Fresh ticks, bars and DLQ topics of 6 partitions, a bus, and a
 /// publisher of each of the three payload topics.

@@ -299,8 +299,7 @@ impl Member {
                 return Ok(());
             }
         }
-        let subtopic = r.subtopic();
-        let Some(route) = self.routes.iter().position(|c| c.takes(&r.topic, subtopic)) else {
+        let Some(route) = route_of(&self.routes, &r.topic, r.subtopic()) else {
             stats.skipped += 1;
             return self.finish(&r);
         };
@@ -434,6 +433,12 @@ impl Member {
     }
 }
 
+/// The first route of Kafka topic `topic` that takes a record with
+/// `subtopic`, in the order the routes were added.
+fn route_of(routes: &[RouteCore], topic: &str, subtopic: Option<&str>) -> Option<usize> {
+    routes.iter().position(|c| c.takes(topic, subtopic))
+}
+
 /// Whether `subtopic` matches `pattern` by NATS wildcard rules (`*` one
 /// token, `>` one or more trailing tokens).
 fn subtopic_matches(pattern: &str, subtopic: &str) -> bool {
@@ -452,7 +457,38 @@ fn subtopic_matches(pattern: &str, subtopic: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::subtopic_matches;
+    use super::{route_of, subtopic_matches, RouteCore};
+
+    fn core(id: &'static str, kafka_topic: &str, filter: &str) -> RouteCore {
+        RouteCore {
+            id,
+            kafka_topic: kafka_topic.to_owned(),
+            filter: filter.to_owned(),
+            max_deliveries: 1,
+            nak_backoff: Vec::new(),
+            dlq_topic: String::new(),
+            dlq_subtopic: String::new(),
+            schema: None,
+        }
+    }
+
+    #[test]
+    fn a_record_goes_to_the_first_route_of_its_kafka_topic_that_matches_its_subtopic() {
+        let (ticks, bars) = ("ampy.dev.ticks.v1", "ampy.dev.bars.v1");
+        let routes = [
+            core("bars.v1.bars", bars, "*.*"),
+            core("ticks.v1.trade", ticks, "trade.*"),
+            core("ticks.v1.quote", ticks, "quote.*"),
+            core("ticks.v1.any", ticks, "*.*"),
+        ];
+        assert_eq!(route_of(&routes, ticks, Some("quote.AAPL")), Some(2));
+        assert_eq!(route_of(&routes, ticks, Some("trade.AAPL")), Some(1), "the first match, not the later `*.*`");
+        assert_eq!(route_of(&routes, ticks, Some("other.AAPL")), Some(3));
+        assert_eq!(route_of(&routes, ticks, None), Some(1), "no subtopic: the first route of the Kafka topic");
+        assert_eq!(route_of(&routes, bars, Some("XNAS.AAPL")), Some(0));
+        assert_eq!(route_of(&routes[..3], ticks, Some("other.AAPL")), None, "no route takes it: skipped");
+        assert_eq!(route_of(&routes, "ampy.dev.fx.v1", None), None);
+    }
 
     #[test]
     fn subtopics_match_their_topic_pattern_only() {

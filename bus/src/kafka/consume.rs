@@ -8,26 +8,19 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::BorrowedMessage;
-use rdkafka::{Message as _, Offset, TopicPartitionList};
+use rdkafka::consumer::StreamConsumer;
 
-use super::headers::{dead_letter, envelope_pairs, received, RawHeaders};
-use super::metrics::{LagContext, STATS_INTERVAL_MS};
-use super::replay::{self, Admit, Window};
-use super::{blocking, Bus, Error, ErrorKind};
+use super::headers::RawHeaders;
+use super::member::{Member, Received, RouteCore, Routes};
+use super::{Bus, Error};
+use crate::handler::{Body, HandlerError};
+use crate::headers::Headers;
+use crate::schema::Schema;
+use crate::topic::Topic;
 
 /// How long [`Consumer::drain`] waits for the group to hand the consumer
 /// its partitions before its `idle` starts counting anyway.
 pub const JOIN_WAIT: Duration = Duration::from_secs(30);
-
-const FETCH_WAIT_MAX_MS: &str = "100";
-use crate::envelope::EnvelopeError;
-use crate::handler::{decode, latency_ms, reason_label, Body, HandlerError};
-use crate::headers::{names, Headers};
-use crate::schema::Schema;
-use crate::topic::Topic;
 
 /// Where a new group starts (`auto.offset.reset`); an existing group
 /// resumes from its committed offsets.
@@ -69,6 +62,10 @@ pub struct Delivery<P> {
 }
 
 impl<P> Delivery<P> {
+    pub(super) fn new(headers: Headers, body: Body<P>, info: DeliveryInfo, raw: Arc<Received>) -> Self {
+        Delivery { headers, body, info, raw }
+    }
+
     /// The received record headers, in received order (null values as
     /// `None`).
     pub fn raw_headers(&self) -> &RawHeaders {
@@ -88,43 +85,6 @@ impl<P> Delivery<P> {
     /// Shorthand for `info.retry_count`.
     pub fn retry_count(&self) -> u32 {
         self.info.retry_count
-    }
-}
-
-/// A record copied out of the client, so that no librdkafka handle is
-/// held across the handler's awaits.
-#[derive(Debug)]
-struct Received {
-    topic: String,
-    partition: i32,
-    offset: i64,
-    key: Option<Vec<u8>>,
-    value: Vec<u8>,
-    headers: RawHeaders,
-    timestamp_ms: Option<i64>,
-}
-
-impl Received {
-    fn from(m: &BorrowedMessage<'_>) -> Received {
-        Received {
-            topic: m.topic().to_owned(),
-            partition: m.partition(),
-            offset: m.offset(),
-            key: m.key().map(<[u8]>::to_vec),
-            value: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-            headers: received(m),
-            timestamp_ms: m.timestamp().to_millis(),
-        }
-    }
-
-    /// The subtopic part of the key (`{subtopic} {partition_key}`).
-    fn subtopic(&self) -> Option<&str> {
-        let key = std::str::from_utf8(self.key.as_deref()?).ok()?;
-        key.split_once(' ').map(|(s, _)| s)
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name)
     }
 }
 
@@ -200,98 +160,41 @@ impl<T: Topic> ConsumerBuilder<T> {
     /// Creates the client and subscribes (a group) or assigns the window's
     /// partitions (a replay). The topic must exist: `no_topic` otherwise.
     pub async fn build(self) -> Result<Consumer<T>, Error> {
-        let (_, tier) = self.bus.route::<T>()?;
-        let env = self.bus.env_of::<T>()?;
-        let topic = self.bus.kafka_topic::<T>();
-        let pattern = T::pattern(env)?;
-        let filter = pattern.strip_prefix(&format!("{topic}.")).unwrap_or(">").to_owned();
-        let (dlq_topic, dlq_subtopic) = match self.window {
-            Some(_) => (String::new(), String::new()),
-            None => self.bus.dlq_route(T::DOMAIN)?,
-        };
-        let partitions = self.bus.partition_count(&topic, true).await?;
-        let label = self.group.clone().unwrap_or_else(|| "replay".to_owned());
-        let mut config = (*self.bus.config).clone();
-        // A broker answers a fetch of empty partitions after this wait:
-        // Go's FetchMaxWait and Python's consumer use the same 100 ms, so
-        // a record on a partition whose fetch starts later is not held
-        // behind librdkafka's default 500 ms.
-        config
-            .set("statistics.interval.ms", STATS_INTERVAL_MS)
-            .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", FETCH_WAIT_MAX_MS);
-        match &self.group {
-            Some(group) => config
-                .set("group.id", group)
-                .set("enable.auto.commit", "true")
-                .set("enable.auto.offset.store", "false")
-                .set("auto.commit.interval.ms", "1000")
-                .set("auto.offset.reset", if self.start == Start::Latest { "latest" } else { "earliest" }),
-            // Never joins or commits: the id only satisfies the client.
-            None => config
-                .set("group.id", format!("ampy-replay-{}", crate::headers::MessageId::new_v7()))
-                .set("enable.auto.commit", "false")
-                .set("enable.auto.offset.store", "false"),
-        };
-        let context = LagContext {
-            observer: Arc::clone(&self.bus.observer),
-            topic_id: T::ID,
-            kafka_topic: topic.clone(),
-            label: label.clone(),
-            commits: self.group.is_some(),
-        };
-        let consumer: StreamConsumer<LagContext> = config
-            .create_with_context(context)
-            .map_err(|e| Error::with_source(ErrorKind::Config, "cannot create the Kafka consumer", e))?;
-        let consumer = Arc::new(consumer);
-        let window = match self.window {
-            None => {
-                consumer
-                    .subscribe(&[&topic])
-                    .map_err(|e| Error::with_source(ErrorKind::Consume, format!("cannot subscribe to `{topic}`"), e))?;
-                None
-            }
-            Some((start, end)) => {
-                let (c, t) = (Arc::clone(&consumer), topic.clone());
-                Some(blocking(move || replay::assign(&c, &t, partitions, start, end)).await??)
-            }
-        };
-        if let Some(hash) = <T::Payload as Schema>::SCHEMA_HASH {
-            self.bus.observer.schema(T::ID, <T::Payload as Schema>::FQDN, hash);
-        }
-        Ok(Consumer {
-            max_deliveries: self.max_deliveries.unwrap_or(tier.max_deliveries.max(1)),
-            nak_backoff: self
-                .nak_backoff
-                .unwrap_or_else(|| tier.nak_backoff_ms.iter().map(|ms| Duration::from_millis(*ms)).collect()),
-            bus: self.bus,
-            consumer,
-            label,
-            topic,
-            filter,
-            dlq_topic,
-            dlq_subtopic,
-            window,
-            _topic: PhantomData,
-        })
+        let core = RouteCore::of::<T>(&self.bus, self.max_deliveries, self.nak_backoff, self.window.is_none())?;
+        let member = Member::connect(self.bus, self.group, self.start, vec![core], self.window).await?;
+        Ok(Consumer { member, _topic: PhantomData })
     }
 }
 
-/// A consumer-group member (or a replay) of topic `T`.
+/// A consumer-group member (or a replay) of topic `T`: a member with one
+/// route, whose handler is given to each run.
 pub struct Consumer<T> {
-    bus: Bus,
-    consumer: Arc<StreamConsumer<LagContext>>,
-    label: String,
-    topic: String,
-    /// The topic's subtopic pattern (`trade.*`): records of sibling topics
-    /// in the same Kafka topic do not match.
-    filter: String,
-    max_deliveries: u32,
-    nak_backoff: Vec<Duration>,
-    dlq_topic: String,
-    dlq_subtopic: String,
-    window: Option<Window>,
+    member: Member,
     _topic: PhantomData<fn() -> T>,
+}
+
+/// The one route of a [`Consumer`], for the duration of a run.
+struct One<T, H> {
+    handler: H,
+    _topic: PhantomData<fn() -> T>,
+}
+
+impl<T: Topic, H> Routes for One<T, H>
+where
+    T::Payload: Schema + prost::Message + Default,
+    H: AsyncFnMut(Delivery<T::Payload>) -> Result<(), HandlerError>,
+{
+    const LEN: usize = 1;
+
+    fn dispatch(
+        &mut self,
+        member: &Member,
+        route: usize,
+        r: Received,
+        stats: &mut RunStats,
+    ) -> impl Future<Output = Result<(), Error>> {
+        member.process::<T::Payload, H>(route, r, &mut self.handler, stats)
+    }
 }
 
 impl<T: Topic> Consumer<T>
@@ -333,233 +236,29 @@ where
         self.run_loop(handler, std::future::pending(), Some(idle)).await
     }
 
-    /// The one loop behind `run`, `run_until` and `drain`; whatever ends
-    /// it, the finished records are committed before it returns.
-    async fn run_loop<H, F>(&mut self, mut handler: H, stop: F, idle: Option<Duration>) -> Result<RunStats, Error>
+    async fn run_loop<H, F>(&mut self, handler: H, stop: F, idle: Option<Duration>) -> Result<RunStats, Error>
     where
         H: AsyncFnMut(Delivery<T::Payload>) -> Result<(), HandlerError>,
         F: Future<Output = ()>,
     {
-        let mut stats = RunStats::default();
-        let mut stop = std::pin::pin!(stop);
-        let result = loop {
-            let next = tokio::select! {
-                biased;
-                () = &mut stop => break Ok(()),
-                r = self.next(idle) => r,
-            };
-            match next {
-                Ok(Some(r)) => {
-                    if let Err(e) = self.handle(r, &mut handler, &mut stats).await {
-                        break Err(e);
-                    }
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-        };
-        self.commit().await;
-        result.map(|()| stats)
-    }
-
-    async fn next(&mut self, idle: Option<Duration>) -> Result<Option<Received>, Error> {
-        let started = tokio::time::Instant::now();
-        loop {
-            if self.window.as_ref().is_some_and(Window::is_done) {
-                return Ok(None);
-            }
-            // A replay assigns its partitions itself; a group member holds
-            // none until the group protocol hands them over.
-            let joining = self.window.is_none()
-                && idle.is_some()
-                && self.consumer.assignment().map_or(true, |a| a.count() == 0)
-                && started.elapsed() < JOIN_WAIT;
-            let recv = async { self.consumer.recv().await.map(|m| Received::from(&m)) };
-            let item = match idle {
-                Some(d) => match tokio::time::timeout(d, recv).await {
-                    Ok(item) => item,
-                    Err(_) if joining => continue,
-                    Err(_) => return Ok(None),
-                },
-                None => recv.await,
-            };
-            match item {
-                Ok(r) => return Ok(Some(r)),
-                // Broker connection changes and the like: the client
-                // recovers by itself.
-                Err(KafkaError::MessageConsumption(_)) => tokio::time::sleep(Duration::from_millis(50)).await,
-                Err(e) => {
-                    return Err(Error::with_source(ErrorKind::Consume, format!("consuming `{}` failed", self.topic), e))
-                }
-            }
-        }
-    }
-
-    async fn handle<H>(&mut self, r: Received, handler: &mut H, stats: &mut RunStats) -> Result<(), Error>
-    where
-        H: AsyncFnMut(Delivery<T::Payload>) -> Result<(), HandlerError>,
-    {
-        if let Some(w) = &mut self.window {
-            if w.admit(r.partition, r.offset, r.timestamp_ms) == Admit::Skip {
-                return Ok(());
-            }
-        }
-        let ours = r.subtopic().is_none_or(|s| subtopic_matches(&self.filter, s));
-        if !ours {
-            stats.skipped += 1;
-            return self.finish(&r);
-        }
-        stats.received += 1;
-        let raw = Arc::new(r);
-        let decode_raw =
-            |raw: &Received| envelope_pairs(&raw.headers).and_then(|p| decode::<T::Payload, _>(p, &raw.value));
-        let (headers, body) = match decode_raw(&raw) {
-            Ok(v) => v,
-            Err(e) => {
-                // A poison pill: no retry can fix its bytes.
-                stats.decode_failures += 1;
-                self.bus.observer.decode_failed(T::ID, e.kind());
-                return self.give_up(&raw, &e.dlq_reason(), stats).await;
-            }
-        };
-        if let Some(ms) = latency_ms(&headers) {
-            self.bus.observer.delivery_latency(T::ID, ms);
-        }
-        let mut decoded = Some((headers, body));
-        let mut attempt = 1u32;
-        loop {
-            // Decoding is deterministic: a retry decodes the same bytes
-            // again rather than keeping a copy of every payload.
-            let (headers, body) = match decoded.take() {
-                Some(v) => v,
-                None => decode_raw(&raw).map_err(|e: EnvelopeError| Error::from(e))?,
-            };
-            let subject = format!("{}.{}", raw.topic, raw.subtopic().unwrap_or_default());
-            let info = DeliveryInfo {
-                topic: raw.topic.clone(),
-                subject,
-                partition: raw.partition,
-                offset: raw.offset,
-                timestamp_ms: raw.timestamp_ms,
-                attempt,
-                retry_count: attempt - 1,
-            };
-            match handler(Delivery { headers, body, info, raw: Arc::clone(&raw) }).await {
-                Ok(()) => {
-                    self.finish(&raw)?;
-                    stats.consumed += 1;
-                    self.bus.observer.consumed(T::ID, &self.label);
-                    return Ok(());
-                }
-                Err(e) if e.is_permanent() || attempt >= self.max_deliveries => {
-                    return self.give_up(&raw, &e.dlq_reason(attempt >= self.max_deliveries), stats).await;
-                }
-                Err(e) => {
-                    stats.retried += 1;
-                    self.bus.observer.retried(T::ID, e.kind());
-                    let i = (attempt as usize - 1).min(self.nak_backoff.len().saturating_sub(1));
-                    tokio::time::sleep(self.nak_backoff.get(i).copied().unwrap_or_default()).await;
-                    attempt += 1;
-                }
-            }
-        }
-    }
-
-    /// A record this consumer cannot handle: dead-lettered (a group) and
-    /// then finished, or counted as failed (a replay).
-    async fn give_up(&self, raw: &Received, reason: &str, stats: &mut RunStats) -> Result<(), Error> {
-        if self.window.is_some() {
-            stats.failed += 1;
-            return Ok(());
-        }
-        let key = format!("{} {}", self.dlq_subtopic, raw.header(names::PARTITION_KEY).unwrap_or(""));
-        let headers = dead_letter(&raw.headers, reason);
-        match self.bus.produce(&self.dlq_topic, key.as_bytes(), &raw.value, Some(headers), raw.timestamp_ms).await {
-            Ok(_) => {
-                stats.dead_lettered += 1;
-                self.bus.observer.dead_lettered(T::ID, reason_label(reason));
-                self.finish(raw)
-            }
-            Err(e) => Err(Error::with_source(
-                ErrorKind::Dlq,
-                format!(
-                    "the dead letter of `{}` partition {} offset {} could not be stored in `{}`; its offset is not \
-                     committed, so it comes back after a restart",
-                    raw.topic, raw.partition, raw.offset, self.dlq_topic
-                ),
-                e,
-            )),
-        }
-    }
-
-    /// Marks a record finished: its offset + 1 is stored, and committed
-    /// within a second (or on revocation and close). Replays store nothing.
-    fn finish(&self, r: &Received) -> Result<(), Error> {
-        if self.window.is_some() {
-            return Ok(());
-        }
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&r.topic, r.partition, Offset::Offset(r.offset + 1))
-            .and_then(|()| self.consumer.store_offsets(&tpl))
-            .map_err(|e| Error::with_source(ErrorKind::Consume, "cannot store the consumed offset", e))
+        let mut one = One::<T, H> { handler, _topic: PhantomData };
+        self.member.run(&mut one, stop, idle).await
     }
 }
 
 impl<T> Consumer<T> {
-    /// Commits the finished records now (a group; nothing stored is not an
-    /// error).
-    async fn commit(&self) {
-        if self.window.is_some() {
-            return;
-        }
-        let c = Arc::clone(&self.consumer);
-        let _ = blocking(move || c.commit_consumer_state(CommitMode::Sync)).await;
-    }
-
     /// The Kafka topic consumed.
     pub fn topic(&self) -> &str {
-        &self.topic
+        self.member.kafka_topics.first().map_or("", String::as_str)
     }
 
     /// The Kafka topic dead letters go to (empty for a replay).
     pub fn dlq_topic(&self) -> &str {
-        &self.dlq_topic
+        self.member.routes.first().map_or("", |r| r.dlq_topic.as_str())
     }
 
     /// The underlying client, e.g. to read committed offsets.
     pub fn client(&self) -> &StreamConsumer<impl rdkafka::consumer::ConsumerContext> {
-        &*self.consumer
-    }
-}
-
-/// Whether `subtopic` matches `pattern` by NATS wildcard rules (`*` one
-/// token, `>` one or more trailing tokens).
-fn subtopic_matches(pattern: &str, subtopic: &str) -> bool {
-    let mut p = pattern.split('.');
-    let mut s = subtopic.split('.');
-    loop {
-        match (p.next(), s.next()) {
-            (Some(">"), Some(_)) => return true,
-            (Some("*"), Some(_)) => {}
-            (Some(a), Some(b)) if a == b => {}
-            (None, None) => return true,
-            _ => return false,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::subtopic_matches;
-
-    #[test]
-    fn subtopics_match_their_topic_pattern_only() {
-        assert!(subtopic_matches("trade.*", "trade.MSFT"));
-        assert!(!subtopic_matches("trade.*", "quote.MSFT"));
-        assert!(!subtopic_matches("trade.*", "trade.MSFT.X"));
-        assert!(subtopic_matches("*.*", "XNAS.AAPL"));
-        assert!(subtopic_matches("requests", "requests"));
-        assert!(subtopic_matches(">", "a.b"));
-        assert!(!subtopic_matches("requests", "requests2"));
+        self.member.client()
     }
 }

@@ -15,9 +15,10 @@ pub(super) const STATS_INTERVAL_MS: &str = "1000";
 
 pub(super) struct LagContext {
     pub observer: Arc<dyn Observer>,
-    /// The topic id, the metric label.
-    pub topic_id: &'static str,
-    pub kafka_topic: String,
+    /// (topic id, its Kafka topic) per route: each route reports the lag
+    /// of its Kafka topic under its own id, as a single-topic consumer of
+    /// it would (siblings in one Kafka topic report the same partitions).
+    pub lags: Vec<(&'static str, String)>,
     /// The group id, or `replay`.
     pub label: String,
     /// Whether offsets are committed (a group, not a replay).
@@ -26,12 +27,14 @@ pub(super) struct LagContext {
 
 impl ClientContext for LagContext {
     fn stats(&self, statistics: Statistics) {
-        let Some(topic) = statistics.topics.get(&self.kafka_topic) else { return };
-        let mut partitions: Vec<_> = topic.partitions.values().filter(|p| p.partition >= 0 && p.desired).collect();
-        partitions.sort_by_key(|p| p.partition);
-        for p in partitions {
-            if let Some(lag) = lag(p.hi_offset, p.app_offset, p.committed_offset) {
-                self.observer.consumer_lag(self.topic_id, &self.label, p.partition, lag);
+        for (topic_id, kafka_topic) in &self.lags {
+            let Some(topic) = statistics.topics.get(kafka_topic) else { continue };
+            let mut partitions: Vec<_> = topic.partitions.values().filter(|p| p.partition >= 0 && p.desired).collect();
+            partitions.sort_by_key(|p| p.partition);
+            for p in partitions {
+                if let Some(lag) = lag(p.hi_offset, p.app_offset, p.committed_offset) {
+                    self.observer.consumer_lag(topic_id, &self.label, p.partition, lag);
+                }
             }
         }
     }

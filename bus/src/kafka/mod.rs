@@ -1,7 +1,8 @@
 //! The bus on Kafka (feature `kafka`): typed idempotent producers that
 //! choose every record's partition by Java's murmur2 rule, consumer
-//! groups with in-process retries and dead letters, time-window replay,
-//! and the NATS transport's metrics plus consumer lag. The normative
+//! groups over one topic or several with in-process retries and dead
+//! letters, time-window replay, and the NATS transport's metrics plus
+//! consumer lag. The normative
 //! behaviour, shared with the Go and Python runtimes, is docs/kafka.md.
 //!
 //! ```no_run
@@ -14,7 +15,9 @@
 //! ```
 
 mod consume;
+mod group;
 pub mod headers;
+mod member;
 mod metrics;
 mod partition;
 mod provision;
@@ -29,6 +32,8 @@ pub use crate::handler::{Body, HandlerError};
 pub use crate::metrics::{Metrics, NoObserver, Observer};
 pub use crate::runtime::{Error, ErrorKind};
 pub use consume::{Consumer, ConsumerBuilder, Delivery, DeliveryInfo, RunStats, Start, JOIN_WAIT};
+pub use group::{Group, GroupBuilder, Route, RouteOptions};
+pub use member::Routes;
 pub use partition::{murmur2, partition_for, to_positive};
 pub use provision::{
     provision, topic_plans, Change, Effect, Outcome, ProvisionError, ProvisionOptions, ProvisionReport, TopicAction,
@@ -165,6 +170,12 @@ impl Bus {
     /// [`ConsumerBuilder`].
     pub fn consumer<T: Topic>(&self, group: &str) -> ConsumerBuilder<T> {
         ConsumerBuilder::new(self.clone(), Some(group.to_owned()))
+    }
+
+    /// One member of consumer group `group` over several topics, each
+    /// routed to its own typed handler; see [`GroupBuilder`].
+    pub fn group(&self, group: &str) -> GroupBuilder<()> {
+        GroupBuilder::new(self.clone(), group)
     }
 
     /// A replay of topic `T`'s records produced in `[start, end)`: no

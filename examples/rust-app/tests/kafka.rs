@@ -457,3 +457,292 @@ fn replay_of_a_time_window_returns_exactly_the_records_inside_it() {
         assert_eq!(n, 4);
     });
 }
+
+// ---------------------------------------------------------------------------
+// A group: one member over several topics, each with its own typed handler.
+
+const TICKS: &str = "ampy.dev.ticks.v1";
+
+use ampy_example::{sample_quotes as quotes, sample_trades as trades};
+
+/// Fresh ticks, bars and DLQ topics of 6 partitions, a bus, and a
+/// publisher of each of the three payload topics.
+async fn group_setup(
+    broker: &Broker,
+    metrics: Option<Arc<Metrics>>,
+) -> (Bus, Publisher<topics::ticks::v1::Trade>, Publisher<topics::ticks::v1::Quote>, Publisher<topics::bars::v1::Bars>)
+{
+    broker.fresh_topics(&[TICKS, BARS, DLQ], 6).await;
+    let bus = bus(broker, metrics).await;
+    let trade = bus.publisher::<topics::ticks::v1::Trade>().producer("test@1").build().unwrap();
+    let quote = bus.publisher::<topics::ticks::v1::Quote>().producer("test@1").build().unwrap();
+    let bars = bus.publisher::<topics::bars::v1::Bars>().producer("test@1").build().unwrap();
+    (bus, trade, quote, bars)
+}
+
+/// The payload of a delivery that carries one (not a blob pointer).
+fn payload<P: Clone>(d: &ampy_bus::kafka::Delivery<P>) -> P {
+    match &d.body {
+        Body::Payload(p) => p.clone(),
+        Body::Pointer(_) => panic!("a pointer"),
+    }
+}
+
+#[test]
+fn a_group_over_two_siblings_and_another_domain_hands_each_record_once_to_its_typed_handler() {
+    let Some(broker) = Broker::get("group_three_routes") else { return };
+    rt().block_on(async {
+        let metrics = Metrics::new();
+        let (bus, trade, quote, bars_pub) = group_setup(&broker, Some(metrics.clone())).await;
+        let mut sent_trades = Vec::new();
+        for s in ["AAPL", "MSFT", "NVDA"] {
+            sent_trades.push((trade.publish(trades(s)).await.unwrap(), trades(s)));
+        }
+        let mut sent_quotes = Vec::new();
+        for s in ["AAPL", "TSLA"] {
+            sent_quotes.push((quote.publish(quotes(s)).await.unwrap(), quotes(s)));
+        }
+        let mut sent_bars = Vec::new();
+        for s in ["AAPL", "AMZN"] {
+            sent_bars.push((bars_pub.publish(bars(s)).await.unwrap(), bars(s)));
+        }
+        assert!(sent_trades.iter().all(|(p, _)| p.topic == TICKS) && sent_quotes.iter().all(|(p, _)| p.topic == TICKS));
+
+        let g = group("three-routes");
+        // Handlers owning their state ('static), so the run can be spawned.
+        type Got<P> = Arc<std::sync::Mutex<Vec<(ampy_bus::MessageId, P, String)>>>;
+        let (got_trades, got_quotes, got_bars): (Got<_>, Got<_>, Got<_>) = Default::default();
+        let (gt, gq, gb) = (got_trades.clone(), got_quotes.clone(), got_bars.clone());
+        let mut group = bus
+            .group(&g)
+            .route::<topics::ticks::v1::Trade, _>(async move |d| {
+                gt.lock().unwrap().push((d.headers.message_id, payload(&d), d.info.subject.clone()));
+                Ok(())
+            })
+            .route::<topics::ticks::v1::Quote, _>(async move |d| {
+                gq.lock().unwrap().push((d.headers.message_id, payload(&d), d.info.subject.clone()));
+                Ok(())
+            })
+            .route::<topics::bars::v1::Bars, _>(async move |d| {
+                gb.lock().unwrap().push((d.headers.message_id, payload(&d), d.info.subject.clone()));
+                Ok(())
+            })
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(group.kafka_topics(), [TICKS, BARS], "one subscription, each Kafka topic once");
+        let stats = tokio::spawn(async move { group.drain(IDLE).await }).await.unwrap().unwrap();
+        assert_eq!(
+            (stats.received, stats.consumed, stats.skipped, stats.dead_lettered, stats.retried),
+            (7, 7, 0, 0, 0),
+            "{stats:?}"
+        );
+        let (got_trades, got_quotes, got_bars) =
+            (got_trades.lock().unwrap().clone(), got_quotes.lock().unwrap().clone(), got_bars.lock().unwrap().clone());
+
+        // Each record once, to the handler of its topic, with its payload.
+        fn check<P: PartialEq + std::fmt::Debug>(
+            what: &str,
+            sent: &[(ampy_bus::kafka::Published, P)],
+            got: &[(ampy_bus::MessageId, P, String)],
+        ) {
+            assert_eq!(got.len(), sent.len(), "{what}: {got:?}");
+            for (p, payload) in sent {
+                let mine: Vec<_> = got.iter().filter(|g| g.0 == p.message_id).collect();
+                assert_eq!(mine.len(), 1, "{what}: {} once", p.message_id);
+                assert_eq!(&mine[0].1, payload, "{what}: the payload");
+                assert_eq!(mine[0].2, p.subject.as_str(), "{what}: the subject");
+            }
+        }
+        check("trades", &sent_trades, &got_trades);
+        check("quotes", &sent_quotes, &got_quotes);
+        check("bars", &sent_bars, &got_bars);
+
+        // Metrics per route topic, as a consumer of each would report them.
+        for (id, n) in [("ticks.v1.trade", 3), ("ticks.v1.quote", 2), ("bars.v1.bars", 2)] {
+            assert_eq!(metrics.counter("bus_consumed_total", &[("topic", id), ("consumer", g.as_str())]), n, "{id}");
+        }
+        let (t, b) = (&sent_trades[0].0, &sent_bars[0].0);
+        assert_eq!(metrics.lag("ticks.v1.trade", &g, t.partition), Some(0), "lag of the ticks Kafka topic");
+        assert_eq!(metrics.lag("ticks.v1.quote", &g, t.partition), Some(0), "a sibling reports the same partitions");
+        assert_eq!(metrics.lag("bars.v1.bars", &g, b.partition), Some(0), "lag of the bars Kafka topic");
+        let published = sent_trades.iter().map(|s| &s.0).chain(sent_quotes.iter().map(|s| &s.0));
+        for p in published.chain(sent_bars.iter().map(|s| &s.0)) {
+            let committed = broker.committed(&g, &p.topic, p.partition).unwrap_or(-1);
+            assert!(committed > p.offset, "{} {}: committed {committed}", p.topic, p.partition);
+        }
+
+        // All committed: a new member of the group gets nothing.
+        let mut again = bus
+            .group(&g)
+            .route::<topics::ticks::v1::Trade, _>(async |_d| Ok(()))
+            .route::<topics::ticks::v1::Quote, _>(async |_d| Ok(()))
+            .route::<topics::bars::v1::Bars, _>(async |_d| Ok(()))
+            .build()
+            .await
+            .unwrap();
+        let stats = again.drain(IDLE).await.unwrap();
+        assert_eq!((stats.received, stats.skipped), (0, 0));
+    });
+}
+
+#[test]
+fn a_group_skips_and_commits_a_record_no_route_takes_without_dead_lettering_it() {
+    let Some(broker) = Broker::get("group_skip") else { return };
+    rt().block_on(async {
+        let (bus, trade, quote, _) = group_setup(&broker, None).await;
+        let t = trade.publish(trades("AAPL")).await.unwrap();
+        let q = quote.publish(quotes("AAPL")).await.unwrap();
+        let g = group("trades-only");
+        let mut got = Vec::new();
+        let mut group = bus
+            .group(&g)
+            .route::<topics::ticks::v1::Trade, _>(async |d| {
+                got.push(d.headers.message_id);
+                Ok(())
+            })
+            .build()
+            .await
+            .unwrap();
+        let stats = group.drain(IDLE).await.unwrap();
+        drop(group);
+        assert_eq!(got, [t.message_id]);
+        assert_eq!(
+            (stats.received, stats.consumed, stats.skipped, stats.dead_lettered, stats.decode_failures),
+            (1, 1, 1, 0, 0)
+        );
+        assert_eq!(broker.end_offsets(DLQ).iter().sum::<i64>(), 0, "nothing dead-lettered");
+        // The quote's offset is finished: committed, so never seen again.
+        assert_eq!(broker.committed(&g, TICKS, q.partition), Some(q.offset + 1));
+        let mut again = bus.group(&g).route::<topics::ticks::v1::Trade, _>(async |_d| Ok(())).build().await.unwrap();
+        let stats = again.drain(IDLE).await.unwrap();
+        assert_eq!((stats.received, stats.skipped), (0, 0));
+    });
+}
+
+#[test]
+fn a_group_routes_permanent_failure_goes_to_its_domains_dead_letters_and_the_other_routes_carry_on() {
+    let Some(broker) = Broker::get("group_permanent") else { return };
+    rt().block_on(async {
+        let metrics = Metrics::new();
+        let (bus, trade, _, bars_pub) = group_setup(&broker, Some(metrics.clone())).await;
+        let t = trade.publish(trades("AAPL")).await.unwrap();
+        let b = bars_pub.publish(bars("MSFT")).await.unwrap();
+        let g = group("permanent");
+        let (mut trade_calls, mut got_bars) = (0, Vec::new());
+        let mut group = bus
+            .group(&g)
+            .route_with::<topics::ticks::v1::Trade, _>(
+                ampy_bus::kafka::RouteOptions::default().nak_backoff(vec![Duration::from_millis(20)]),
+                async |_d| {
+                    trade_calls += 1;
+                    Err(HandlerError::permanent("bad_trade", "no venue"))
+                },
+            )
+            .route::<topics::bars::v1::Bars, _>(async |d| {
+                got_bars.push(payload(&d));
+                Ok(())
+            })
+            .build()
+            .await
+            .unwrap();
+        let stats = group.drain(IDLE).await.unwrap();
+        drop(group);
+        assert_eq!(trade_calls, 1, "a permanent error is not retried");
+        assert_eq!(got_bars, [bars("MSFT")]);
+        assert_eq!((stats.consumed, stats.dead_lettered, stats.retried, stats.skipped), (1, 1, 0, 0));
+
+        let letters = broker.read_all(DLQ, 1);
+        assert_eq!(letters.len(), 1);
+        let h = headers_of(&letters[0]);
+        assert_eq!(header(&h, "dlq_reason"), Some("bad_trade: no venue"));
+        assert_eq!(header(&h, "message_id"), Some(t.message_id.to_string().as_str()));
+        let key = format!("ticks {}", header(&h, "partition_key").unwrap());
+        assert_eq!(letters[0].key(), Some(key.as_bytes()), "dead letters of the ticks domain");
+        assert_eq!(metrics.counter("bus_dlq_total", &[("topic", "ticks.v1.trade"), ("reason", "bad_trade")]), 1);
+        assert_eq!(metrics.counter("bus_consumed_total", &[("topic", "bars.v1.bars"), ("consumer", g.as_str())]), 1);
+        assert_eq!(broker.committed(&g, TICKS, t.partition), Some(t.offset + 1), "finished once dead-lettered");
+        assert_eq!(broker.committed(&g, BARS, b.partition), Some(b.offset + 1));
+    });
+}
+
+#[test]
+fn a_poison_pill_on_one_route_of_a_group_goes_to_that_routes_dead_letters() {
+    let Some(broker) = Broker::get("group_poison") else { return };
+    rt().block_on(async {
+        let metrics = Metrics::new();
+        let (bus, trade, quote, bars_pub) = group_setup(&broker, Some(metrics.clone())).await;
+        // A quote whose schema_hash is another build's.
+        let envelope = ampy_bus::Envelope::builder(quotes("AAPL"))
+            .producer("other@1")
+            .source("other")
+            .run_id("r")
+            .build()
+            .unwrap();
+        let mut pill = envelope.encode().unwrap();
+        for (k, v) in &mut pill.headers {
+            if *k == "schema_hash" {
+                *v = format!("sha256:{}", "0".repeat(64));
+            }
+        }
+        let subject = topics::ticks::v1::quote::subject(Env::Dev, "AAPL").unwrap();
+        let q = quote.publish_record(subject, &pill).await.unwrap();
+        let t = trade.publish(trades("AAPL")).await.unwrap();
+        let b = bars_pub.publish(bars("AAPL")).await.unwrap();
+
+        let g = group("poison-route");
+        let (mut got, mut quote_calls) = (Vec::new(), 0);
+        let mut group = bus
+            .group(&g)
+            .route::<topics::ticks::v1::Trade, _>(async |d| {
+                got.push(d.headers.message_id);
+                Ok(())
+            })
+            .route::<topics::ticks::v1::Quote, _>(async |_d| {
+                quote_calls += 1;
+                Ok(())
+            })
+            .route::<topics::bars::v1::Bars, _>(async |_d| Ok(()))
+            .build()
+            .await
+            .unwrap();
+        let stats = group.drain(IDLE).await.unwrap();
+        drop(group);
+        assert_eq!((got, quote_calls), (vec![t.message_id], 0), "the pill reaches no handler");
+        assert_eq!((stats.received, stats.consumed, stats.decode_failures, stats.dead_lettered), (3, 2, 1, 1));
+
+        let letters = broker.read_all(DLQ, 1);
+        assert_eq!(letters.len(), 1);
+        let h = headers_of(&letters[0]);
+        assert_eq!(header(&h, "message_id"), Some(q.message_id.to_string().as_str()));
+        assert!(header(&h, "dlq_reason").unwrap().starts_with("schema_hash_mismatch"), "{h:?}");
+        let key = format!("ticks {}", pill.header("partition_key").unwrap());
+        assert_eq!(letters[0].key(), Some(key.as_bytes()), "dead letters of the quote's domain");
+        let with = |r: &'static str| [("topic", "ticks.v1.quote"), ("reason", r)];
+        assert_eq!(metrics.counter("bus_dlq_total", &with("schema_hash_mismatch")), 1);
+        assert_eq!(metrics.counter("bus_decode_fail_total", &with("hash_mismatch")), 1);
+        assert_eq!(broker.committed(&g, BARS, b.partition), Some(b.offset + 1));
+    });
+}
+
+#[test]
+fn a_group_without_routes_or_routing_a_topic_twice_is_a_config_error() {
+    let Some(broker) = Broker::get("group_config") else { return };
+    rt().block_on(async {
+        let bus = bus(&broker, None).await;
+        let err = bus.group("empty").build().await.err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.to_string().contains("no routes"), "{err}");
+        let err = bus
+            .group("twice")
+            .route::<topics::bars::v1::Bars, _>(async |_d| Ok(()))
+            .route::<topics::ticks::v1::Trade, _>(async |_d| Ok(()))
+            .route::<topics::bars::v1::Bars, _>(async |_d| Ok(()))
+            .build()
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.to_string().contains("`bars.v1.bars` twice"), "{err}");
+    });
+}

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
@@ -106,12 +104,13 @@ type Failure struct {
 
 // RunStats is what a run did.
 type RunStats struct {
-	// Received counts records of the consumer's topic received (each
-	// once, however many attempts).
+	// Received counts records of the consumer's topic (a group's: of its
+	// routes' topics) received (each once, however many attempts).
 	Received uint64
 	// Skipped counts records of other registry topics sharing the Kafka
-	// topic (e.g. news.v1.nlp for a news.v1.raw consumer): finished
-	// without handling, since their own consumers handle them.
+	// topic (e.g. news.v1.nlp for a news.v1.raw consumer; for a group,
+	// records that match none of its routes): finished without handling,
+	// since their own consumers handle them.
 	Skipped        uint64
 	Consumed       uint64
 	Retried        uint64
@@ -140,26 +139,27 @@ type processor[P proto.Message] struct {
 }
 
 // sibling reports whether a record belongs to another registry topic on
-// the same Kafka topic: the subtopic its key names (up to the first space)
-// matches the subtopic part of a sibling's pattern. Allocation-free: it
-// runs once per record.
-func (p *processor[P]) sibling(key []byte) bool {
-	if len(p.siblings) == 0 {
-		return false
-	}
-	sub := key
-	for i, c := range key {
-		if c == ' ' {
-			sub = key[:i]
-			break
-		}
-	}
+// the same Kafka topic: its subtopic (subtopicOf the key) matches the
+// subtopic part of a sibling's pattern. Allocation-free: it runs once per
+// record.
+func (p *processor[P]) sibling(sub []byte) bool {
 	for _, pattern := range p.siblings {
 		if subtopicMatches(pattern, sub) {
 			return true
 		}
 	}
 	return false
+}
+
+// subtopicOf is the subtopic a record key names: the key up to its first
+// space (a slice of key, not a copy).
+func subtopicOf(key []byte) []byte {
+	for i, c := range key {
+		if c == ' ' {
+			return key[:i]
+		}
+	}
+	return key
 }
 
 // subtopicMatches is NATS-style matching of a subtopic's `.`-separated
@@ -242,14 +242,21 @@ func newProcessor[P proto.Message](b *Bus, t Topic[P], label string, o ConsumerO
 	return p, nil
 }
 
-// process handles one record. finished is false when ctx ended before the
-// record was (its offset must not be committed); err stops the consumer
-// (a dead letter that could not be stored).
+// process handles one record of the Kafka topic, passing over (finished,
+// counted in Skipped) a sibling topic's record: a replay's step.
 func (p *processor[P]) process(ctx context.Context, rec *kgo.Record, h Handler[P], stats *RunStats) (finished bool, err error) {
-	if p.sibling(rec.Key) {
+	if p.sibling(subtopicOf(rec.Key)) {
 		stats.Skipped++
 		return true, nil
 	}
+	return p.handle(ctx, rec, h, stats)
+}
+
+// handle handles one record of this topic: decode, the handler with its
+// retries, the DLQ. finished is false when ctx ended before the record was
+// (its offset must not be committed); err stops the consumer (a dead
+// letter that could not be stored).
+func (p *processor[P]) handle(ctx context.Context, rec *kgo.Record, h Handler[P], stats *RunStats) (finished bool, err error) {
 	stats.Received++
 	raw, hasNull := fromKafka(rec.Headers)
 	decodable := raw
@@ -348,23 +355,13 @@ func (p *processor[P]) fail(ctx context.Context, rec *kgo.Record, raw []core.Hea
 	return true, nil
 }
 
-// Consumer is a member of a consumer group reading one topic. Run, Drain
-// and Close are not safe for concurrent use on one Consumer.
+// Consumer is a member of a consumer group reading one topic: a group of
+// one route (group.go) whose handler is given to each Run. Run, Drain and
+// Close are not safe for concurrent use on one Consumer.
 type Consumer[P proto.Message] struct {
-	proc  *processor[P]
-	cl    *kgo.Client
-	kafka string
-	group string
-	// lag is the last lag of each partition this consumer handled,
-	// reported again after every poll (at least once a second).
-	lag map[int32]int64
-	// held counts the partitions the group has handed this member.
-	held *atomic.Int64
+	proc *processor[P]
+	m    *member
 }
-
-// JoinWait is how long Drain waits for the group to hand the consumer its
-// partitions before its idle time starts counting anyway.
-const JoinWait = 30 * time.Second
 
 // NewConsumer joins the consumer group `group` on topic t's Kafka topic
 // with a client of its own. Offsets are committed only for finished
@@ -374,73 +371,32 @@ func NewConsumer[P proto.Message](ctx context.Context, b *Bus, t Topic[P], group
 	if group == "" {
 		return nil, newError(KindConfig, "a consumer needs a group name; use NewReplay to read without one", nil)
 	}
-	kafka, err := b.KafkaTopic(t.Topic)
-	if err != nil {
+	if _, err := b.KafkaTopic(t.Topic); err != nil {
 		return nil, err
 	}
 	proc, err := newProcessor(b, t, group, o, true)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := b.Partitions(ctx, kafka, false); err != nil {
+	m, err := newMember(ctx, b, group, []string{proc.kafka}, o.Latest, o.CommitInterval)
+	if err != nil {
 		return nil, err
 	}
-	interval := o.CommitInterval
-	if interval <= 0 {
-		interval = time.Second
-	}
-	held := new(atomic.Int64)
-	reset := kgo.NewOffset().AtStart()
-	if o.Latest {
-		reset = kgo.NewOffset().AtEnd()
-	}
-	opts := append(append([]kgo.Opt(nil), b.opts...),
-		kgo.ConsumerGroup(group),
-		kgo.ConsumeTopics(kafka),
-		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(interval),
-		kgo.ConsumeResetOffset(reset),
-		kgo.FetchMaxWait(100*time.Millisecond),
-		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
-			held.Add(partitionCount(assigned))
-		}),
-		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
-			held.Add(-partitionCount(revoked))
-			// Commit what is finished before the partitions move on.
-			_ = cl.CommitMarkedOffsets(ctx)
-		}),
-		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-			held.Add(-partitionCount(lost))
-		}),
-	)
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, newError(KindConfig, "the consumer's Kafka client options do not work together", err)
-	}
-	return &Consumer[P]{proc: proc, cl: cl, kafka: kafka, group: group, lag: map[int32]int64{}, held: held}, nil
-}
-
-// partitionCount is the number of partitions in a callback's topic map.
-func partitionCount(partitions map[string][]int32) int64 {
-	n := 0
-	for _, ps := range partitions {
-		n += len(ps)
-	}
-	return int64(n)
+	return &Consumer[P]{proc: proc, m: m}, nil
 }
 
 // KafkaTopic is the Kafka topic the consumer reads.
-func (c *Consumer[P]) KafkaTopic() string { return c.kafka }
+func (c *Consumer[P]) KafkaTopic() string { return c.proc.kafka }
 
 // Client is the consumer's group client.
-func (c *Consumer[P]) Client() *kgo.Client { return c.cl }
+func (c *Consumer[P]) Client() *kgo.Client { return c.m.cl }
 
 // Run runs h on every record until ctx is done (the record in hand is
 // finished first unless it is waiting for a retry) or a dead letter cannot
 // be stored (KindDLQ: the record is not committed; restart later). A done
 // ctx is not an error.
 func (c *Consumer[P]) Run(ctx context.Context, h Handler[P]) (RunStats, error) {
-	return c.loop(ctx, h, 0)
+	return c.m.loop(ctx, []route{c.route(h)}, 0)
 }
 
 // Drain runs h until no record arrives for idle or ctx is done: for batch
@@ -448,111 +404,23 @@ func (c *Consumer[P]) Run(ctx context.Context, h Handler[P]) (RunStats, error) {
 // record produced before the group join is not missed by a short idle,
 // and a member the group hands no partition ends after JoinWait.
 func (c *Consumer[P]) Drain(ctx context.Context, h Handler[P], idle time.Duration) (RunStats, error) {
-	return c.loop(ctx, h, max(idle, time.Millisecond))
+	return c.m.loop(ctx, []route{c.route(h)}, max(idle, time.Millisecond))
 }
 
 // Close commits the finished offsets and leaves the group.
-func (c *Consumer[P]) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := c.cl.CommitMarkedOffsets(ctx)
-	c.cl.Close()
-	if err != nil {
-		return newError(KindConsume, "the final commit failed; the records since the last commit come again", err)
-	}
-	return nil
-}
+func (c *Consumer[P]) Close() error { return c.m.close() }
 
-func (c *Consumer[P]) loop(ctx context.Context, h Handler[P], idle time.Duration) (RunStats, error) {
-	var stats RunStats
-	start := time.Now()
-	last := start
-	for ctx.Err() == nil {
-		// Still joining the group: idle has not started.
-		joining := c.held.Load() <= 0 && time.Since(start) < JoinWait
-		if joining {
-			last = time.Now()
-		}
-		wait := time.Second
-		if idle > 0 {
-			wait = min(wait, max(idle-time.Since(last), time.Millisecond))
-		}
-		pctx, cancel := context.WithTimeout(ctx, wait)
-		fetches := c.cl.PollFetches(pctx)
-		cancel()
-		if fetches.IsClientClosed() {
-			return stats, newError(KindConsume, "the consumer's client is closed", nil)
-		}
-		// The client retries what can be retried by itself; a broker error
-		// that retrying cannot fix (authorization, a deleted topic) stops
-		// the consumer rather than leaving it polling nothing.
-		for _, fe := range fetches.Errors() {
-			var ke *kerr.Error
-			if errors.As(fe.Err, &ke) && !ke.Retriable {
-				return stats, newError(KindConsume, fmt.Sprintf("fetching %s/%d failed", fe.Topic, fe.Partition), fe.Err)
-			}
-		}
-		if fetches.NumRecords() > 0 {
-			last = time.Now()
-		}
-		for _, f := range fetches {
-			for _, t := range f.Topics {
-				for _, part := range t.Partitions {
-					for _, rec := range part.Records {
-						if ctx.Err() != nil {
-							// Stopped: the rest of the poll is read again
-							// by the next Run.
-							c.rewind(fetches, rec)
-							return stats, nil
-						}
-						finished, err := c.proc.process(ctx, rec, h, &stats)
-						if !finished {
-							// Read this partition again from the unfinished
-							// record, and every other polled partition from
-							// its first record not handled yet.
-							c.rewind(fetches, rec)
-							return stats, err
-						}
-						c.cl.MarkCommitRecords(rec)
-						c.lag[part.Partition] = max(part.HighWatermark-(rec.Offset+1), 0)
-					}
-				}
-			}
-		}
-		for partition, lag := range c.lag {
-			c.proc.bus.observer.ConsumerLag(c.proc.topic.ID, c.group, partition, lag)
-		}
-		if idle > 0 && !joining && time.Since(last) >= idle {
-			return stats, nil
-		}
-	}
-	return stats, nil
-}
-
-// rewind sets the fetch position of every partition of fetches to its
-// first record not finished, from stop on: the unfinished records are
-// read again by the next Run (their offsets were never marked).
-func (c *Consumer[P]) rewind(fetches kgo.Fetches, stop *kgo.Record) {
-	offsets := map[string]map[int32]kgo.EpochOffset{}
-	seen := false
-	for _, f := range fetches {
-		for _, t := range f.Topics {
-			for _, part := range t.Partitions {
-				for _, rec := range part.Records {
-					seen = seen || rec == stop
-					if seen {
-						if offsets[rec.Topic] == nil {
-							offsets[rec.Topic] = map[int32]kgo.EpochOffset{}
-						}
-						if _, ok := offsets[rec.Topic][rec.Partition]; !ok {
-							offsets[rec.Topic][rec.Partition] = kgo.EpochOffset{Epoch: -1, Offset: rec.Offset}
-						}
-					}
-				}
-			}
-		}
-	}
-	if len(offsets) > 0 {
-		c.cl.SetOffsets(offsets)
+// route is the consumer's one route. It takes every record of the Kafka
+// topic that is not a sibling topic's, as the consumer always has (a
+// group's routes take only what their own pattern matches).
+func (c *Consumer[P]) route(h Handler[P]) route {
+	p := c.proc
+	return route{
+		id:    p.topic.ID,
+		kafka: p.kafka,
+		match: func(sub []byte) bool { return !p.sibling(sub) },
+		handle: func(ctx context.Context, rec *kgo.Record, stats *RunStats) (bool, error) {
+			return p.handle(ctx, rec, h, stats)
+		},
 	}
 }

@@ -10,6 +10,9 @@ names, as tests/python/test_kafka.py does.
 from __future__ import annotations
 
 import asyncio
+import pathlib
+import subprocess
+import sys
 from typing import Any, Dict, List, Tuple
 
 import pytest
@@ -21,7 +24,9 @@ from ampybus.pb.ampy.bars.v1 import bars_pb2
 from ampybus.pb.ampy.ticks.v1 import ticks_pb2
 from kafka_support import ENV, bootstrap, committed, drop_topics, fresh_topics, headers, read_all
 from nats_support import bars
+from support import child_env
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 IDLE = 2.0
 BARS = f"ampy.{ENV.value}.bars.v1"
 TICKS = f"ampy.{ENV.value}.ticks.v1"
@@ -379,3 +384,25 @@ def test_a_group_over_a_missing_kafka_topic_is_no_topic(addr: str) -> None:
         await bus.close()
 
     run(go())
+
+
+def test_the_group_example_runs_and_is_the_one_the_guide_shows(addr: str) -> None:
+    """examples/python-app/kafka_group_app.py on fresh topics of env dev;
+    docs/python.md shows exactly its code."""
+    fresh_topics(addr, 6, Env.DEV)
+    app = ROOT / "examples" / "python-app" / "kafka_group_app.py"
+    out = subprocess.run(
+        [sys.executable, str(app), addr],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout == "published three topics and consumed them in one group\n"
+    code = app.read_text("utf-8").split("# docs:start\n")[1].split("# docs:end")[0].rstrip()
+    page = (ROOT / "docs" / "python.md").read_text("utf-8")
+    section = page.split("### Consuming several topics in one group")[1]
+    shown = section.split("```python\n")[1].split("```")[0].rstrip()
+    assert shown == code, "docs/python.md shows examples/python-app/kafka_group_app.py"

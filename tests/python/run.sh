@@ -103,7 +103,7 @@ rm -rf "$build"
 wheel=$(ls "$build"/dist/ampybus-*.whl)
 "$python" -m venv "$build/venv"
 "$build/venv/bin/python" -m pip install -q --disable-pip-version-check \
-  -r tests/python/requirements.txt "ampybus[nats,kafka] @ file://$PWD/$wheel"
+  -r tests/python/requirements.txt "ampybus[nats,kafka] @ file://$(realpath "$wheel")"
 
 echo "tests/python: pytest (against $(basename "$wheel"))"
 AMPY_TEST_INSTALLED=1 "$build/venv/bin/python" -m pytest -q -p no:cacheprovider tests/python "$@"

@@ -13,6 +13,9 @@ topic's message type, not ``Any``/``Unknown``. Two ways that fails a check:
   ``reportUnnecessaryTypeIgnoreComment``). If the payload were ``Any`` or
   ``Unknown`` the wrong assignment would type-check, and the ignore would
   be flagged.
+
+The Kafka group's ``route`` is checked the same way: a handler must take
+its topic's payload type.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 from typing import List
 
 import ampybus
+from ampybus.kafka import Delivery, Route, route
 from ampybus.pb.ampy.bars.v1 import bars_pb2
 from ampybus.pb.ampy.news.v1 import news_pb2
 
@@ -54,9 +58,24 @@ def round_trip(env: ampybus.Envelope[news_pb2.NewsItem]) -> str:
     return back.payload.headline
 
 
+def kafka_routes() -> List[Route[bars_pb2.BarBatch]]:
+    """A group route keeps its topic's payload type; a handler of another
+    payload type does not type-check."""
+
+    async def on_bars(delivery: Delivery[bars_pb2.BarBatch]) -> None:
+        assert delivery.payload is not None
+
+    ok = route(ampybus.BARS_V1_BARS, on_bars, max_deliveries=2)
+    wrong = route(ampybus.NEWS_V1_RAW, on_bars)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    del wrong
+    return [ok]
+
+
 def main() -> None:
     env = build_news("x" * 200_000)
     assert round_trip(env) == "typed"
+    (bars_route,) = kafka_routes()
+    assert bars_route.topic is ampybus.BARS_V1_BARS and bars_route.max_deliveries == 2
 
 
 if __name__ == "__main__":

@@ -27,7 +27,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("kafka/wire", include_str!("../../templates/python/kafka/wire.py.hbs")),
     ("kafka/bus", include_str!("../../templates/python/kafka/bus.py.hbs")),
     ("kafka/publish", include_str!("../../templates/python/kafka/publish.py.hbs")),
+    ("kafka/handling", include_str!("../../templates/python/kafka/handling.py.hbs")),
+    ("kafka/member", include_str!("../../templates/python/kafka/member.py.hbs")),
     ("kafka/consume", include_str!("../../templates/python/kafka/consume.py.hbs")),
+    ("kafka/group", include_str!("../../templates/python/kafka/group.py.hbs")),
     ("kafka/metrics", include_str!("../../templates/python/kafka/metrics.py.hbs")),
     ("kafka/provision", include_str!("../../templates/python/kafka/provision.py.hbs")),
 ];
@@ -42,7 +45,10 @@ const FILES: &[(&str, &str)] = &[
     ("wire.py", "kafka/wire"),
     ("bus.py", "kafka/bus"),
     ("publish.py", "kafka/publish"),
+    ("handling.py", "kafka/handling"),
+    ("member.py", "kafka/member"),
     ("consume.py", "kafka/consume"),
+    ("group.py", "kafka/group"),
     ("metrics.py", "kafka/metrics"),
     ("provision.py", "kafka/provision"),
 ];

@@ -3,44 +3,36 @@
 rules, retry in-process with backoff, dead-letter after the bound or at once
 for poison pills, store an offset only once its record is finished, and
 never drop a record silently (docs/kafka.md, "Consuming").
+
+A :class:`Consumer` is a group member with one route (:mod:`.member`), the
+same machinery as a :class:`~ampybus.kafka.Group` over several topics.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
-import dataclasses
 import os
-import time
-from datetime import datetime, timedelta, timezone
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Awaitable,
-    Callable,
-    Deque,
-    Dict,
-    Generic,
-    List,
-    Optional,
-    Sequence,
-    Tuple,
-    TypeVar,
-)
+from datetime import datetime
+from typing import TYPE_CHECKING, Dict, Generic, List, Optional, Sequence, Tuple, TypeVar
 
 import confluent_kafka
 from confluent_kafka import KafkaException, TopicPartition
 from google.protobuf.message import Message
 
-from ..envelope import Envelope, dlq_reason
-from ..errors import BusError, EnvelopeError
-from ..headers import PARTITION_KEY, BlobPointer, Headers
 from ..routing import Topic
-from .client import NO_OFFSET, Worker, client_error, received_headers
+from .client import Worker, client_error
 from .errors import KafkaError
-from .publish import produced_ms
-from .wire import RawHeaders, dead_letter, decode_pairs
+from .handling import (
+    Delivery,
+    DeliveryInfo,
+    Failure,
+    Handler,
+    HandlerError,
+    Rules,
+    RunStats,
+    epoch_ms,
+)
+from .member import JOIN_WAIT, Member, open_member
 
 if TYPE_CHECKING:
     from .bus import Bus
@@ -59,251 +51,6 @@ __all__ = [
 M = TypeVar("M", bound=Message)
 
 
-@dataclasses.dataclass(frozen=True)
-class DeliveryInfo:
-    """Where a record sits in Kafka and which attempt this is."""
-
-    #: The Kafka topic, ``ampy.prod.bars.v1``.
-    topic: str
-    partition: int
-    offset: int
-    #: The record's timestamp (CreateTime: ``produced_at``), epoch milliseconds.
-    timestamp_ms: int
-    #: The record key, ``{subtopic} {partition_key}``.
-    key: str
-    #: The subject the record was published on: the Kafka topic, ``.``, the
-    #: key's subtopic.
-    subject: str
-    #: Handler attempts before this one in this process (attempt - 1).
-    retry_count: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Delivery(Generic[M]):
-    """One record handed to a handler.
-
-    Exactly one of ``payload`` (the decoded payload) and ``pointer`` (a blob
-    kept in object storage: fetch it and call ``Envelope.decode_blob``) is set.
-    """
-
-    #: The validated envelope headers.
-    headers: Headers
-    payload: Optional[M]
-    pointer: Optional[BlobPointer]
-    info: DeliveryInfo
-    #: The received record headers, in received order.
-    raw_headers: List[Tuple[str, str]]
-    #: The received value, untouched (still gzipped if it was).
-    raw_payload: bytes
-
-    @property
-    def retry_count(self) -> int:
-        """Shorthand for ``info.retry_count``."""
-        return self.info.retry_count
-
-
-class HandlerError(Exception):
-    """A handler's failure. ``kind`` is a stable label (the ``retry_total`` and
-    ``dlq_total`` reason); the message goes into ``dlq_reason`` only.
-
-    Raise ``HandlerError.retry(kind, message)`` to try again after the backoff
-    (up to the consumer's ``max_deliveries`` attempts) or
-    ``HandlerError.permanent(kind, message)`` when retrying cannot help
-    (straight to the DLQ). Any other ``Exception`` from a handler counts as
-    ``HandlerError.retry("exception", "<type>: <text>")``.
-    """
-
-    def __init__(self, kind: str, message: str, *, is_permanent: bool = False) -> None:
-        super().__init__(f"{kind}: {message}")
-        self.kind = kind
-        self.message = message
-        self.is_permanent = is_permanent
-
-    @classmethod
-    def retry(cls, kind: str, message: str) -> HandlerError:
-        return cls(kind, message)
-
-    @classmethod
-    def permanent(cls, kind: str, message: str) -> HandlerError:
-        return cls(kind, message, is_permanent=True)
-
-
-@dataclasses.dataclass(frozen=True)
-class Failure:
-    """A record a replay could not handle: where it is and its ``dlq_reason``."""
-
-    partition: int
-    offset: int
-    reason: str
-
-
-@dataclasses.dataclass
-class RunStats:
-    """What a run did."""
-
-    #: Records of this topic received.
-    received: int = 0
-    #: Records whose handler succeeded.
-    consumed: int = 0
-    #: Handler attempts that failed and were retried.
-    retried: int = 0
-    dead_lettered: int = 0
-    decode_failures: int = 0
-    #: Records of sibling topics sharing the Kafka topic, passed over.
-    skipped: int = 0
-    #: A replay's records that failed (nothing is dead-lettered in a replay).
-    failures: List[Failure] = dataclasses.field(default_factory=lambda: [])
-
-
-#: An async function of one delivery; raise :class:`HandlerError` to fail.
-Handler = Callable[[Delivery[M]], Awaitable[None]]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _epoch_ms(t: datetime) -> int:
-    return (t - _EPOCH) // timedelta(milliseconds=1)
-
-
-def _subtopic_pattern(bus: Bus, topic: Topic[Any], kafka_topic: str) -> List[str]:
-    """The topic's subtopic tokens, ``*`` for placeholders: the filter that
-    tells this topic's records from a sibling's on the same Kafka topic."""
-    try:
-        pattern = topic.pattern(bus.env)
-    except BusError as e:
-        raise KafkaError.from_envelope(e) from e
-    return pattern[len(kafka_topic) + 1 :].split(".")
-
-
-class _Rules(Generic[M]):
-    """The per-record steps shared by group consumers and replays."""
-
-    def __init__(
-        self,
-        bus: Bus,
-        topic: Topic[M],
-        label: str,
-        max_deliveries: Optional[int],
-        nak_backoff: Optional[Sequence[float]],
-    ) -> None:
-        kafka_topic, tier = bus._route(topic)  # pyright: ignore[reportPrivateUsage]
-        self.bus = bus
-        self.topic = topic
-        self.kafka_topic = kafka_topic.name
-        self.label = label
-        self.max_deliveries = max(max_deliveries or tier.max_deliveries, 1)
-        self.nak_backoff = (
-            list(nak_backoff)
-            if nak_backoff is not None
-            else [ms / 1000 for ms in tier.nak_backoff_ms]
-        )
-        self.pattern = _subtopic_pattern(bus, topic, self.kafka_topic)
-        # Verdicts by subtopic: a topic's records repeat a few subtopics.
-        # Bounded: cleared when it grows past 1,024.
-        self._ours: Dict[str, bool] = {}
-
-    def ours(self, key: Optional[bytes]) -> bool:
-        """Whether a record belongs to this topic by its key's subtopic. A key
-        that does not parse is decoded (and judged) like any record."""
-        if key is None:
-            return True
-        try:
-            subtopic = key.decode("utf-8").split(" ", 1)[0]
-        except UnicodeDecodeError:
-            return True
-        verdict = self._ours.get(subtopic)
-        if verdict is None:
-            if len(self._ours) >= 1024:
-                self._ours.clear()
-            tokens = subtopic.split(".")
-            verdict = len(tokens) == len(self.pattern) and all(
-                p == "*" or p == t for p, t in zip(self.pattern, tokens)
-            )
-            self._ours[subtopic] = verdict
-        return verdict
-
-    async def handle(
-        self,
-        msg: confluent_kafka.Message,
-        handler: Handler[M],
-        stats: RunStats,
-        dead_letter_fn: Optional[Callable[[RawHeaders, bytes, str, int], Awaitable[None]]],
-    ) -> None:
-        """Runs one record to its end: handled, dead-lettered (or, in a
-        replay, recorded as a failure). Raises only when it is unfinished."""
-        stats.received += 1
-        topic = self.topic
-        raw = received_headers(msg)
-        value = msg.value() or b""
-        key_bytes = msg.key() or b""
-        key = key_bytes.decode("utf-8", "replace")
-        partition = msg.partition() or 0
-        offset = msg.offset() or 0
-
-        async def fail(reason: str) -> None:
-            if dead_letter_fn is None:
-                stats.failures.append(Failure(partition, offset, reason))
-                return
-            await dead_letter_fn(raw, value, reason, msg.timestamp()[1])
-            stats.dead_lettered += 1
-            self.bus.observer.dead_lettered(topic.id, reason.split(":", 1)[0])
-
-        payload: Optional[M] = None
-        pointer: Optional[BlobPointer] = None
-        try:
-            pairs = decode_pairs(raw)
-            try:
-                envelope = Envelope.decode(topic, pairs, value)
-                headers, payload = envelope.headers, envelope.payload
-            except EnvelopeError as e:
-                if e.kind != "blob_pointer":
-                    raise
-                headers = Envelope.decode_headers(topic, pairs)
-                pointer = headers.blob
-        except BusError as e:
-            # A poison pill: no retry can fix its bytes.
-            stats.decode_failures += 1
-            self.bus.observer.decode_failed(topic.id, e.kind)
-            await fail(dlq_reason(e))
-            return
-        latency = time.time() * 1e3 - produced_ms(headers.produced_at)
-        self.bus.observer.delivery_latency(topic.id, max(latency, 0.0))
-        subject = self.kafka_topic + "." + key.split(" ", 1)[0]
-        attempt = 0
-        while True:
-            attempt += 1
-            info = DeliveryInfo(
-                topic=msg.topic() or self.kafka_topic,
-                partition=partition,
-                offset=offset,
-                timestamp_ms=msg.timestamp()[1],
-                key=key,
-                subject=subject,
-                retry_count=attempt - 1,
-            )
-            failure: Optional[HandlerError] = None
-            try:
-                await handler(Delivery(headers, payload, pointer, info, pairs, value))
-            except HandlerError as e:
-                failure = e
-            except Exception as e:
-                failure = HandlerError.retry("exception", f"{type(e).__name__}: {e}")
-            if failure is None:
-                stats.consumed += 1
-                self.bus.observer.consumed(topic.id, self.label)
-                return
-            if failure.is_permanent:
-                await fail(f"{failure.kind}: {failure.message}")
-                return
-            if attempt >= self.max_deliveries:
-                await fail(f"max_deliveries: {failure.kind}: {failure.message}")
-                return
-            stats.retried += 1
-            self.bus.observer.retried(topic.id, failure.kind)
-            if self.nak_backoff:
-                await asyncio.sleep(self.nak_backoff[min(attempt - 1, len(self.nak_backoff) - 1)])
-
-
 async def open_consumer(
     bus: Bus,
     topic: Topic[M],
@@ -315,78 +62,10 @@ async def open_consumer(
     batch: int,
 ) -> Consumer[M]:
     """Joins ``group`` on the topic's Kafka topic; :meth:`Bus.consumer`."""
-    rules = _Rules(bus, topic, group, max_deliveries, nak_backoff)
-    dlq_topic, dlq_subtopic = bus._dlq_topic(topic.domain)  # pyright: ignore[reportPrivateUsage]
-    await bus.partitions(rules.kafka_topic)
-    # Retries sleep between polls: keep the group membership through the
-    # longest retry sequence.
-    backoff_ms = int(sum(rules.nak_backoff[: rules.max_deliveries]) * 1000)
-    config = bus.client_config()
-    config.update(
-        {
-            "group.id": group,
-            "enable.auto.commit": True,
-            "auto.commit.interval.ms": 1000,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": start,
-            # As Rust and Go: a broker answers a fetch of empty partitions
-            # after 100 ms, not librdkafka's default 500 ms.
-            "fetch.wait.max.ms": 100,
-            "max.poll.interval.ms": max(300_000, backoff_ms + 60_000),
-        }
+    member = await open_member(
+        bus, group, [(topic, max_deliveries, nak_backoff)], start=start, batch=batch
     )
-    worker = Worker("ampybus-kafka-consumer")
-    held = _Held()
-
-    def create() -> confluent_kafka.Consumer:
-        consumer = confluent_kafka.Consumer(config)
-
-        def on_assign(_: confluent_kafka.Consumer, assigned: List[TopicPartition]) -> None:
-            held.partitions += len(assigned)
-
-        def on_revoke(c: confluent_kafka.Consumer, revoked: List[TopicPartition]) -> None:
-            held.partitions -= len(revoked)
-            # Finished records' offsets are committed before the partitions
-            # go. A commit the group refuses mid-rebalance only means the
-            # next owner sees those records again (at-least-once).
-            with contextlib.suppress(KafkaException):
-                _commit(c)
-
-        consumer.subscribe([rules.kafka_topic], on_assign=on_assign, on_revoke=on_revoke)
-        return consumer
-
-    try:
-        consumer = await worker.call(create)
-    except KafkaException as e:
-        worker.shutdown()
-        raise KafkaError("consume", f"cannot join group `{group}`: {client_error(e)[1]}") from e
-    if topic.schema_hash is not None:
-        bus.observer.schema(topic.id, topic.fqdn, topic.schema_hash)
-    return Consumer(bus, rules, consumer, worker, held, dlq_topic, dlq_subtopic, max(batch, 1))
-
-
-JOIN_WAIT = 30.0
-"""Seconds :meth:`Consumer.drain` waits for the group to hand the consumer
-its partitions before its ``idle`` starts counting anyway."""
-
-
-class _Held:
-    """The partitions the group has handed a member, counted by the rebalance
-    callbacks (which run inside ``consume`` on the worker thread)."""
-
-    __slots__ = ("partitions",)
-
-    def __init__(self) -> None:
-        self.partitions = 0
-
-
-def _commit(consumer: confluent_kafka.Consumer) -> None:
-    """A synchronous commit of the stored offsets; nothing stored is fine."""
-    try:
-        consumer.commit(asynchronous=False)
-    except KafkaException as e:
-        if client_error(e)[0] != NO_OFFSET:
-            raise
+    return Consumer(member)
 
 
 class Consumer(Generic[M]):
@@ -394,74 +73,35 @@ class Consumer(Generic[M]):
     <ampybus.kafka.Bus.consumer>`. Use it as an async context manager,
     or call :meth:`close` (which commits what is finished)."""
 
-    def __init__(
-        self,
-        bus: Bus,
-        rules: _Rules[M],
-        consumer: confluent_kafka.Consumer,
-        worker: Worker,
-        held: _Held,
-        dlq_topic: str,
-        dlq_subtopic: str,
-        batch: int,
-    ) -> None:
-        self._bus = bus
-        self._rules = rules
-        self._consumer = consumer
-        self._worker = worker
-        self._held = held
-        self._dlq_topic = dlq_topic
-        self._dlq_subtopic = dlq_subtopic
-        self._batch = batch
-        self._pending: Deque[confluent_kafka.Message] = collections.deque()
-        # A poll that was under way when a run was cancelled: its records
-        # are taken by the next run, never lost behind a later offset.
-        self._polling: Optional[asyncio.Future[List[confluent_kafka.Message]]] = None
-        self._lag_at = 0.0
-        self._closed = False
+    def __init__(self, member: Member) -> None:
+        self._member = member
+        self._lane = member.lanes[0]
 
     @property
     def group(self) -> str:
-        return self._rules.label
+        return self._member.group
 
     @property
     def kafka_topic(self) -> str:
-        return self._rules.kafka_topic
+        return self._lane.rules.kafka_topic
 
     @property
     def dlq_topic(self) -> str:
         """The Kafka topic dead letters of this consumer go to."""
-        return self._dlq_topic
+        return self._lane.dlq_topic
 
     @property
     def max_deliveries(self) -> int:
-        return self._rules.max_deliveries
+        return self._lane.rules.max_deliveries
 
     @property
     def raw(self) -> confluent_kafka.Consumer:
         """The confluent-kafka consumer (call it only between records)."""
-        return self._consumer
+        return self._member.consumer
 
     async def close(self) -> None:
         """Commits the finished records' offsets and leaves the group."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._polling is not None:
-            await asyncio.gather(self._polling, return_exceptions=True)
-
-        def finish() -> None:
-            try:
-                _commit(self._consumer)
-            finally:
-                self._consumer.close()
-
-        try:
-            await self._worker.call(finish)
-        except KafkaException as e:
-            raise KafkaError("consume", f"the final commit failed: {client_error(e)[1]}") from e
-        finally:
-            self._worker.shutdown()
+        await self._member.close()
 
     async def __aenter__(self) -> Consumer[M]:
         return self
@@ -473,12 +113,7 @@ class Consumer(Generic[M]):
         """Runs the handler on every record until ``stop`` is set (the record in
         hand is finished first). Raises ``dlq`` when a dead letter cannot be
         stored: that record stays unfinished and comes back after a restart."""
-        stats = RunStats()
-        while stop is None or not stop.is_set():
-            msg = await self._next(0.5)
-            if msg is not None:
-                await self._one(msg, handler, stats)
-        return stats
+        return await self._member.run([handler], stop)
 
     async def drain(self, handler: Handler[M], idle: float) -> RunStats:
         """Runs until no record arrives for ``idle`` seconds: for batch jobs and
@@ -486,107 +121,7 @@ class Consumer(Generic[M]):
         record produced before the group join is not missed by a short
         ``idle``, and a member the group hands no partition ends after
         :data:`JOIN_WAIT`. Rust's ``drain`` and Go's ``Drain`` do the same."""
-        stats = RunStats()
-        while True:
-            msg = await self._next(idle, join=True)
-            if msg is None:
-                return stats
-            await self._one(msg, handler, stats)
-
-    async def _one(
-        self, msg: confluent_kafka.Message, handler: Handler[M], stats: RunStats
-    ) -> None:
-        if self._rules.ours(msg.key()):
-            await self._rules.handle(msg, handler, stats, self._dead_letter)
-        else:
-            stats.skipped += 1
-        # The record's offset + 1, as a TopicPartition of its own would say.
-        # Failing only when the partition went to another member in a
-        # rebalance: that member hands the record out again (at-least-once).
-        with contextlib.suppress(KafkaException):
-            self._consumer.store_offsets(message=msg)
-
-    async def _next(self, wait: float, join: bool = False) -> Optional[confluent_kafka.Message]:
-        """The next record, or ``None`` after ``wait`` seconds without one
-        (with ``join``, seconds while holding partitions)."""
-        if self._closed:
-            raise KafkaError("consume", "the consumer is closed")
-        start = time.monotonic()
-        deadline = start + wait
-        while not self._pending:
-            now = time.monotonic()
-            if join and self._held.partitions <= 0 and now - start < JOIN_WAIT:
-                # Still joining the group: the wait has not started.
-                deadline = now + wait
-            left = deadline - now
-            if left <= 0 and self._polling is None:
-                return None
-            if self._polling is None:
-                self._polling = asyncio.ensure_future(
-                    self._worker.call(self._consumer.consume, self._batch, min(max(left, 0.0), 0.5))
-                )
-            try:
-                msgs = await asyncio.shield(self._polling)
-            except KafkaException as e:
-                self._polling = None
-                raise KafkaError("consume", f"polling failed: {client_error(e)[1]}") from e
-            self._polling = None
-            for m in msgs:
-                err = m.error()
-                if err is None:
-                    self._pending.append(m)
-                elif err.fatal():
-                    raise KafkaError("consume", f"the consumer failed: {err.str()}")
-            await self._lag()
-        return self._pending.popleft()
-
-    async def _lag(self) -> None:
-        """``bus_consumer_lag`` per assigned partition, at most once a second."""
-        now = time.monotonic()
-        if now - self._lag_at < 1.0:
-            return
-        self._lag_at = now
-        consumer = self._consumer
-
-        def measure() -> List[Tuple[int, int]]:
-            out: List[Tuple[int, int]] = []
-            for tp in consumer.position(consumer.assignment()):
-                _, high = consumer.get_watermark_offsets(tp, cached=True)
-                if tp.offset >= 0 and high >= 0:
-                    out.append((tp.partition, max(high - tp.offset, 0)))
-            return out
-
-        try:
-            lags = await self._worker.call(measure)
-        except KafkaException:
-            return
-        for partition, lag in lags:
-            self._bus.observer.consumer_lag(self._rules.topic.id, self.group, partition, lag)
-
-    async def _dead_letter(
-        self, raw: RawHeaders, value: bytes, reason: str, timestamp_ms: int
-    ) -> None:
-        """The record with its received headers plus ``dlq_reason``, its value
-        byte for byte and its timestamp, to the DLQ; raises kind ``dlq`` when
-        the broker does not take it (the record stays unfinished)."""
-        headers = dead_letter(raw, reason)
-        partition_key = ""
-        for name, v in raw:
-            if name == PARTITION_KEY and v is not None:
-                partition_key = v.decode("utf-8", "replace")
-                break
-        key = (self._dlq_subtopic + " " + partition_key).encode("utf-8")
-        ts = timestamp_ms
-        bus = self._bus
-        try:
-            future = await bus.produce(self._dlq_topic, key, value, headers, ts)
-            await bus.settle(future, self._dlq_topic, key, value, headers, ts)
-        except KafkaError as e:
-            raise KafkaError(
-                "dlq",
-                f"the dead letter to `{self._dlq_topic}` was not stored ({e.kind}: {e.message}); "
-                "its record's offset is not committed, so it comes back after a restart",
-            ) from e
+        return await self._member.drain([handler], idle)
 
 
 async def replay(
@@ -602,10 +137,10 @@ async def replay(
     """:meth:`Bus.replay`: every partition from the broker's offsets-for-times
     of ``start`` up to its high watermark when the replay began, each
     stopping at its first record at or after ``end``."""
-    rules = _Rules(bus, topic, "replay", max_deliveries, nak_backoff)
+    rules = Rules(bus, topic, "replay", max_deliveries, nak_backoff)
     name = rules.kafka_topic
     n = await bus.partitions(name)
-    start_ms, end_ms = _epoch_ms(start), _epoch_ms(end)
+    start_ms, end_ms = epoch_ms(start), epoch_ms(end)
     config = bus.client_config()
     config.update(
         {

@@ -59,6 +59,19 @@ pub fn partition_for(key: &[u8], partitions: i32) -> i32 {
     to_positive(murmur2(key)) % partitions.max(1)
 }
 
+/// The subtopic a record key names. Keys are `{subtopic} {partition key}`
+/// (docs/kafka.md §3), so it is the text before the key's first space.
+/// `None` when the record has no key, the key is not UTF-8, holds no space
+/// or nothing before it: no producer of the bus writes such a key, and a
+/// consumer hands such a record to the first route of its Kafka topic,
+/// where decoding judges it, rather than skip it as another topic's.
+/// Go and Python implement the same rule; tests/vectors/kafka/key-subtopics.tsv
+/// holds all three to it.
+pub fn key_subtopic(key: Option<&[u8]>) -> Option<&str> {
+    let key = std::str::from_utf8(key?).ok()?;
+    key.split_once(' ').map(|(s, _)| s).filter(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

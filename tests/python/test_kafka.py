@@ -34,6 +34,7 @@ from ampybus.kafka import (
     HandlerError,
     KafkaError,
     Metrics,
+    key_subtopic,
     murmur2,
     partition_for,
     record_size,
@@ -113,8 +114,20 @@ def test_murmur2_and_partition_for_are_javas() -> None:
     assert partition_for(b"XNAS.MSFT XNAS.MSFT", 12) == 11
     assert b"" in keys
     assert to_positive(-1) == 0x7FFFFFFF and to_positive(-(2**31)) == 0
-    with pytest.raises(ValueError):
-        partition_for(b"x", 0)
+    # Fewer than one partition counts as one, in every runtime.
+    assert partition_for(b"x", 0) == partition_for(b"x", -3) == 0
+
+
+def test_key_subtopic_follows_the_shared_vectors() -> None:
+    """tests/vectors/kafka/key-subtopics.tsv: the subtopic each record key
+    names, or none (``-``), the rule every runtime's consumer routes by."""
+    rows = (KEYS / "key-subtopics.tsv").read_text("utf-8").splitlines()
+    assert len(rows) >= 15
+    for row in rows:
+        key_cell, want_cell = row.split("\t")
+        key = None if key_cell == "-" else base64.b64decode(key_cell[2:])
+        want = None if want_cell == "-" else base64.b64decode(want_cell[2:]).decode("utf-8")
+        assert key_subtopic(key) == want, row
 
 
 def test_header_mapping_and_record_size() -> None:

@@ -54,8 +54,7 @@ impl Received {
 
     /// The subtopic part of the key (`{subtopic} {partition_key}`).
     fn subtopic(&self) -> Option<&str> {
-        let key = std::str::from_utf8(self.key.as_deref()?).ok()?;
-        key.split_once(' ').map(|(s, _)| s)
+        ampy_canonical::kafka::key_subtopic(self.key.as_deref())
     }
 
     fn header(&self, name: &str) -> Option<&str> {

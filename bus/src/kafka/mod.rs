@@ -34,7 +34,7 @@ pub use crate::runtime::{Error, ErrorKind};
 pub use consume::{Consumer, ConsumerBuilder, Delivery, DeliveryInfo, RunStats, Start, JOIN_WAIT};
 pub use group::{Group, GroupBuilder, Route, RouteOptions};
 pub use member::Routes;
-pub use partition::{murmur2, partition_for, to_positive};
+pub use partition::{key_subtopic, murmur2, partition_for, to_positive};
 pub use provision::{
     provision, topic_plans, Change, Effect, Outcome, ProvisionError, ProvisionOptions, ProvisionReport, TopicAction,
     TopicPlan,

@@ -2,4 +2,4 @@
 //! default partitioner: the shared implementation in `ampy-canonical`, so
 //! the runtime and `ampygen route` cannot disagree.
 
-pub use ampy_canonical::kafka::{murmur2, partition_for, to_positive};
+pub use ampy_canonical::kafka::{key_subtopic, murmur2, partition_for, to_positive};

@@ -94,6 +94,22 @@ fn partition_for_gives_javas_partition_for_every_vector_key() {
     assert!(n >= 200, "the corpus has {n} keys");
 }
 
+#[test]
+fn key_subtopic_follows_the_shared_vectors() {
+    let tsv =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/kafka/key-subtopics.tsv"))
+            .unwrap();
+    let mut n = 0;
+    for line in tsv.lines().filter(|l| !l.is_empty()) {
+        let (key, want) = line.split_once('\t').unwrap();
+        let key = key.strip_prefix("k:").map(b64);
+        let want = want.strip_prefix("s:").map(|s| String::from_utf8(b64(s)).unwrap());
+        assert_eq!(ampy_bus::kafka::key_subtopic(key.as_deref()), want.as_deref(), "{line}");
+        n += 1;
+    }
+    assert!(n >= 15, "the vectors have {n} keys");
+}
+
 // ---------------------------------------------------------------------------
 // One positive vector per domain, the gzipped one and the blob pointer.
 

@@ -131,35 +131,18 @@ type processor[P proto.Message] struct {
 	dlqMaxBytes   int
 	// deadLetters is false for replays, which report failures instead.
 	deadLetters bool
-	// kafka is the Kafka topic; siblings are the subtopic tokens of the
-	// subscription patterns of the other registry topics on it, whose
-	// records this one skips.
-	kafka    string
-	siblings [][]string
+	// kafka is the Kafka topic; own is the subtopic part of the topic's
+	// subscription pattern: the records of its Kafka topic it takes.
+	kafka string
+	own   []string
 }
 
-// sibling reports whether a record belongs to another registry topic on
-// the same Kafka topic: its subtopic (subtopicOf the key) matches the
-// subtopic part of a sibling's pattern. Allocation-free: it runs once per
-// record.
-func (p *processor[P]) sibling(sub []byte) bool {
-	for _, pattern := range p.siblings {
-		if subtopicMatches(pattern, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-// subtopicOf is the subtopic a record key names: the key up to its first
-// space (a slice of key, not a copy).
-func subtopicOf(key []byte) []byte {
-	for i, c := range key {
-		if c == ' ' {
-			return key[:i]
-		}
-	}
-	return key
+// takes reports whether a record of the Kafka topic, by the subtopic its
+// key names (KeySubtopic), is this topic's: its subtopic matches the
+// topic's pattern, or the key names none, and decoding judges the record.
+// Allocation-free: it runs once per record.
+func (p *processor[P]) takes(sub []byte) bool {
+	return sub == nil || len(p.own) == 0 || subtopicMatches(p.own, sub)
 }
 
 // subtopicMatches is NATS-style matching of a subtopic's `.`-separated
@@ -224,17 +207,13 @@ func newProcessor[P proto.Message](b *Bus, t Topic[P], label string, o ConsumerO
 	if p.kafka, err = b.KafkaTopic(t.Topic); err != nil {
 		return nil, err
 	}
-	for _, rt := range registryTopics {
-		if rt.topic.Domain == t.Domain && rt.topic.Version == t.Version && rt.topic.ID != t.ID {
-			pattern, err := rt.pattern(b.env)
-			if err != nil {
-				return nil, envelopeError(err)
-			}
-			// The pattern starts with the Kafka topic's four tokens.
-			if tokens := strings.Split(pattern, "."); len(tokens) > 4 {
-				p.siblings = append(p.siblings, tokens[4:])
-			}
-		}
+	pattern, err := t.pattern(b.env)
+	if err != nil {
+		return nil, envelopeError(err)
+	}
+	// The pattern starts with the Kafka topic's four tokens.
+	if tokens := strings.Split(pattern, "."); len(tokens) > 4 {
+		p.own = tokens[4:]
 	}
 	if t.SchemaHash != "" {
 		b.observer.Schema(t.ID, t.FQDN, t.SchemaHash)
@@ -245,7 +224,7 @@ func newProcessor[P proto.Message](b *Bus, t Topic[P], label string, o ConsumerO
 // process handles one record of the Kafka topic, passing over (finished,
 // counted in Skipped) a sibling topic's record: a replay's step.
 func (p *processor[P]) process(ctx context.Context, rec *kgo.Record, h Handler[P], stats *RunStats) (finished bool, err error) {
-	if p.sibling(subtopicOf(rec.Key)) {
+	if sub, _ := KeySubtopic(rec.Key); !p.takes(sub) {
 		stats.Skipped++
 		return true, nil
 	}
@@ -410,15 +389,14 @@ func (c *Consumer[P]) Drain(ctx context.Context, h Handler[P], idle time.Duratio
 // Close commits the finished offsets and leaves the group.
 func (c *Consumer[P]) Close() error { return c.m.close() }
 
-// route is the consumer's one route. It takes every record of the Kafka
-// topic that is not a sibling topic's, as the consumer always has (a
-// group's routes take only what their own pattern matches).
+// route is the consumer's one route: a group route's rule (what its
+// pattern matches, and records whose key names no subtopic).
 func (c *Consumer[P]) route(h Handler[P]) route {
 	p := c.proc
 	return route{
 		id:    p.topic.ID,
 		kafka: p.kafka,
-		match: func(sub []byte) bool { return !p.sibling(sub) },
+		match: p.takes,
 		handle: func(ctx context.Context, rec *kgo.Record, stats *RunStats) (bool, error) {
 			return p.handle(ctx, rec, h, stats)
 		},

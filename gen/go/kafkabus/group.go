@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -66,21 +65,12 @@ func RouteWith[P proto.Message](t Topic[P], h Handler[P], o RouteOptions) GroupR
 		if err != nil {
 			return route{}, err
 		}
-		pattern, err := t.pattern(b.env)
-		if err != nil {
-			return route{}, envelopeError(err)
-		}
-		var own []string
-		// The pattern starts with the Kafka topic's four tokens.
-		if tokens := strings.Split(pattern, "."); len(tokens) > 4 {
-			own = tokens[4:]
-		}
 		return route{
 			id:    t.ID,
 			kafka: p.kafka,
-			// A record without a subtopic matches every route, so the
-			// first route of its Kafka topic takes it.
-			match: func(sub []byte) bool { return len(sub) == 0 || len(own) == 0 || subtopicMatches(own, sub) },
+			// A record whose key names no subtopic matches every route, so
+			// the first route of its Kafka topic takes it.
+			match: p.takes,
 			handle: func(ctx context.Context, rec *kgo.Record, stats *RunStats) (bool, error) {
 				return p.handle(ctx, rec, h, stats)
 			},
@@ -179,7 +169,7 @@ type route struct {
 // dispatch is the first route on the record's Kafka topic that matches
 // its subtopic, or nil.
 func dispatch(routes []route, rec *kgo.Record) *route {
-	sub := subtopicOf(rec.Key)
+	sub, _ := KeySubtopic(rec.Key)
 	for i := range routes {
 		if routes[i].kafka == rec.Topic && routes[i].match(sub) {
 			return &routes[i]

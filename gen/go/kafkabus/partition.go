@@ -3,7 +3,9 @@
 package kafkabus
 
 import (
+	"bytes"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -60,6 +62,20 @@ func ToPositive(x int32) int32 { return x & 0x7fffffff }
 // partitions below 1 count as 1.
 func PartitionFor(key []byte, partitions int32) int32 {
 	return ToPositive(Murmur2(key)) % max(partitions, 1)
+}
+
+// KeySubtopic is the subtopic a record key names: keys are
+// "{subtopic} {partition key}", so the text before the first space (a
+// slice of key, not a copy). ok is false, and sub nil, when the key is
+// not UTF-8, holds no space or nothing before it (no producer of the bus
+// writes such a key): consumers hand such a record to the first route of
+// its Kafka topic, where decoding judges it, rather than skip it.
+func KeySubtopic(key []byte) (sub []byte, ok bool) {
+	i := bytes.IndexByte(key, ' ')
+	if i <= 0 || !utf8.Valid(key) {
+		return nil, false
+	}
+	return key[:i], true
 }
 
 // RecordSize is the size the broker checks against max.message.bytes for

@@ -76,28 +76,3 @@ var MetricsV1Metrics = Topic[*metricsv1.Metric]{core.MetricsV1Metrics, core.Metr
 
 // ControlV1ReplayRequests is the `control.v1.replay_requests` topic with its payload type.
 var ControlV1ReplayRequests = Topic[*controlv1.ReplayRequest]{core.ControlV1ReplayRequests, core.ControlV1ReplayRequestsPattern}
-
-// registryTopics are the payload topics with their subscription patterns:
-// several may share one Kafka topic (one per domain and version), and a
-// consumer passes over its siblings' records by their subjects.
-var registryTopics = []struct {
-	topic   core.Topic
-	pattern func(core.Env) (string, error)
-}{
-	{core.BarsV1Bars, core.BarsV1BarsPattern},
-	{core.TicksV1Trade, core.TicksV1TradePattern},
-	{core.TicksV1Quote, core.TicksV1QuotePattern},
-	{core.NewsV1Raw, core.NewsV1RawPattern},
-	{core.NewsV1Nlp, core.NewsV1NlpPattern},
-	{core.FxV1Rates, core.FxV1RatesPattern},
-	{core.FxV1Pair, core.FxV1PairPattern},
-	{core.FundamentalsV1Snapshots, core.FundamentalsV1SnapshotsPattern},
-	{core.CorporateActionsV1Events, core.CorporateActionsV1EventsPattern},
-	{core.UniverseV1Snapshots, core.UniverseV1SnapshotsPattern},
-	{core.SignalsV1Signals, core.SignalsV1SignalsPattern},
-	{core.OrdersV1Requests, core.OrdersV1RequestsPattern},
-	{core.FillsV1Events, core.FillsV1EventsPattern},
-	{core.PositionsV1Snapshots, core.PositionsV1SnapshotsPattern},
-	{core.MetricsV1Metrics, core.MetricsV1MetricsPattern},
-	{core.ControlV1ReplayRequests, core.ControlV1ReplayRequestsPattern},
-}

@@ -95,3 +95,40 @@ func TestProducedKeysLandOnJavasPartition(t *testing.T) {
 		}
 	}
 }
+
+// TestKeySubtopicFollowsTheSharedVectors reads
+// tests/vectors/kafka/key-subtopics.tsv: the subtopic each record key
+// names, or none ("-"), the rule every runtime's consumer routes by.
+func TestKeySubtopicFollowsTheSharedVectors(t *testing.T) {
+	data, err := os.ReadFile("../../vectors/kafka/key-subtopics.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		keyField, wantField, found := strings.Cut(line, "\t")
+		if !found {
+			t.Fatalf("bad line %q", line)
+		}
+		var key []byte
+		if keyField != "-" {
+			if key, err = base64.StdEncoding.DecodeString(strings.TrimPrefix(keyField, "k:")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sub, ok := kafkabus.KeySubtopic(key)
+		if wantField == "-" {
+			if ok || sub != nil {
+				t.Errorf("%s: KeySubtopic = %q, want none", line, sub)
+			}
+		} else if want, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(wantField, "s:")); err != nil {
+			t.Fatal(err)
+		} else if !ok || string(sub) != string(want) {
+			t.Errorf("%s: KeySubtopic = %q, %v, want %q", line, sub, ok, want)
+		}
+		n++
+	}
+	if n < 15 {
+		t.Fatalf("only %d vectors", n)
+	}
+}

@@ -46,7 +46,7 @@ from .layout import (
     Tier,
 )
 from .metrics import Metrics, Observer
-from .partition import murmur2, partition_for, to_positive
+from .partition import key_subtopic, murmur2, partition_for, to_positive
 from .provision import Change, ProvisionReport, TopicPlan, TopicReport, plans, provision
 from .publish import Published, Publisher
 from .wire import record_size
@@ -83,6 +83,7 @@ __all__ = [
     "Tier",
     "TopicPlan",
     "TopicReport",
+    "key_subtopic",
     "murmur2",
     "partition_for",
     "plans",

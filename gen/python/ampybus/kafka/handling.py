@@ -35,6 +35,7 @@ from ..headers import BlobPointer, Headers
 from ..routing import Topic
 from .client import received_headers
 from .errors import KafkaError
+from .partition import key_subtopic
 from .publish import produced_ms
 from .wire import RawHeaders, decode_pairs
 
@@ -203,12 +204,10 @@ class Rules(Generic[M]):
 
     def ours(self, key: Optional[bytes]) -> bool:
         """Whether a record belongs to this topic by its key's subtopic. A key
-        that does not parse is decoded (and judged) like any record."""
-        if key is None:
-            return True
-        try:
-            subtopic = key.decode("utf-8").split(" ", 1)[0]
-        except UnicodeDecodeError:
+        that names none (:func:`key_subtopic`) is decoded (and judged) like
+        any record."""
+        subtopic = key_subtopic(key)
+        if subtopic is None:
             return True
         verdict = self._ours.get(subtopic)
         if verdict is None:

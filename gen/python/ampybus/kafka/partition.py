@@ -11,7 +11,9 @@ the partition itself with :func:`partition_for`.
 
 from __future__ import annotations
 
-__all__ = ["murmur2", "partition_for", "to_positive"]
+from typing import Optional
+
+__all__ = ["key_subtopic", "murmur2", "partition_for", "to_positive"]
 
 _M = 0x5BD1E995
 _SEED = 0x9747B28C
@@ -50,9 +52,25 @@ def to_positive(x: int) -> int:
 
 
 def partition_for(key: bytes, partitions: int) -> int:
-    """The partition of a record key among ``partitions`` (at least 1):
-    ``to_positive(murmur2(key)) % partitions``. An empty key hashes like any
-    other byte string."""
-    if partitions < 1:
-        raise ValueError(f"a topic has at least one partition, not {partitions}")
-    return to_positive(murmur2(key)) % partitions
+    """The partition of a record key among ``partitions``:
+    ``to_positive(murmur2(key)) % partitions``, with fewer than one partition
+    counted as one (as in Rust and Go). An empty key hashes like any other
+    byte string."""
+    return to_positive(murmur2(key)) % max(partitions, 1)
+
+
+def key_subtopic(key: Optional[bytes]) -> Optional[str]:
+    """The subtopic a record key names. Keys are ``{subtopic} {partition
+    key}``, so it is the text before the key's first space; ``None`` when the
+    record has no key, or the key is not UTF-8, holds no space or nothing
+    before it. No producer of the bus writes such a key, and a consumer hands
+    such a record to the first route of its Kafka topic, where decoding
+    judges it, rather than skip it as another topic's."""
+    if key is None:
+        return None
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    subtopic, space, _ = text.partition(" ")
+    return subtopic if space and subtopic else None

@@ -254,23 +254,28 @@ impl Member {
         result.map(|()| stats)
     }
 
+    /// Whether an idle wait that began at `started` is still waiting for
+    /// the group to hand this member its partitions: a replay assigns its
+    /// partitions itself, and a group member holds none until the group
+    /// protocol hands them over. Asked only when the wait times out, never
+    /// per record: librdkafka answers `assignment()` from its own thread.
+    fn joining(&self, started: tokio::time::Instant) -> bool {
+        self.window.is_none()
+            && started.elapsed() < JOIN_WAIT
+            && self.consumer.assignment().map_or(true, |a| a.count() == 0)
+    }
+
     async fn next(&self, idle: Option<Duration>) -> Result<Option<Received>, Error> {
         let started = tokio::time::Instant::now();
         loop {
             if self.window.as_ref().is_some_and(Window::is_done) {
                 return Ok(None);
             }
-            // A replay assigns its partitions itself; a group member holds
-            // none until the group protocol hands them over.
-            let joining = self.window.is_none()
-                && idle.is_some()
-                && self.consumer.assignment().map_or(true, |a| a.count() == 0)
-                && started.elapsed() < JOIN_WAIT;
             let recv = async { self.consumer.recv().await.map(|m| Received::from(&m)) };
             let item = match idle {
                 Some(d) => match tokio::time::timeout(d, recv).await {
                     Ok(item) => item,
-                    Err(_) if joining => continue,
+                    Err(_) if self.joining(started) => continue,
                     Err(_) => return Ok(None),
                 },
                 None => recv.await,

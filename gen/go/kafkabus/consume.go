@@ -375,7 +375,7 @@ func (c *Consumer[P]) Client() *kgo.Client { return c.m.cl }
 // be stored (KindDLQ: the record is not committed; restart later). A done
 // ctx is not an error.
 func (c *Consumer[P]) Run(ctx context.Context, h Handler[P]) (RunStats, error) {
-	return c.m.loop(ctx, []route{c.route(h)}, 0)
+	return c.m.loop(ctx, []route{c.proc.route(h)}, 0)
 }
 
 // Drain runs h until no record arrives for idle or ctx is done: for batch
@@ -383,16 +383,16 @@ func (c *Consumer[P]) Run(ctx context.Context, h Handler[P]) (RunStats, error) {
 // record produced before the group join is not missed by a short idle,
 // and a member the group hands no partition ends after JoinWait.
 func (c *Consumer[P]) Drain(ctx context.Context, h Handler[P], idle time.Duration) (RunStats, error) {
-	return c.m.loop(ctx, []route{c.route(h)}, max(idle, time.Millisecond))
+	return c.m.loop(ctx, []route{c.proc.route(h)}, max(idle, time.Millisecond))
 }
 
 // Close commits the finished offsets and leaves the group.
 func (c *Consumer[P]) Close() error { return c.m.close() }
 
-// route is the consumer's one route: a group route's rule (what its
-// pattern matches, and records whose key names no subtopic).
-func (c *Consumer[P]) route(h Handler[P]) route {
-	p := c.proc
+// route routes this topic's records to h: those whose key's subtopic the
+// topic's pattern matches, and those whose key names none (takes). A
+// Consumer has one; a Group one per topic.
+func (p *processor[P]) route(h Handler[P]) route {
 	return route{
 		id:    p.topic.ID,
 		kafka: p.kafka,

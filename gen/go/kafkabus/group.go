@@ -65,16 +65,9 @@ func RouteWith[P proto.Message](t Topic[P], h Handler[P], o RouteOptions) GroupR
 		if err != nil {
 			return route{}, err
 		}
-		return route{
-			id:    t.ID,
-			kafka: p.kafka,
-			// A record whose key names no subtopic matches every route, so
-			// the first route of its Kafka topic takes it.
-			match: p.takes,
-			handle: func(ctx context.Context, rec *kgo.Record, stats *RunStats) (bool, error) {
-				return p.handle(ctx, rec, h, stats)
-			},
-		}, nil
+		// A record whose key names no subtopic matches every route, so the
+		// first route of its Kafka topic takes it.
+		return p.route(h), nil
 	}}
 }
 

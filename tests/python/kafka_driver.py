@@ -38,6 +38,8 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
+import confluent_kafka
+
 from ampybus import TOPICS, Envelope
 from ampybus.kafka import Bus, Delivery, Published, murmur2, partition_for
 
@@ -138,6 +140,27 @@ def record_line(topic_id: str, delivery: Delivery[Any]) -> str:
     )
 
 
+def client_state(c: confluent_kafka.Consumer) -> str:
+    """What a consumer that timed out held, for its message: each assigned
+    partition's position, committed offset and watermarks, or that the group
+    assigned it none (a rare timeout in CI is otherwise a blank)."""
+    try:
+        assigned = c.assignment()
+        if not assigned:
+            return "the group assigned it no partition"
+        committed = {(tp.topic, tp.partition): tp.offset for tp in c.committed(assigned, timeout=5)}
+        parts = []
+        for tp in c.position(assigned):
+            low, high = c.get_watermark_offsets(tp, timeout=5, cached=False)
+            parts.append(
+                f"{tp.topic}[{tp.partition}] position {tp.offset}, committed "
+                f"{committed.get((tp.topic, tp.partition))}, offsets {low}..{high}"
+            )
+        return "it held " + "; ".join(parts)
+    except confluent_kafka.KafkaException as e:
+        return f"its state is unknown: {e}"
+
+
 async def consume(bus: Bus, topic_id: str, group: str, count: int, timeout: float) -> int:
     """Prints ``count`` records of ``topic_id``; 0 when all came in time."""
     topic = TOPICS[topic_id]
@@ -157,7 +180,10 @@ async def consume(bus: Bus, topic_id: str, group: str, count: int, timeout: floa
     try:
         await asyncio.wait_for(consumer.run(handle, stop=done), timeout)
     except asyncio.TimeoutError:
-        print(f"kafka_driver: {seen} of {count} records within {timeout} s", file=sys.stderr)
+        state = client_state(consumer.raw)
+        print(
+            f"kafka_driver: {seen} of {count} records within {timeout} s; {state}", file=sys.stderr
+        )
         return 1
     finally:
         await consumer.close()

@@ -257,8 +257,8 @@ class Member:
 
     def route_of(self, msg: confluent_kafka.Message) -> Optional[Lane]:
         """The first lane of the record's Kafka topic whose subtopic pattern
-        matches the record key's subtopic. A record without a key (or with
-        one that is not UTF-8) goes to the topic's first lane, decoded and
+        matches the record key's subtopic. A record whose key names none
+        (``key_subtopic``) goes to the topic's first lane, decoded and
         judged like any record."""
         key = msg.key()
         for lane in self._by_topic.get(msg.topic() or "", ()):

@@ -86,6 +86,8 @@ logger.kafka.name = kafka
 logger.kafka.level = INFO
 logger.apache.name = org.apache.kafka
 logger.apache.level = WARN
+logger.groups.name = org.apache.kafka.coordinator.group
+logger.groups.level = INFO
 EOF
   cluster=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
   local java_opts=(-Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
@@ -115,6 +117,16 @@ EOF
   tail -n 50 "$KAFKA_DIR/stdout.log" "$KAFKA_DIR/server.log" >&2 2>/dev/null || true
   kafka_stop
   return 1
+}
+
+# Prints the broker's group and problem lines to stderr: called by a
+# failed run before kafka_stop removes the log with the data folder, so a
+# consumer that timed out can be matched with what the broker did.
+kafka_log_tail() {
+  local log="${KAFKA_DIR:-}/server.log"
+  [ -f "$log" ] || return 0
+  echo "kafka.sh: the broker's group events and problems (last 400 of $log):" >&2
+  grep -E '\] (ERROR|WARN) |GroupCoordinator|[Rr]ebalanc|Stabilized group' "$log" | tail -n 400 >&2 || true
 }
 
 kafka_stop() {

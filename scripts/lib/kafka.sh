@@ -13,7 +13,8 @@
 # Automatic topic creation is off, so a test that forgets to create or
 # provision its topic fails instead of writing to a one-partition topic.
 #
-# The retention check runs once an hour, not every 5 minutes: a record's
+# The retention check runs once an hour, not every 5 minutes (and not
+# first 30 s after start, but after an hour too): a record's
 # timestamp is its envelope's produced_at, and the test vectors were
 # produced in 2025, long past every registry topic's retention, so a check
 # between a test's produce and its consume deleted them (the log start
@@ -80,6 +81,7 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.check.interval.ms=3600000
+log.initial.task.delay.ms=3600000
 EOF
   cat >"$KAFKA_DIR/log4j2.properties" <<EOF
 appender.file.type = File

@@ -12,7 +12,7 @@ use rdkafka::consumer::StreamConsumer;
 
 use super::headers::RawHeaders;
 use super::member::{Member, Received, RouteCore, Routes};
-use super::{Bus, Error};
+use super::{Bus, Error, RouteOptions};
 use crate::handler::{Body, HandlerError};
 use crate::headers::Headers;
 use crate::schema::Schema;
@@ -115,8 +115,7 @@ pub struct ConsumerBuilder<T> {
     group: Option<String>,
     start: Start,
     window: Option<(SystemTime, SystemTime)>,
-    max_deliveries: Option<u32>,
-    nak_backoff: Option<Vec<Duration>>,
+    options: RouteOptions,
     _topic: PhantomData<fn() -> T>,
 }
 
@@ -127,8 +126,7 @@ impl<T: Topic> ConsumerBuilder<T> {
             group,
             start: Start::Earliest,
             window: None,
-            max_deliveries: None,
-            nak_backoff: None,
+            options: RouteOptions::default(),
             _topic: PhantomData,
         }
     }
@@ -146,21 +144,21 @@ impl<T: Topic> ConsumerBuilder<T> {
 
     /// Handler attempts before the DLQ (default: the tier's).
     pub fn max_deliveries(mut self, n: u32) -> Self {
-        self.max_deliveries = Some(n.max(1));
+        self.options = self.options.max_deliveries(n);
         self
     }
 
     /// Delays between attempts, the last repeating (default: the tier's
     /// nak backoff).
     pub fn nak_backoff(mut self, delays: Vec<Duration>) -> Self {
-        self.nak_backoff = Some(delays);
+        self.options = self.options.nak_backoff(delays);
         self
     }
 
     /// Creates the client and subscribes (a group) or assigns the window's
     /// partitions (a replay). The topic must exist: `no_topic` otherwise.
     pub async fn build(self) -> Result<Consumer<T>, Error> {
-        let core = RouteCore::of::<T>(&self.bus, self.max_deliveries, self.nak_backoff, self.window.is_none())?;
+        let core = RouteCore::of::<T>(&self.bus, self.options, self.window.is_none())?;
         let member = Member::connect(self.bus, self.group, self.start, vec![core], self.window).await?;
         Ok(Consumer { member, _topic: PhantomData })
     }

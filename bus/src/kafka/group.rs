@@ -101,7 +101,7 @@ impl<R> GroupBuilder<R> {
         H: AsyncFnMut(Delivery<T::Payload>) -> Result<(), HandlerError>,
     {
         // Resolved now (registry lookups only), reported by `build`.
-        let core = RouteCore::of::<T>(&self.bus, options.max_deliveries, options.nak_backoff, true);
+        let core = RouteCore::of::<T>(&self.bus, options, true);
         self.specs.push(Spec { id: T::ID, core });
         GroupBuilder {
             bus: self.bus,

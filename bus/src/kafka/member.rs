@@ -17,7 +17,7 @@ use super::consume::{Delivery, DeliveryInfo, RunStats, Start, JOIN_WAIT};
 use super::headers::{dead_letter, envelope_pairs, received, RawHeaders};
 use super::metrics::{LagContext, STATS_INTERVAL_MS};
 use super::replay::{self, Admit, Window};
-use super::{blocking, Bus, Error, ErrorKind};
+use super::{blocking, Bus, Error, ErrorKind, RouteOptions};
 use crate::envelope::EnvelopeError;
 use crate::handler::{decode, latency_ms, reason_label, HandlerError};
 use crate::headers::names;
@@ -82,12 +82,7 @@ pub(super) struct RouteCore {
 impl RouteCore {
     /// Resolves topic `T`: the tier's retry defaults unless overridden,
     /// and its DLQ route unless `dead_letters` is off (a replay).
-    pub fn of<T: Topic>(
-        bus: &Bus,
-        max_deliveries: Option<u32>,
-        nak_backoff: Option<Vec<Duration>>,
-        dead_letters: bool,
-    ) -> Result<RouteCore, Error> {
+    pub fn of<T: Topic>(bus: &Bus, options: RouteOptions, dead_letters: bool) -> Result<RouteCore, Error> {
         let (_, tier) = bus.route::<T>()?;
         let env = bus.env_of::<T>()?;
         let kafka_topic = bus.kafka_topic::<T>();
@@ -101,8 +96,9 @@ impl RouteCore {
             id: T::ID,
             kafka_topic,
             filter,
-            max_deliveries: max_deliveries.unwrap_or(tier.max_deliveries).max(1),
-            nak_backoff: nak_backoff
+            max_deliveries: options.max_deliveries.unwrap_or(tier.max_deliveries).max(1),
+            nak_backoff: options
+                .nak_backoff
                 .unwrap_or_else(|| tier.nak_backoff_ms.iter().map(|ms| Duration::from_millis(*ms)).collect()),
             dlq_topic,
             dlq_subtopic,

@@ -4,10 +4,21 @@
 //! everything that names the run (ampygen's version and executable, the
 //! working directory, the registry argument, the output format) together
 //! with every input it read: the registry, the lock file and each proto
-//! file by content hash, and every include-root path that an import could
-//! have resolved to instead and that did not exist. The next identical run
-//! re-hashes those inputs and, when every one is unchanged, prints the
-//! recorded output without compiling anything.
+//! file by content hash, every include-root path that an import could
+//! have resolved to instead and that did not exist, and, when the
+//! registry lists protos by pattern, every `.proto` path under the roots
+//! the patterns searched. The next identical run re-hashes those inputs
+//! and, when every one is unchanged, prints the recorded output without
+//! compiling anything.
+//!
+//! A proto file whose bytes changed is parsed alone: when it still
+//! declares exactly what it did ([`ampygen::protos::fingerprint`]: the
+//! same package, imports, types and options; only comments, layout or
+//! positions differ), the whole tree compiles to the same descriptors, and
+//! a passing run prints nothing that depends on positions, so the recorded
+//! output is still the answer. The entry is then updated to the new bytes.
+//! Any other change (a declaration, the registry, the lock) runs the check
+//! in full.
 //!
 //! Correctness comes first: an entry is only used when its checksum, its
 //! version and every input match; anything else (a corrupt, truncated or
@@ -26,7 +37,7 @@ use serde_json::{json, Value};
 pub const CACHE_DIR_ENV: &str = "AMPYGEN_CACHE_DIR";
 
 /// Entry format; an entry of another format is ignored.
-const FORMAT: &str = "ampygen-check-cache 1";
+const FORMAT: &str = "ampygen-check-cache 2";
 
 /// One run's identity: where its entry lives.
 pub struct Key {
@@ -62,7 +73,7 @@ impl Key {
     }
 
     /// The recorded output, when the entry is intact and every input is
-    /// unchanged.
+    /// unchanged, or changed only in what no passing run can show.
     pub fn lookup(&self) -> Option<String> {
         if ampygen::commit::journal_path(&self.registry).exists() {
             return None;
@@ -73,20 +84,47 @@ impl Key {
         if outer.get("sum")?.as_str()? != file_hash(inner.as_bytes()) {
             return None;
         }
-        let entry: Value = serde_json::from_str(inner).ok()?;
+        let mut entry: Value = serde_json::from_str(inner).ok()?;
         if entry.get("format")?.as_str()? != FORMAT {
             return None;
         }
-        for pair in entry.get("files")?.as_array()? {
-            let (path, hash) = (pair.get(0)?.as_str()?, pair.get(1)?.as_str()?);
-            if file_hash(&std::fs::read(path).ok()?) != hash {
-                return None;
+        // Files whose bytes changed: (index in `files`, new bytes).
+        let mut changed = Vec::new();
+        for (i, file) in entry.get("files")?.as_array()?.iter().enumerate() {
+            let (path, hash) = (file.get(0)?.as_str()?, file.get(1)?.as_str()?);
+            let bytes = std::fs::read(path).ok()?;
+            if file_hash(&bytes) != hash {
+                changed.push((i, bytes));
             }
         }
         for path in entry.get("absent")?.as_array()? {
             if Path::new(path.as_str()?).exists() {
                 return None;
             }
+        }
+        let roots = entry
+            .get("watched")?
+            .as_array()?
+            .iter()
+            .map(|r| r.as_str().map(PathBuf::from))
+            .collect::<Option<Vec<_>>>()?;
+        if listing(&roots)? != *entry.get("listing")? {
+            return None;
+        }
+        if !changed.is_empty() {
+            let files = entry.get_mut("files")?.as_array_mut()?;
+            for (i, bytes) in changed {
+                // Only a proto file carries a name and fingerprint; a changed
+                // registry or lock is always a miss.
+                let file = files.get_mut(i)?.as_array_mut()?;
+                let (name, fingerprint) = (file.get(2)?.as_str()?, file.get(3)?.as_str()?);
+                let hash = file_hash(&bytes);
+                if ampygen::protos::fingerprint_source(name, bytes)?.as_str() != fingerprint {
+                    return None;
+                }
+                file[1] = json!(hash);
+            }
+            self.write(&entry);
         }
         entry.get("stdout")?.as_str().map(str::to_owned)
     }
@@ -98,7 +136,13 @@ impl Key {
         if ampygen::commit::journal_path(&self.registry).exists() {
             return;
         }
-        let Some(entry) = entry(project, lock, stdout) else { return };
+        if let Some(entry) = entry(project, lock, stdout) {
+            self.write(&entry);
+        }
+    }
+
+    /// Writes `entry` atomically (stage and rename), with its checksum.
+    fn write(&self, entry: &Value) {
         let inner = entry.to_string();
         let outer = json!({ "sum": file_hash(inner.as_bytes()), "entry": inner });
         let Some(dir) = self.path.parent() else { return };
@@ -145,10 +189,48 @@ fn entry(project: &Project, lock: &str, stdout: &str) -> Option<Value> {
             absent.push(json!(candidate.display().to_string()));
         }
         if let Some(path) = found {
-            files.push(json!([path.display().to_string(), file_hash(file.source.text().as_bytes())]));
+            let hash = file_hash(file.source.text().as_bytes());
+            files.push(json!([path.display().to_string(), hash, name, file.fingerprint.as_deref()?]));
         }
     }
-    Some(json!({ "format": FORMAT, "files": files, "absent": absent, "stdout": stdout }))
+    let watched: Vec<String> = project.compiled.watched.iter().map(|r| r.display().to_string()).collect();
+    let listing = listing(&project.compiled.watched)?;
+    Some(json!({
+        "format": FORMAT,
+        "files": files,
+        "absent": absent,
+        "watched": watched,
+        "listing": listing,
+        "stdout": stdout,
+    }))
+}
+
+/// Every `.proto` path under `roots`, sorted: a file added, removed or
+/// renamed there can change what a `protos.files` pattern matches. `None`
+/// (never cache) when a symbolic link is found, since what a link leads
+/// to can change without anything here changing.
+fn listing(roots: &[PathBuf]) -> Option<Value> {
+    fn walk(dir: &Path, out: &mut Vec<String>) -> Option<()> {
+        for entry in std::fs::read_dir(dir).ok()? {
+            let entry = entry.ok()?;
+            let kind = entry.file_type().ok()?;
+            let path = entry.path();
+            if kind.is_symlink() {
+                return None;
+            } else if kind.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "proto") {
+                out.push(path.display().to_string());
+            }
+        }
+        Some(())
+    }
+    let mut out = Vec::new();
+    for root in roots {
+        walk(root, &mut out)?;
+    }
+    out.sort();
+    Some(json!(out))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -29,6 +29,9 @@ pub struct ProtoFile {
     /// Path on disk as the user would type it; `None` for the well-known
     /// types bundled with protox.
     pub path: Option<PathBuf>,
+    /// [`fingerprint`] of the file as parsed (before names resolve);
+    /// `None` for the well-known types and for files read another way.
+    pub fingerprint: Option<String>,
 }
 
 /// The compiled descriptors plus every file that went into them.
@@ -89,7 +92,7 @@ impl FileResolver for Recording {
         let Some((root, path)) = self.find(name) else {
             let file = self.google.open_file(name)?;
             if let Some(text) = file.source() {
-                self.record(name, Source::new(name, text.to_owned()), None);
+                self.record(name, Source::new(name, text.to_owned()), None, None);
             }
             return Ok(file);
         };
@@ -126,7 +129,8 @@ impl FileResolver for Recording {
             ));
         }
         let parsed = File::from_source(name, source.text());
-        self.record(name, Arc::clone(&source), Some(path));
+        let fingerprint = parsed.as_ref().ok().map(|f| fingerprint(f.file_descriptor_proto()));
+        self.record(name, Arc::clone(&source), Some(path), fingerprint);
         let file = parsed?;
         if let Some(top) = self.path.borrow_mut().last_mut() {
             top.1 = file.file_descriptor_proto().dependency.clone();
@@ -145,8 +149,8 @@ impl Recording {
         self.roots.iter().map(|r| (r, r.path.join(name))).find(|(_, p)| p.is_file())
     }
 
-    fn record(&self, name: &str, source: Arc<Source>, path: Option<PathBuf>) {
-        self.seen.borrow_mut().insert(name.to_owned(), ProtoFile { source, path });
+    fn record(&self, name: &str, source: Arc<Source>, path: Option<PathBuf>, fingerprint: Option<String>) {
+        self.seen.borrow_mut().insert(name.to_owned(), ProtoFile { source, path, fingerprint });
     }
 
     fn stop(&self, d: Diagnostic) -> protox::Error {
@@ -230,6 +234,82 @@ pub fn normalize(path: &Path) -> PathBuf {
     } else {
         out.iter().collect()
     }
+}
+
+/// A digest of everything a parsed proto file declares (package, imports,
+/// types, options), leaving out only its source info: comments, layout
+/// and positions. Two texts of one file with the same fingerprint, whose
+/// imports resolve to the same files, compile to the same descriptors,
+/// so a passing check of one is a passing check of the other (its
+/// findings are the only output that shows positions). The result cache
+/// uses it to let a comment or formatting edit recompile one file only.
+pub fn fingerprint(file: &prost_reflect::prost_types::FileDescriptorProto) -> String {
+    use prost_reflect::prost::Message;
+    // Destructured without `..`: a field prost-types adds is a compile
+    // error here, never silently left out of the digest.
+    let prost_reflect::prost_types::FileDescriptorProto {
+        name,
+        package,
+        dependency,
+        public_dependency,
+        weak_dependency,
+        message_type,
+        enum_type,
+        service,
+        extension,
+        options,
+        source_code_info: _,
+        syntax,
+    } = file;
+    let mut buf = Vec::with_capacity(4096);
+    let mut text = |tag: u8, value: &str| {
+        buf.push(tag);
+        buf.extend_from_slice(&(value.len() as u64).to_le_bytes());
+        buf.extend_from_slice(value.as_bytes());
+    };
+    text(1, name.as_deref().unwrap_or("\0"));
+    text(2, package.as_deref().unwrap_or("\0"));
+    text(12, syntax.as_deref().unwrap_or("\0"));
+    text(14, &format!("{public_dependency:?}|{weak_dependency:?}"));
+    for d in dependency {
+        text(3, d);
+    }
+    let mut message = |tag: u8, m: &dyn Fn(&mut Vec<u8>)| {
+        buf.push(tag);
+        m(&mut buf);
+    };
+    for m in message_type {
+        message(4, &|b| m.encode_length_delimited(b).unwrap_or(()));
+    }
+    for e in enum_type {
+        message(5, &|b| e.encode_length_delimited(b).unwrap_or(()));
+    }
+    for s in service {
+        message(6, &|b| s.encode_length_delimited(b).unwrap_or(()));
+    }
+    for x in extension {
+        message(7, &|b| x.encode_length_delimited(b).unwrap_or(()));
+    }
+    if let Some(o) = options {
+        message(8, &|b| o.encode_length_delimited(b).unwrap_or(()));
+    }
+    use sha2::Digest as _;
+    let mut out = String::with_capacity(64);
+    for b in sha2::Sha256::digest(&buf).iter() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The [`fingerprint`] of proto file `name` with content `bytes`, after
+/// the checks compilation makes before parsing (UTF-8, nesting limit);
+/// `None` when any of them, or parsing, fails.
+pub fn fingerprint_source(name: &str, bytes: Vec<u8>) -> Option<String> {
+    let text = String::from_utf8(bytes).ok()?;
+    if limits::too_deep(&text, limits::MAX_NESTING).is_some() {
+        return None;
+    }
+    File::from_source(name, &text).ok().map(|f| fingerprint(f.file_descriptor_proto()))
 }
 
 /// Compiles the registry's proto files. `base` is the registry file's

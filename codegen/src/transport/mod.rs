@@ -305,6 +305,9 @@ pub fn model(registry: &Registry) -> Result<Model, Diagnostics> {
         .collect();
     let ns = &registry.namespace.value;
     let mut streams = Vec::new();
+    // Built with the streams, in their order, from the domain at hand (a
+    // lookup by name per stream would be quadratic in the domains).
+    let mut kafka_topics = Vec::new();
     let mut diags = Diagnostics::new();
     // Stream name → (env span, domain span) of its first owner.
     let mut owners: std::collections::BTreeMap<String, (String, std::ops::Range<usize>)> = Default::default();
@@ -355,7 +358,7 @@ pub fn model(registry: &Registry) -> Result<Model, Diagnostics> {
                     continue;
                 }
                 owners.insert(name.clone(), (who, domain.name.span.clone()));
-                streams.push(Stream {
+                let stream = Stream {
                     env: env.value.clone(),
                     domain: d.clone(),
                     version: v.clone(),
@@ -363,21 +366,16 @@ pub fn model(registry: &Registry) -> Result<Model, Diagnostics> {
                     subjects: vec![format!("{ns}.{}.{d}.{v}.>", env.value)],
                     tier: domain.qos.value.clone(),
                     dead_letters: domain.kind == DomainKind::Dlq,
-                });
+                };
+                let partitions = domain.partitions.as_ref().map(|p| p.value);
+                kafka_topics.push(kafka_topic(ns, &stream, tiers.iter().find(|t| t.name == stream.tier), partitions));
+                streams.push(stream);
             }
         }
     }
     if diags.has_errors() {
         return Err(diags);
     }
-    let kafka_topics = streams
-        .iter()
-        .map(|s| {
-            let domain = registry.domains.iter().find(|d| d.name.value == s.domain);
-            let partitions = domain.and_then(|d| d.partitions.as_ref()).map(|p| p.value);
-            kafka_topic(ns, s, tiers.iter().find(|t| t.name == s.tier), partitions)
-        })
-        .collect();
     let topics = registry
         .topics()
         .filter(|t| t.domain.kind == DomainKind::Payload)

@@ -10,7 +10,7 @@ use crate::canonical::{self, Change, Item};
 use crate::diag::{Diagnostic, Diagnostics, Label};
 use crate::lock::{lock_path, Lockfile};
 use crate::project::Project;
-use crate::protos::{span_of, Compiled};
+use crate::protos::Compiled;
 use crate::registry::DomainKind;
 
 /// Every problem with the registry that `generate` would refuse, for any
@@ -188,8 +188,7 @@ fn change_location(compiled: &Compiled, change: &Change) -> Option<Label> {
         }
         Item::Root => return None,
     };
-    let source = compiled.source(file.name())?;
-    let mut span = span_of(source, &file, &path)?;
+    let (source, mut span) = compiled.span_of(&file, &path)?;
     if !whole {
         let first_line =
             source.text().get(span.clone()).and_then(|t| t.find('\n')).map_or(span.end, |i| span.start + i);

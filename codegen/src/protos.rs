@@ -12,6 +12,8 @@ use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use prost_reflect::prost_types::source_code_info::Location;
+use prost_reflect::prost_types::{FileDescriptorProto, SourceCodeInfo};
 use prost_reflect::{DescriptorPool, FileDescriptor};
 use protox::file::{File, FileResolver, GoogleFileResolver};
 
@@ -32,7 +34,30 @@ pub struct ProtoFile {
     /// [`fingerprint`] of the file as parsed (before names resolve);
     /// `None` for the well-known types and for files read another way.
     pub fingerprint: Option<String>,
+    /// The file's source info (positions and comments), kept here rather
+    /// than in the descriptor pool: building the pool with it costs about
+    /// a tenth of a check's CPU and a third of its memory, and only
+    /// diagnostics, stub docstrings and the plugins (prost-build,
+    /// protoc-gen-go) read it. `None` when the pool holds it all (a
+    /// compilation that failed and was repeated with it, the well-known
+    /// types, files read another way).
+    pub source_info: Option<DetachedInfo>,
 }
+
+/// The part of a file's source info kept out of the pool: every location
+/// but those of options, which stay in the pool because it rewrites their
+/// paths (`uninterpreted_option` → the option's field) as it resolves
+/// them.
+#[derive(Clone, Debug)]
+pub struct DetachedInfo {
+    pub locations: Vec<Location>,
+    /// Where the pool's locations (in their order) sat among all of them,
+    /// to hand plugins the list in protox's order.
+    pub kept_at: Vec<usize>,
+}
+
+/// `uninterpreted_option`'s field number in every `*Options` message.
+const UNINTERPRETED_OPTION: i32 = 999;
 
 /// The compiled descriptors plus every file that went into them.
 #[derive(Clone, Debug)]
@@ -50,11 +75,51 @@ impl Compiled {
     pub fn source(&self, import_name: &str) -> Option<&Arc<Source>> {
         self.files.get(import_name).map(|f| &f.source)
     }
+
+    /// The whole source info of `file`, in protox's order, wherever its
+    /// parts are kept.
+    pub fn source_info(&self, file: &FileDescriptor) -> Option<SourceCodeInfo> {
+        let pooled = file.file_descriptor_proto().source_code_info.as_ref();
+        let Some(detached) = self.files.get(file.name()).and_then(|f| f.source_info.as_ref()) else {
+            return pooled.cloned();
+        };
+        let mut kept = pooled.map(|i| i.location.iter()).into_iter().flatten();
+        let mut rest = detached.locations.iter();
+        let total = detached.locations.len() + detached.kept_at.len();
+        let mut slots = detached.kept_at.iter().peekable();
+        let mut location = Vec::with_capacity(total);
+        for i in 0..total {
+            let next = if slots.next_if(|&&k| k == i).is_some() { kept.next() } else { rest.next() };
+            location.extend(next.cloned());
+        }
+        Some(SourceCodeInfo { location })
+    }
+
+    /// `file`'s descriptor with its whole source info, as protoc would
+    /// hand it to a plugin.
+    pub fn file_descriptor_proto(&self, file: &FileDescriptor) -> FileDescriptorProto {
+        let mut proto = file.file_descriptor_proto().clone();
+        proto.source_code_info = self.source_info(file);
+        proto
+    }
+
+    /// The source of `file` and the byte span of the element at
+    /// descriptor `path` in it.
+    pub fn span_of(&self, file: &FileDescriptor, path: &[i32]) -> Option<(&Arc<Source>, std::ops::Range<usize>)> {
+        let source = self.source(file.name())?;
+        // Option paths are only in the pool and the rest only here, so
+        // the two never hold the same path.
+        let pooled = file.file_descriptor_proto().source_code_info.as_ref().map(|i| &i.location[..]);
+        let detached = self.files.get(file.name()).and_then(|f| f.source_info.as_ref()).map(|d| &d.locations[..]);
+        let found = [pooled, detached].into_iter().flatten().flatten().find(|l| l.path == path)?;
+        Some((source, span_in(source, found)?))
+    }
 }
 
 type Seen = Rc<RefCell<BTreeMap<String, ProtoFile>>>;
 
 /// An include root, ready to search.
+#[derive(Clone)]
 struct Root {
     /// As the user would type it (relative to the working directory).
     path: PathBuf,
@@ -79,6 +144,10 @@ struct Recording {
     /// The files on the current depth-first import path with the imports
     /// each declares, to know how deep an import chain is.
     path: RefCell<Vec<(String, Vec<String>)>>,
+    /// Hand protox each file without its source info (kept in
+    /// [`ProtoFile::source_info`]); off when a failed compilation is
+    /// repeated, so that protox's errors can point into the source.
+    detach_source_info: bool,
 }
 
 impl FileResolver for Recording {
@@ -92,7 +161,7 @@ impl FileResolver for Recording {
         let Some((root, path)) = self.find(name) else {
             let file = self.google.open_file(name)?;
             if let Some(text) = file.source() {
-                self.record(name, Source::new(name, text.to_owned()), None, None);
+                self.record(name, Source::new(name, text.to_owned()), None, None, None);
             }
             return Ok(file);
         };
@@ -130,8 +199,33 @@ impl FileResolver for Recording {
         }
         let parsed = File::from_source(name, source.text());
         let fingerprint = parsed.as_ref().ok().map(|f| fingerprint(f.file_descriptor_proto()));
-        self.record(name, Arc::clone(&source), Some(path), fingerprint);
-        let file = parsed?;
+        let mut file = match parsed {
+            Ok(file) => file,
+            Err(e) => {
+                self.record(name, source, Some(path), fingerprint, None);
+                return Err(e);
+            }
+        };
+        let mut source_info = None;
+        if self.detach_source_info {
+            let mut proto = FileDescriptorProto::from(file);
+            if let Some(info) = proto.source_code_info.as_mut() {
+                let mut detached = DetachedInfo { locations: Vec::new(), kept_at: Vec::new() };
+                let mut kept = Vec::new();
+                for (i, location) in std::mem::take(&mut info.location).into_iter().enumerate() {
+                    if location.path.contains(&UNINTERPRETED_OPTION) {
+                        detached.kept_at.push(i);
+                        kept.push(location);
+                    } else {
+                        detached.locations.push(location);
+                    }
+                }
+                info.location = kept;
+                source_info = Some(detached);
+            }
+            file = File::from_file_descriptor_proto(proto);
+        }
+        self.record(name, source, Some(path), fingerprint, source_info);
         if let Some(top) = self.path.borrow_mut().last_mut() {
             top.1 = file.file_descriptor_proto().dependency.clone();
         }
@@ -149,8 +243,15 @@ impl Recording {
         self.roots.iter().map(|r| (r, r.path.join(name))).find(|(_, p)| p.is_file())
     }
 
-    fn record(&self, name: &str, source: Arc<Source>, path: Option<PathBuf>, fingerprint: Option<String>) {
-        self.seen.borrow_mut().insert(name.to_owned(), ProtoFile { source, path, fingerprint });
+    fn record(
+        &self,
+        name: &str,
+        source: Arc<Source>,
+        path: Option<PathBuf>,
+        fingerprint: Option<String>,
+        source_info: Option<DetachedInfo>,
+    ) {
+        self.seen.borrow_mut().insert(name.to_owned(), ProtoFile { source, path, fingerprint, source_info });
     }
 
     fn stop(&self, d: Diagnostic) -> protox::Error {
@@ -399,20 +500,39 @@ pub fn compile(registry: &mut Registry, base: &Path) -> Result<Compiled, Diagnos
         return Err(diags);
     }
 
+    // Source info stays out of the pool (see `ProtoFile::source_info`). A
+    // compilation that fails is repeated with it in, so that protox's
+    // errors point into the source exactly as they would otherwise.
+    let compiled = match run_compiler(registry, &roots, &fence, true) {
+        Ok(compiled) => compiled,
+        Err(_) => run_compiler(registry, &roots, &fence, false)?,
+    };
+    Ok(Compiled { watched, ..compiled })
+}
+
+/// One protox run over the registry's files; `detach` keeps source info
+/// out of the pool.
+fn run_compiler(
+    registry: &Registry,
+    roots: &[Root],
+    fence: &Option<PathBuf>,
+    detach: bool,
+) -> Result<Compiled, Diagnostics> {
     let seen: Seen = Rc::default();
     let problems: Rc<RefCell<Vec<Diagnostic>>> = Rc::default();
     let resolver = Recording {
-        roots,
+        roots: roots.to_vec(),
         google: GoogleFileResolver::new(),
-        boundary: fence,
+        boundary: fence.clone(),
         seen: Rc::clone(&seen),
         problems: Rc::clone(&problems),
         path: RefCell::default(),
+        detach_source_info: detach,
     };
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_source_info(true).include_imports(true);
     let result = registry.protos.files.iter().try_for_each(|f| compiler.open_file(&f.value).map(|_| ()));
-    let files = seen.borrow().clone();
+    let files = std::mem::take(&mut *seen.borrow_mut());
     if let Err(err) = result {
         let ours = std::mem::take(&mut *problems.borrow_mut());
         if !ours.is_empty() {
@@ -422,7 +542,7 @@ pub fn compile(registry: &mut Registry, base: &Path) -> Result<Compiled, Diagnos
         }
         return Err(convert_error(&err, &files, registry).into());
     }
-    Ok(Compiled { pool: compiler.descriptor_pool(), files, watched })
+    Ok(Compiled { pool: compiler.descriptor_pool(), files, watched: Vec::new() })
 }
 
 /// Replaces each pattern in `protos.files` by the import names in `names`
@@ -559,10 +679,8 @@ fn convert_error(err: &protox::Error, files: &BTreeMap<String, ProtoFile>, regis
     diag
 }
 
-/// The byte span of a descriptor from the file's source info.
-pub(crate) fn span_of(source: &Arc<Source>, file: &FileDescriptor, path: &[i32]) -> Option<std::ops::Range<usize>> {
-    let info = file.file_descriptor_proto().source_code_info.as_ref()?;
-    let loc = info.location.iter().find(|l| l.path == path)?;
+/// The byte span in `source` of source-info location `loc`.
+fn span_in(source: &Source, loc: &Location) -> Option<std::ops::Range<usize>> {
     let (sl, sc, el, ec) = match loc.span.as_slice() {
         [sl, sc, ec] => (*sl, *sc, *sl, *ec),
         [sl, sc, el, ec] => (*sl, *sc, *el, *ec),

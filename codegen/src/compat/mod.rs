@@ -336,7 +336,6 @@ pub fn evaluate_with(baseline: &Baseline, project: &Project, current: &Lockfile)
 
 /// The label for a change in the current sources, if it can be found.
 pub(crate) fn locate(project: &Project, loc: &Loc) -> Option<Label> {
-    use crate::protos::span_of;
     let pool = &project.compiled.pool;
     let (file, path, what, whole) = match loc {
         Loc::Field { message, number } => {
@@ -380,8 +379,7 @@ pub(crate) fn locate(project: &Project, loc: &Loc) -> Option<Label> {
             return Some(Label::new(&project.registry.source, e.span.clone()).with_message(what));
         }
     };
-    let source = project.compiled.source(file.name())?;
-    let mut span = span_of(source, &file, &path)?;
+    let (source, mut span) = project.compiled.span_of(&file, &path)?;
     if !whole {
         let text = source.text().get(span.clone()).unwrap_or_default();
         span.end = text.find('\n').map_or(span.end, |i| span.start + i);

@@ -158,10 +158,8 @@ fn import_path(project: &Project, settings: &Settings, f: &FileDescriptor) -> Re
                 "fix the option, or give the file's Go package under `targets.go.types_packages` (`{}: IMPORT/PATH`)",
                 f.name()
             ));
-            if let Some(source) = project.compiled.source(f.name()) {
-                if let Some(span) = crate::protos::span_of(source, f, &GO_PACKAGE_PATH) {
-                    d = d.at(source, span);
-                }
+            if let Some((source, span)) = project.compiled.span_of(f, &GO_PACKAGE_PATH) {
+                d = d.at(source, span);
             }
             return Err(d);
         }

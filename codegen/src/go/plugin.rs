@@ -163,7 +163,7 @@ pub fn run(project: &Project, module: &str, mappings: &[(String, String, String)
         parameter: Some(parameter),
         proto_file: files
             .iter()
-            .map(|f| f.file_descriptor_proto().clone())
+            .map(|f| project.compiled.file_descriptor_proto(f))
             .collect::<Vec<prost_types::FileDescriptorProto>>(),
         // Absent, so headers say `protoc (unknown)` instead of a version
         // of a protoc that never ran.

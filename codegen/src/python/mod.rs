@@ -217,10 +217,8 @@ fn modules(project: &Project, package: &str) -> (BTreeMap<String, pb::PyModule>,
             )
             .help("rename it in the proto (protobuf's Python classes are named after messages and enums)");
             let name_path = [path.as_slice(), &[1]].concat();
-            if let Some(source) = project.compiled.source(f.name()) {
-                if let Some(span) = crate::protos::span_of(source, &f, &name_path) {
-                    d = d.at(source, span);
-                }
+            if let Some((source, span)) = project.compiled.span_of(&f, &name_path) {
+                d = d.at(source, span);
             }
             diags.push(d);
         }
@@ -306,7 +304,7 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
             declared: &declared,
             aliased: Default::default(),
         };
-        files.insert(format!("{rel}.pyi"), stub::pb2_pyi(&header, &f, &names));
+        files.insert(format!("{rel}.pyi"), stub::pb2_pyi(&header, &f, project.compiled.source_info(&f).as_ref(), &names));
     }
     for p in &packages {
         let doc = format!("\"\"\"Payload modules under `{}`.\"\"\"\n", p.replace('/', "."));

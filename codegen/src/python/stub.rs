@@ -12,6 +12,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use prost_reflect::prost_types::SourceCodeInfo;
 use prost_reflect::{Cardinality, EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
 
 use super::names::{docstring, is_attr, py_str};
@@ -228,9 +229,9 @@ impl TypeNames<'_> {
 struct Docs(BTreeMap<Vec<i32>, String>);
 
 impl Docs {
-    fn of(file: &FileDescriptor) -> Docs {
+    fn of(info: Option<&SourceCodeInfo>) -> Docs {
         let mut map = BTreeMap::new();
-        if let Some(info) = &file.file_descriptor_proto().source_code_info {
+        if let Some(info) = info {
             for loc in &info.location {
                 let text = loc.leading_comments.as_deref().or(loc.trailing_comments.as_deref()).unwrap_or_default();
                 if !text.trim().is_empty() {
@@ -269,8 +270,8 @@ impl Docs {
 }
 
 /// The `.pyi` stub of `file`.
-pub fn pb2_pyi(header: &str, file: &FileDescriptor, names: &TypeNames<'_>) -> String {
-    let docs = Docs::of(file);
+pub fn pb2_pyi(header: &str, file: &FileDescriptor, info: Option<&SourceCodeInfo>, names: &TypeNames<'_>) -> String {
+    let docs = Docs::of(info);
     let mut body = String::new();
     for e in file.enums() {
         write_enum(&mut body, &e, names.prelude, 0, &docs);

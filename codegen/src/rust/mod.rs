@@ -248,11 +248,7 @@ fn type_chain_too_long(project: &Project, chain: &[prost_reflect::FieldDescripto
     );
     if let Some(first) = chain.first() {
         let file = first.parent_message().parent_file();
-        if let Some(span) = project
-            .compiled
-            .source(file.name())
-            .and_then(|s| crate::protos::span_of(s, &file, first.path()).map(|r| (s, r)))
-        {
+        if let Some(span) = project.compiled.span_of(&file, first.path()) {
             d = d.at(span.0, span.1).label("the chain starts here");
         }
     }
@@ -272,7 +268,8 @@ fn prost_files(project: &Project, options: &Options, models: &[TopicModel<'_>]) 
         .files()
         .filter(|f| needed.contains(f.name()))
         .map(|f| {
-            let proto = f.file_descriptor_proto().clone();
+            // With its source info: prost-build turns comments into docs.
+            let proto = project.compiled.file_descriptor_proto(&f);
             (prost_build::Module::from_protobuf_package_name(proto.package()), proto)
         })
         .collect();

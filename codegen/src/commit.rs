@@ -51,7 +51,9 @@ struct Entry {
     after: Vec<u8>,
 }
 
-fn sha256(bytes: &[u8]) -> String {
+/// SHA-256 of `bytes` as 64 lower-case hex digits (journals, the
+/// ownership manifest's `sha256:` hashes, proto fingerprints).
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(64);
     for b in Sha256::digest(bytes).iter() {
         out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));

@@ -23,7 +23,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::generate::Files;
@@ -76,13 +75,7 @@ pub fn has_header(bytes: &[u8]) -> bool {
 
 /// `sha256:` + 64 lower-case hex digits.
 pub fn file_hash(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in Sha256::digest(bytes).iter() {
-        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-        out.push(char::from_digit(u32::from(b & 15), 16).unwrap_or('0'));
-    }
-    out
+    format!("sha256:{}", crate::commit::sha256(bytes))
 }
 
 /// A parsed manifest: relative `/`-separated path to the hashes it may

@@ -362,44 +362,32 @@ pub fn fingerprint(file: &prost_reflect::prost_types::FileDescriptorProto) -> St
         source_code_info: _,
         syntax,
     } = file;
-    let mut buf = Vec::with_capacity(4096);
-    let mut text = |tag: u8, value: &str| {
+    fn text(buf: &mut Vec<u8>, tag: u8, value: &str) {
         buf.push(tag);
         buf.extend_from_slice(&(value.len() as u64).to_le_bytes());
         buf.extend_from_slice(value.as_bytes());
-    };
-    text(1, name.as_deref().unwrap_or("\0"));
-    text(2, package.as_deref().unwrap_or("\0"));
-    text(12, syntax.as_deref().unwrap_or("\0"));
-    text(14, &format!("{public_dependency:?}|{weak_dependency:?}"));
-    for d in dependency {
-        text(3, d);
     }
-    let mut message = |tag: u8, m: &dyn Fn(&mut Vec<u8>)| {
+    fn message<M: Message>(buf: &mut Vec<u8>, tag: u8, m: &M) {
         buf.push(tag);
-        m(&mut buf);
-    };
-    for m in message_type {
-        message(4, &|b| m.encode_length_delimited(b).unwrap_or(()));
+        // Writing to a Vec cannot fail.
+        let _ = m.encode_length_delimited(buf);
     }
-    for e in enum_type {
-        message(5, &|b| e.encode_length_delimited(b).unwrap_or(()));
+    let mut buf = Vec::with_capacity(4096);
+    text(&mut buf, 1, name.as_deref().unwrap_or("\0"));
+    text(&mut buf, 2, package.as_deref().unwrap_or("\0"));
+    text(&mut buf, 12, syntax.as_deref().unwrap_or("\0"));
+    text(&mut buf, 14, &format!("{public_dependency:?}|{weak_dependency:?}"));
+    for d in dependency {
+        text(&mut buf, 3, d);
     }
-    for s in service {
-        message(6, &|b| s.encode_length_delimited(b).unwrap_or(()));
-    }
-    for x in extension {
-        message(7, &|b| x.encode_length_delimited(b).unwrap_or(()));
-    }
+    message_type.iter().for_each(|m| message(&mut buf, 4, m));
+    enum_type.iter().for_each(|e| message(&mut buf, 5, e));
+    service.iter().for_each(|s| message(&mut buf, 6, s));
+    extension.iter().for_each(|x| message(&mut buf, 7, x));
     if let Some(o) = options {
-        message(8, &|b| o.encode_length_delimited(b).unwrap_or(()));
+        message(&mut buf, 8, o);
     }
-    use sha2::Digest as _;
-    let mut out = String::with_capacity(64);
-    for b in sha2::Sha256::digest(&buf).iter() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    crate::commit::sha256(&buf)
 }
 
 /// The [`fingerprint`] of proto file `name` with content `bytes`, after

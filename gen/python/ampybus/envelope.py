@@ -348,7 +348,15 @@ class Envelope(Generic[M]):
         bytes are parsed. Every failure is a :class:`BusError` whose
         :func:`dlq_reason` is ready for the DLQ.
         """
-        parsed = Envelope.decode_headers(topic, headers)
+        return Envelope.decode_parsed(topic, Headers.from_pairs(headers), payload)
+
+    @staticmethod
+    def decode_parsed(topic: Topic[P], parsed: Headers, payload: bytes) -> Envelope[P]:
+        """:meth:`decode` after the headers are parsed: the schema check, the
+        pointer rule, gzip and the payload. For transports that read the
+        header pairs their own way (``Headers`` from :meth:`Headers.from_pairs`
+        or as valid)."""
+        topic.verify(parsed)
         if parsed.blob is not None:
             raise EnvelopeError(
                 "blob_pointer",

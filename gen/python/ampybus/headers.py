@@ -16,7 +16,7 @@ import os
 import re
 import threading
 import time
-from typing import Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .errors import HeaderError
 from .text import escape_debug
@@ -596,6 +596,16 @@ class Headers:
         Malformed values are reported in input order, then missing required
         headers in ``REQUIRED`` order.
         """
+        if isinstance(pairs, list):
+            try:
+                by_name = dict(pairs)
+            except (TypeError, ValueError):
+                by_name = {}
+            # No name twice (known or not): the pairs say what the dict says.
+            if len(by_name) == len(pairs):
+                quick = cls._quick(tuple(map(by_name.get, KNOWN_ORDER)))
+                if quick is not None:
+                    return quick
         seen: dict[str, str] = {}
         retry_count: Optional[int] = None
         blob_size: Optional[int] = None
@@ -649,7 +659,129 @@ class Headers:
             blob=blob,
         )
         headers._validate(False)
+        if blob is None:
+            _remember(headers)
         return headers
+
+    @classmethod
+    def _quick(cls, values: Tuple[Optional[str], ...]) -> Optional[Headers]:
+        """:meth:`from_pairs` for the common record, or ``None`` when unsure.
+
+        ``values`` are the headers in ``KNOWN_ORDER`` (``None`` where absent).
+        The ones every record of a producer repeats must be a combination
+        :meth:`from_pairs` has accepted before; the five that change per
+        record are checked here by the same fast patterns the full checks
+        start with. Anything else, valid or not, is left to the full parse,
+        which names the first problem, so both give the same result.
+        """
+        shared = _valid_shared.get(values[5:])
+        if shared is None:
+            return None
+        message_id, produced_at, traceparent, partition_key, dedupe_key = values[:5]
+        if (
+            message_id is None
+            or _UUID7.match(message_id) is None
+            or traceparent is None
+            or _TRACEPARENT.match(traceparent) is None
+            or traceparent[3:35] == _ZERO_TRACE_ID
+            or traceparent[36:52] == _ZERO_PARENT_ID
+            or produced_at is None
+            or _RFC3339_UTC.match(produced_at) is None
+            or not _second_in_range(produced_at[:19])
+            or not partition_key
+            or _CONTROL.search(partition_key) is not None
+            or (dedupe_key is not None and (not dedupe_key or _CONTROL.search(dedupe_key)))
+        ):
+            return None
+        fqdn, version, producer, source, run_id, content_type, encoding, retry, dlq, hash_ = shared
+        return cls(
+            message_id,
+            fqdn,
+            version,
+            produced_at,
+            producer,
+            source,
+            run_id,
+            traceparent,
+            partition_key,
+            content_type,
+            encoding,
+            dedupe_key,
+            retry,
+            dlq,
+            hash_,
+            None,
+        )
 
 
 _KNOWN = frozenset(ALL)
+
+#: The order :meth:`Headers._quick` reads headers in: the five that change
+#: per record, then the ones a producer's records share.
+KNOWN_ORDER: Tuple[str, ...] = (
+    MESSAGE_ID,
+    PRODUCED_AT,
+    TRACEPARENT,
+    PARTITION_KEY,
+    DEDUPE_KEY,
+    SCHEMA_FQDN,
+    SCHEMA_VERSION,
+    PRODUCER,
+    SOURCE,
+    RUN_ID,
+    CONTENT_TYPE,
+    CONTENT_ENCODING,
+    RETRY_COUNT,
+    DLQ_REASON,
+    SCHEMA_HASH,
+    BLOB_REF,
+    BLOB_HASH,
+    BLOB_SIZE,
+)
+_ZERO_TRACE_ID = "0" * 32
+_ZERO_PARENT_ID = "0" * 16
+
+_Shared = Tuple[
+    str, str, str, str, str, str, Optional[str], Optional[int], Optional[str], Optional[str]
+]
+# Shared headers (``KNOWN_ORDER[5:]`` as received) that passed every check,
+# with their parsed values. Each check is of one value alone, so a
+# combination valid once is valid on every record; bounded, as a producer
+# sends few combinations and a hostile one must not grow it.
+_valid_shared: Dict[Tuple[Optional[str], ...], _Shared] = {}
+_VALID_SHARED_MAX = 256
+
+
+def _remember(h: Headers) -> None:
+    """Records the shared headers of ``h``, which passed every check and has
+    no blob pointer, for :meth:`Headers._quick`."""
+    if len(_valid_shared) >= _VALID_SHARED_MAX:
+        _valid_shared.clear()
+    retry = None if h.retry_count is None else str(h.retry_count)
+    key = (
+        h.schema_fqdn,
+        h.schema_version,
+        h.producer,
+        h.source,
+        h.run_id,
+        h.content_type,
+        h.content_encoding,
+        retry,
+        h.dlq_reason,
+        h.schema_hash,
+        None,
+        None,
+        None,
+    )
+    _valid_shared[key] = (
+        h.schema_fqdn,
+        h.schema_version,
+        h.producer,
+        h.source,
+        h.run_id,
+        h.content_type,
+        h.content_encoding,
+        h.retry_count,
+        h.dlq_reason,
+        h.schema_hash,
+    )

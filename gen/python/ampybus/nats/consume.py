@@ -20,6 +20,7 @@ from typing import (
     ClassVar,
     Generic,
     List,
+    Mapping,
     Optional,
     Sequence,
     Tuple,
@@ -38,9 +39,10 @@ from ..errors import BusError, EnvelopeError
 from ..headers import BlobPointer, Headers
 from ..routing import Topic
 from .errors import NatsError
+from .metrics import Observer
 from .publish import publish_checked
 from .retry import RetryPolicy
-from .wire import for_dead_letter, from_nats, to_nats
+from .wire import for_dead_letter, from_nats, quick_headers, to_nats
 
 if TYPE_CHECKING:
     from .bus import Bus
@@ -127,11 +129,16 @@ class Delivery(Generic[M]):
     payload: Optional[M]
     pointer: Optional[BlobPointer]
     info: DeliveryInfo
-    #: The received headers under their envelope names (other NATS headers
-    #: under their own), contract order first.
-    raw_headers: List[Tuple[str, str]]
     #: The received body, untouched (still gzipped if it was).
     raw_payload: bytes
+    #: The received NATS headers, as the client read them.
+    nats_headers: Mapping[str, str]
+
+    @property
+    def raw_headers(self) -> List[Tuple[str, str]]:
+        """The received headers under their envelope names (other NATS
+        headers under their own), contract order first."""
+        return from_nats(self.nats_headers)
 
     @property
     def retry_count(self) -> int:
@@ -185,11 +192,23 @@ Handler = Callable[[Delivery[M]], Awaitable[None]]
 _HANDLED, _IDLE, _WINDOW_END = 0, 1, 2
 
 
-def _published_ns(msg: Msg) -> int:
-    """The stored time from the ``$JS.ACK`` reply subject, in nanoseconds (the
-    library's datetime keeps only microseconds)."""
-    tokens = (msg.reply or "").split(".")
-    return int(tokens[7] if len(tokens) == 9 else tokens[Msg.Ack.Timestamp])
+def _reply_fields(reply: Optional[str]) -> Tuple[int, int, int, int, int]:
+    """Deliveries, stream and consumer sequence, stored time (nanoseconds;
+    the library's datetime keeps only microseconds) and pending count from a
+    ``$JS.ACK`` reply subject, in both layouts the library reads (9 tokens,
+    or 11 and more with a domain and an account hash)."""
+    tokens = (reply or "").split(".")
+    n = len(tokens)
+    first = 4 if n == 9 else 6 if n >= 11 else 0
+    if not first or tokens[0] != "$JS" or tokens[1] != "ACK":
+        raise ValueError(f"the reply subject `{reply}` is not a `$JS.ACK` subject")
+    return (
+        int(tokens[first]),
+        int(tokens[first + 1]),
+        int(tokens[first + 2]),
+        int(tokens[first + 3]),
+        int(tokens[first + 4]),
+    )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -369,7 +388,11 @@ class Consumer(Generic[M]):
         self._batch = batch
         self._dlq_subject = dlq_subject
         self._dlq_retry = dlq_retry
+        # The rest of the last pulled batch, last record first.
         self._pending: List[Msg] = []
+        # An observer that keeps the base class's no-op delivery_latency
+        # is not worth a clock read per record.
+        self._timed = type(bus.observer).delivery_latency is not Observer.delivery_latency
         self._done = False
 
     @property
@@ -405,8 +428,11 @@ class Consumer(Generic[M]):
         """Runs the handler on every record until ``stop`` is set (the record in
         hand is finished) or a replay window ends."""
         stats = RunStats()
+        pending = self._pending
         while stop is None or not stop.is_set():
-            msg = await self._next(5.0, stop)
+            # A record of the batch in hand without a coroutine of its own.
+            msg = pending.pop() if pending and not self._done else await self._next(5.0, stop)
+            pending = self._pending
             if msg is not None:
                 if await self._handle(msg, handler, stats) == _WINDOW_END:
                     break
@@ -430,7 +456,7 @@ class Consumer(Generic[M]):
         if self._done:
             return None
         if self._pending:
-            return self._pending.pop(0)
+            return self._pending.pop()
         deadline = time.monotonic() + wait
         while True:
             left = deadline - time.monotonic()
@@ -476,51 +502,48 @@ class Consumer(Generic[M]):
             except nats.errors.ConnectionClosedError as e:
                 raise NatsError("consume", "the connection is closed") from e
             if msgs:
-                self._pending = list(msgs[1:])
+                self._pending = msgs[:0:-1]
                 return msgs[0]
 
     async def _handle(self, msg: Msg, handler: Handler[M], stats: RunStats) -> int:
         try:
-            meta = msg.metadata
-            published_ns = _published_ns(msg)
-        except (nats.errors.Error, ValueError, IndexError) as e:
+            delivered, stream_seq, consumer_seq, published_ns, pending = _reply_fields(msg.reply)
+        except ValueError as e:
             raise NatsError("consume", f"not a JetStream delivery: {e}") from e
         if self._until_ns is not None and published_ns >= self._until_ns:
             self._done = True
             return _WINDOW_END
         stats.received += 1
-        last_in_window = self._until_ns is not None and meta.num_pending == 0
-        delivered = max(meta.num_delivered, 1)
+        last_in_window = self._until_ns is not None and pending == 0
+        delivered = max(delivered, 1)
         info = DeliveryInfo(
-            subject=msg.subject,
-            stream_sequence=meta.sequence.stream,
-            consumer_sequence=meta.sequence.consumer,
-            delivered=delivered,
-            retry_count=delivered - 1,
-            published_ns=published_ns,
-            pending=meta.num_pending,
+            msg.subject, stream_seq, consumer_seq, delivered, delivered - 1, published_ns, pending
         )
-        raw_headers = from_nats(msg.headers)
+        nats_headers = msg.headers or {}
         raw_payload = msg.data
         topic = self._topic
         payload: Optional[M] = None
         pointer: Optional[BlobPointer] = None
         try:
             try:
-                envelope = Envelope.decode(topic, raw_headers, raw_payload)
+                quick = quick_headers(nats_headers)
+                if quick is not None:
+                    envelope = Envelope.decode_parsed(topic, quick, raw_payload)
+                else:
+                    envelope = Envelope.decode(topic, from_nats(nats_headers), raw_payload)
                 headers, payload = envelope.headers, envelope.payload
             except EnvelopeError as e:
                 if e.kind != "blob_pointer":
                     raise
-                headers = Envelope.decode_headers(topic, raw_headers)
+                headers = Envelope.decode_headers(topic, from_nats(nats_headers))
                 pointer = headers.blob
         except BusError as e:
             # A poison pill: no retry can fix its bytes.
             stats.decode_failures += 1
             self._bus.observer.decode_failed(topic.id, e.kind)
-            await self._dead_letter(msg, raw_headers, raw_payload, dlq_reason(e), stats)
+            await self._dead_letter(msg, nats_headers, raw_payload, dlq_reason(e), stats)
             return self._after(last_in_window)
-        if delivered == 1:
+        if delivered == 1 and self._timed:
             latency = time.time() * 1e3 - _produced_ms(headers.produced_at)
             self._bus.observer.delivery_latency(topic.id, max(latency, 0.0))
         if delivered > self._max_deliveries:
@@ -529,9 +552,9 @@ class Consumer(Generic[M]):
             reason = (
                 f"max_deliveries: delivered {delivered} times, the bound is {self._max_deliveries}"
             )
-            await self._dead_letter(msg, raw_headers, raw_payload, reason, stats)
+            await self._dead_letter(msg, nats_headers, raw_payload, reason, stats)
             return self._after(last_in_window)
-        delivery = Delivery(headers, payload, pointer, info, raw_headers, raw_payload)
+        delivery = Delivery(headers, payload, pointer, info, raw_payload, nats_headers)
         failure: Optional[HandlerError] = None
         try:
             await handler(delivery)
@@ -548,10 +571,10 @@ class Consumer(Generic[M]):
             self._bus.observer.consumed(topic.id, self._label)
         elif failure.is_permanent:
             reason = f"{failure.kind}: {failure.message}"
-            await self._dead_letter(msg, raw_headers, raw_payload, reason, stats)
+            await self._dead_letter(msg, nats_headers, raw_payload, reason, stats)
         elif delivered >= self._max_deliveries:
             reason = f"max_deliveries: {failure.kind}: {failure.message}"
-            await self._dead_letter(msg, raw_headers, raw_payload, reason, stats)
+            await self._dead_letter(msg, nats_headers, raw_payload, reason, stats)
         else:
             self._bus.observer.retried(topic.id, failure.kind)
             await self._nak(msg, info.retry_count)
@@ -576,7 +599,7 @@ class Consumer(Generic[M]):
     async def _dead_letter(
         self,
         msg: Msg,
-        raw_headers: List[Tuple[str, str]],
+        nats_headers: Mapping[str, str],
         raw_payload: bytes,
         reason: str,
         stats: RunStats,
@@ -584,7 +607,8 @@ class Consumer(Generic[M]):
         """Publishes the record with its received headers plus ``dlq_reason``
         to the DLQ, awaits the ack, then terminates it. If the DLQ publish
         fails the record is nak'ed and comes back: never acked unstored."""
-        headers = to_nats(dead_letter_headers(for_dead_letter(raw_headers), reason))
+        kept = for_dead_letter(from_nats(nats_headers))
+        headers = to_nats(dead_letter_headers(kept, reason))
         bus = self._bus
         try:
             await publish_checked(

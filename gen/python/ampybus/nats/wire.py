@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
-from ..headers import ALL
+from ..headers import ALL, KNOWN_ORDER, Headers
 from .errors import NatsError
 from .layout import NATS_HEADERS
 
@@ -22,6 +22,7 @@ __all__ = [
     "from_nats",
     "is_publish_directive",
     "nats_header",
+    "quick_headers",
     "to_nats",
     "wire_len",
 ]
@@ -37,6 +38,9 @@ _RANKED: Dict[str, Tuple[int, str]] = {n: (_RANK.get(c, len(_RANK)), c) for c, n
 # An HTTP token: what a NATS header name may hold.
 _NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _MSG_ID = "Nats-Msg-Id"
+_CONTRACT = frozenset(ALL)
+# KNOWN_ORDER under NATS names, for quick_headers.
+_QUICK_NAMES = tuple(_TO_NATS[c] for c in KNOWN_ORDER)
 
 
 def nats_header(contract: str) -> Optional[str]:
@@ -111,6 +115,19 @@ def from_nats(headers: Optional[Mapping[str, str]]) -> List[Tuple[str, str]]:
             ranked.append((_RANK.get(contract, last), contract, value))
     ranked.sort()
     return [(k, v) for _, k, v in ranked]
+
+
+def quick_headers(headers: Mapping[str, str]) -> Optional[Headers]:
+    """``Headers.from_pairs(from_nats(headers))`` for the common record, read
+    straight from the NATS names, or ``None`` when unsure (then call those).
+
+    A NATS header named like an envelope header (``message_id``) would be
+    kept under that name by :func:`from_nats`, so its presence sends the
+    record the long way.
+    """
+    if not _CONTRACT.isdisjoint(headers):
+        return None
+    return Headers._quick(tuple(map(headers.get, _QUICK_NAMES)))  # pyright: ignore[reportPrivateUsage]
 
 
 def for_dead_letter(pairs: Iterable[Tuple[str, str]]) -> List[Tuple[str, str]]:

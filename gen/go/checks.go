@@ -41,6 +41,13 @@ func textProblem(s string) string {
 	return ""
 }
 
+// rfc3339Problem is why s is not RFC 3339 UTC as the contract writes it,
+// or "".
+func rfc3339Problem(s string) string {
+	_, _, r := parseRFC3339UTC(s)
+	return r
+}
+
 // parseRFC3339UTC accepts RFC 3339 in UTC as the contract writes it:
 // `YYYY-MM-DDTHH:MM:SS`, an optional fraction of 1 to 9 digits, and `Z`.
 // No offsets, no leap second, years 0001 to 9999. It returns Unix seconds
@@ -150,13 +157,16 @@ func semverProblem(s string) string {
 		}
 		return t == "0" || t[0] != '0'
 	}
-	parts := strings.Split(core, ".")
-	for _, p := range parts {
+	// SplitSeq, not Split: every received record runs this, and a split
+	// allocates.
+	parts := 0
+	for p := range strings.SplitSeq(core, ".") {
 		if !numeric(p) {
 			return bad
 		}
+		parts++
 	}
-	if len(parts) != 3 {
+	if parts != 3 {
 		return bad
 	}
 	ident := func(t string) bool {
@@ -172,7 +182,7 @@ func semverProblem(s string) string {
 		return true
 	}
 	if hasPre {
-		for _, t := range strings.Split(pre, ".") {
+		for t := range strings.SplitSeq(pre, ".") {
 			allDigits := true
 			for i := 0; i < len(t); i++ {
 				allDigits = allDigits && t[i] >= '0' && t[i] <= '9'
@@ -183,7 +193,7 @@ func semverProblem(s string) string {
 		}
 	}
 	if hasBuild {
-		for _, t := range strings.Split(build, ".") {
+		for t := range strings.SplitSeq(build, ".") {
 			if !ident(t) {
 				return bad
 			}
@@ -194,7 +204,7 @@ func semverProblem(s string) string {
 
 // fqdnProblem checks a protobuf full name: identifiers joined by `.`.
 func fqdnProblem(s string) string {
-	for _, id := range strings.Split(s, ".") {
+	for id := range strings.SplitSeq(s, ".") {
 		ok := id != "" && (isASCIIAlpha(id[0]) || id[0] == '_')
 		for i := 1; ok && i < len(id); i++ {
 			c := id[i]
@@ -306,14 +316,19 @@ func traceParentProblem(s string) string {
 	if !hexOK(s[3:35]) || !hexOK(s[36:52]) || !hexOK(s[53:55]) {
 		return lowerHexReason
 	}
-	if s[3:35] == strings.Repeat("0", 32) {
+	if s[3:35] == zeroTraceID {
 		return "has an all-zero trace-id"
 	}
-	if s[36:52] == strings.Repeat("0", 16) {
+	if s[36:52] == zeroParentID {
 		return "has an all-zero parent-id"
 	}
 	return ""
 }
+
+const (
+	zeroTraceID  = "00000000000000000000000000000000"
+	zeroParentID = "0000000000000000"
+)
 
 // randRead fills ids and trace contexts from the OS, one read per call.
 var randRead = rand.Read

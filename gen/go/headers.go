@@ -203,45 +203,46 @@ func (h *Headers) Validate() error {
 		}
 		return nil
 	}
-	if err := required(HeaderMessageID, h.MessageID); err != nil {
+	// A header with a format: only non-empty text without control
+	// characters passes the format's check, so the text check runs only to
+	// name the problem of a value the format refuses (missing and control
+	// characters come first, as for the other headers).
+	formatted := func(name, value string, problem func(string) string) error {
+		r := problem(value)
+		if r == "" {
+			return nil
+		}
+		if err := required(name, value); err != nil {
+			return err
+		}
+		return invalidHeader(name, value, r)
+	}
+	if err := formatted(HeaderMessageID, h.MessageID, messageIDProblem); err != nil {
 		return err
 	}
-	if r := messageIDProblem(h.MessageID); r != "" {
-		return invalidHeader(HeaderMessageID, h.MessageID, r)
-	}
-	if err := required(HeaderSchemaFQDN, h.SchemaFQDN); err != nil {
+	if err := formatted(HeaderSchemaFQDN, h.SchemaFQDN, fqdnProblem); err != nil {
 		return err
 	}
-	if r := fqdnProblem(h.SchemaFQDN); r != "" {
-		return invalidHeader(HeaderSchemaFQDN, h.SchemaFQDN, r)
-	}
-	if err := required(HeaderSchemaVersion, h.SchemaVersion); err != nil {
+	if err := formatted(HeaderSchemaVersion, h.SchemaVersion, semverProblem); err != nil {
 		return err
-	}
-	if r := semverProblem(h.SchemaVersion); r != "" {
-		return invalidHeader(HeaderSchemaVersion, h.SchemaVersion, r)
 	}
 	if h.ContentType != ContentType {
 		return invalidHeader(HeaderContentType, h.ContentType, "is not `application/x-protobuf`")
 	}
-	if err := required(HeaderProducedAt, h.ProducedAt); err != nil {
+	if err := formatted(HeaderProducedAt, h.ProducedAt, rfc3339Problem); err != nil {
 		return err
-	}
-	if _, _, r := parseRFC3339UTC(h.ProducedAt); r != "" {
-		return invalidHeader(HeaderProducedAt, h.ProducedAt, r)
 	}
 	for _, f := range [...]struct{ name, value string }{
 		{HeaderProducer, h.Producer},
 		{HeaderSource, h.Source},
 		{HeaderRunID, h.RunID},
-		{HeaderTraceParent, h.TraceParent},
 	} {
 		if err := required(f.name, f.value); err != nil {
 			return err
 		}
 	}
-	if r := traceParentProblem(h.TraceParent); r != "" {
-		return invalidHeader(HeaderTraceParent, h.TraceParent, r)
+	if err := formatted(HeaderTraceParent, h.TraceParent, traceParentProblem); err != nil {
+		return err
 	}
 	if err := required(HeaderPartitionKey, h.PartitionKey); err != nil {
 		return err
@@ -403,11 +404,19 @@ func HeadersFromPairs(pairs []HeaderPair) (Headers, error) {
 		i := headerIndex(name)
 		return values[i], present[i]
 	}
-	opt := func(name string) *string {
-		if v, ok := get(name); ok {
-			return &v
+	// The optional texts share one allocation (a record carries some of
+	// them, rarely none).
+	var texts *[3]string
+	opt := func(slot int, name string) *string {
+		v, ok := get(name)
+		if !ok {
+			return nil
 		}
-		return nil
+		if texts == nil {
+			texts = new([3]string)
+		}
+		texts[slot] = v
+		return &texts[slot]
 	}
 	h := Headers{
 		MessageID:     values[0],
@@ -420,13 +429,14 @@ func HeadersFromPairs(pairs []HeaderPair) (Headers, error) {
 		RunID:         values[7],
 		TraceParent:   values[8],
 		PartitionKey:  values[9],
-		DedupeKey:     opt(HeaderDedupeKey),
-		DLQReason:     opt(HeaderDLQReason),
-		SchemaHash:    opt(HeaderSchemaHash),
+		DedupeKey:     opt(0, HeaderDedupeKey),
+		DLQReason:     opt(1, HeaderDLQReason),
+		SchemaHash:    opt(2, HeaderSchemaHash),
 	}
 	h.ContentEncoding, _ = get(HeaderContentEncoding)
 	if _, ok := get(HeaderRetryCount); ok {
-		h.RetryCount = &retry
+		r := retry
+		h.RetryCount = &r
 	}
 	ref, hasRef := get(HeaderBlobRef)
 	hash, hasHash := get(HeaderBlobHash)

@@ -93,11 +93,16 @@ type Delivery[P proto.Message] struct {
 	// Pointer is set for a pointer record: fetch the blob and call
 	// core.DecodeBlob.
 	Pointer *core.BlobPointer
-	// RawHeaders are the received headers under their envelope names
-	// (other NATS headers under their own), contract order first.
-	RawHeaders []core.HeaderPair
+	// NATSHeaders are the received headers as the client read them.
+	NATSHeaders nats.Header
 	// RawPayload is the received body, untouched (still gzipped if it was).
 	RawPayload []byte
+}
+
+// RawHeaders are the received headers under their envelope names (other
+// NATS headers under their own), contract order first; made when called.
+func (d *Delivery[P]) RawHeaders() []core.HeaderPair {
+	return fromNATS(d.NATSHeaders)
 }
 
 // Handler handles one delivery. nil acks it; a *HandlerError (Retry,
@@ -445,7 +450,11 @@ func (c *Consumer[P]) handle(ctx context.Context, msg jetstream.Msg, h Handler[P
 			c.done = true
 		}
 	}()
-	raw := fromNATS(msg.Headers())
+	received := msg.Headers()
+	// Pairs for decoding only, on the stack (Delivery.RawHeaders and a
+	// dead letter make their own).
+	var buf [len(natsHeaders) + 4]core.HeaderPair
+	raw := appendFromNATS(buf[:0], received)
 	body := msg.Data()
 	payload := c.topic.NewPayload().(P)
 	headers, err := core.DecodeEnvelope(raw, body, payload)
@@ -461,7 +470,7 @@ func (c *Consumer[P]) handle(ctx context.Context, msg jetstream.Msg, h Handler[P
 		// A poison pill: no retry can fix its bytes.
 		stats.DecodeFailures++
 		c.bus.observer.DecodeFailed(c.topic.ID, core.KindOf(err))
-		return c.deadLetter(ctx, msg, raw, body, core.DLQReason(err), stats)
+		return c.deadLetter(ctx, msg, body, core.DLQReason(err), stats)
 	}
 	// The latency needs produced_at parsed and the clock read: skipped
 	// when nobody observes it.
@@ -475,9 +484,9 @@ func (c *Consumer[P]) handle(ctx context.Context, msg jetstream.Msg, h Handler[P
 		// Already past the bound: an earlier DLQ publish failed, or the
 		// process died mid-handler. Do not run the handler again.
 		reason := fmt.Sprintf("max_deliveries: delivered %d times, the bound is %d", delivered, c.maxDeliveries)
-		return c.deadLetter(ctx, msg, raw, body, reason, stats)
+		return c.deadLetter(ctx, msg, body, reason, stats)
 	}
-	d := &Delivery[P]{DeliveryInfo: info, Headers: headers, Payload: payload, Pointer: pointer, RawHeaders: raw, RawPayload: body}
+	d := &Delivery[P]{DeliveryInfo: info, Headers: headers, Payload: payload, Pointer: pointer, NATSHeaders: received, RawPayload: body}
 	herr := h(ctx, d)
 	if herr == nil {
 		if err := msg.Ack(); err != nil {
@@ -493,9 +502,9 @@ func (c *Consumer[P]) handle(ctx context.Context, msg jetstream.Msg, h Handler[P
 	}
 	switch {
 	case he.Permanent:
-		return c.deadLetter(ctx, msg, raw, body, he.Kind+": "+he.Message, stats)
+		return c.deadLetter(ctx, msg, body, he.Kind+": "+he.Message, stats)
 	case delivered >= c.maxDeliveries:
-		return c.deadLetter(ctx, msg, raw, body, "max_deliveries: "+he.Kind+": "+he.Message, stats)
+		return c.deadLetter(ctx, msg, body, "max_deliveries: "+he.Kind+": "+he.Message, stats)
 	}
 	c.bus.observer.Retried(c.topic.ID, he.Kind)
 	if err := c.nak(msg, info.RetryCount); err != nil {
@@ -525,8 +534,8 @@ func (c *Consumer[P]) nak(msg jetstream.Msg, retryCount uint32) error {
 // deadLetter publishes the record with its received headers plus
 // dlq_reason to the DLQ, awaits the ack, then terminates it. If the DLQ
 // publish fails, the record is nak'ed and comes back: never acked unstored.
-func (c *Consumer[P]) deadLetter(ctx context.Context, msg jetstream.Msg, raw []core.HeaderPair, body []byte, reason string, stats *RunStats) error {
-	letter, err := deadLetterFunc(c.bus.env, c.topic.Domain, forDeadLetter(raw), body, reason)
+func (c *Consumer[P]) deadLetter(ctx context.Context, msg jetstream.Msg, body []byte, reason string, stats *RunStats) error {
+	letter, err := deadLetterFunc(c.bus.env, c.topic.Domain, forDeadLetter(fromNATS(msg.Headers())), body, reason)
 	if err != nil {
 		return envelopeError(err)
 	}

@@ -4,6 +4,7 @@ package natsbus
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -86,22 +87,34 @@ func headerProblem(name, value string) string {
 // runtime's). A name sent twice yields two pairs, which header parsing
 // rejects as duplicate_header.
 func fromNATS(h nats.Header) []core.HeaderPair {
-	n := 0
-	for _, values := range h {
-		n += len(values)
-	}
-	pairs := make([]core.HeaderPair, 0, n)
-	// One pass over the received names, one index lookup each (not one map
-	// lookup per contract name), then the contract names in contract order.
+	return appendFromNATS(nil, h)
+}
+
+// appendFromNATS is fromNATS appending to dst: the consumer decodes from a
+// buffer on its stack.
+func appendFromNATS(dst []core.HeaderPair, h nats.Header) []core.HeaderPair {
+	// One lookup per contract name; the map is iterated only when it holds
+	// other names too (a record of this contract carries none), since
+	// iterating a map costs more than the lookups.
 	var slots [len(natsHeaders)][]string
-	var others []string
-	for name, values := range h {
-		if i, ok := natsIndex[name]; ok {
+	n, found := 0, 0
+	for i := range natsHeaders {
+		if values, ok := h[natsHeaders[i].nats]; ok {
 			slots[i] = values
-		} else {
-			others = append(others, name)
+			n += len(values)
+			found++
 		}
 	}
+	var others []string
+	if found < len(h) {
+		for name, values := range h {
+			if _, ok := natsIndex[name]; !ok {
+				others = append(others, name)
+				n += len(values)
+			}
+		}
+	}
+	pairs := slices.Grow(dst, n)
 	for i, values := range slots {
 		for _, v := range sortedValues(values) {
 			pairs = append(pairs, core.HeaderPair{Name: natsHeaders[i].contract, Value: v})

@@ -110,6 +110,28 @@ class DeliveryInfo:
     #: Records after this one still pending for the consumer.
     pending: int
 
+    # A frozen dataclass's own __init__ sets each field through
+    # object.__setattr__; one of these is made per record, so the fields
+    # go into the instance dict directly (same fields, same result).
+    def __init__(
+        self,
+        subject: str,
+        stream_sequence: int,
+        consumer_sequence: int,
+        delivered: int,
+        retry_count: int,
+        published_ns: int,
+        pending: int,
+    ) -> None:
+        fields = self.__dict__
+        fields["subject"] = subject
+        fields["stream_sequence"] = stream_sequence
+        fields["consumer_sequence"] = consumer_sequence
+        fields["delivered"] = delivered
+        fields["retry_count"] = retry_count
+        fields["published_ns"] = published_ns
+        fields["pending"] = pending
+
     @property
     def published(self) -> datetime:
         """When the server stored the record (UTC, microseconds)."""
@@ -133,6 +155,24 @@ class Delivery(Generic[M]):
     raw_payload: bytes
     #: The received NATS headers, as the client read them.
     nats_headers: Mapping[str, str]
+
+    # As DeliveryInfo's: one per record.
+    def __init__(
+        self,
+        headers: Headers,
+        payload: Optional[M],
+        pointer: Optional[BlobPointer],
+        info: DeliveryInfo,
+        raw_payload: bytes,
+        nats_headers: Mapping[str, str],
+    ) -> None:
+        fields = self.__dict__
+        fields["headers"] = headers
+        fields["payload"] = payload
+        fields["pointer"] = pointer
+        fields["info"] = info
+        fields["raw_payload"] = raw_payload
+        fields["nats_headers"] = nats_headers
 
     @property
     def raw_headers(self) -> List[Tuple[str, str]]:

@@ -424,20 +424,63 @@ func (c *Consumer[P]) nextIn(wait context.Context) (jetstream.Msg, error) {
 	return nil, nil
 }
 
-func (c *Consumer[P]) handle(ctx context.Context, msg jetstream.Msg, h Handler[P], stats *RunStats) error {
-	md, err := msg.Metadata()
-	if err != nil {
-		return newError(KindConsume, "not a JetStream delivery", err)
+// ackFields is what a JetStream ack reply subject says of a delivery.
+type ackFields struct {
+	delivered, streamSeq, consumerSeq, published, pending uint64
+}
+
+// ackMetadata reads a JetStream ack reply subject as jetstream's
+// Msg.Metadata does, without its allocation per record:
+// `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer
+// seq>.<time>.<pending>`, or with `<domain>.<account hash>` after `ACK` and
+// possibly more tokens after the pending count (11 tokens or more).
+func ackMetadata(reply string) (ackFields, bool) {
+	rest, ok := strings.CutPrefix(reply, "$JS.ACK.")
+	if !ok {
+		return ackFields{}, false
 	}
-	delivered := max(md.NumDelivered, 1)
+	skip := 0
+	switch n := strings.Count(rest, ".") + 1; {
+	case n == 7:
+		skip = 2
+	case n >= 9:
+		skip = 4
+	default:
+		return ackFields{}, false
+	}
+	for range skip {
+		_, rest, _ = strings.Cut(rest, ".")
+	}
+	var nums [5]uint64
+	for i := range nums {
+		var tok string
+		tok, rest, _ = strings.Cut(rest, ".")
+		// As the library's parser: digits only, anything else reads as 0.
+		for j := 0; j < len(tok); j++ {
+			if tok[j] < '0' || tok[j] > '9' {
+				nums[i] = 0
+				break
+			}
+			nums[i] = nums[i]*10 + uint64(tok[j]-'0')
+		}
+	}
+	return ackFields{delivered: nums[0], streamSeq: nums[1], consumerSeq: nums[2], published: nums[3], pending: nums[4]}, true
+}
+
+func (c *Consumer[P]) handle(ctx context.Context, msg jetstream.Msg, h Handler[P], stats *RunStats) error {
+	md, ok := ackMetadata(msg.Reply())
+	if !ok {
+		return newError(KindConsume, "not a JetStream delivery", jetstream.ErrNotJSMessage)
+	}
+	delivered := max(md.delivered, 1)
 	info := DeliveryInfo{
 		Subject:          msg.Subject(),
-		StreamSequence:   md.Sequence.Stream,
-		ConsumerSequence: md.Sequence.Consumer,
+		StreamSequence:   md.streamSeq,
+		ConsumerSequence: md.consumerSeq,
 		Delivered:        delivered,
 		RetryCount:       uint32(min(delivered-1, 1<<32-1)),
-		Published:        md.Timestamp,
-		Pending:          md.NumPending,
+		Published:        time.Unix(0, int64(md.published)),
+		Pending:          md.pending,
 	}
 	if !c.until.IsZero() && !info.Published.Before(c.until) {
 		c.done = true

@@ -458,3 +458,68 @@ func TestPrometheusTextShowsTheCounters(t *testing.T) {
 		}
 	}
 }
+
+// The consumer reads each delivery's place in the stream from the ack reply
+// subject itself (ackMetadata); the library's Msg.Metadata, read by a raw
+// consumer of the same records, must say the same, and Delivery.RawHeaders
+// must be the received headers under envelope names.
+func TestDeliveryInfoIsWhatTheLibraryReadsFromTheReplySubject(t *testing.T) {
+	b, _ := connect(t)
+	p := publisher(t, b)
+	for _, symbol := range []string{"INFO1", "INFO2", "INFO3"} {
+		if _, err := p.Publish(context.Background(), bars(symbol)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var typed []natsbus.DeliveryInfo
+	var rawHeaders [][]bus.HeaderPair
+	drain(t, consumer(t, b, "go-info", natsbus.ConsumerOptions{}), func(_ context.Context, d *natsbus.Delivery[*barsv1.BarBatch]) error {
+		typed = append(typed, d.DeliveryInfo)
+		rawHeaders = append(rawHeaders, d.RawHeaders())
+		return nil
+	}, time.Second)
+	ctx := context.Background()
+	s, err := b.JetStream().Stream(ctx, "AMPY_DEV_BARS_V1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "go-info-raw", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := c.Fetch(3, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for msg := range batch.Messages() {
+		md, err := msg.Metadata()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := natsbus.DeliveryInfo{
+			Subject: msg.Subject(), StreamSequence: md.Sequence.Stream, ConsumerSequence: md.Sequence.Consumer,
+			Delivered: md.NumDelivered, RetryCount: 0, Published: md.Timestamp, Pending: md.NumPending,
+		}
+		if i >= len(typed) || !typed[i].Published.Equal(want.Published) {
+			t.Fatalf("delivery %d: typed %+v, library %+v", i, typed, want)
+		}
+		typed[i].Published = want.Published
+		if typed[i] != want {
+			t.Errorf("delivery %d: typed %+v, library %+v", i, typed[i], want)
+		}
+		for _, pair := range rawHeaders[i] {
+			name, _ := natsbus.NATSHeader(pair.Name)
+			if got := msg.Headers().Get(name); got != pair.Value {
+				t.Errorf("delivery %d: raw header %s = %q, the message has %q", i, pair.Name, pair.Value, got)
+			}
+		}
+		if len(rawHeaders[i]) != len(msg.Headers()) {
+			t.Errorf("delivery %d: %d raw headers for %d NATS headers", i, len(rawHeaders[i]), len(msg.Headers()))
+		}
+		i++
+	}
+	if i != 3 || len(typed) != 3 {
+		t.Fatalf("read %d raw and %d typed deliveries, want 3", i, len(typed))
+	}
+}

@@ -225,7 +225,7 @@ func sha256Problem(s string) string {
 	h, ok := strings.CutPrefix(s, "sha256:")
 	ok = ok && len(h) == 64
 	for i := 0; ok && i < len(h); i++ {
-		ok = h[i] >= '0' && h[i] <= '9' || h[i] >= 'a' && h[i] <= 'f'
+		ok = isLowerHex(h[i])
 	}
 	if !ok {
 		return "is not `sha256:` followed by 64 lowercase hex digits"
@@ -254,7 +254,16 @@ func parseDecimal(s string, bits int) (uint64, string) {
 
 const lowerHexReason = "has a character that is not a lowercase hex digit"
 
-func isLowerHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+// isLowerHex is a table lookup: random ids mix digits and letters, which
+// the two range tests mispredict about every other character.
+func isLowerHex(c byte) bool { return lowerHexDigit[c] }
+
+var lowerHexDigit = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
 
 // messageIDProblem accepts only the canonical lowercase hyphenated form of
 // a version 7 UUID with the RFC 9562 variant: consumers in every language

@@ -502,7 +502,7 @@ func (c *Consumer[P]) handle(ctx context.Context, msg jetstream.Msg, h Handler[P
 	payload := c.topic.NewPayload().(P)
 	headers, err := core.DecodeEnvelope(raw, body, payload)
 	var pointer *core.BlobPointer
-	if core.KindOf(err) == "blob_pointer" {
+	if err != nil && core.KindOf(err) == "blob_pointer" {
 		if headers, err = core.DecodeHeaders(raw, payload); err == nil {
 			pointer = headers.Blob
 			var zero P

@@ -132,7 +132,12 @@ pub(crate) fn fqdn(s: &str) -> Result<(), &'static str> {
 /// `sha256:` and 64 lowercase hex digits, the form of schema and blob hashes.
 pub(crate) fn sha256_ref(s: &str) -> Result<(), &'static str> {
     match s.strip_prefix("sha256:") {
-        Some(h) if h.len() == 64 && h.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) => Ok(()),
+        Some(h)
+            if h.len() == 64
+                && h.bytes().all(|c| super::ids::LOWER_HEX_VALUE[usize::from(c)] != super::ids::NOT_HEX) =>
+        {
+            Ok(())
+        }
         _ => Err("is not `sha256:` followed by 64 lowercase hex digits"),
     }
 }

@@ -297,12 +297,25 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 fn lower_hex(c: u8) -> Result<u8, &'static str> {
-    match c {
-        b'0'..=b'9' => Ok(c - b'0'),
-        b'a'..=b'f' => Ok(c - b'a' + 10),
-        _ => Err("has a character that is not a lowercase hex digit (ids are written in lowercase)"),
+    match LOWER_HEX_VALUE[usize::from(c)] {
+        NOT_HEX => Err("has a character that is not a lowercase hex digit (ids are written in lowercase)"),
+        v => Ok(v),
     }
 }
+
+/// The value of each lowercase hex digit, [`NOT_HEX`] for every other byte.
+/// A lookup, not two range tests: random ids mix digits and letters, which
+/// the tests' branches mispredict about every other character.
+pub(crate) const LOWER_HEX_VALUE: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 16 {
+        t[HEX[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+pub(crate) const NOT_HEX: u8 = 0xFF;
 
 fn parse_hex<const N: usize>(s: &[u8]) -> Result<[u8; N], &'static str> {
     let mut out = [0u8; N];

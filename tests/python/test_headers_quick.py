@@ -7,6 +7,7 @@ headers warm (the quick path runs) and cold (only the full parse runs).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -218,3 +219,35 @@ def test_the_cache_of_valid_shared_headers_is_bounded() -> None:
     for i in range(3 * limit):
         assert isinstance(Headers.from_pairs(_mutated(base, "producer", f"p{i}")), Headers)
         assert len(headers_mod._valid_shared) <= limit  # pyright: ignore[reportPrivateUsage]
+
+
+def _validate_outcome(h: Headers) -> Optional[Tuple[str, str, str]]:
+    try:
+        h.validate()
+    except BusError as e:
+        return (type(e).__name__, e.kind, str(e))
+    return None
+
+
+FIELDS = {f.name for f in dataclasses.fields(Headers)}
+REQUIRED_FIELDS = set(headers_mod.REQUIRED)
+EDITS = [
+    (name, value)
+    for name, value in MUTATIONS
+    if name in FIELDS
+    and not (value is None and name in REQUIRED_FIELDS)
+    and (name != "retry_count" or value is None or value.lstrip("-").isdigit())
+]
+
+
+@pytest.mark.parametrize(("name", "value"), EDITS, ids=[f"{n}={v!r}" for n, v in EDITS])
+def test_validate_after_an_edit_is_the_same_warm_and_cold(name: str, value: Optional[str]) -> None:
+    # What a producer does: build (validated) and encode (validated again),
+    # possibly with a field edited in between.
+    base = _warm()
+    built = Headers.from_pairs(base)
+    field: Any = int(value) if name == "retry_count" and value is not None else value
+    edited = dataclasses.replace(built, **{name: field})
+    warm = _validate_outcome(edited)
+    headers_mod._valid_shared.clear()  # pyright: ignore[reportPrivateUsage]
+    assert _validate_outcome(edited) == warm, f"{name}={value!r}"

@@ -484,7 +484,37 @@ class Headers:
         Parsing runs this too, so headers from :meth:`from_pairs` are always
         valid; call it after editing fields by hand.
         """
+        # Producers validate every record they build and encode: the shared
+        # headers of an accepted record, and the per-record ones by the fast
+        # patterns, as Headers._quick; anything else takes the full checks.
+        if self.blob is None:
+            retry = None if self.retry_count is None else str(self.retry_count)
+            key = (
+                self.schema_fqdn,
+                self.schema_version,
+                self.producer,
+                self.source,
+                self.run_id,
+                self.content_type,
+                self.content_encoding,
+                retry,
+                self.dlq_reason,
+                self.schema_hash,
+                None,
+                None,
+                None,
+            )
+            if key in _valid_shared and _per_record_ok(
+                self.message_id,
+                self.produced_at,
+                self.traceparent,
+                self.partition_key,
+                self.dedupe_key,
+            ):
+                return
         self._validate(True)
+        if self.blob is None:
+            _remember(self)
 
     def _validate(self, ids: bool) -> None:
         """:meth:`validate`; ``ids=False`` skips ``message_id`` and
@@ -680,17 +710,10 @@ class Headers:
         message_id, produced_at, traceparent, partition_key, dedupe_key = values[:5]
         if (
             message_id is None
-            or _UUID7.match(message_id) is None
-            or traceparent is None
-            or _TRACEPARENT.match(traceparent) is None
-            or traceparent[3:35] == _ZERO_TRACE_ID
-            or traceparent[36:52] == _ZERO_PARENT_ID
             or produced_at is None
-            or _RFC3339_UTC.match(produced_at) is None
-            or not _second_in_range(produced_at[:19])
-            or not partition_key
-            or _CONTROL.search(partition_key) is not None
-            or (dedupe_key is not None and (not dedupe_key or _CONTROL.search(dedupe_key)))
+            or traceparent is None
+            or partition_key is None
+            or not _per_record_ok(message_id, produced_at, traceparent, partition_key, dedupe_key)
         ):
             return None
         fqdn, version, producer, source, run_id, content_type, encoding, retry, dlq, hash_ = shared
@@ -750,6 +773,29 @@ _Shared = Tuple[
 # sends few combinations and a hostile one must not grow it.
 _valid_shared: Dict[Tuple[Optional[str], ...], _Shared] = {}
 _VALID_SHARED_MAX = 256
+
+
+def _per_record_ok(
+    message_id: str,
+    produced_at: str,
+    traceparent: str,
+    partition_key: str,
+    dedupe_key: Optional[str],
+) -> bool:
+    """Whether the headers that change per record pass their checks, by the
+    fast patterns the full checks start with (``False`` may still be valid:
+    the full checks decide)."""
+    return not (
+        _UUID7.match(message_id) is None
+        or _TRACEPARENT.match(traceparent) is None
+        or traceparent[3:35] == _ZERO_TRACE_ID
+        or traceparent[36:52] == _ZERO_PARENT_ID
+        or _RFC3339_UTC.match(produced_at) is None
+        or not _second_in_range(produced_at[:19])
+        or not partition_key
+        or _CONTROL.search(partition_key) is not None
+        or (dedupe_key is not None and (not dedupe_key or _CONTROL.search(dedupe_key)))
+    )
 
 
 def _remember(h: Headers) -> None:

@@ -487,31 +487,18 @@ class Headers:
         # Producers validate every record they build and encode: the shared
         # headers of an accepted record, and the per-record ones by the fast
         # patterns, as Headers._quick; anything else takes the full checks.
-        if self.blob is None:
-            retry = None if self.retry_count is None else str(self.retry_count)
-            key = (
-                self.schema_fqdn,
-                self.schema_version,
-                self.producer,
-                self.source,
-                self.run_id,
-                self.content_type,
-                self.content_encoding,
-                retry,
-                self.dlq_reason,
-                self.schema_hash,
-                None,
-                None,
-                None,
-            )
-            if key in _valid_shared and _per_record_ok(
+        if (
+            self.blob is None
+            and _shared_key(self) in _valid_shared
+            and _per_record_ok(
                 self.message_id,
                 self.produced_at,
                 self.traceparent,
                 self.partition_key,
                 self.dedupe_key,
-            ):
-                return
+            )
+        ):
+            return
         self._validate(True)
         if self.blob is None:
             _remember(self)
@@ -798,13 +785,11 @@ def _per_record_ok(
     )
 
 
-def _remember(h: Headers) -> None:
-    """Records the shared headers of ``h``, which passed every check and has
-    no blob pointer, for :meth:`Headers._quick`."""
-    if len(_valid_shared) >= _VALID_SHARED_MAX:
-        _valid_shared.clear()
+def _shared_key(h: Headers) -> Tuple[Optional[str], ...]:
+    """The shared headers of ``h`` (no blob pointer) as received, in
+    ``KNOWN_ORDER[5:]``: its key in ``_valid_shared``."""
     retry = None if h.retry_count is None else str(h.retry_count)
-    key = (
+    return (
         h.schema_fqdn,
         h.schema_version,
         h.producer,
@@ -819,7 +804,14 @@ def _remember(h: Headers) -> None:
         None,
         None,
     )
-    _valid_shared[key] = (
+
+
+def _remember(h: Headers) -> None:
+    """Records the shared headers of ``h``, which passed every check and has
+    no blob pointer, for :meth:`Headers._quick`."""
+    if len(_valid_shared) >= _VALID_SHARED_MAX:
+        _valid_shared.clear()
+    _valid_shared[_shared_key(h)] = (
         h.schema_fqdn,
         h.schema_version,
         h.producer,

@@ -168,6 +168,9 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "Topic",
     "WireLen",
     // unexported
+    "ackFields",
+    "ackMetadata",
+    "appendFromNATS",
     "bytesText",
     "counterKey",
     "deadLetterFunc",

@@ -35,6 +35,7 @@ from ..headers import BlobPointer, Headers
 from ..routing import Topic
 from .client import received_headers
 from .errors import KafkaError
+from .metrics import Observer
 from .partition import key_subtopic
 from .publish import produced_ms
 from .wire import RawHeaders, decode_pairs
@@ -74,6 +75,28 @@ class DeliveryInfo:
     #: Handler attempts before this one in this process (attempt - 1).
     retry_count: int
 
+    # A frozen dataclass's own __init__ sets each field through
+    # object.__setattr__; one of these is made per record, so the fields
+    # go into the instance dict directly (same fields, same result).
+    def __init__(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        timestamp_ms: int,
+        key: str,
+        subject: str,
+        retry_count: int,
+    ) -> None:
+        fields = self.__dict__
+        fields["topic"] = topic
+        fields["partition"] = partition
+        fields["offset"] = offset
+        fields["timestamp_ms"] = timestamp_ms
+        fields["key"] = key
+        fields["subject"] = subject
+        fields["retry_count"] = retry_count
+
 
 @dataclasses.dataclass(frozen=True)
 class Delivery(Generic[M]):
@@ -92,6 +115,24 @@ class Delivery(Generic[M]):
     raw_headers: List[Tuple[str, str]]
     #: The received value, untouched (still gzipped if it was).
     raw_payload: bytes
+
+    # As DeliveryInfo's: one per record.
+    def __init__(
+        self,
+        headers: Headers,
+        payload: Optional[M],
+        pointer: Optional[BlobPointer],
+        info: DeliveryInfo,
+        raw_headers: List[Tuple[str, str]],
+        raw_payload: bytes,
+    ) -> None:
+        fields = self.__dict__
+        fields["headers"] = headers
+        fields["payload"] = payload
+        fields["pointer"] = pointer
+        fields["info"] = info
+        fields["raw_headers"] = raw_headers
+        fields["raw_payload"] = raw_payload
 
     @property
     def retry_count(self) -> int:
@@ -198,6 +239,9 @@ class Rules(Generic[M]):
             else [ms / 1000 for ms in tier.nak_backoff_ms]
         )
         self.pattern = _subtopic_pattern(bus, topic, self.kafka_topic)
+        # An observer that keeps the base class's no-op delivery_latency is
+        # not worth a clock read per record.
+        self.timed = type(bus.observer).delivery_latency is not Observer.delivery_latency
         # Verdicts by subtopic: a topic's records repeat a few subtopics.
         # Bounded: cleared when it grows past 1,024.
         self._ours: Dict[str, bool] = {}
@@ -264,8 +308,9 @@ class Rules(Generic[M]):
             self.bus.observer.decode_failed(topic.id, e.kind)
             await fail(dlq_reason(e))
             return
-        latency = time.time() * 1e3 - produced_ms(headers.produced_at)
-        self.bus.observer.delivery_latency(topic.id, max(latency, 0.0))
+        if self.timed:
+            latency = time.time() * 1e3 - produced_ms(headers.produced_at)
+            self.bus.observer.delivery_latency(topic.id, max(latency, 0.0))
         subject = self.kafka_topic + "." + key.split(" ", 1)[0]
         attempt = 0
         while True:

@@ -366,6 +366,20 @@ class Envelope(Generic[M]):
         return Envelope(topic, parsed, _decode_payload(topic.message_type, parsed, payload))
 
     @staticmethod
+    def decode_or_pointer(
+        topic: Topic[P], parsed: Headers, payload: bytes
+    ) -> Tuple[Optional[P], Optional[BlobPointer]]:
+        """What a consumer hands on for a received record whose headers are
+        parsed: the payload (:meth:`decode_parsed`), or a pointer record's
+        :class:`BlobPointer` after the same schema check, so the headers are
+        parsed once either way. Raises what :meth:`decode_parsed` raises,
+        except ``blob_pointer``."""
+        if parsed.blob is None:
+            return Envelope.decode_parsed(topic, parsed, payload).payload, None
+        topic.verify(parsed)
+        return None, parsed.blob
+
+    @staticmethod
     def decode_record(topic: Topic[P], record: Record) -> Envelope[P]:
         """:meth:`decode` for a :class:`Record`."""
         return Envelope.decode(topic, record.headers, record.payload)

@@ -30,7 +30,7 @@ import confluent_kafka
 from google.protobuf.message import Message
 
 from ..envelope import Envelope, dlq_reason
-from ..errors import BusError, EnvelopeError
+from ..errors import BusError
 from ..headers import BlobPointer, Headers
 from ..routing import Topic
 from .client import received_headers
@@ -290,18 +290,10 @@ class Rules(Generic[M]):
             stats.dead_lettered += 1
             self.bus.observer.dead_lettered(topic.id, reason.split(":", 1)[0])
 
-        payload: Optional[M] = None
-        pointer: Optional[BlobPointer] = None
         try:
             pairs = decode_pairs(raw)
-            try:
-                envelope = Envelope.decode(topic, pairs, value)
-                headers, payload = envelope.headers, envelope.payload
-            except EnvelopeError as e:
-                if e.kind != "blob_pointer":
-                    raise
-                headers = Envelope.decode_headers(topic, pairs)
-                pointer = headers.blob
+            headers = Headers.from_pairs(pairs)
+            payload, pointer = Envelope.decode_or_pointer(topic, headers, value)
         except BusError as e:
             # A poison pill: no retry can fix its bytes.
             stats.decode_failures += 1

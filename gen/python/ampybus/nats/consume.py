@@ -35,7 +35,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy
 from nats.js.client import JetStreamContext
 
 from ..envelope import Envelope, dead_letter_headers, dlq_reason
-from ..errors import BusError, EnvelopeError
+from ..errors import BusError
 from ..headers import BlobPointer, Headers
 from ..routing import Topic
 from .errors import NatsError
@@ -468,11 +468,12 @@ class Consumer(Generic[M]):
         """Runs the handler on every record until ``stop`` is set (the record in
         hand is finished) or a replay window ends."""
         stats = RunStats()
-        pending = self._pending
         while stop is None or not stop.is_set():
             # A record of the batch in hand without a coroutine of its own.
-            msg = pending.pop() if pending and not self._done else await self._next(5.0, stop)
-            pending = self._pending
+            if self._pending and not self._done:
+                msg: Optional[Msg] = self._pending.pop()
+            else:
+                msg = await self._next(5.0, stop)
             if msg is not None:
                 if await self._handle(msg, handler, stats) == _WINDOW_END:
                     break
@@ -562,21 +563,11 @@ class Consumer(Generic[M]):
         nats_headers = msg.headers or {}
         raw_payload = msg.data
         topic = self._topic
-        payload: Optional[M] = None
-        pointer: Optional[BlobPointer] = None
         try:
-            try:
-                quick = quick_headers(nats_headers)
-                if quick is not None:
-                    envelope = Envelope.decode_parsed(topic, quick, raw_payload)
-                else:
-                    envelope = Envelope.decode(topic, from_nats(nats_headers), raw_payload)
-                headers, payload = envelope.headers, envelope.payload
-            except EnvelopeError as e:
-                if e.kind != "blob_pointer":
-                    raise
-                headers = Envelope.decode_headers(topic, from_nats(nats_headers))
-                pointer = headers.blob
+            headers = quick_headers(nats_headers)
+            if headers is None:
+                headers = Headers.from_pairs(from_nats(nats_headers))
+            payload, pointer = Envelope.decode_or_pointer(topic, headers, raw_payload)
         except BusError as e:
             # A poison pill: no retry can fix its bytes.
             stats.decode_failures += 1

@@ -45,7 +45,21 @@ impl Engine {
 
     /// Renders template `name` with `view`.
     pub fn render<T: Serialize>(&self, name: &str, view: &T) -> Result<String, Diagnostic> {
-        self.hb.render(name, view).map_err(|e| internal(format!("template `{name}` failed to render: {e}")))
+        self.render_context(name, &Engine::context(view)?)
+    }
+
+    /// `view` converted to handlebars' value tree once, for several
+    /// templates that print the same view: the conversion of a large
+    /// registry's topic view costs as much as a template's rendering.
+    pub fn context<T: Serialize>(view: &T) -> Result<handlebars::Context, Diagnostic> {
+        handlebars::Context::wraps(view).map_err(|e| internal(format!("a template view does not serialize: {e}")))
+    }
+
+    /// Renders template `name` with a view from [`Engine::context`].
+    pub fn render_context(&self, name: &str, context: &handlebars::Context) -> Result<String, Diagnostic> {
+        self.hb
+            .render_with_context(name, context)
+            .map_err(|e| internal(format!("template `{name}` failed to render: {e}")))
     }
 }
 

@@ -116,8 +116,9 @@ pub fn generate(
     let lag_metric = format!("({}, {}, ({})),", py_str(name), py_str(kind), labels.join(", "));
     let header_names = model.headers.iter().map(|h| format!("{},", py_str(&h.contract))).collect();
     let view = KafkaView { base: layout_view(model, header, package), topics, lag_metric, header_names };
+    let view = Engine::context(&view)?;
     for (file, template) in FILES {
-        files.insert(format!("{dir}/kafka/{file}"), engine.render(template, &view)?);
+        files.insert(format!("{dir}/kafka/{file}"), engine.render_context(template, &view)?);
     }
     Ok(())
 }

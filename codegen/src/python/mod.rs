@@ -258,8 +258,9 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
     let mut files = Files::new();
     let mut diags = Diagnostics::new();
     let common = Common { header: &header, package: &package };
+    let common_context = Engine::context(&common)?;
     for (file, template) in RUNTIME {
-        files.insert(format!("{dir}/{file}"), engine.render(template, &common)?);
+        files.insert(format!("{dir}/{file}"), engine.render_context(template, &common_context)?);
     }
     files.insert(format!("{dir}/py.typed"), String::new());
     // The distribution, at the root of the output: `pip install OUT`.
@@ -419,9 +420,10 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         export_names: exports,
         uses_typing: typing.join(", "),
     };
-    files.insert(format!("{dir}/topics.py"), engine.render("topics", &module)?);
-    files.insert(format!("{dir}/schema.py"), engine.render("schema", &module)?);
-    files.insert(format!("{dir}/__init__.py"), engine.render("init", &module)?);
+    let module = Engine::context(&module)?;
+    files.insert(format!("{dir}/topics.py"), engine.render_context("topics", &module)?);
+    files.insert(format!("{dir}/schema.py"), engine.render_context("schema", &module)?);
+    files.insert(format!("{dir}/__init__.py"), engine.render_context("init", &module)?);
     Ok(files)
 }
 

@@ -99,8 +99,9 @@ pub fn generate(
         return Ok(());
     }
     let view = layout_view(model, header, package);
+    let view = Engine::context(&view)?;
     for (file, template) in FILES {
-        files.insert(format!("{dir}/nats/{file}"), engine.render(template, &view)?);
+        files.insert(format!("{dir}/nats/{file}"), engine.render_context(template, &view)?);
     }
     Ok(())
 }

@@ -40,11 +40,24 @@ def cases() -> List[Tuple[str, Callable[[], object]]]:
     )
     b, n, f = ampybus.BARS_V1_BARS, ampybus.NEWS_V1_RAW, ampybus.FUNDAMENTALS_V1_SNAPSHOTS
     env = ampybus.Env.PROD
+    env_text, mic, symbol = "prod", "XNAS", "AAPL"
+
+    # What a service would write by hand, with no check at all (issue 15's
+    # yardstick: the generated functions, which check, against these).
+    def hand_key(p: bars_pb2.BarBatch) -> str:
+        s = p.bars[0].security
+        return f"{s.mic}.{s.symbol}"
+
+    def hand_subject(env: str, mic: str, symbol: str) -> str:
+        return f"ampy.{env}.bars.v1.{mic}.{symbol}"
+
     return [
+        ("hand-written f-string key (1 bar)", lambda: hand_key(one)),
         ("bars.v1 partition_key (1 bar)", lambda: b.partition_key(one)),
         ("bars.v1 partition_key (100 bars)", lambda: b.partition_key(hundred)),
         ("bars.v1 route (1 bar)", lambda: b.route(one, env)),
-        ("bars.v1 subject(env, mic, symbol)", lambda: b.subject(env, "XNAS", "AAPL")),
+        ("hand-written f-string subject", lambda: hand_subject(env_text, mic, symbol)),
+        ("bars.v1 subject(env, mic, symbol)", lambda: b.subject(env, mic, symbol)),
         ("news.v1.raw route (+ dedupe_key)", lambda: n.route(news, env)),
         ("fundamentals.v1 partition_key (Timestamp)", lambda: f.partition_key(snap)),
         ("token_problem('AAPL')", lambda: ampybus.text.token_problem("AAPL")),

@@ -22,6 +22,6 @@ def test_bench_runs_every_case() -> None:
         timeout=120,
     ).stdout
     lines = [line for line in out.splitlines() if line.endswith("µs/op")]
-    assert len(lines) == 10, out
+    assert len(lines) == 12, out
     for line in lines:
         assert float(line.split()[-2]) > 0, line

@@ -91,30 +91,50 @@ pub struct KeyFunction {
     /// `True` when the path has a `[*]` (agreement across elements).
     fans_out: &'static str,
     writer: String,
-    /// A string key read without a fan-out or a field default: any
-    /// non-empty value passes every check, so it is returned before the
-    /// accumulator is built (the common case costs one attribute chain).
-    fast: Option<String>,
+    /// Statements that return a string key early when no check can refuse
+    /// it (see [`fast_path`]); empty when the key has no such path.
+    fast: Vec<String>,
     /// The walk of the path, as indented statements.
     body: Vec<String>,
 }
 
-/// The attribute chain of a path whose non-empty value needs no check.
-fn fast_path(path: &ResolvedPath) -> Option<String> {
+/// Statements returning a string key's value before the accumulator is
+/// built, for the case no check can refuse: every `[*]` list holds exactly
+/// one element (nothing to disagree with), every `[0]` list is non-empty,
+/// and the value read through the chain is not empty. An unset message or
+/// field reads as its default, so only the empty default (proto3, or proto2
+/// without `default =`) qualifies. Anything else falls through to the full
+/// walk, which reports the first problem in the documented order. A
+/// one-element batch, the common case, then costs one attribute chain.
+fn fast_path(path: &ResolvedPath) -> Vec<String> {
     if path.leaf != Leaf::String {
-        return None;
+        return Vec::new();
     }
+    let mut lines = Vec::new();
     let mut expr = "p".to_owned();
-    for s in &path.steps {
-        let plain = matches!(s.index, Index::None) && !s.field.is_list() && !s.field.is_map();
-        // An unset field reads as its default: only the empty default
-        // (proto3, or proto2 without `default =`) falls through to the checks.
-        if !plain || s.field.field_descriptor_proto().default_value.is_some() {
-            return None;
+    let mut level = 1;
+    for (i, s) in path.steps.iter().enumerate() {
+        if s.field.is_map() || s.field.field_descriptor_proto().default_value.is_some() {
+            return Vec::new();
         }
-        expr = attr(&expr, s.field.name());
+        let access = attr(&expr, s.field.name());
+        match s.index {
+            Index::None if !s.field.is_list() => expr = access,
+            Index::All | Index::First if s.field.is_list() => {
+                let seq = format!("f{i}");
+                line(&mut lines, level, &format!("{seq} = {access}"));
+                let one = if matches!(s.index, Index::All) { format!("len({seq}) == 1") } else { seq.clone() };
+                line(&mut lines, level, &format!("if {one}:"));
+                level += 1;
+                expr = format!("{seq}[0]");
+            }
+            _ => return Vec::new(),
+        }
     }
-    Some(expr)
+    line(&mut lines, level, &format!("v: str = {expr}"));
+    line(&mut lines, level, "if v:");
+    line(&mut lines, level + 1, "return v");
+    lines
 }
 
 /// The function evaluating key `field` (or `dedupe`) at `path`.

@@ -77,6 +77,11 @@ NAMESPACE = "ampy"
 
 def _bars_v1_bars_key_mic(p: _bars_pb2.BarBatch) -> str:
     """Key field `mic`: `bars[*].security.mic`, written."""
+    f0 = p.bars
+    if len(f0) == 1:
+        v: str = f0[0].security.mic
+        if v:
+            return v
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "bars[*].security.mic",
@@ -97,6 +102,11 @@ def _bars_v1_bars_key_mic(p: _bars_pb2.BarBatch) -> str:
 
 def _bars_v1_bars_key_symbol(p: _bars_pb2.BarBatch) -> str:
     """Key field `symbol`: `bars[*].security.symbol`, written."""
+    f0 = p.bars
+    if len(f0) == 1:
+        v: str = f0[0].security.symbol
+        if v:
+            return v
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "bars[*].security.symbol",
@@ -117,6 +127,11 @@ def _bars_v1_bars_key_symbol(p: _bars_pb2.BarBatch) -> str:
 
 def _ticks_v1_trade_key_symbol(p: _ticks_pb2.TradeBatch) -> str:
     """Key field `symbol`: `trades[*].security.symbol`, written."""
+    f0 = p.trades
+    if len(f0) == 1:
+        v: str = f0[0].security.symbol
+        if v:
+            return v
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "trades[*].security.symbol",
@@ -137,6 +152,11 @@ def _ticks_v1_trade_key_symbol(p: _ticks_pb2.TradeBatch) -> str:
 
 def _ticks_v1_trade_key_mic(p: _ticks_pb2.TradeBatch) -> str:
     """Key field `mic`: `trades[*].security.mic`, written."""
+    f0 = p.trades
+    if len(f0) == 1:
+        v: str = f0[0].security.mic
+        if v:
+            return v
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "trades[*].security.mic",
@@ -157,6 +177,11 @@ def _ticks_v1_trade_key_mic(p: _ticks_pb2.TradeBatch) -> str:
 
 def _ticks_v1_quote_key_symbol(p: _ticks_pb2.QuoteBatch) -> str:
     """Key field `symbol`: `quotes[*].security.symbol`, written."""
+    f0 = p.quotes
+    if len(f0) == 1:
+        v: str = f0[0].security.symbol
+        if v:
+            return v
     acc: _k.Agree[str] = _k.Agree(
         "symbol",
         "quotes[*].security.symbol",
@@ -177,6 +202,11 @@ def _ticks_v1_quote_key_symbol(p: _ticks_pb2.QuoteBatch) -> str:
 
 def _ticks_v1_quote_key_mic(p: _ticks_pb2.QuoteBatch) -> str:
     """Key field `mic`: `quotes[*].security.mic`, written."""
+    f0 = p.quotes
+    if len(f0) == 1:
+        v: str = f0[0].security.mic
+        if v:
+            return v
     acc: _k.Agree[str] = _k.Agree(
         "mic",
         "quotes[*].security.mic",

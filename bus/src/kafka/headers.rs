@@ -111,8 +111,7 @@ pub fn received(msg: &BorrowedMessage<'_>) -> RawHeaders {
             return out;
         }
         let count = rd::rd_kafka_header_cnt(hdrs);
-        out.ends.reserve(count);
-        for i in 0..count {
+        let header = |i| {
             let mut name: *const std::os::raw::c_char = std::ptr::null();
             let mut value: *const std::os::raw::c_void = std::ptr::null();
             let mut size: usize = 0;
@@ -120,11 +119,22 @@ pub fn received(msg: &BorrowedMessage<'_>) -> RawHeaders {
                 != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
                 || name.is_null()
             {
-                continue;
+                return None;
             }
-            let name = String::from_utf8_lossy(std::ffi::CStr::from_ptr(name).to_bytes());
+            let name = std::ffi::CStr::from_ptr(name).to_bytes();
             let value = if value.is_null() { None } else { Some(std::slice::from_raw_parts(value.cast::<u8>(), size)) };
-            out.push(&name, value);
+            Some((name, value))
+        };
+        // Sized first, so the buffer is allocated once rather than grown
+        // header by header.
+        let size: usize = (0..count).filter_map(header).map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len)).sum();
+        out.bytes.reserve_exact(size);
+        out.ends.reserve_exact(count);
+        for (name, value) in (0..count).filter_map(header) {
+            match std::str::from_utf8(name) {
+                Ok(name) => out.push(name, value),
+                Err(_) => out.push(&String::from_utf8_lossy(name), value),
+            }
         }
     }
     out

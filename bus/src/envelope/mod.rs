@@ -148,10 +148,11 @@ impl<T: Schema + prost::Message + Default> Envelope<T> {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let mut headers = Headers::from_pairs(headers)?;
+        // Values equal to the schema's constants (every record of the
+        // right schema) are shared rather than copied.
+        let shared = [T::FQDN, T::SCHEMA_VERSION, T::SCHEMA_HASH.unwrap_or(T::FQDN)];
+        let headers = Headers::from_pairs_sharing(headers, &shared)?;
         T::verify(&headers)?;
-        // Verified equal to the constant: share it instead of the copy.
-        headers.schema_fqdn = Cow::Borrowed(T::FQDN);
         Ok(headers)
     }
 

@@ -5,11 +5,12 @@
 //! join rule of `drain` cannot drift apart between the two.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::ptr::NonNull;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{IsError as _, KafkaError};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message as _, Offset, TopicPartitionList};
 
@@ -30,7 +31,10 @@ const FETCH_WAIT_MAX_MS: &str = "100";
 /// held across the handler's awaits.
 #[derive(Debug)]
 pub struct Received {
-    pub(super) topic: String,
+    /// The Kafka topic, shared with every record of it.
+    pub(super) topic: Arc<str>,
+    /// Its position in the member's Kafka topics, if it is one of them.
+    slot: Option<usize>,
     pub(super) partition: i32,
     pub(super) offset: i64,
     pub(super) key: Option<Vec<u8>>,
@@ -40,9 +44,12 @@ pub struct Received {
 }
 
 impl Received {
-    fn from(m: &BorrowedMessage<'_>) -> Received {
+    fn from(m: &BorrowedMessage<'_>, topics: &[TopicSlot]) -> Received {
+        let name = m.topic();
+        let slot = topics.iter().position(|t| &*t.name == name);
         Received {
-            topic: m.topic().to_owned(),
+            topic: slot.and_then(|i| topics.get(i)).map_or_else(|| Arc::from(name), |t| Arc::clone(&t.name)),
+            slot,
             partition: m.partition(),
             offset: m.offset(),
             key: m.key().map(<[u8]>::to_vec),
@@ -132,9 +139,49 @@ pub trait Routes {
     ) -> impl Future<Output = Result<(), Error>>;
 }
 
+/// One Kafka topic of a member: its name, shared by its records, and the
+/// client's handle of it, made when its first record is finished.
+struct TopicSlot {
+    name: Arc<str>,
+    handle: OnceLock<Option<TopicHandle>>,
+}
+
+/// A librdkafka topic handle of the member's client: stores a record's
+/// offset with one call, where a partition list per record takes several
+/// allocations and the client's write lock.
+struct TopicHandle(NonNull<rdkafka::bindings::rd_kafka_topic_t>);
+
+// SAFETY: librdkafka's topic handles are thread safe (its documentation;
+// rdkafka's own NativeTopic is Send and Sync).
+unsafe impl Send for TopicHandle {}
+unsafe impl Sync for TopicHandle {}
+
+impl TopicHandle {
+    fn new(client: &StreamConsumer<LagContext>, topic: &str) -> Option<TopicHandle> {
+        let name = std::ffi::CString::new(topic).ok()?;
+        // SAFETY: the client is live; a null topic configuration takes the
+        // client's defaults. The handle is destroyed before the client
+        // (Member's field order).
+        let ptr = unsafe {
+            rdkafka::bindings::rd_kafka_topic_new(client.client().native_ptr(), name.as_ptr(), std::ptr::null_mut())
+        };
+        NonNull::new(ptr).map(TopicHandle)
+    }
+}
+
+impl Drop for TopicHandle {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from rd_kafka_topic_new and is dropped once.
+        unsafe { rdkafka::bindings::rd_kafka_topic_destroy(self.0.as_ptr()) }
+    }
+}
+
 /// A consumer client (a group member, or a replay's assignment) and its
 /// routes, in the order they were added.
 pub struct Member {
+    /// Declared before `consumer`: its handles are destroyed before the
+    /// client is.
+    topics: Vec<TopicSlot>,
     bus: Bus,
     consumer: Arc<StreamConsumer<LagContext>>,
     label: String,
@@ -217,7 +264,9 @@ impl Member {
                 bus.observer.schema(r.id, fqdn, hash);
             }
         }
-        Ok(Member { bus, consumer, label, routes, kafka_topics, window })
+        let topics =
+            kafka_topics.iter().map(|t| TopicSlot { name: Arc::from(t.as_str()), handle: OnceLock::new() }).collect();
+        Ok(Member { topics, bus, consumer, label, routes, kafka_topics, window })
     }
 
     /// The one loop behind every `run`, `run_until` and `drain`; whatever
@@ -263,13 +312,16 @@ impl Member {
 
     async fn next(&self, idle: Option<Duration>) -> Result<Option<Received>, Error> {
         let started = tokio::time::Instant::now();
+        // The first wait counts from `started`: one clock read per record.
+        let mut first = Some(started);
         loop {
             if self.window.as_ref().is_some_and(Window::is_done) {
                 return Ok(None);
             }
-            let recv = async { self.consumer.recv().await.map(|m| Received::from(&m)) };
+            let wait_from = first.take().unwrap_or_else(tokio::time::Instant::now);
+            let recv = async { self.consumer.recv().await.map(|m| Received::from(&m, &self.topics)) };
             let item = match idle {
-                Some(d) => match tokio::time::timeout(d, recv).await {
+                Some(d) => match tokio::time::timeout_at(deadline(wait_from, d), recv).await {
                     Ok(item) => item,
                     Err(_) if self.joining(started) => continue,
                     Err(_) => return Ok(None),
@@ -347,9 +399,13 @@ impl Member {
                 Some(v) => v,
                 None => decode_raw(&raw).map_err(|e: EnvelopeError| Error::from(e))?,
             };
-            let subject = format!("{}.{}", raw.topic, raw.subtopic().unwrap_or_default());
+            let subtopic = raw.subtopic().unwrap_or_default();
+            let mut subject = String::with_capacity(raw.topic.len() + 1 + subtopic.len());
+            subject.push_str(&raw.topic);
+            subject.push('.');
+            subject.push_str(subtopic);
             let info = DeliveryInfo {
-                topic: raw.topic.clone(),
+                topic: raw.topic.to_string(),
                 subject,
                 partition: raw.partition,
                 offset: raw.offset,
@@ -411,10 +467,29 @@ impl Member {
         if self.window.is_some() {
             return Ok(());
         }
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&r.topic, r.partition, Offset::Offset(r.offset + 1))
-            .and_then(|()| self.consumer.store_offsets(&tpl))
-            .map_err(|e| Error::with_source(ErrorKind::Consume, "cannot store the consumed offset", e))
+        let handle = r
+            .slot
+            .and_then(|i| self.topics.get(i))
+            .and_then(|t| t.handle.get_or_init(|| TopicHandle::new(&self.consumer, &t.name)).as_ref());
+        let stored = match handle {
+            Some(h) => {
+                // SAFETY: a live handle of this client. librdkafka stores
+                // `offset + 1`, the next record to read, as the partition
+                // list below does.
+                let err = unsafe { rdkafka::bindings::rd_kafka_offset_store(h.0.as_ptr(), r.partition, r.offset) };
+                if err.is_error() {
+                    Err(KafkaError::StoreOffset(err.into()))
+                } else {
+                    Ok(())
+                }
+            }
+            None => {
+                let mut tpl = TopicPartitionList::new();
+                tpl.add_partition_offset(&r.topic, r.partition, Offset::Offset(r.offset + 1))
+                    .and_then(|()| self.consumer.store_offsets(&tpl))
+            }
+        };
+        stored.map_err(|e| Error::with_source(ErrorKind::Consume, "cannot store the consumed offset", e))
     }
 
     /// Commits the finished records now (a group; nothing stored is not an
@@ -431,6 +506,12 @@ impl Member {
     pub(super) fn client(&self) -> &StreamConsumer<LagContext> {
         &self.consumer
     }
+}
+
+/// `d` after `from`, or (as `tokio::time::timeout`) some 30 years when
+/// that is past the clock's range.
+fn deadline(from: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
+    from.checked_add(d).unwrap_or_else(|| from + Duration::from_secs(86400 * 365 * 30))
 }
 
 /// The first route of Kafka topic `topic` that takes a record with

@@ -74,12 +74,12 @@ impl<P> Delivery<P> {
 
     /// The received value bytes, untouched (still gzipped if they were).
     pub fn raw_payload(&self) -> &[u8] {
-        &self.raw.value
+        self.raw.value()
     }
 
     /// The record key bytes.
     pub fn key(&self) -> Option<&[u8]> {
-        self.raw.key.as_deref()
+        self.raw.key()
     }
 
     /// Shorthand for `info.retry_count`.

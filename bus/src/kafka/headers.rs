@@ -111,26 +111,36 @@ pub fn received(msg: &BorrowedMessage<'_>) -> RawHeaders {
             return out;
         }
         let count = rd::rd_kafka_header_cnt(hdrs);
-        let header = |i| {
+        // Every header's name and value located first (on the stack for the
+        // usual count), so the buffer is allocated once at its size rather
+        // than grown header by header.
+        const INLINE: usize = 24;
+        let mut inline: [(&[u8], Option<&[u8]>); INLINE] = [(&[], None); INLINE];
+        let mut spilled = Vec::new();
+        let mut n = 0;
+        let mut size = 0;
+        for i in 0..count {
             let mut name: *const std::os::raw::c_char = std::ptr::null();
             let mut value: *const std::os::raw::c_void = std::ptr::null();
-            let mut size: usize = 0;
-            if rd::rd_kafka_header_get_all(hdrs, i, &mut name, &mut value, &mut size)
+            let mut len: usize = 0;
+            if rd::rd_kafka_header_get_all(hdrs, i, &mut name, &mut value, &mut len)
                 != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
                 || name.is_null()
             {
-                return None;
+                continue;
             }
             let name = std::ffi::CStr::from_ptr(name).to_bytes();
-            let value = if value.is_null() { None } else { Some(std::slice::from_raw_parts(value.cast::<u8>(), size)) };
-            Some((name, value))
-        };
-        // Sized first, so the buffer is allocated once rather than grown
-        // header by header.
-        let size: usize = (0..count).filter_map(header).map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len)).sum();
+            let value = if value.is_null() { None } else { Some(std::slice::from_raw_parts(value.cast::<u8>(), len)) };
+            size += name.len() + value.map_or(0, <[u8]>::len);
+            match inline.get_mut(n) {
+                Some(slot) => *slot = (name, value),
+                None => spilled.push((name, value)),
+            }
+            n += 1;
+        }
         out.bytes.reserve_exact(size);
-        out.ends.reserve_exact(count);
-        for (name, value) in (0..count).filter_map(header) {
+        out.ends.reserve_exact(n);
+        for &(name, value) in inline.iter().take(n).chain(&spilled) {
             match std::str::from_utf8(name) {
                 Ok(name) => out.push(name, value),
                 Err(_) => out.push(&String::from_utf8_lossy(name), value),
@@ -144,18 +154,42 @@ pub fn received(msg: &BorrowedMessage<'_>) -> RawHeaders {
 /// are skipped; a contract header with a null value counts as missing and
 /// one that is not UTF-8 is malformed (both poison pills).
 pub fn envelope_pairs(raw: &RawHeaders) -> Result<Vec<(&str, &str)>, EnvelopeError> {
-    let mut out = Vec::with_capacity(raw.len());
+    with_envelope_pairs(raw, <[_]>::to_vec)
+}
+
+/// [`envelope_pairs`] handed to `f` as a slice, kept on the stack for the
+/// usual number of headers: the consumer's decode, once per record.
+pub(crate) fn with_envelope_pairs<'a, R>(
+    raw: &'a RawHeaders,
+    f: impl FnOnce(&[(&'a str, &'a str)]) -> R,
+) -> Result<R, EnvelopeError> {
+    const INLINE: usize = 24;
+    let mut inline = [("", ""); INLINE];
+    let mut n = 0;
+    let mut spilled: Vec<(&str, &str)> = Vec::new();
     for (k, v) in raw.iter() {
-        let Some(name) = names::ALL.iter().find(|n| **n == k) else { continue };
+        let Some(i) = names::index(k) else { continue };
+        let name = names::ALL[i];
         let Some(v) = v else { return Err(HeaderError::Missing { name }.into()) };
         let v = std::str::from_utf8(v).map_err(|_| HeaderError::Invalid {
             name,
             value: String::from_utf8_lossy(v).into_owned(),
             reason: "is not UTF-8",
         })?;
-        out.push((k, v));
+        match inline.get_mut(n) {
+            Some(slot) if spilled.is_empty() => {
+                *slot = (k, v);
+                n += 1;
+            }
+            _ => {
+                if spilled.is_empty() {
+                    spilled.extend_from_slice(&inline);
+                }
+                spilled.push((k, v));
+            }
+        }
     }
-    Ok(out)
+    Ok(if spilled.is_empty() { f(&inline[..n]) } else { f(&spilled) })
 }
 
 /// A dead letter's headers: every received header in received order,
@@ -209,6 +243,13 @@ mod tests {
         assert_eq!(envelope_pairs(&bad).unwrap_err().kind(), "malformed_header");
         let unknown: RawHeaders = [("X-Other", None), ("Producer", Some(&[0xff][..]))].into_iter().collect();
         assert_eq!(envelope_pairs(&unknown).unwrap(), Vec::<(&str, &str)>::new(), "other names are ignored");
+        let many: Vec<(String, Option<Vec<u8>>)> = (0..60)
+            .map(|i| (if i % 2 == 0 { "producer" } else { "x" }.to_owned(), Some(format!("p{i}").into_bytes())))
+            .collect();
+        let many: RawHeaders = many.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
+        let pairs = envelope_pairs(&many).unwrap();
+        assert_eq!(pairs.len(), 30, "past the inline buffer, every known pair is kept");
+        assert_eq!(pairs.last(), Some(&("producer", "p58")));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::ptr::NonNull;
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
@@ -15,7 +16,7 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::{Message as _, Offset, TopicPartitionList};
 
 use super::consume::{Delivery, DeliveryInfo, RunStats, Start, JOIN_WAIT};
-use super::headers::{dead_letter, envelope_pairs, received, RawHeaders};
+use super::headers::{dead_letter, received, with_envelope_pairs, RawHeaders};
 use super::metrics::{LagContext, STATS_INTERVAL_MS};
 use super::replay::{self, Admit, Window};
 use super::{blocking, Bus, Error, ErrorKind, RouteOptions};
@@ -37,8 +38,8 @@ pub struct Received {
     slot: Option<usize>,
     pub(super) partition: i32,
     pub(super) offset: i64,
-    pub(super) key: Option<Vec<u8>>,
-    pub(super) value: Vec<u8>,
+    key: Option<Vec<u8>>,
+    value: Vec<u8>,
     pub(super) headers: RawHeaders,
     pub(super) timestamp_ms: Option<i64>,
 }
@@ -59,9 +60,19 @@ impl Received {
         }
     }
 
+    /// The record key bytes.
+    pub(super) fn key(&self) -> Option<&[u8]> {
+        self.key.as_deref()
+    }
+
+    /// The record value bytes (empty for a null value).
+    pub(super) fn value(&self) -> &[u8] {
+        &self.value
+    }
+
     /// The subtopic part of the key (`{subtopic} {partition_key}`).
     fn subtopic(&self) -> Option<&str> {
-        ampy_canonical::kafka::key_subtopic(self.key.as_deref())
+        ampy_canonical::kafka::key_subtopic(self.key())
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -311,20 +322,27 @@ impl Member {
     }
 
     async fn next(&self, idle: Option<Duration>) -> Result<Option<Received>, Error> {
-        let started = tokio::time::Instant::now();
-        // The first wait counts from `started`: one clock read per record.
-        let mut first = Some(started);
+        // When the first wait began: read only once a poll finds no record
+        // (a record already waiting needs neither the clock nor a timer).
+        let mut started = None;
         loop {
             if self.window.as_ref().is_some_and(Window::is_done) {
                 return Ok(None);
             }
-            let wait_from = first.take().unwrap_or_else(tokio::time::Instant::now);
-            let recv = async { self.consumer.recv().await.map(|m| Received::from(&m, &self.topics)) };
+            let mut recv =
+                std::pin::pin!(async { self.consumer.recv().await.map(|m| Received::from(&m, &self.topics)) });
             let item = match idle {
-                Some(d) => match tokio::time::timeout_at(deadline(wait_from, d), recv).await {
-                    Ok(item) => item,
-                    Err(_) if self.joining(started) => continue,
-                    Err(_) => return Ok(None),
+                Some(d) => match std::future::poll_fn(|cx| Poll::Ready(recv.as_mut().poll(cx))).await {
+                    Poll::Ready(item) => item,
+                    Poll::Pending => {
+                        let now = tokio::time::Instant::now();
+                        let started = *started.get_or_insert(now);
+                        match tokio::time::timeout_at(deadline(now, d), recv).await {
+                            Ok(item) => item,
+                            Err(_) if self.joining(started) => continue,
+                            Err(_) => return Ok(None),
+                        }
+                    }
                 },
                 None => recv.await,
             };
@@ -377,7 +395,9 @@ impl Member {
             return Err(Error::new(ErrorKind::Consume, format!("no route {route} in this consumer")));
         };
         let raw = Arc::new(r);
-        let decode_raw = |raw: &Received| envelope_pairs(&raw.headers).and_then(|p| decode::<P, _>(p, &raw.value));
+        let decode_raw = |raw: &Received| {
+            with_envelope_pairs(&raw.headers, |p| decode::<P, _>(p.iter().copied(), raw.value())).and_then(|r| r)
+        };
         let (headers, body) = match decode_raw(&raw) {
             Ok(v) => v,
             Err(e) => {
@@ -443,7 +463,7 @@ impl Member {
         }
         let key = format!("{} {}", core.dlq_subtopic, raw.header(names::PARTITION_KEY).unwrap_or(""));
         let headers = dead_letter(&raw.headers, reason);
-        match self.bus.produce(&core.dlq_topic, key.as_bytes(), &raw.value, Some(headers), raw.timestamp_ms).await {
+        match self.bus.produce(&core.dlq_topic, key.as_bytes(), raw.value(), Some(headers), raw.timestamp_ms).await {
             Ok(_) => {
                 stats.dead_lettered += 1;
                 self.bus.observer.dead_lettered(core.id, reason_label(reason));

@@ -80,24 +80,24 @@ pub mod names {
     /// runs for every header of every record received.
     pub(crate) fn index(name: &str) -> Option<usize> {
         Some(match name {
-            MESSAGE_ID => const { position(MESSAGE_ID) },
-            SCHEMA_FQDN => const { position(SCHEMA_FQDN) },
-            SCHEMA_VERSION => const { position(SCHEMA_VERSION) },
-            CONTENT_TYPE => const { position(CONTENT_TYPE) },
-            PRODUCED_AT => const { position(PRODUCED_AT) },
-            PRODUCER => const { position(PRODUCER) },
-            SOURCE => const { position(SOURCE) },
-            RUN_ID => const { position(RUN_ID) },
-            TRACEPARENT => const { position(TRACEPARENT) },
-            PARTITION_KEY => const { position(PARTITION_KEY) },
-            CONTENT_ENCODING => const { position(CONTENT_ENCODING) },
-            DEDUPE_KEY => const { position(DEDUPE_KEY) },
-            RETRY_COUNT => const { position(RETRY_COUNT) },
-            DLQ_REASON => const { position(DLQ_REASON) },
-            SCHEMA_HASH => const { position(SCHEMA_HASH) },
-            BLOB_REF => const { position(BLOB_REF) },
-            BLOB_HASH => const { position(BLOB_HASH) },
-            BLOB_SIZE => const { position(BLOB_SIZE) },
+            MESSAGE_ID => at::MESSAGE_ID,
+            SCHEMA_FQDN => at::SCHEMA_FQDN,
+            SCHEMA_VERSION => at::SCHEMA_VERSION,
+            CONTENT_TYPE => at::CONTENT_TYPE,
+            PRODUCED_AT => at::PRODUCED_AT,
+            PRODUCER => at::PRODUCER,
+            SOURCE => at::SOURCE,
+            RUN_ID => at::RUN_ID,
+            TRACEPARENT => at::TRACEPARENT,
+            PARTITION_KEY => at::PARTITION_KEY,
+            CONTENT_ENCODING => at::CONTENT_ENCODING,
+            DEDUPE_KEY => at::DEDUPE_KEY,
+            RETRY_COUNT => at::RETRY_COUNT,
+            DLQ_REASON => at::DLQ_REASON,
+            SCHEMA_HASH => at::SCHEMA_HASH,
+            BLOB_REF => at::BLOB_REF,
+            BLOB_HASH => at::BLOB_HASH,
+            BLOB_SIZE => at::BLOB_SIZE,
             _ => return None,
         })
     }
@@ -114,6 +114,28 @@ pub mod names {
             i += 1;
         }
         0
+    }
+
+    /// Each name's position in [`ALL`], for matching on it.
+    pub(crate) mod at {
+        pub(crate) const MESSAGE_ID: usize = super::position(super::MESSAGE_ID);
+        pub(crate) const SCHEMA_FQDN: usize = super::position(super::SCHEMA_FQDN);
+        pub(crate) const SCHEMA_VERSION: usize = super::position(super::SCHEMA_VERSION);
+        pub(crate) const CONTENT_TYPE: usize = super::position(super::CONTENT_TYPE);
+        pub(crate) const PRODUCED_AT: usize = super::position(super::PRODUCED_AT);
+        pub(crate) const PRODUCER: usize = super::position(super::PRODUCER);
+        pub(crate) const SOURCE: usize = super::position(super::SOURCE);
+        pub(crate) const RUN_ID: usize = super::position(super::RUN_ID);
+        pub(crate) const TRACEPARENT: usize = super::position(super::TRACEPARENT);
+        pub(crate) const PARTITION_KEY: usize = super::position(super::PARTITION_KEY);
+        pub(crate) const CONTENT_ENCODING: usize = super::position(super::CONTENT_ENCODING);
+        pub(crate) const DEDUPE_KEY: usize = super::position(super::DEDUPE_KEY);
+        pub(crate) const RETRY_COUNT: usize = super::position(super::RETRY_COUNT);
+        pub(crate) const DLQ_REASON: usize = super::position(super::DLQ_REASON);
+        pub(crate) const SCHEMA_HASH: usize = super::position(super::SCHEMA_HASH);
+        pub(crate) const BLOB_REF: usize = super::position(super::BLOB_REF);
+        pub(crate) const BLOB_HASH: usize = super::position(super::BLOB_HASH);
+        pub(crate) const BLOB_SIZE: usize = super::position(super::BLOB_SIZE);
     }
 
     const fn same(a: &[u8], b: &[u8]) -> bool {
@@ -288,6 +310,7 @@ impl Headers {
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        use names::at;
         let share = |v: &str| match shared.iter().find(|c| **c == v) {
             Some(c) => Cow::Borrowed(*c),
             None => Cow::Owned(v.to_owned()),
@@ -309,16 +332,16 @@ impl Headers {
             }
             seen |= 1 << i;
             let invalid = |reason| HeaderError::Invalid { name, value: v.to_owned(), reason };
-            match name {
-                names::MESSAGE_ID => message_id = Some(v.parse::<MessageId>().map_err(invalid)?),
-                names::TRACEPARENT => traceparent = Some(v.parse::<TraceParent>().map_err(invalid)?),
-                names::CONTENT_ENCODING => content_encoding = Some(v.parse::<ContentEncoding>().map_err(invalid)?),
-                names::RETRY_COUNT => retry_count = Some(check::decimal::<u32>(v).map_err(invalid)?),
-                names::BLOB_SIZE => blob_size = Some(check::decimal::<u64>(v).map_err(invalid)?),
+            match i {
+                at::MESSAGE_ID => message_id = Some(v.parse::<MessageId>().map_err(invalid)?),
+                at::TRACEPARENT => traceparent = Some(v.parse::<TraceParent>().map_err(invalid)?),
+                at::CONTENT_ENCODING => content_encoding = Some(v.parse::<ContentEncoding>().map_err(invalid)?),
+                at::RETRY_COUNT => retry_count = Some(check::decimal::<u32>(v).map_err(invalid)?),
+                at::BLOB_SIZE => blob_size = Some(check::decimal::<u64>(v).map_err(invalid)?),
                 // The one value every record shares: no copy.
-                names::CONTENT_TYPE if v == PROTOBUF => content_type = Some(Cow::Borrowed(PROTOBUF)),
-                names::CONTENT_TYPE => content_type = Some(Cow::Owned(v.to_owned())),
-                names::SCHEMA_FQDN | names::SCHEMA_VERSION | names::SCHEMA_HASH => strings[i] = Some(share(v)),
+                at::CONTENT_TYPE if v == PROTOBUF => content_type = Some(Cow::Borrowed(PROTOBUF)),
+                at::CONTENT_TYPE => content_type = Some(Cow::Owned(v.to_owned())),
+                at::SCHEMA_FQDN | at::SCHEMA_VERSION | at::SCHEMA_HASH => strings[i] = Some(share(v)),
                 _ => strings[i] = Some(Cow::Owned(v.to_owned())),
             }
         }
@@ -326,16 +349,16 @@ impl Headers {
         let mut take = |i: usize| strings[i].take();
         let missing = |name| HeaderError::Missing { name };
         let message_id = message_id.ok_or(missing(MESSAGE_ID))?;
-        let schema_fqdn = take(const { position(SCHEMA_FQDN) }).ok_or(missing(SCHEMA_FQDN))?;
-        let schema_version = take(const { position(SCHEMA_VERSION) }).ok_or(missing(SCHEMA_VERSION))?;
+        let schema_fqdn = take(at::SCHEMA_FQDN).ok_or(missing(SCHEMA_FQDN))?;
+        let schema_version = take(at::SCHEMA_VERSION).ok_or(missing(SCHEMA_VERSION))?;
         let content_type = content_type.ok_or(missing(names::CONTENT_TYPE))?;
-        let produced_at = take(const { position(PRODUCED_AT) }).ok_or(missing(PRODUCED_AT))?.into_owned();
-        let producer = take(const { position(PRODUCER) }).ok_or(missing(PRODUCER))?.into_owned();
-        let source = take(const { position(SOURCE) }).ok_or(missing(SOURCE))?.into_owned();
-        let run_id = take(const { position(RUN_ID) }).ok_or(missing(RUN_ID))?.into_owned();
+        let produced_at = take(at::PRODUCED_AT).ok_or(missing(PRODUCED_AT))?.into_owned();
+        let producer = take(at::PRODUCER).ok_or(missing(PRODUCER))?.into_owned();
+        let source = take(at::SOURCE).ok_or(missing(SOURCE))?.into_owned();
+        let run_id = take(at::RUN_ID).ok_or(missing(RUN_ID))?.into_owned();
         let traceparent = traceparent.ok_or(missing(TRACEPARENT))?;
-        let partition_key = take(const { position(PARTITION_KEY) }).ok_or(missing(PARTITION_KEY))?.into_owned();
-        let blob = match (take(const { position(BLOB_REF) }), take(const { position(BLOB_HASH) }), blob_size) {
+        let partition_key = take(at::PARTITION_KEY).ok_or(missing(PARTITION_KEY))?.into_owned();
+        let blob = match (take(at::BLOB_REF), take(at::BLOB_HASH), blob_size) {
             (None, None, None) => None,
             (Some(blob_ref), Some(blob_hash), Some(blob_size)) => {
                 Some(BlobPointer { blob_ref: blob_ref.into_owned(), blob_hash: blob_hash.into_owned(), blob_size })
@@ -363,10 +386,10 @@ impl Headers {
             traceparent,
             partition_key,
             content_encoding,
-            dedupe_key: take(const { position(DEDUPE_KEY) }).map(Cow::into_owned),
+            dedupe_key: take(at::DEDUPE_KEY).map(Cow::into_owned),
             retry_count,
-            dlq_reason: take(const { position(DLQ_REASON) }).map(Cow::into_owned),
-            schema_hash: take(const { position(SCHEMA_HASH) }),
+            dlq_reason: take(at::DLQ_REASON).map(Cow::into_owned),
+            schema_hash: take(at::SCHEMA_HASH),
             blob,
         };
         headers.validate()?;

@@ -398,7 +398,7 @@ impl Member {
         let decode_raw = |raw: &Received| {
             with_envelope_pairs(&raw.headers, |p| decode::<P, _>(p.iter().copied(), raw.value())).and_then(|r| r)
         };
-        let (headers, body) = match decode_raw(&raw) {
+        let (mut headers, mut body) = match decode_raw(&raw) {
             Ok(v) => v,
             Err(e) => {
                 // A poison pill: no retry can fix its bytes.
@@ -410,15 +410,8 @@ impl Member {
         if let Some(ms) = latency_ms(&headers) {
             self.bus.observer.delivery_latency(core.id, ms);
         }
-        let mut decoded = Some((headers, body));
         let mut attempt = 1u32;
         loop {
-            // Decoding is deterministic: a retry decodes the same bytes
-            // again rather than keeping a copy of every payload.
-            let (headers, body) = match decoded.take() {
-                Some(v) => v,
-                None => decode_raw(&raw).map_err(|e: EnvelopeError| Error::from(e))?,
-            };
             let subtopic = raw.subtopic().unwrap_or_default();
             let mut subject = String::with_capacity(raw.topic.len() + 1 + subtopic.len());
             subject.push_str(&raw.topic);
@@ -449,6 +442,10 @@ impl Member {
                     let i = (attempt as usize - 1).min(core.nak_backoff.len().saturating_sub(1));
                     tokio::time::sleep(core.nak_backoff.get(i).copied().unwrap_or_default()).await;
                     attempt += 1;
+                    // Decoding is deterministic: a retry decodes the same
+                    // bytes again rather than keeping a copy of every
+                    // payload.
+                    (headers, body) = decode_raw(&raw).map_err(|e: EnvelopeError| Error::from(e))?;
                 }
             }
         }

@@ -117,10 +117,13 @@ pub(crate) fn semver(s: &str) -> Result<(), &'static str> {
 
 /// A protobuf full name: identifiers joined by `.`, no leading dot.
 pub(crate) fn fqdn(s: &str) -> Result<(), &'static str> {
-    let ok = s.split('.').all(|id| {
-        let mut b = id.bytes();
-        matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
-            && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    // Byte slices rather than `str::split`: the same pieces, without a
+    // char searcher, as this runs on every record received.
+    let ok = s.as_bytes().split(|c| *c == b'.').all(|id| match id.split_first() {
+        Some((c, rest)) => {
+            (c.is_ascii_alphabetic() || *c == b'_') && rest.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        }
+        None => false,
     });
     if ok {
         Ok(())
@@ -157,10 +160,20 @@ pub(crate) fn decimal<N: std::str::FromStr>(s: &str) -> Result<N, &'static str> 
 pub(crate) fn text(s: &str) -> Result<(), &'static str> {
     if s.is_empty() {
         Err("is empty")
-    } else if s.chars().any(char::is_control) {
+    } else if has_control(s) {
         Err("contains a control character (header values are single-line text)")
     } else {
         Ok(())
+    }
+}
+
+/// Whether `s` holds a control character (Unicode `Cc`): by bytes for
+/// ASCII text, the usual header value, by chars otherwise.
+fn has_control(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|c| c.is_ascii_control())
+    } else {
+        s.chars().any(char::is_control)
     }
 }
 
@@ -217,5 +230,19 @@ mod tests {
         assert!(decimal::<u32>("01").is_err());
         assert!(decimal::<u32>("+1").is_err());
         assert!(decimal::<u32>("4294967296").is_err());
+        assert!(fqdn("_a.b_2.C").is_ok());
+        assert!(fqdn("").is_err());
+        assert!(fqdn("ampy.").is_err());
+        assert!(fqdn("ampy.bärs").is_err());
+    }
+
+    #[test]
+    fn text_refuses_every_control_character_ascii_or_not() {
+        assert_eq!(text("plain text"), Ok(()));
+        assert_eq!(text("é ü"), Ok(()));
+        for bad in ["a\nb", "\t", "x\u{7f}", "x\u{85}y", "é\u{9f}", "\u{0}"] {
+            assert!(text(bad).is_err(), "{bad:?}");
+        }
+        assert!(text("").is_err());
     }
 }

@@ -43,6 +43,25 @@ pub const VERSION_LINE_V2: &str = "ampy-canonical-schema v2";
 /// lock files and `ampygen check` diffs all derive from this text so they can
 /// never disagree with each other.
 pub fn canonical_form(root: &MessageDescriptor) -> String {
+    render(root, None)
+}
+
+/// The rendered blocks of the definitions [`canonical_form_with`] has met,
+/// by full name, so that a message many payloads reach (a shared
+/// `SecurityId`, a common header) is rendered once for all of them. Valid
+/// for one descriptor pool only, where a full name names one definition.
+#[derive(Debug, Default)]
+pub struct Blocks {
+    rendered: BTreeMap<String, String>,
+}
+
+/// [`canonical_form`] of one of several roots of the same pool, reusing
+/// the blocks earlier calls rendered; the text is the same.
+pub fn canonical_form_with(root: &MessageDescriptor, blocks: &mut Blocks) -> String {
+    render(root, Some(blocks))
+}
+
+fn render(root: &MessageDescriptor, mut blocks: Option<&mut Blocks>) -> String {
     let defs = reachable(root);
     let aliased = defs.values().any(|d| matches!(d, Def::Enum(e) if !primaries(e).is_empty()));
     let mut out = String::new();
@@ -51,10 +70,18 @@ pub fn canonical_form(root: &MessageDescriptor) -> String {
     out.push_str("root ");
     out.push_str(root.full_name());
     out.push('\n');
-    for def in defs.values() {
+    for (name, def) in &defs {
+        if let Some(text) = blocks.as_deref().and_then(|b| b.rendered.get(name)) {
+            out.push_str(text);
+            continue;
+        }
+        let start = out.len();
         match def {
             Def::Message(m) => write_message(&mut out, m),
             Def::Enum(e) => write_enum(&mut out, e),
+        }
+        if let Some(b) = blocks.as_deref_mut() {
+            b.rendered.insert(name.clone(), out[start..].to_owned());
         }
     }
     out

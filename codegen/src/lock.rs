@@ -121,12 +121,13 @@ impl Lockfile {
         let tiers = &project.registry.raw_settings.tiers;
         let extra = &project.registry.raw_settings.extra;
         let mut schemas = BTreeMap::new();
+        let mut blocks = canonical::Blocks::default();
         for resolved in project.resolved.values() {
             // Topics sharing a payload share its schema: render it once.
             if schemas.contains_key(resolved.message.full_name()) {
                 continue;
             }
-            let canonical = canonical::canonical_form(&resolved.message);
+            let canonical = canonical::canonical_form_with(&resolved.message, &mut blocks);
             let hash = canonical::hash_canonical(&canonical);
             let reserved = crate::compat::model::reserved_lines(&resolved.message, &canonical);
             schemas.insert(resolved.message.full_name().to_owned(), LockedSchema { hash, canonical, reserved });

@@ -1126,3 +1126,42 @@ fn worked_example_in_docs_is_real() {
     let body = &proto[proto.find("syntax").expect("syntax")..];
     assert!(doc.contains(body), "doc must quote the fixture proto");
 }
+
+#[test]
+fn shared_blocks_render_the_same_canonical_forms() {
+    // Roots that share messages and enums (one enum with aliases, so some
+    // roots take the v2 version line and others not), met in both orders.
+    let files = [
+        (
+            "common.proto",
+            r#"syntax = "proto3"; package c;
+               message Id { string symbol = 1; string mic = 2; }
+               enum Side { option allow_alias = true; SIDE_UNSPECIFIED = 0; BUY = 1; LONG = 1; }
+               enum Plain { PLAIN_UNSPECIFIED = 0; ONE = 1; }
+               message Money { int64 units = 1; Plain plain = 2; }"#,
+        ),
+        (
+            "a.proto",
+            r#"syntax = "proto3"; package a; import "common.proto";
+               message A { c.Id id = 1; c.Money price = 2; map<string, c.Money> legs = 3; }
+               message B { repeated A items = 1; c.Side side = 2; }
+               message C { c.Money m = 1; oneof o { c.Id id = 2; string s = 3; } }"#,
+        ),
+    ];
+    let pool = pool(&files);
+    let roots: Vec<MessageDescriptor> =
+        ["a.A", "a.B", "a.C", "c.Id", "c.Money"].iter().map(|n| pool.get_message_by_name(n).unwrap()).collect();
+    for order in [roots.clone(), roots.iter().rev().cloned().collect()] {
+        let mut blocks = ampygen::canonical::Blocks::default();
+        for root in &order {
+            assert_eq!(
+                ampygen::canonical::canonical_form_with(root, &mut blocks),
+                canonical_form(root),
+                "{}",
+                root.full_name()
+            );
+        }
+    }
+    assert!(canonical_form(&roots[1]).starts_with(ampygen::canonical::VERSION_LINE_V2));
+    assert!(canonical_form(&roots[0]).starts_with(VERSION_LINE));
+}

@@ -227,7 +227,13 @@ fn run(cli: Cli) -> ExitCode {
             return code;
         }
     }
-    let project = match ampygen::load(&cli.registry) {
+    // Only generating reads every file's comments and positions.
+    let loaded = if matches!(cli.command, Command::Generate { .. }) {
+        ampygen::load(&cli.registry)
+    } else {
+        ampygen::load_to_check(&cli.registry)
+    };
+    let project = match loaded {
         Ok(p) => p,
         Err(diags) => {
             printer.print_all(&diags);
@@ -274,7 +280,7 @@ fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[Strin
         print!("{stdout}");
         return ExitCode::SUCCESS;
     }
-    let project = match ampygen::load(&cli.registry) {
+    let project = match ampygen::load_to_check(&cli.registry) {
         Ok(p) => p,
         Err(diags) => return out.finish(diags.into_iter().map(Finding::plain).collect(), BAD_INPUT, None),
     };

@@ -3,7 +3,9 @@
 //! What it hands the plugins (prost-build, protoc-gen-go) and the Python
 //! stubs must still be, location for location and in order, what protox
 //! itself produces with source info: compared here on every file of the
-//! default and the hostile registry, custom options included.
+//! default and the hostile registry, custom options included, both when
+//! the info is kept (`load`, for generating) and when it is parsed again
+//! on demand (`load_to_check`, for the commands that only check).
 
 mod common;
 
@@ -15,7 +17,16 @@ use prost_reflect::prost_types::FileDescriptorProto;
 /// options (paths through an `options` field, which the pool rewrites)
 /// were compared.
 fn assert_restitched(registry: &Path, include: &Path) -> usize {
-    let project = ampygen::load(registry).expect("loads");
+    // `load` keeps the detached info; `load_to_check` parses it again from
+    // the file's text when first asked: both must restitch the same.
+    let kept = assert_restitched_by(ampygen::load(registry).expect("loads"), include);
+    let on_demand = assert_restitched_by(ampygen::load_to_check(registry).expect("loads"), include);
+    assert_eq!(kept, on_demand);
+    kept
+}
+
+fn assert_restitched_by(project: ampygen::Project, include: &Path) -> usize {
+    let registry = project.registry_path.clone();
     let files: Vec<&str> = project.registry.protos.files.iter().map(|f| f.value.as_str()).collect();
     let reference = protox::compile(&files, [include]).expect("protox compiles");
     let mut with_info = 0;

@@ -129,7 +129,7 @@ mod project;
 
 pub use config::{configure, rerun_if_changed, Config, Error};
 pub use diag::{Diagnostic, DiagnosticData, Diagnostics, Label, Location, Severity, Source};
-pub use project::{load, Project};
+pub use project::{load, load_to_check, Project};
 #[doc(hidden)]
 pub use project::{load_for, load_source, Caller};
 pub use rust::Files;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Diagnostics, Source};
-use crate::protos::{self, Compiled};
+use crate::protos::{self, Compiled, SourceInfo};
 use crate::registry::resolve::{self, Resolved};
 use crate::registry::{self, Registry};
 
@@ -67,11 +67,23 @@ pub fn load(path: &Path) -> Result<Project, Diagnostics> {
 /// a pending `lock` journal (see the `commit` module), so a reader never sees half
 /// of an interrupted `lock`.
 pub fn load_for(path: &Path, caller: Caller) -> Result<Project, Diagnostics> {
+    load_with(path, caller, SourceInfo::Kept)
+}
+
+/// [`load`] for a command that generates no code (`check`, `lock`,
+/// `hash`, `route`): proto positions and comments are parsed again only
+/// when a diagnostic needs one ([`SourceInfo::OnDemand`]). The project is
+/// the same; generating from it re-parses every file.
+pub fn load_to_check(path: &Path) -> Result<Project, Diagnostics> {
+    load_with(path, Caller::Cli, SourceInfo::OnDemand)
+}
+
+fn load_with(path: &Path, caller: Caller, info: SourceInfo) -> Result<Project, Diagnostics> {
     let bytes = crate::commit::read(path).map_err(|e| {
         Diagnostic::error("io::read", format!("cannot read registry `{}`: {e}", path.display()))
             .help(caller.registry_hint())
     })?;
-    load_source(path, utf8_source(path.display().to_string(), bytes, "registry")?)
+    load_source_with(path, utf8_source(path.display().to_string(), bytes, "registry")?, info)
 }
 
 /// The text of a file that must be UTF-8; otherwise a diagnostic at the
@@ -97,6 +109,10 @@ pub(crate) fn utf8_source(name: String, bytes: Vec<u8>, what: &str) -> Result<Ar
 /// Like [`load`] with the registry text already in memory; `path` still
 /// decides where include roots are resolved from.
 pub fn load_source(path: &Path, source: Arc<Source>) -> Result<Project, Diagnostics> {
+    load_source_with(path, source, SourceInfo::Kept)
+}
+
+fn load_source_with(path: &Path, source: Arc<Source>, info: SourceInfo) -> Result<Project, Diagnostics> {
     let (registry, mut diags) = registry::parse(&source);
     let Some(mut registry) = registry else {
         diags.sort();
@@ -106,7 +122,7 @@ pub fn load_source(path: &Path, source: Arc<Source>) -> Result<Project, Diagnost
     // and command reads the same model.
     let transport = crate::transport::model(&registry).map_err(|d| diags.extend(d)).ok();
     let base = path.parent().unwrap_or(Path::new(""));
-    let compiled = match protos::compile(&mut registry, base) {
+    let compiled = match protos::compile(&mut registry, base, info) {
         Ok(c) => c,
         Err(d) => {
             diags.extend(d);

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use prost_reflect::prost_types::source_code_info::Location;
 use prost_reflect::prost_types::{FileDescriptorProto, SourceCodeInfo};
@@ -38,10 +38,36 @@ pub struct ProtoFile {
     /// than in the descriptor pool: building the pool with it costs about
     /// a tenth of a check's CPU and a third of its memory, and only
     /// diagnostics, stub docstrings and the plugins (prost-build,
-    /// protoc-gen-go) read it. `None` when the pool holds it all (a
-    /// compilation that failed and was repeated with it, the well-known
-    /// types, files read another way).
-    pub source_info: Option<DetachedInfo>,
+    /// protoc-gen-go) read it.
+    pub source_info: Detached,
+}
+
+/// Where a file's source info is, besides the locations of options that
+/// the pool keeps (see [`DetachedInfo`]).
+#[derive(Clone, Debug, Default)]
+pub enum Detached {
+    /// The pool holds it all: a compilation that failed and was repeated
+    /// with it, the well-known types, files read another way.
+    #[default]
+    InPool,
+    /// Kept beside the pool ([`SourceInfo::Kept`]).
+    Kept(DetachedInfo),
+    /// Left out, and parsed again from the file's text the first time a
+    /// position is asked for ([`SourceInfo::OnDemand`]).
+    OnDemand(OnceLock<Option<DetachedInfo>>),
+}
+
+/// What a compilation keeps of each file's source info.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceInfo {
+    /// Every file's, beside the pool: generating code reads every file's
+    /// comments (docstrings, the plugins).
+    Kept,
+    /// None but the options' (in the pool); a file's is parsed again from
+    /// its text when a diagnostic first asks for a position. For the
+    /// commands that only check: about 8% of `check`'s CPU and 14% of its
+    /// memory at 1,000 files (benches/scale).
+    OnDemand,
 }
 
 /// The part of a file's source info kept out of the pool: every location
@@ -58,6 +84,31 @@ pub struct DetachedInfo {
 
 /// `uninterpreted_option`'s field number in every `*Options` message.
 const UNINTERPRETED_OPTION: i32 = 999;
+
+/// A file's locations in protox's order, split into those the pool keeps
+/// (options') and the rest.
+fn split(locations: Vec<Location>) -> (Vec<Location>, DetachedInfo) {
+    let mut detached = DetachedInfo { locations: Vec::new(), kept_at: Vec::new() };
+    let mut kept = Vec::new();
+    for (i, location) in locations.into_iter().enumerate() {
+        if location.path.contains(&UNINTERPRETED_OPTION) {
+            detached.kept_at.push(i);
+            kept.push(location);
+        } else {
+            detached.locations.push(location);
+        }
+    }
+    (kept, detached)
+}
+
+/// The detached source info of a file that compiled before, parsed again
+/// from the same text: the parse is deterministic, so it is what
+/// [`SourceInfo::Kept`] would have kept.
+fn reparse(import_name: &str, text: &str) -> Option<DetachedInfo> {
+    let file = File::from_source(import_name, text).ok()?;
+    let info = FileDescriptorProto::from(file).source_code_info?;
+    Some(split(info.location).1)
+}
 
 /// The compiled descriptors plus every file that went into them.
 #[derive(Clone, Debug)]
@@ -76,11 +127,21 @@ impl Compiled {
         self.files.get(import_name).map(|f| &f.source)
     }
 
+    /// The source info of `import_name` that is not in the pool.
+    fn detached(&self, import_name: &str) -> Option<&DetachedInfo> {
+        let file = self.files.get(import_name)?;
+        match &file.source_info {
+            Detached::InPool => None,
+            Detached::Kept(info) => Some(info),
+            Detached::OnDemand(cell) => cell.get_or_init(|| reparse(import_name, file.source.text())).as_ref(),
+        }
+    }
+
     /// The whole source info of `file`, in protox's order, wherever its
     /// parts are kept.
     pub fn source_info(&self, file: &FileDescriptor) -> Option<SourceCodeInfo> {
         let pooled = file.file_descriptor_proto().source_code_info.as_ref();
-        let Some(detached) = self.files.get(file.name()).and_then(|f| f.source_info.as_ref()) else {
+        let Some(detached) = self.detached(file.name()) else {
             return pooled.cloned();
         };
         let mut kept = pooled.map(|i| i.location.iter()).into_iter().flatten();
@@ -110,7 +171,7 @@ impl Compiled {
         // Option paths are only in the pool and the rest only here, so
         // the two never hold the same path.
         let pooled = file.file_descriptor_proto().source_code_info.as_ref().map(|i| &i.location[..]);
-        let detached = self.files.get(file.name()).and_then(|f| f.source_info.as_ref()).map(|d| &d.locations[..]);
+        let detached = self.detached(file.name()).map(|d| &d.locations[..]);
         let found = [pooled, detached].into_iter().flatten().flatten().find(|l| l.path == path)?;
         Some((source, span_in(source, found)?))
     }
@@ -147,7 +208,7 @@ struct Recording {
     /// Hand protox each file without its source info (kept in
     /// [`ProtoFile::source_info`]); off when a failed compilation is
     /// repeated, so that protox's errors can point into the source.
-    detach_source_info: bool,
+    detach_source_info: Option<SourceInfo>,
 }
 
 impl FileResolver for Recording {
@@ -161,7 +222,7 @@ impl FileResolver for Recording {
         let Some((root, path)) = self.find(name) else {
             let file = self.google.open_file(name)?;
             if let Some(text) = file.source() {
-                self.record(name, Source::new(name, text.to_owned()), None, None, None);
+                self.record(name, Source::new(name, text.to_owned()), None, None, Detached::InPool);
             }
             return Ok(file);
         };
@@ -202,26 +263,20 @@ impl FileResolver for Recording {
         let mut file = match parsed {
             Ok(file) => file,
             Err(e) => {
-                self.record(name, source, Some(path), fingerprint, None);
+                self.record(name, source, Some(path), fingerprint, Detached::InPool);
                 return Err(e);
             }
         };
-        let mut source_info = None;
-        if self.detach_source_info {
+        let mut source_info = Detached::InPool;
+        if let Some(keep) = self.detach_source_info {
             let mut proto = FileDescriptorProto::from(file);
             if let Some(info) = proto.source_code_info.as_mut() {
-                let mut detached = DetachedInfo { locations: Vec::new(), kept_at: Vec::new() };
-                let mut kept = Vec::new();
-                for (i, location) in std::mem::take(&mut info.location).into_iter().enumerate() {
-                    if location.path.contains(&UNINTERPRETED_OPTION) {
-                        detached.kept_at.push(i);
-                        kept.push(location);
-                    } else {
-                        detached.locations.push(location);
-                    }
-                }
+                let (kept, detached) = split(std::mem::take(&mut info.location));
                 info.location = kept;
-                source_info = Some(detached);
+                source_info = match keep {
+                    SourceInfo::Kept => Detached::Kept(detached),
+                    SourceInfo::OnDemand => Detached::OnDemand(OnceLock::new()),
+                };
             }
             file = File::from_file_descriptor_proto(proto);
         }
@@ -249,7 +304,7 @@ impl Recording {
         source: Arc<Source>,
         path: Option<PathBuf>,
         fingerprint: Option<String>,
-        source_info: Option<DetachedInfo>,
+        source_info: Detached,
     ) {
         self.seen.borrow_mut().insert(name.to_owned(), ProtoFile { source, path, fingerprint, source_info });
     }
@@ -406,7 +461,7 @@ pub fn fingerprint_source(name: &str, bytes: Vec<u8>) -> Option<String> {
 /// inside [`boundary`] unless marked `outside: true`. Patterns in
 /// `protos.files` are expanded in place first ([`expand`]), so every later
 /// reader of the registry sees plain import names.
-pub fn compile(registry: &mut Registry, base: &Path) -> Result<Compiled, Diagnostics> {
+pub fn compile(registry: &mut Registry, base: &Path, info: SourceInfo) -> Result<Compiled, Diagnostics> {
     let source = Arc::clone(&registry.source);
     let source = &source;
     let mut diags = Diagnostics::new();
@@ -491,20 +546,20 @@ pub fn compile(registry: &mut Registry, base: &Path) -> Result<Compiled, Diagnos
     // Source info stays out of the pool (see `ProtoFile::source_info`). A
     // compilation that fails is repeated with it in, so that protox's
     // errors point into the source exactly as they would otherwise.
-    let compiled = match run_compiler(registry, &roots, &fence, true) {
+    let compiled = match run_compiler(registry, &roots, &fence, Some(info)) {
         Ok(compiled) => compiled,
-        Err(_) => run_compiler(registry, &roots, &fence, false)?,
+        Err(_) => run_compiler(registry, &roots, &fence, None)?,
     };
     Ok(Compiled { watched, ..compiled })
 }
 
 /// One protox run over the registry's files; `detach` keeps source info
-/// out of the pool.
+/// out of the pool (beside it, or to be parsed again on demand).
 fn run_compiler(
     registry: &Registry,
     roots: &[Root],
     fence: &Option<PathBuf>,
-    detach: bool,
+    detach: Option<SourceInfo>,
 ) -> Result<Compiled, Diagnostics> {
     let seen: Seen = Rc::default();
     let problems: Rc<RefCell<Vec<Diagnostic>>> = Rc::default();

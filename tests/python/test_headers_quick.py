@@ -1,6 +1,6 @@
 """``Headers._quick``, the common-record path of ``Headers.from_pairs`` and of
-the NATS consumer (``quick_headers``), gives exactly what the full parse
-gives: the same ``Headers`` or the same error, on every vector and on every
+the NATS and Kafka consumers (``quick_headers``), gives exactly what the full
+parse gives: the same ``Headers`` or the same error, on every vector and on every
 single-field mutation of a valid record, with the cache of valid shared
 headers warm (the quick path runs) and cold (only the full parse runs).
 """
@@ -10,13 +10,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 import pytest
 
 from ampybus import headers as headers_mod
 from ampybus.errors import BusError
 from ampybus.headers import KNOWN_ORDER, Headers
+from ampybus.kafka import wire as kafka_wire
+from ampybus.kafka.client import received_headers
 from ampybus.nats import wire
 
 VECTORS = pathlib.Path(__file__).resolve().parents[1] / "vectors"
@@ -175,6 +177,9 @@ def test_a_changed_header_parses_the_same_warm_and_cold(name: str, value: Option
     # Over NATS: the consumer's reading straight from the NATS names.
     nats = wire.to_nats([p for p in pairs if "\n" not in p[1] and p[1] == p[1].strip()])
     assert _nats_outcome(nats) == _nats_cold(nats), f"{name}={value!r} over NATS"
+    # Over Kafka: the consumer's one pass over the client's header list.
+    raw = kafka_wire.to_kafka(pairs)
+    assert _kafka_outcome(raw) == _kafka_cold(raw), f"{name}={value!r} over Kafka"
 
 
 def test_a_repeated_name_is_left_to_the_full_parse() -> None:
@@ -199,6 +204,64 @@ def _nats_cold(headers: Dict[str, str]) -> Outcome:
     headers_mod._valid_shared.clear()  # pyright: ignore[reportPrivateUsage]
     assert wire.quick_headers(headers) is None
     return _outcome(wire.from_nats(headers))
+
+
+KafkaOutcome = Tuple[Outcome, Optional[Pairs]]
+
+
+class _Record:
+    """The one method of a confluent-kafka message that received_headers reads."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def headers(self) -> Any:
+        return self.raw
+
+
+def _kafka_full(raw: List[Tuple[str, Any]]) -> KafkaOutcome:
+    """What the Kafka consumer does without the quick path: the received
+    headers, the pairs, then the headers (or the first error)."""
+    try:
+        pairs = kafka_wire.decode_pairs(received_headers(cast(Any, _Record(raw))))
+    except BusError as e:
+        return (type(e).__name__, e.kind, str(e)), None
+    return _outcome(pairs), pairs
+
+
+def _kafka_outcome(raw: List[Tuple[str, Any]]) -> KafkaOutcome:
+    quick = kafka_wire.quick_headers(raw)
+    if quick is not None:
+        return quick[0], quick[1]
+    return _kafka_full(raw)
+
+
+def _kafka_cold(raw: List[Tuple[str, Any]]) -> KafkaOutcome:
+    headers_mod._valid_shared.clear()  # pyright: ignore[reportPrivateUsage]
+    assert kafka_wire.quick_headers(raw) is None
+    return _kafka_full(raw)
+
+
+def test_kafka_header_lists_the_quick_path_cannot_vouch_for_go_the_long_way() -> None:
+    base = _warm()
+    raw: List[Tuple[str, Any]] = list(kafka_wire.to_kafka(base))
+    quick = kafka_wire.quick_headers(raw)
+    assert quick is not None
+    assert quick == (Headers.from_pairs(base), base)
+    cases: List[List[Tuple[str, Any]]] = [
+        [*raw[:1], (raw[1][0], None), *raw[2:]],  # a null value
+        [*raw[:1], (raw[1][0], raw[1][1].decode()), *raw[2:]],  # a str value
+        [*raw[:1], (raw[1][0], b"\xff\xfe"), *raw[2:]],  # not UTF-8
+        [*raw[:1], (raw[1][0], bytearray(raw[1][1])), *raw[2:]],  # not bytes
+        [*raw, raw[0]],  # a name twice
+        [*raw, ("x-extra", b"1"), ("x-extra", b"1")],  # an unknown name twice
+    ]
+    for case in cases:
+        _warm()
+        assert kafka_wire.quick_headers(case) is None, case
+        assert _kafka_outcome(case) == _kafka_cold(case)
+    assert kafka_wire.quick_headers(None) is None
+    assert kafka_wire.quick_headers(tuple(raw)) is None
 
 
 def test_nats_headers_named_like_envelope_headers_go_the_long_way() -> None:

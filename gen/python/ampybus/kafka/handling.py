@@ -24,6 +24,7 @@ from typing import (
     Sequence,
     Tuple,
     TypeVar,
+    cast,
 )
 
 import confluent_kafka
@@ -38,7 +39,7 @@ from .errors import KafkaError
 from .metrics import Observer
 from .partition import key_subtopic
 from .publish import produced_ms
-from .wire import RawHeaders, decode_pairs
+from .wire import RawHeaders, decode_pairs, quick_headers
 
 if TYPE_CHECKING:
     from .bus import Bus
@@ -275,7 +276,11 @@ class Rules(Generic[M]):
         replay, recorded as a failure). Raises only when it is unfinished."""
         stats.received += 1
         topic = self.topic
-        raw = received_headers(msg)
+        listed = msg.headers()
+        quick = quick_headers(listed)
+        # The quick path took the client's list as it is: what
+        # received_headers returns for it.
+        raw: RawHeaders = cast(RawHeaders, listed) if quick is not None else received_headers(msg)
         value = msg.value() or b""
         key_bytes = msg.key() or b""
         key = key_bytes.decode("utf-8", "replace")
@@ -291,8 +296,11 @@ class Rules(Generic[M]):
             self.bus.observer.dead_lettered(topic.id, reason.split(":", 1)[0])
 
         try:
-            pairs = decode_pairs(raw)
-            headers = Headers.from_pairs(pairs)
+            if quick is None:
+                pairs = decode_pairs(raw)
+                headers = Headers.from_pairs(pairs)
+            else:
+                headers, pairs = quick
             payload, pointer = Envelope.decode_or_pointer(topic, headers, value)
         except BusError as e:
             # A poison pill: no retry can fix its bytes.

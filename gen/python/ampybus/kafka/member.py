@@ -241,16 +241,23 @@ class Member:
         self, handlers: Sequence[Handler[Any]], stop: Optional[asyncio.Event]
     ) -> RunStats:
         stats = RunStats()
+        pending = self._pending
         while stop is None or not stop.is_set():
-            msg = await self._next(0.5)
+            # A record of the batch in hand is taken without a coroutine.
+            msg = pending.popleft() if pending and not self._closed else await self._next(0.5)
             if msg is not None:
                 await self._one(msg, handlers, stats)
         return stats
 
     async def drain(self, handlers: Sequence[Handler[Any]], idle: float) -> RunStats:
         stats = RunStats()
+        pending = self._pending
         while True:
-            msg = await self._next(idle, join=True)
+            msg = (
+                pending.popleft()
+                if pending and not self._closed
+                else await self._next(idle, join=True)
+            )
             if msg is None:
                 return stats
             await self._one(msg, handlers, stats)
@@ -277,8 +284,11 @@ class Member:
         # The record's offset + 1, as a TopicPartition of its own would say.
         # Failing only when the partition went to another member in a
         # rebalance: that member hands the record out again (at-least-once).
-        with contextlib.suppress(KafkaException):
+        # (try/except rather than contextlib.suppress: no object per record.)
+        try:
             self.consumer.store_offsets(message=msg)
+        except KafkaException:
+            return
 
     async def _next(self, wait: float, join: bool = False) -> Optional[confluent_kafka.Message]:
         """The next record, or ``None`` after ``wait`` seconds without one

@@ -10,10 +10,10 @@ match names exactly (case-sensitive).
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, cast
 
 from ..errors import HeaderError
-from ..headers import DLQ_REASON
+from ..headers import DLQ_REASON, KNOWN_ORDER, Headers
 from ..envelope import sanitize_reason
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "RawHeaders",
     "dead_letter",
     "decode_pairs",
+    "quick_headers",
     "record_size",
     "to_kafka",
 ]
@@ -32,6 +33,31 @@ RawHeaders = List[Tuple[str, Optional[bytes]]]
 #: Bytes a record costs in a batch besides its key, value and headers: the
 #: batch header (61) and the record's own framing at its widest (21).
 RECORD_OVERHEAD = 61 + 21
+
+
+def quick_headers(raw: object) -> Optional[Tuple[Headers, List[Tuple[str, str]]]]:
+    """``Headers.from_pairs(decode_pairs(raw))`` and the pairs, for the common
+    record, in one pass over the client's header list; ``None`` when unsure
+    (then call those, which name the first problem).
+
+    The common record: a list (not ``None``) whose values are all ``bytes``
+    in UTF-8 (``bytes.decode`` refuses ``None`` and ``str``), no name twice,
+    and headers ``Headers`` takes on its quick path.
+    """
+    if type(raw) is not list:
+        return None
+    # As typed only once the decode below has held for every value.
+    listed = cast(List[Tuple[str, bytes]], raw)
+    try:
+        by_name = {name: bytes.decode(value, "utf-8") for name, value in listed}
+    except (TypeError, UnicodeDecodeError):
+        return None
+    if len(by_name) != len(listed):
+        return None
+    headers = Headers._quick(tuple(map(by_name.get, KNOWN_ORDER)))  # pyright: ignore[reportPrivateUsage]
+    if headers is None:
+        return None
+    return headers, list(by_name.items())
 
 
 def to_kafka(pairs: Iterable[Tuple[str, str]]) -> List[Tuple[str, bytes]]:

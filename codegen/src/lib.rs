@@ -28,8 +28,10 @@
 //!   `btree_map`). [`Config::generate`] renders in memory, [`Config::compile`]
 //!   writes; both fail with an [`Error`].
 //! - [`load`]: reads, validates and compiles a registry into a [`Project`]
-//!   (for example to check it from a test); [`rerun_if_changed`] lists the
-//!   files a [`Project`] was read from.
+//!   (for example to check it from a test); [`load_to_check`] does the same
+//!   for a caller that generates nothing, parsing proto positions again only
+//!   when a diagnostic needs one; [`rerun_if_changed`] lists the files a
+//!   [`Project`] was read from.
 //! - [`Diagnostic`], [`Diagnostics`], [`Severity`], [`Label`], [`Location`]
 //!   and [`Source`]: what went wrong, with `file:line:col` and a hint;
 //!   [`Diagnostics::render_plain`] prints one finding per line.

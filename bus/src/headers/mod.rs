@@ -108,7 +108,7 @@ pub mod names {
     pub(crate) const fn position(name: &str) -> usize {
         let mut i = 0;
         while i < ALL.len() {
-            if same(ALL[i].as_bytes(), name.as_bytes()) {
+            if crate::wire::__derive::str_eq(ALL[i], name) {
                 return i;
             }
             i += 1;
@@ -136,20 +136,6 @@ pub mod names {
         pub(crate) const BLOB_REF: usize = super::position(super::BLOB_REF);
         pub(crate) const BLOB_HASH: usize = super::position(super::BLOB_HASH);
         pub(crate) const BLOB_SIZE: usize = super::position(super::BLOB_SIZE);
-    }
-
-    const fn same(a: &[u8], b: &[u8]) -> bool {
-        if a.len() != b.len() {
-            return false;
-        }
-        let mut i = 0;
-        while i < a.len() {
-            if a[i] != b[i] {
-                return false;
-            }
-            i += 1;
-        }
-        true
     }
 }
 

@@ -280,7 +280,11 @@ fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[Strin
         print!("{stdout}");
         return ExitCode::SUCCESS;
     }
-    let project = match ampygen::load_to_check(&cli.registry) {
+    // `--generated` renders every file in memory, which reads every
+    // file's positions and comments: kept, rather than parsed twice.
+    let loaded =
+        if generated.is_empty() { ampygen::load_to_check(&cli.registry) } else { ampygen::load(&cli.registry) };
+    let project = match loaded {
         Ok(p) => p,
         Err(diags) => return out.finish(diags.into_iter().map(Finding::plain).collect(), BAD_INPUT, None),
     };

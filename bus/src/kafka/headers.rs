@@ -116,10 +116,7 @@ pub fn received(msg: &BorrowedMessage<'_>) -> RawHeaders {
         // Every header's name and value located first (on the stack for the
         // usual count), so the buffer is allocated once at its size rather
         // than grown header by header.
-        const INLINE: usize = 24;
-        let mut inline: [(&[u8], Option<&[u8]>); INLINE] = [(&[], None); INLINE];
-        let mut spilled = Vec::new();
-        let mut n = 0;
+        let mut found: StackVec<(&[u8], Option<&[u8]>)> = StackVec::new();
         let mut size = 0;
         for i in 0..count {
             let mut name: *const std::os::raw::c_char = std::ptr::null();
@@ -134,15 +131,11 @@ pub fn received(msg: &BorrowedMessage<'_>) -> RawHeaders {
             let name = std::ffi::CStr::from_ptr(name).to_bytes();
             let value = if value.is_null() { None } else { Some(std::slice::from_raw_parts(value.cast::<u8>(), len)) };
             size += name.len() + value.map_or(0, <[u8]>::len);
-            match inline.get_mut(n) {
-                Some(slot) => *slot = (name, value),
-                None => spilled.push((name, value)),
-            }
-            n += 1;
+            found.push((name, value));
         }
         out.bytes.reserve_exact(size);
-        out.ends.reserve_exact(n);
-        for &(name, value) in inline.iter().take(n).chain(&spilled) {
+        out.ends.reserve_exact(found.as_slice().len());
+        for &(name, value) in found.as_slice() {
             match std::str::from_utf8(name) {
                 Ok(name) => out.push(name, value),
                 Err(_) => out.push(&String::from_utf8_lossy(name), value),
@@ -165,10 +158,7 @@ pub(crate) fn with_envelope_pairs<'a, R>(
     raw: &'a RawHeaders,
     f: impl FnOnce(&[(&'a str, &'a str)]) -> R,
 ) -> Result<R, EnvelopeError> {
-    const INLINE: usize = 24;
-    let mut inline = [("", ""); INLINE];
-    let mut n = 0;
-    let mut spilled: Vec<(&str, &str)> = Vec::new();
+    let mut pairs: StackVec<(&str, &str)> = StackVec::new();
     for (k, v) in raw.iter() {
         let Some(i) = names::index(k) else { continue };
         let name = names::ALL[i];
@@ -178,20 +168,44 @@ pub(crate) fn with_envelope_pairs<'a, R>(
             value: String::from_utf8_lossy(v).into_owned(),
             reason: "is not UTF-8",
         })?;
-        match inline.get_mut(n) {
-            Some(slot) if spilled.is_empty() => {
-                *slot = (k, v);
-                n += 1;
+        pairs.push((k, v));
+    }
+    Ok(f(pairs.as_slice()))
+}
+
+/// Up to 24 items on the stack, more moved to the heap: the headers of one
+/// record, collected without an allocation for the usual count (the
+/// contract has 18 names).
+struct StackVec<T> {
+    inline: [T; 24],
+    len: usize,
+    heap: Vec<T>,
+}
+
+impl<T: Copy + Default> StackVec<T> {
+    fn new() -> Self {
+        StackVec { inline: [T::default(); 24], len: 0, heap: Vec::new() }
+    }
+
+    fn push(&mut self, item: T) {
+        if self.heap.is_empty() {
+            if let Some(slot) = self.inline.get_mut(self.len) {
+                *slot = item;
+                self.len += 1;
+                return;
             }
-            _ => {
-                if spilled.is_empty() {
-                    spilled.extend_from_slice(&inline);
-                }
-                spilled.push((k, v));
-            }
+            self.heap.extend_from_slice(&self.inline);
+        }
+        self.heap.push(item);
+    }
+
+    fn as_slice(&self) -> &[T] {
+        if self.heap.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
         }
     }
-    Ok(if spilled.is_empty() { f(&inline[..n]) } else { f(&spilled) })
 }
 
 /// A dead letter's headers: every received header in received order,

@@ -25,3 +25,5 @@ def test_bench_runs_every_case() -> None:
     assert len(lines) == 12, out
     for line in lines:
         assert float(line.split()[-2]) > 0, line
+    ratios = [line for line in out.splitlines() if line.endswith("x") and " / " in line]
+    assert len(ratios) == 2, out

@@ -141,6 +141,51 @@ def test_subject_builders_and_patterns() -> None:
         ampybus.SIGNALS_V1_SIGNALS.route(signal, "prod")
 
 
+def test_isalnum_accepts_only_tokens() -> None:
+    """The generated builders accept a token outright when ``str.isalnum()``
+    holds (the fast path), so every such character must be a valid token."""
+    for o in range(0x110000):
+        c = chr(o)
+        if c.isalnum():
+            assert text.token_problem(c) is None, hex(o)
+            assert text.token_problem("A" + c + "1") is None, hex(o)
+
+
+def test_inline_subjects_equal_subject_at() -> None:
+    """``subject()`` and ``route()`` build subjects inline; each result or
+    error equals the reference ``routing.subject_at`` over ``param`` checks
+    (tokens checked in order, then the env), on valid and hostile values."""
+    valid = ["XNAS", "AAPL", "BRK-B", "ü", "ǅ", "١٢"]
+    values = [*valid, "", "A.B", "*", "a>", "a b", "a\x07", "x\u3000"]
+    envs: List[Any] = [ampybus.Env.PROD, "paper", "PROD", "staging", 3, None]
+    bars = ampybus.BARS_V1_BARS
+    routing = ampybus.routing
+
+    def outcome(build: Callable[..., Any], *args: Any) -> object:
+        try:
+            subject = build(*args)
+        except (ampybus.RouteError, TypeError) as e:
+            return (type(e), str(e), getattr(e, "kind", None), getattr(e, "field", None))
+        return (type(subject), subject.text, subject.kafka_topic, subject.subtopic, subject)
+
+    def reference(env: Any, mic: str, symbol: str) -> Any:
+        tokens = [routing.param("mic", mic), routing.param("symbol", symbol)]
+        return routing.subject_at(bars._heads, env, tokens)
+
+    for env in envs:
+        for mic in values:
+            for symbol in values:
+                want = outcome(reference, env, mic, symbol)
+                assert outcome(bars.subject, env, mic, symbol) == want, (env, mic, symbol)
+                batch = bars_pb2.BarBatch(bars=[bar(symbol=symbol, mic=mic)])
+                if mic and symbol:  # empty fields are the key functions' own error
+                    got = outcome(lambda b, e: bars.route(b, e).subject, batch, env)
+                    assert got == want, (env, mic, symbol)
+    trade = ampybus.TICKS_V1_TRADE.subject("prod", "MSFT")
+    assert trade == routing.Subject("ampy.prod.ticks.v1.trade.MSFT", len("ampy.prod.ticks.v1"))
+    assert (trade.kafka_topic, trade.subtopic) == ("ampy.prod.ticks.v1", "trade.MSFT")
+
+
 def test_only_the_registrys_envs_form_a_subject() -> None:
     """Every builder taking an env rejects text outside the registry's envs,
     case-sensitively, with ``unknown_env``; the ``Env`` members and their

@@ -44,6 +44,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("topic", include_str!("../../templates/python/topic.py.hbs")),
     ("dlq_topic", include_str!("../../templates/python/dlq_topic.py.hbs")),
     ("topic_head", include_str!("../../templates/python/topic_head.py.hbs")),
+    ("subject_body", include_str!("../../templates/python/subject_body.py.hbs")),
     ("key_function", include_str!("../../templates/python/key_function.py.hbs")),
 ];
 
@@ -315,7 +316,18 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
     // Topics and schemas.
     let registry = &project.registry;
     let mut globals =
-        Names::with(&["NAMESPACE", "Env", "TOPICS", "DLQ_TOPICS", "RouteError", "Optional", "Iterable", "Tuple"]);
+        Names::with(&[
+        "NAMESPACE",
+        "Env",
+        "Subject",
+        "_new_subject",
+        "TOPICS",
+        "DLQ_TOPICS",
+        "RouteError",
+        "Optional",
+        "Iterable",
+        "Tuple",
+    ]);
     let mut enums = keys::EnumTables::default();
     let mut imports = BTreeSet::new();
     let mut topic_views = Vec::new();

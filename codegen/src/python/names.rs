@@ -114,7 +114,7 @@ pub fn is_attr(name: &str) -> bool {
 
 /// A set of identifiers in one scope; [`Names::ident`] hands out unique,
 /// safe ones.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Names {
     taken: BTreeSet<String>,
 }
@@ -195,24 +195,67 @@ fn escape_char(out: &mut String, c: char) {
 /// the choice `ruff format` makes, so the output is already formatted.
 /// Printable non-ASCII stays readable; see [`needs_escape`] for the rest.
 pub fn py_str(s: &str) -> String {
-    let doubles = s.matches('"').count();
-    let singles = s.matches('\'').count();
-    let quote = if singles < doubles { '\'' } else { '"' };
+    let quote = quote_for(s.matches('"').count(), s.matches('\'').count());
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
+    push_escaped(&mut out, s, quote, false);
+    out.push(quote);
+    out
+}
+
+/// A part of [`py_fstring`]: text, or a Python expression printed in braces.
+pub enum FPart<'a> {
+    Text(&'a str),
+    Expr(&'a str),
+}
+
+/// A Python f-string literal joining `parts`: the text escaped as in
+/// [`py_str`] with braces doubled, each expression in braces. The callers'
+/// expressions are generated names, never registry text.
+pub fn py_fstring(parts: &[FPart<'_>]) -> String {
+    let texts = || parts.iter().filter_map(|p| if let FPart::Text(t) = p { Some(*t) } else { None });
+    let quote = quote_for(texts().map(|t| t.matches('"').count()).sum(), texts().map(|t| t.matches('\'').count()).sum());
+    let mut out = String::from("f");
+    out.push(quote);
+    for p in parts {
+        match p {
+            FPart::Text(t) => push_escaped(&mut out, t, quote, true),
+            FPart::Expr(e) => {
+                out.push('{');
+                out.push_str(e);
+                out.push('}');
             }
-            c if needs_escape(c) => escape_char(&mut out, c),
-            c => out.push(c),
         }
     }
     out.push(quote);
     out
+}
+
+/// Double quotes unless single quotes need strictly fewer escapes.
+fn quote_for(doubles: usize, singles: usize) -> char {
+    if singles < doubles {
+        '\''
+    } else {
+        '"'
+    }
+}
+
+fn push_escaped(out: &mut String, s: &str, quote: char, fstring: bool) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '{' | '}' if fstring => {
+                out.push(c);
+                out.push(c);
+            }
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if needs_escape(c) => escape_char(out, c),
+            c => out.push(c),
+        }
+    }
 }
 
 /// `bytes` as Python bytes literals of at most `width` source characters

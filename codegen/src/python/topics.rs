@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::keys::{field_function, EnumTables, KeyFunction};
-use super::names::{camel, docstring, py_str, upper_snake, Names};
+use super::names::{camel, docstring, py_fstring, py_str, upper_snake, FPart, Names};
 use crate::registry::resolve::{Leaf, ResolvedTopic};
 use crate::registry::{Delivery, Registry, TopicRef};
 use crate::template::{Part, Token};
@@ -61,16 +61,56 @@ struct Read {
     in_key: bool,
 }
 
+/// How `subject` and `route` build a subject inline (`subject_body.py.hbs`):
+/// each placeholder's text, checked as a token, then the head looked up by
+/// env, then the object made without `Subject.__init__`. No call but the
+/// checks' slow path: this is the hot path a publisher takes per record.
+#[derive(Serialize)]
+struct SubjectBody {
+    /// Locals assigned first: the text of a non-string parameter.
+    setup: Vec<Assign>,
+    /// Each placeholder's field name (a literal) and its text's local, in
+    /// subtopic order: `isalnum()` accepts a token outright, anything else
+    /// goes through `_r.param`, which raises the error or accepts it.
+    checks: Vec<Check>,
+    /// The local holding the head and the module constant of this topic's
+    /// heads by env.
+    head: String,
+    heads: String,
+    /// The subject text, an f-string of the head and the tokens, and
+    /// whether it goes on its own line in parentheses, as the formatter
+    /// would put it (only when that makes it fit).
+    text: String,
+    text_wrapped: bool,
+    /// The local holding the subject.
+    var: String,
+}
+
+#[derive(Serialize)]
+struct Assign {
+    var: String,
+    expr: String,
+}
+
+#[derive(Serialize)]
+struct Check {
+    field: String,
+    value: String,
+}
+
 /// A payload topic: its class and the key functions it calls.
 #[derive(Serialize)]
 pub struct PayloadTopic {
     #[serde(flatten)]
     pub head: ClassHead,
+    /// The module constant of the heads by env (`_bars_v1_bars_heads`).
+    heads: String,
+    subject_body: SubjectBody,
+    route_body: SubjectBody,
     /// The payload class expression (`_bars_pb2.BarBatch`).
     payload: String,
     /// Module-level key functions, printed before the classes.
     pub functions: Vec<KeyFunction>,
-    route_tokens: Vec<String>,
     reads: Vec<Read>,
     /// The partition key text as one Python expression.
     key_expr: String,
@@ -166,6 +206,51 @@ fn tokens(t: &TopicRef<'_>, mut value: impl FnMut(&str) -> String) -> Vec<String
         .collect()
 }
 
+/// The inline subject builder of a topic: `value(name)` gives a
+/// placeholder's text as a local name, or as an expression that is first
+/// assigned to a new local. `locals` holds every name already taken in
+/// the method.
+fn build_subject_body(
+    t: &TopicRef<'_>,
+    heads: &str,
+    locals: &mut Names,
+    mut value: impl FnMut(&str) -> (String, bool),
+) -> SubjectBody {
+    let mut setup = Vec::new();
+    let mut checks = Vec::new();
+    let mut tokens = Vec::new();
+    for tok in &t.topic.subtopic.value.tokens {
+        match tok {
+            Token::Literal(l) => tokens.push((l.clone(), false)),
+            Token::Param(p) => {
+                let (expr, is_local) = value(p);
+                let var = if is_local {
+                    expr
+                } else {
+                    let var = locals.ident(&format!("t_{p}"));
+                    setup.push(Assign { var: var.clone(), expr });
+                    var
+                };
+                checks.push(Check { field: py_str(p), value: var.clone() });
+                tokens.push((var, true));
+            }
+        }
+    }
+    let head = locals.ident("head");
+    let mut parts = vec![FPart::Expr(&head), FPart::Text(".")];
+    for (i, (text, is_expr)) in tokens.iter().enumerate() {
+        if i > 0 {
+            parts.push(FPart::Text("."));
+        }
+        parts.push(if *is_expr { FPart::Expr(text) } else { FPart::Text(text) });
+    }
+    let text = py_fstring(&parts);
+    let var = locals.ident("subject");
+    let width = |s: &str| s.chars().count();
+    let text_wrapped = 8 + width(&var) + 8 + width(&text) > LINE_WIDTH && 12 + width(&text) <= LINE_WIDTH;
+    SubjectBody { setup, checks, heads: heads.to_owned(), text, text_wrapped, var, head }
+}
+
 /// The head of a topic class; `params`, tokens and payload constants are
 /// filled in by the caller.
 fn head(registry: &Registry, t: &TopicRef<'_>, key_format: &str, globals: &mut Names) -> ClassHead {
@@ -245,9 +330,10 @@ pub fn payload_topic(
         })
         .collect();
     let param = |p: &str| params.iter().find(|(n, _, _)| n == p);
-    head.subject_tokens = tokens(t, |p| {
+    let heads = globals.ident(&format!("{fn_prefix}_heads"));
+    let subject_body = build_subject_body(t, &heads, &mut args, |p| {
         let (a, leaf) = param(p).map_or((String::new(), Leaf::String), |(_, a, l)| (a.clone(), l.clone()));
-        format!("_r.param({}, {})", py_str(p), param_write(&leaf, enums, &a))
+        (param_write(&leaf, enums, &a), leaf == Leaf::String)
     });
     head.pattern_tokens = tokens(t, |p| {
         let a = param(p).map(|(_, a, _)| a.as_str()).unwrap_or_default();
@@ -275,13 +361,15 @@ pub fn payload_topic(
         .zip(&vars)
         .map(|(func, (name, v))| Read { var: v.clone(), func, in_key: in_key(name) })
         .collect();
-    let route_tokens = tokens(t, |p| format!("_r.param({}, {})", py_str(p), var(p)));
+    let route_body = build_subject_body(t, &heads, &mut locals, |p| (var(p), true));
 
     PayloadTopic {
         head,
+        heads,
+        subject_body,
+        route_body,
         payload: payload.to_owned(),
         functions,
-        route_tokens,
         reads,
         key_wrapped: format!("        return {key_expr}").chars().count() > LINE_WIDTH,
         key_expr,

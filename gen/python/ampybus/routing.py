@@ -80,11 +80,18 @@ def env_name(env: EnvLike) -> str:
 class Subject:
     """A concrete subject, with the Kafka mapping on the side."""
 
-    __slots__ = ("_topic_len", "text")
+    __slots__ = ("kafka_topic", "text")
+
+    #: The subject, ``ampy.prod.bars.v1.XNAS.AAPL``.
+    text: str
+    #: The Kafka topic, ``ampy.prod.bars.v1``, a prefix of ``text``: Kafka
+    #: topic names cannot hold the subtopic (``@`` is illegal there, and the
+    #: per-key fan-out does not fit).
+    kafka_topic: str
 
     def __init__(self, text: str, topic_len: int) -> None:
         self.text = text
-        self._topic_len = topic_len
+        self.kafka_topic = text[:topic_len]
 
     def __str__(self) -> str:
         return self.text
@@ -94,22 +101,16 @@ class Subject:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Subject):
-            return self.text == other.text and self._topic_len == other._topic_len
+            return self.text == other.text and self.kafka_topic == other.kafka_topic
         return NotImplemented
 
     def __hash__(self) -> int:
         return hash(self.text)
 
     @property
-    def kafka_topic(self) -> str:
-        """The Kafka topic, ``ampy.prod.bars.v1``: Kafka topic names cannot hold
-        the subtopic (``@`` is illegal there, and the per-key fan-out does not fit)."""
-        return self.text[: self._topic_len]
-
-    @property
     def subtopic(self) -> str:
         """The tokens after the Kafka topic, ``XNAS.AAPL``."""
-        return self.text[self._topic_len + 1 :]
+        return self.text[len(self.kafka_topic) + 1 :]
 
     def kafka_key(self, partition_key: str) -> str:
         """The Kafka record key: the subtopic, one space, the partition key.

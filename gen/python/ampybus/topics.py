@@ -14,7 +14,7 @@ from typing import Any, Iterable, Optional, Tuple
 from . import envelope as _e
 from . import keys as _k
 from . import routing as _r
-from .routing import Env
+from .routing import Env, Subject
 from .errors import RouteError
 from .pb.ampy.bars.v1 import bars_pb2 as _bars_pb2
 from .pb.ampy.control.v1 import control_pb2 as _control_pb2
@@ -73,6 +73,9 @@ __all__ = [
 
 #: The first subject token.
 NAMESPACE = "ampy"
+
+# Subjects are made without `Subject.__init__` on the publish path.
+_new_subject = object.__new__
 
 
 def _bars_v1_bars_key_mic(p: _bars_pb2.BarBatch) -> str:
@@ -738,6 +741,24 @@ def _control_v1_replay_requests_dedupe(p: _control_pb2.ReplayRequest) -> str:
     return acc.write(acc.finish())
 
 
+_bars_v1_bars_heads = _r.heads(NAMESPACE, "bars", "v1")
+_ticks_v1_trade_heads = _r.heads(NAMESPACE, "ticks", "v1")
+_ticks_v1_quote_heads = _r.heads(NAMESPACE, "ticks", "v1")
+_news_v1_raw_heads = _r.heads(NAMESPACE, "news", "v1")
+_news_v1_nlp_heads = _r.heads(NAMESPACE, "news", "v1")
+_fx_v1_rates_heads = _r.heads(NAMESPACE, "fx", "v1")
+_fx_v1_pair_heads = _r.heads(NAMESPACE, "fx", "v1")
+_fundamentals_v1_snapshots_heads = _r.heads(NAMESPACE, "fundamentals", "v1")
+_corporate_actions_v1_events_heads = _r.heads(NAMESPACE, "corporate_actions", "v1")
+_universe_v1_snapshots_heads = _r.heads(NAMESPACE, "universe", "v1")
+_signals_v1_signals_heads = _r.heads(NAMESPACE, "signals", "v1")
+_orders_v1_requests_heads = _r.heads(NAMESPACE, "orders", "v1")
+_fills_v1_events_heads = _r.heads(NAMESPACE, "fills", "v1")
+_positions_v1_snapshots_heads = _r.heads(NAMESPACE, "positions", "v1")
+_metrics_v1_metrics_heads = _r.heads(NAMESPACE, "metrics", "v1")
+_control_v1_replay_requests_heads = _r.heads(NAMESPACE, "control", "v1")
+
+
 class BarsV1Bars(_r.Topic[_bars_pb2.BarBatch]):
     """Topic `bars.v1.bars`.
 
@@ -756,7 +777,7 @@ class BarsV1Bars(_r.Topic[_bars_pb2.BarBatch]):
     schema_version = "1.0.0"
     schema_hash = "sha256:1f3a8d335be3bdf003a5b66b0e3271363f2ef498d5f0de6f0edf9bb8ae654feb"
     message_type = _bars_pb2.BarBatch
-    _heads = _r.heads(NAMESPACE, "bars", "v1")
+    _heads = _bars_v1_bars_heads
 
     def subject(
         self,
@@ -765,14 +786,19 @@ class BarsV1Bars(_r.Topic[_bars_pb2.BarBatch]):
         symbol: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("mic", mic),
-                _r.param("symbol", symbol),
-            ],
-        )
+        if not mic.isalnum():
+            _r.param("mic", mic)
+        if not symbol.isalnum():
+            _r.param("symbol", symbol)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _bars_v1_bars_heads.get(env)
+        if head is None:
+            head = _bars_v1_bars_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{mic}.{symbol}"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(
         self,
@@ -797,14 +823,18 @@ class BarsV1Bars(_r.Topic[_bars_pb2.BarBatch]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_mic = _bars_v1_bars_key_mic(payload)
         v_symbol = _bars_v1_bars_key_symbol(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("mic", v_mic),
-                _r.param("symbol", v_symbol),
-            ],
-        )
+        if not v_mic.isalnum():
+            _r.param("mic", v_mic)
+        if not v_symbol.isalnum():
+            _r.param("symbol", v_symbol)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _bars_v1_bars_heads.get(env)
+        if head is None:
+            head = _bars_v1_bars_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{v_mic}.{v_symbol}"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_mic + "." + v_symbol,
@@ -839,7 +869,7 @@ class TicksV1Trade(_r.Topic[_ticks_pb2.TradeBatch]):
     schema_version = "1.0.0"
     schema_hash = "sha256:646d44376d3eea67721234fec3f90ab49b7bc8044e3dd2abd66bec70ebd2817c"
     message_type = _ticks_pb2.TradeBatch
-    _heads = _r.heads(NAMESPACE, "ticks", "v1")
+    _heads = _ticks_v1_trade_heads
 
     def subject(
         self,
@@ -847,14 +877,17 @@ class TicksV1Trade(_r.Topic[_ticks_pb2.TradeBatch]):
         symbol: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                "trade",
-                _r.param("symbol", symbol),
-            ],
-        )
+        if not symbol.isalnum():
+            _r.param("symbol", symbol)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _ticks_v1_trade_heads.get(env)
+        if head is None:
+            head = _ticks_v1_trade_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.trade.{symbol}"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(
         self,
@@ -878,14 +911,16 @@ class TicksV1Trade(_r.Topic[_ticks_pb2.TradeBatch]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_symbol = _ticks_v1_trade_key_symbol(payload)
         v_mic = _ticks_v1_trade_key_mic(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                "trade",
-                _r.param("symbol", v_symbol),
-            ],
-        )
+        if not v_symbol.isalnum():
+            _r.param("symbol", v_symbol)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _ticks_v1_trade_heads.get(env)
+        if head is None:
+            head = _ticks_v1_trade_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.trade.{v_symbol}"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_symbol + "." + v_mic,
@@ -920,7 +955,7 @@ class TicksV1Quote(_r.Topic[_ticks_pb2.QuoteBatch]):
     schema_version = "1.0.0"
     schema_hash = "sha256:65839953eee091cd235d663e31a7e2368c1dd47ad2fb5d245019161bbd78314f"
     message_type = _ticks_pb2.QuoteBatch
-    _heads = _r.heads(NAMESPACE, "ticks", "v1")
+    _heads = _ticks_v1_quote_heads
 
     def subject(
         self,
@@ -928,14 +963,17 @@ class TicksV1Quote(_r.Topic[_ticks_pb2.QuoteBatch]):
         symbol: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                "quote",
-                _r.param("symbol", symbol),
-            ],
-        )
+        if not symbol.isalnum():
+            _r.param("symbol", symbol)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _ticks_v1_quote_heads.get(env)
+        if head is None:
+            head = _ticks_v1_quote_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.quote.{symbol}"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(
         self,
@@ -959,14 +997,16 @@ class TicksV1Quote(_r.Topic[_ticks_pb2.QuoteBatch]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_symbol = _ticks_v1_quote_key_symbol(payload)
         v_mic = _ticks_v1_quote_key_mic(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                "quote",
-                _r.param("symbol", v_symbol),
-            ],
-        )
+        if not v_symbol.isalnum():
+            _r.param("symbol", v_symbol)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _ticks_v1_quote_heads.get(env)
+        if head is None:
+            head = _ticks_v1_quote_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.quote.{v_symbol}"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_symbol + "." + v_mic,
@@ -1002,17 +1042,19 @@ class NewsV1Raw(_r.Topic[_news_pb2.NewsItem]):
     schema_version = "1.0.0"
     schema_hash = "sha256:1523ff71db46feeaa41658619ea1f8d04c09c277ab661549280a102240e98871"
     message_type = _news_pb2.NewsItem
-    _heads = _r.heads(NAMESPACE, "news", "v1")
+    _heads = _news_v1_raw_heads
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                "raw",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _news_v1_raw_heads.get(env)
+        if head is None:
+            head = _news_v1_raw_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.raw"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(self, env: _r.EnvLike) -> str:
         """Every subject of this topic in `env`."""
@@ -1030,13 +1072,14 @@ class NewsV1Raw(_r.Topic[_news_pb2.NewsItem]):
     def route(self, payload: _news_pb2.NewsItem, env: _r.EnvLike) -> _r.Routed:
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_id = _news_v1_raw_key_id(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                "raw",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _news_v1_raw_heads.get(env)
+        if head is None:
+            head = _news_v1_raw_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.raw"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_id,
@@ -1078,17 +1121,19 @@ class NewsV1Nlp(_r.Topic[_news_pb2.NewsAnalysis]):
     schema_version = "1.0.0"
     schema_hash = "sha256:0c2e3055a26d1843df89e4477108b5e692fd93d4b9aa9968b7db0d55726689bc"
     message_type = _news_pb2.NewsAnalysis
-    _heads = _r.heads(NAMESPACE, "news", "v1")
+    _heads = _news_v1_nlp_heads
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                "nlp",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _news_v1_nlp_heads.get(env)
+        if head is None:
+            head = _news_v1_nlp_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.nlp"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(self, env: _r.EnvLike) -> str:
         """Every subject of this topic in `env`."""
@@ -1106,13 +1151,14 @@ class NewsV1Nlp(_r.Topic[_news_pb2.NewsAnalysis]):
     def route(self, payload: _news_pb2.NewsAnalysis, env: _r.EnvLike) -> _r.Routed:
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_id = _news_v1_nlp_key_id(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                "nlp",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _news_v1_nlp_heads.get(env)
+        if head is None:
+            head = _news_v1_nlp_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.nlp"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_id,
@@ -1155,17 +1201,19 @@ class FxV1Rates(_r.Topic[_fx_pb2.FxRate]):
     schema_version = "1.0.0"
     schema_hash = "sha256:811237c3e41442a1066c757cce33a426130946af8981552b781b73712f053306"
     message_type = _fx_pb2.FxRate
-    _heads = _r.heads(NAMESPACE, "fx", "v1")
+    _heads = _fx_v1_rates_heads
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                "rates",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _fx_v1_rates_heads.get(env)
+        if head is None:
+            head = _fx_v1_rates_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.rates"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(self, env: _r.EnvLike) -> str:
         """Every subject of this topic in `env`."""
@@ -1184,13 +1232,14 @@ class FxV1Rates(_r.Topic[_fx_pb2.FxRate]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_base = _fx_v1_rates_key_base(payload)
         v_quote = _fx_v1_rates_key_quote(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                "rates",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _fx_v1_rates_heads.get(env)
+        if head is None:
+            head = _fx_v1_rates_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.rates"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_base + "." + v_quote,
@@ -1227,7 +1276,7 @@ class FxV1Pair(_r.Topic[_fx_pb2.FxRate]):
     schema_version = "1.0.0"
     schema_hash = "sha256:811237c3e41442a1066c757cce33a426130946af8981552b781b73712f053306"
     message_type = _fx_pb2.FxRate
-    _heads = _r.heads(NAMESPACE, "fx", "v1")
+    _heads = _fx_v1_pair_heads
 
     def subject(
         self,
@@ -1236,14 +1285,19 @@ class FxV1Pair(_r.Topic[_fx_pb2.FxRate]):
         quote: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("base", base),
-                _r.param("quote", quote),
-            ],
-        )
+        if not base.isalnum():
+            _r.param("base", base)
+        if not quote.isalnum():
+            _r.param("quote", quote)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _fx_v1_pair_heads.get(env)
+        if head is None:
+            head = _fx_v1_pair_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{base}.{quote}"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(
         self,
@@ -1268,14 +1322,18 @@ class FxV1Pair(_r.Topic[_fx_pb2.FxRate]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_base = _fx_v1_pair_key_base(payload)
         v_quote = _fx_v1_pair_key_quote(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("base", v_base),
-                _r.param("quote", v_quote),
-            ],
-        )
+        if not v_base.isalnum():
+            _r.param("base", v_base)
+        if not v_quote.isalnum():
+            _r.param("quote", v_quote)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _fx_v1_pair_heads.get(env)
+        if head is None:
+            head = _fx_v1_pair_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{v_base}.{v_quote}"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_base + "." + v_quote,
@@ -1310,7 +1368,7 @@ class FundamentalsV1Snapshots(_r.Topic[_fundamentals_pb2.FundamentalsSnapshot]):
     schema_version = "1.0.0"
     schema_hash = "sha256:2a3dfe21038567edbef0ad532582b9c90b84e181bd766f7b998dea7c910ad21a"
     message_type = _fundamentals_pb2.FundamentalsSnapshot
-    _heads = _r.heads(NAMESPACE, "fundamentals", "v1")
+    _heads = _fundamentals_v1_snapshots_heads
 
     def subject(
         self,
@@ -1319,14 +1377,19 @@ class FundamentalsV1Snapshots(_r.Topic[_fundamentals_pb2.FundamentalsSnapshot]):
         symbol: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("mic", mic),
-                _r.param("symbol", symbol),
-            ],
-        )
+        if not mic.isalnum():
+            _r.param("mic", mic)
+        if not symbol.isalnum():
+            _r.param("symbol", symbol)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _fundamentals_v1_snapshots_heads.get(env)
+        if head is None:
+            head = _fundamentals_v1_snapshots_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{mic}.{symbol}"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(
         self,
@@ -1353,14 +1416,18 @@ class FundamentalsV1Snapshots(_r.Topic[_fundamentals_pb2.FundamentalsSnapshot]):
         v_mic = _fundamentals_v1_snapshots_key_mic(payload)
         v_period_end = _fundamentals_v1_snapshots_key_period_end(payload)
         v_source = _fundamentals_v1_snapshots_key_source(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("mic", v_mic),
-                _r.param("symbol", v_symbol),
-            ],
-        )
+        if not v_mic.isalnum():
+            _r.param("mic", v_mic)
+        if not v_symbol.isalnum():
+            _r.param("symbol", v_symbol)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _fundamentals_v1_snapshots_heads.get(env)
+        if head is None:
+            head = _fundamentals_v1_snapshots_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{v_mic}.{v_symbol}"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_symbol + "." + v_mic + "|" + v_period_end + "|" + v_source,
@@ -1398,7 +1465,7 @@ class CorporateActionsV1Events(_r.Topic[_corporate_actions_pb2.CorporateAction])
     schema_version = "1.0.0"
     schema_hash = "sha256:45418707e45f3173ca27694634dc5f703cef0281ef963b1edfb77de1123a29d5"
     message_type = _corporate_actions_pb2.CorporateAction
-    _heads = _r.heads(NAMESPACE, "corporate_actions", "v1")
+    _heads = _corporate_actions_v1_events_heads
 
     def subject(
         self,
@@ -1407,14 +1474,19 @@ class CorporateActionsV1Events(_r.Topic[_corporate_actions_pb2.CorporateAction])
         symbol: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("mic", mic),
-                _r.param("symbol", symbol),
-            ],
-        )
+        if not mic.isalnum():
+            _r.param("mic", mic)
+        if not symbol.isalnum():
+            _r.param("symbol", symbol)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _corporate_actions_v1_events_heads.get(env)
+        if head is None:
+            head = _corporate_actions_v1_events_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{mic}.{symbol}"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(
         self,
@@ -1439,14 +1511,18 @@ class CorporateActionsV1Events(_r.Topic[_corporate_actions_pb2.CorporateAction])
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_symbol = _corporate_actions_v1_events_key_symbol(payload)
         v_mic = _corporate_actions_v1_events_key_mic(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("mic", v_mic),
-                _r.param("symbol", v_symbol),
-            ],
-        )
+        if not v_mic.isalnum():
+            _r.param("mic", v_mic)
+        if not v_symbol.isalnum():
+            _r.param("symbol", v_symbol)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _corporate_actions_v1_events_heads.get(env)
+        if head is None:
+            head = _corporate_actions_v1_events_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{v_mic}.{v_symbol}"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_symbol + "." + v_mic,
@@ -1488,7 +1564,7 @@ class UniverseV1Snapshots(_r.Topic[_universe_pb2.UniverseSnapshot]):
     schema_version = "1.0.0"
     schema_hash = "sha256:97476587b5fa3147c94565d7ba14ad5397015acfa3beef1f66e2650b6a10aea2"
     message_type = _universe_pb2.UniverseSnapshot
-    _heads = _r.heads(NAMESPACE, "universe", "v1")
+    _heads = _universe_v1_snapshots_heads
 
     def subject(
         self,
@@ -1496,13 +1572,17 @@ class UniverseV1Snapshots(_r.Topic[_universe_pb2.UniverseSnapshot]):
         universe_id: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("universe_id", universe_id),
-            ],
-        )
+        if not universe_id.isalnum():
+            _r.param("universe_id", universe_id)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _universe_v1_snapshots_heads.get(env)
+        if head is None:
+            head = _universe_v1_snapshots_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{universe_id}"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(
         self,
@@ -1524,13 +1604,16 @@ class UniverseV1Snapshots(_r.Topic[_universe_pb2.UniverseSnapshot]):
     def route(self, payload: _universe_pb2.UniverseSnapshot, env: _r.EnvLike) -> _r.Routed:
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_universe_id = _universe_v1_snapshots_key_universe_id(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("universe_id", v_universe_id),
-            ],
-        )
+        if not v_universe_id.isalnum():
+            _r.param("universe_id", v_universe_id)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _universe_v1_snapshots_heads.get(env)
+        if head is None:
+            head = _universe_v1_snapshots_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{v_universe_id}"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_universe_id,
@@ -1565,7 +1648,7 @@ class SignalsV1Signals(_r.Topic[_signals_pb2.Signal]):
     schema_version = "1.0.0"
     schema_hash = "sha256:e76d460fbacca6c3c77fbd1cf37eb07c890bc4058c09198a84be94b63f1f19ad"
     message_type = _signals_pb2.Signal
-    _heads = _r.heads(NAMESPACE, "signals", "v1")
+    _heads = _signals_v1_signals_heads
 
     def subject(
         self,
@@ -1573,13 +1656,17 @@ class SignalsV1Signals(_r.Topic[_signals_pb2.Signal]):
         model_id: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("model_id", model_id),
-            ],
-        )
+        if not model_id.isalnum():
+            _r.param("model_id", model_id)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _signals_v1_signals_heads.get(env)
+        if head is None:
+            head = _signals_v1_signals_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{model_id}"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(
         self,
@@ -1603,13 +1690,16 @@ class SignalsV1Signals(_r.Topic[_signals_pb2.Signal]):
         v_model_id = _signals_v1_signals_key_model_id(payload)
         v_symbol = _signals_v1_signals_key_symbol(payload)
         v_mic = _signals_v1_signals_key_mic(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("model_id", v_model_id),
-            ],
-        )
+        if not v_model_id.isalnum():
+            _r.param("model_id", v_model_id)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _signals_v1_signals_heads.get(env)
+        if head is None:
+            head = _signals_v1_signals_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{v_model_id}"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_model_id + "|" + v_symbol + "." + v_mic,
@@ -1653,17 +1743,19 @@ class OrdersV1Requests(_r.Topic[_orders_pb2.OrderRequest]):
     schema_version = "1.0.0"
     schema_hash = "sha256:487102d1bad58e59c420fb18bbdc5c83477beeb04b9183d67767f42669231c61"
     message_type = _orders_pb2.OrderRequest
-    _heads = _r.heads(NAMESPACE, "orders", "v1")
+    _heads = _orders_v1_requests_heads
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                "requests",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _orders_v1_requests_heads.get(env)
+        if head is None:
+            head = _orders_v1_requests_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.requests"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(self, env: _r.EnvLike) -> str:
         """Every subject of this topic in `env`."""
@@ -1681,13 +1773,14 @@ class OrdersV1Requests(_r.Topic[_orders_pb2.OrderRequest]):
     def route(self, payload: _orders_pb2.OrderRequest, env: _r.EnvLike) -> _r.Routed:
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_client_order_id = _orders_v1_requests_key_client_order_id(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                "requests",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _orders_v1_requests_heads.get(env)
+        if head is None:
+            head = _orders_v1_requests_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.requests"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_client_order_id,
@@ -1729,17 +1822,19 @@ class FillsV1Events(_r.Topic[_fills_pb2.Fill]):
     schema_version = "1.0.0"
     schema_hash = "sha256:3f23e1349f5c349ef8d90d74193ebd98c8e0daeaf94fecf98182403739b49137"
     message_type = _fills_pb2.Fill
-    _heads = _r.heads(NAMESPACE, "fills", "v1")
+    _heads = _fills_v1_events_heads
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                "events",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _fills_v1_events_heads.get(env)
+        if head is None:
+            head = _fills_v1_events_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.events"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(self, env: _r.EnvLike) -> str:
         """Every subject of this topic in `env`."""
@@ -1758,13 +1853,14 @@ class FillsV1Events(_r.Topic[_fills_pb2.Fill]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_account_id = _fills_v1_events_key_account_id(payload)
         v_client_order_id = _fills_v1_events_key_client_order_id(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                "events",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _fills_v1_events_heads.get(env)
+        if head is None:
+            head = _fills_v1_events_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.events"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_account_id + "|" + v_client_order_id,
@@ -1806,17 +1902,19 @@ class PositionsV1Snapshots(_r.Topic[_positions_pb2.PositionSnapshot]):
     schema_version = "1.0.0"
     schema_hash = "sha256:48453c064ebff75f389ba5e82c819e236ecc5b2de3c341804daa98340673351a"
     message_type = _positions_pb2.PositionSnapshot
-    _heads = _r.heads(NAMESPACE, "positions", "v1")
+    _heads = _positions_v1_snapshots_heads
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                "snapshots",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _positions_v1_snapshots_heads.get(env)
+        if head is None:
+            head = _positions_v1_snapshots_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.snapshots"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(self, env: _r.EnvLike) -> str:
         """Every subject of this topic in `env`."""
@@ -1836,13 +1934,14 @@ class PositionsV1Snapshots(_r.Topic[_positions_pb2.PositionSnapshot]):
         v_account_id = _positions_v1_snapshots_key_account_id(payload)
         v_symbol = _positions_v1_snapshots_key_symbol(payload)
         v_mic = _positions_v1_snapshots_key_mic(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                "snapshots",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _positions_v1_snapshots_heads.get(env)
+        if head is None:
+            head = _positions_v1_snapshots_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.snapshots"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_account_id + "|" + v_symbol + "." + v_mic,
@@ -1878,7 +1977,7 @@ class MetricsV1Metrics(_r.Topic[_metrics_pb2.Metric]):
     schema_version = "1.0.0"
     schema_hash = "sha256:cbbe8e03e932fb234b2ce7e61c8caacefb7749248d224eed8fc79e599caa1e3f"
     message_type = _metrics_pb2.Metric
-    _heads = _r.heads(NAMESPACE, "metrics", "v1")
+    _heads = _metrics_v1_metrics_heads
 
     def subject(
         self,
@@ -1886,13 +1985,17 @@ class MetricsV1Metrics(_r.Topic[_metrics_pb2.Metric]):
         service: str,
     ) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("service", service),
-            ],
-        )
+        if not service.isalnum():
+            _r.param("service", service)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _metrics_v1_metrics_heads.get(env)
+        if head is None:
+            head = _metrics_v1_metrics_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{service}"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(
         self,
@@ -1915,13 +2018,16 @@ class MetricsV1Metrics(_r.Topic[_metrics_pb2.Metric]):
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_service = _metrics_v1_metrics_key_service(payload)
         v_name = _metrics_v1_metrics_key_name(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                _r.param("service", v_service),
-            ],
-        )
+        if not v_service.isalnum():
+            _r.param("service", v_service)
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _metrics_v1_metrics_heads.get(env)
+        if head is None:
+            head = _metrics_v1_metrics_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.{v_service}"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_service + "|" + v_name,
@@ -1957,17 +2063,19 @@ class ControlV1ReplayRequests(_r.Topic[_control_pb2.ReplayRequest]):
     schema_version = "1.0.0"
     schema_hash = "sha256:b0de7577ad870509511163ea927080f9b6bce63349352fae46b1fa3b5c1a0003"
     message_type = _control_pb2.ReplayRequest
-    _heads = _r.heads(NAMESPACE, "control", "v1")
+    _heads = _control_v1_replay_requests_heads
 
     def subject(self, env: _r.EnvLike) -> _r.Subject:
         """The subject for explicit subtopic values, each checked as a token."""
-        return _r.subject_at(
-            self._heads,
-            env,
-            [
-                "replay_requests",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _control_v1_replay_requests_heads.get(env)
+        if head is None:
+            head = _control_v1_replay_requests_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.replay_requests"
+        subject.kafka_topic = head
+        return subject
 
     def pattern(self, env: _r.EnvLike) -> str:
         """Every subject of this topic in `env`."""
@@ -1985,13 +2093,14 @@ class ControlV1ReplayRequests(_r.Topic[_control_pb2.ReplayRequest]):
     def route(self, payload: _control_pb2.ReplayRequest, env: _r.EnvLike) -> _r.Routed:
         """Subject, partition key and dedupe key of a payload in `env`."""
         v_request_id = _control_v1_replay_requests_key_request_id(payload)
-        subject = _r.subject_at(
-            self._heads,
-            env,
-            [
-                "replay_requests",
-            ],
-        )
+        head = None
+        if type(env) is Env or type(env) is str:
+            head = _control_v1_replay_requests_heads.get(env)
+        if head is None:
+            head = _control_v1_replay_requests_heads[_r.env_name(env)]
+        subject = _new_subject(Subject)
+        subject.text = f"{head}.replay_requests"
+        subject.kafka_topic = head
         return _r.Routed(
             subject,
             v_request_id,

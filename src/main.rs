@@ -313,7 +313,7 @@ fn check(cli: &Cli, printer: &Printer, against: Option<&str>, generated: &[Strin
             }
         },
         // A missing or unreadable lock is already reported by the lock check.
-        None => read.ok().flatten().map(|(lock, source)| Baseline::from_lock(lock, &source)),
+        None => read.ok().flatten().map(|(lock, source)| Baseline::from_lock_beside(lock, &source, Some(&computed))),
     };
     if let Some(baseline) = &baseline {
         findings.extend(compat::evaluate_with(baseline, &project, &computed));

@@ -209,8 +209,19 @@ impl Baseline {
     /// was parsed from (read once per run, see
     /// [`Lockfile::read_with_source`]). Schemas whose canonical form does
     /// not hash to the recorded hash are left out.
-    pub fn from_lock(mut lock: Lockfile, source: &Arc<Source>) -> Baseline {
-        lock.schemas.retain(|_, s| crate::canonical::hash_canonical(&s.canonical) == s.hash);
+    pub fn from_lock(lock: Lockfile, source: &Arc<Source>) -> Baseline {
+        Baseline::from_lock_beside(lock, source, None)
+    }
+
+    /// [`Baseline::from_lock`] when the lock the protos give is at hand: a
+    /// locked schema whose canonical form and hash equal the computed ones
+    /// hashes to its recorded hash (the computed hash is the hash of that
+    /// same text), so only the others are hashed again.
+    pub fn from_lock_beside(mut lock: Lockfile, source: &Arc<Source>, computed: Option<&Lockfile>) -> Baseline {
+        lock.schemas.retain(|name, s| {
+            let same = computed.and_then(|c| c.schemas.get(name)).is_some_and(|c| c.hash == s.hash && c.canonical == s.canonical);
+            same || crate::canonical::hash_canonical(&s.canonical) == s.hash
+        });
         let starts = object_keys(source.text());
         let mut topic_labels = BTreeMap::new();
         for id in lock.topics.keys() {

@@ -39,12 +39,13 @@ const NOTE: &str = "Written by `ampygen lock`: every locked payload schema's has
 /// Deterministic JSON (sorted keys, one item per line) in [`LOCK_FORMAT`].
 pub(super) fn render(lock: &Lockfile) -> String {
     let pool = Pool::of(lock);
+    let mut deriver = Deriver::new(&pool.text);
     let mut used: BTreeSet<&str> = BTreeSet::new();
     let mut schemas = Map::new();
     for (name, s) in &lock.schemas {
         let mut entry = Map::new();
         entry.insert("hash".into(), json!(s.hash));
-        match derive(name, &pool.text) {
+        match deriver.derive(name) {
             Ok((text, reached)) if text == s.canonical => used.extend(reached),
             _ => {
                 entry.insert("canonical".into(), json!(s.canonical.lines().collect::<Vec<_>>()));
@@ -206,27 +207,47 @@ fn parse_blocks<'l>(lines: impl Iterator<Item = &'l str>) -> Result<BTreeMap<Str
     Ok(out)
 }
 
-/// The canonical form of the schema rooted at `root`, and the blocks it
-/// reaches; `Err(name)` for a reached block the pool does not hold.
-fn derive<'p>(root: &str, pool: &'p BTreeMap<String, String>) -> Result<(String, BTreeSet<&'p str>), String> {
-    let mut reached: BTreeSet<&'p str> = BTreeSet::new();
-    let mut todo: Vec<&str> = vec![root];
-    while let Some(name) = todo.pop() {
-        let Some((key, text)) = pool.get_key_value(name) else { return Err(name.to_owned()) };
-        if reached.insert(key) {
-            todo.extend(references(text));
+/// Derives canonical forms from a pool of blocks. Each block's references
+/// and alias marker are read once, however many schemas reach it: a block
+/// every payload shares is otherwise scanned once per payload.
+struct Deriver<'p> {
+    pool: &'p BTreeMap<String, String>,
+    facts: BTreeMap<&'p str, (Vec<&'p str>, bool)>,
+}
+
+impl<'p> Deriver<'p> {
+    fn new(pool: &'p BTreeMap<String, String>) -> Self {
+        Deriver { pool, facts: BTreeMap::new() }
+    }
+
+    /// The canonical form of the schema rooted at `root`, and the blocks it
+    /// reaches; `Err(name)` for a reached block the pool does not hold.
+    fn derive(&mut self, root: &str) -> Result<(String, BTreeSet<&'p str>), String> {
+        let mut reached: BTreeSet<&'p str> = BTreeSet::new();
+        let mut todo: Vec<&str> = vec![root];
+        let mut aliased = false;
+        while let Some(name) = todo.pop() {
+            let Some((key, text)) = self.pool.get_key_value(name) else { return Err(name.to_owned()) };
+            if reached.insert(key) {
+                let (refs, alias) = self.facts.entry(key.as_str()).or_insert_with(|| {
+                    (references(text).collect(), text.lines().any(|l| l.starts_with("  value ") && l.ends_with(" alias")))
+                });
+                aliased |= *alias;
+                todo.extend(refs.iter().copied());
+            }
         }
+        let version = if aliased { canonical::VERSION_LINE_V2 } else { canonical::VERSION_LINE };
+        let len = version.len() + "\nroot \n".len() + root.len() + reached.iter().map(|n| self.pool[*n].len()).sum::<usize>();
+        let mut out = String::with_capacity(len);
+        out.push_str(version);
+        out.push_str("\nroot ");
+        out.push_str(root);
+        out.push('\n');
+        for name in &reached {
+            out.push_str(&self.pool[*name]);
+        }
+        Ok((out, reached))
     }
-    let aliased = reached.iter().any(|n| pool[*n].lines().any(|l| l.starts_with("  value ") && l.ends_with(" alias")));
-    let mut out = String::new();
-    out.push_str(if aliased { canonical::VERSION_LINE_V2 } else { canonical::VERSION_LINE });
-    out.push_str("\nroot ");
-    out.push_str(root);
-    out.push('\n');
-    for name in &reached {
-        out.push_str(&pool[*name]);
-    }
-    Ok((out, reached))
 }
 
 /// The definitions a block's field lines name in their type tokens
@@ -389,6 +410,7 @@ pub(super) fn parse(source: &Arc<Source>) -> Result<Lockfile, Diagnostic> {
         }
         _ => BTreeMap::new(),
     };
+    let mut deriver = Deriver::new(&pool);
     let mut schemas = BTreeMap::new();
     for (name, entry) in doc.get("schemas").and_then(Value::as_object).into_iter().flatten() {
         let Some(hash) = entry.get("hash").and_then(Value::as_str) else {
@@ -408,7 +430,7 @@ pub(super) fn parse(source: &Arc<Source>) -> Result<Lockfile, Diagnostic> {
                 }
                 joined(lines)
             }
-            (None, None) if format >= 5 => derive(name, &pool).map_err(|missing| {
+            (None, None) if format >= 5 => deriver.derive(name).map_err(|missing| {
                 bad(format!("lock entry `{name}` reaches `{missing}`, which `blocks` does not hold"), 0)
             })?.0,
             (None, None) => {

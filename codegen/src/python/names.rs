@@ -214,7 +214,8 @@ pub enum FPart<'a> {
 /// expressions are generated names, never registry text.
 pub fn py_fstring(parts: &[FPart<'_>]) -> String {
     let texts = || parts.iter().filter_map(|p| if let FPart::Text(t) = p { Some(*t) } else { None });
-    let quote = quote_for(texts().map(|t| t.matches('"').count()).sum(), texts().map(|t| t.matches('\'').count()).sum());
+    let quote =
+        quote_for(texts().map(|t| t.matches('"').count()).sum(), texts().map(|t| t.matches('\'').count()).sum());
     let mut out = String::from("f");
     out.push(quote);
     for p in parts {

@@ -197,3 +197,69 @@ def test_routes_like_the_reference(
     for n in (want["kafka_partitions"], 7, 100):
         got = kafka.partition_for(routed.kafka_key.encode(), n)
         assert got == _rust_partition(topic_id, path, n, want), (topic_id, data, n)
+
+
+SHADOW = ROOT / "tests" / "hostile" / "python" / "shadow.yaml"
+
+# Payloads for shadow.yaml's topic: valid, an illegal token in each
+# placeholder (the first in subtopic order decides the error), an enum
+# number without a name, and an empty key field.
+SHADOW_PAYLOADS: List[Dict[str, Any]] = [
+    {"type": "T", "len": "1", "kind": "TYPE_CLASS", "string": "s", "go": "g"},
+    {"type": "a.b", "len": "x y", "kind": 1, "string": "*", "go": ">"},
+    {"type": "T", "len": "x y", "kind": 1, "string": "*", "go": ">"},
+    {"type": "T", "len": "1", "kind": 9, "string": "s\u3000", "go": "g"},
+    {"type": "T", "len": "1", "kind": 2, "string": "s", "go": "a\u0007"},
+    {"type": "T", "len": "", "kind": 2, "string": "s", "go": "g"},
+]
+
+
+@pytest.fixture(scope="module")
+def shadow(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    out = tmp_path_factory.mktemp("shadow")
+    generate(SHADOW, out)
+    lint_and_type_check(out, "shadow_pkg")
+    return import_from(out, "shadow_pkg")
+
+
+@pytest.mark.parametrize("index", range(len(SHADOW_PAYLOADS)))
+def test_builder_locals_shadow_no_placeholder(
+    shadow: ModuleType, tmp_path: pathlib.Path, index: int
+) -> None:
+    """Placeholders named like the inline subject builder's locals (`head`,
+    `subject`, `t_kind`) get names of their own: `subject()` and `route()`
+    agree with ``ampygen route``, errors included."""
+    topic = shadow.FUNC_V1_LOCALS
+    params = list(inspect.signature(topic.subject).parameters)
+    assert params == ["env", "head", "subject", "kind", "t_kind", "go"]
+    data = SHADOW_PAYLOADS[index]
+    path = tmp_path / "payload.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    done = ampygen(
+        SHADOW,
+        "route",
+        "func.v1.locals",
+        "--env",
+        "prod",
+        "--payload",
+        str(path),
+        "--format",
+        "json",
+    )
+    assert done.returncode in (0, 1), done.stderr
+    want = json.loads(done.stdout)
+    payload = json_format.ParseDict(data, topic.message_type())
+    args = (payload.type, payload.len, payload.kind, payload.string, payload.go)
+    for build in (
+        lambda: topic.route(payload, "prod").subject,
+        lambda: topic.subject("prod", *args),
+    ):
+        try:
+            subject = build()
+        except shadow.RouteError as e:
+            assert "error" in want, f"{data}: Python failed, reference routed: {e}"
+            if want["error"]["kind"] != "empty_key_field":  # the key functions' own check
+                assert (e.kind, str(e)) == (want["error"]["kind"], want["error"]["message"])
+            continue
+        assert "error" not in want, f"{data}: Python routed, reference failed: {want}"
+        assert (subject.text, subject.kafka_topic) == (want["subject"], want["kafka_topic"])

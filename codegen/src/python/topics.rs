@@ -67,11 +67,11 @@ struct Read {
 /// checks' slow path: this is the hot path a publisher takes per record.
 #[derive(Serialize)]
 struct SubjectBody {
-    /// Locals assigned first: the text of a non-string parameter.
-    setup: Vec<Assign>,
     /// Each placeholder's field name (a literal) and its text's local, in
     /// subtopic order: `isalnum()` accepts a token outright, anything else
-    /// goes through `_r.param`, which raises the error or accepts it.
+    /// goes through `_r.param`, which raises the error or accepts it. A
+    /// non-string parameter's text is assigned to its local just before
+    /// its check, so errors keep the subtopic's order.
     checks: Vec<Check>,
     /// The local holding the head and the module constant of this topic's
     /// heads by env.
@@ -87,15 +87,11 @@ struct SubjectBody {
 }
 
 #[derive(Serialize)]
-struct Assign {
-    var: String,
-    expr: String,
-}
-
-#[derive(Serialize)]
 struct Check {
     field: String,
     value: String,
+    /// The expression assigned to `value` first, if it is not a parameter.
+    setup: Option<String>,
 }
 
 /// A payload topic: its class and the key functions it calls.
@@ -130,8 +126,10 @@ pub struct DlqTopic {
     call_args: String,
 }
 
-/// Names Python code inside a generated method may not take as parameters.
-const RESERVED: &[&str] = &["self", "env", "payload"];
+/// Names Python code inside a generated method may not take as parameters
+/// or locals: its own, and the module names its body refers to (a
+/// parameter named `Subject` would shadow the class it builds).
+const RESERVED: &[&str] = &["self", "env", "payload", "Env", "Subject", "_new_subject", "_r", "_k", "_e", "RouteError"];
 
 /// Past this many characters `partition_key`'s return is wrapped in
 /// parentheses, as the formatter would.
@@ -216,7 +214,6 @@ fn build_subject_body(
     locals: &mut Names,
     mut value: impl FnMut(&str) -> (String, bool),
 ) -> SubjectBody {
-    let mut setup = Vec::new();
     let mut checks = Vec::new();
     let mut tokens = Vec::new();
     for tok in &t.topic.subtopic.value.tokens {
@@ -224,14 +221,8 @@ fn build_subject_body(
             Token::Literal(l) => tokens.push((l.clone(), false)),
             Token::Param(p) => {
                 let (expr, is_local) = value(p);
-                let var = if is_local {
-                    expr
-                } else {
-                    let var = locals.ident(&format!("t_{p}"));
-                    setup.push(Assign { var: var.clone(), expr });
-                    var
-                };
-                checks.push(Check { field: py_str(p), value: var.clone() });
+                let (var, setup) = if is_local { (expr, None) } else { (locals.ident(&format!("t_{p}")), Some(expr)) };
+                checks.push(Check { field: py_str(p), value: var.clone(), setup });
                 tokens.push((var, true));
             }
         }
@@ -248,7 +239,7 @@ fn build_subject_body(
     let var = locals.ident("subject");
     let width = |s: &str| s.chars().count();
     let text_wrapped = 8 + width(&var) + 8 + width(&text) > LINE_WIDTH && 12 + width(&text) <= LINE_WIDTH;
-    SubjectBody { setup, checks, heads: heads.to_owned(), text, text_wrapped, var, head }
+    SubjectBody { checks, heads: heads.to_owned(), text, text_wrapped, var, head }
 }
 
 /// The head of a topic class; `params`, tokens and payload constants are
@@ -319,7 +310,9 @@ pub fn payload_topic(
     ]);
 
     // Subject builder arguments: the placeholders that are key fields.
-    let mut args = Names::with(RESERVED);
+    let heads = globals.ident(&format!("{fn_prefix}_heads"));
+    let taken: Vec<&str> = RESERVED.iter().copied().chain([heads.as_str()]).collect();
+    let mut args = Names::with(&taken);
     let params: Vec<(String, String, Leaf)> = t
         .topic
         .subtopic
@@ -330,7 +323,6 @@ pub fn payload_topic(
         })
         .collect();
     let param = |p: &str| params.iter().find(|(n, _, _)| n == p);
-    let heads = globals.ident(&format!("{fn_prefix}_heads"));
     let subject_body = build_subject_body(t, &heads, &mut args, |p| {
         let (a, leaf) = param(p).map_or((String::new(), Leaf::String), |(_, a, l)| (a.clone(), l.clone()));
         (param_write(&leaf, enums, &a), leaf == Leaf::String)
@@ -342,7 +334,7 @@ pub fn payload_topic(
     head.params = params.iter().map(|(_, arg, leaf)| Param { arg: arg.clone(), ty: param_type(leaf) }).collect();
 
     // Locals of `route`/`partition_key`: `v_<field>`, safe by the prefix.
-    let mut locals = Names::with(RESERVED);
+    let mut locals = Names::with(&taken);
     let vars: Vec<(String, String)> =
         resolved.fields.iter().map(|f| (f.name.clone(), locals.ident(&format!("v_{}", f.name)))).collect();
     let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();

@@ -664,6 +664,14 @@ impl Decoder<'_> {
                 }
                 for (name, value) in &map.entries {
                     self.name(name, "key field");
+                    if name.value == "env" {
+                        self.error(
+                            "registry::reserved_name",
+                            name.span.clone(),
+                            "key field `env` is reserved: the env is the subject's second token, and the runtimes report a bad env as `env`",
+                            "name the key field after what it holds, e.g. `environment` (only the registry uses the name; the payload path stays)",
+                        );
+                    }
                     declared.push(name.clone());
                     if let Some(path) = self.path(value, &format!("key field `{}`", name.value)) {
                         fields.push(KeyField { name: name.clone(), path });

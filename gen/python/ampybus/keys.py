@@ -92,7 +92,7 @@ class Agree(Generic[V]):
         # an `object` alias so that `value` itself keeps its type V.
         element: object = value
         if isinstance(element, tuple):
-            seconds, nanos = cast(Tuple[int, int], element)
+            seconds, nanos = cast("Tuple[int, int]", element)
             if not timestamp_in_range(seconds, nanos):
                 raise RouteError.invalid_timestamp(self.field, self.path, seconds, nanos)
         if not self._has:

@@ -47,7 +47,7 @@ def quick_headers(raw: object) -> Optional[Tuple[Headers, List[Tuple[str, str]]]
     if type(raw) is not list:
         return None
     # As typed only once the decode below has held for every value.
-    listed = cast(List[Tuple[str, bytes]], raw)
+    listed = cast("List[Tuple[str, bytes]]", raw)
     try:
         by_name = {name: bytes.decode(value, "utf-8") for name, value in listed}
     except (TypeError, UnicodeDecodeError):

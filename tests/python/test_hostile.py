@@ -12,7 +12,7 @@ import inspect
 import json
 import pathlib
 from types import ModuleType
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import pytest
 from google.protobuf import json_format
@@ -250,10 +250,11 @@ def test_builder_locals_shadow_no_placeholder(
     want = json.loads(done.stdout)
     payload = json_format.ParseDict(data, topic.message_type())
     args = (payload.type, payload.len, payload.kind, payload.string, payload.go)
-    for build in (
+    builders: List[Callable[[], Any]] = [
         lambda: topic.route(payload, "prod").subject,
         lambda: topic.subject("prod", *args),
-    ):
+    ]
+    for build in builders:
         try:
             subject = build()
         except shadow.RouteError as e:

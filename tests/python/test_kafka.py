@@ -15,6 +15,7 @@ import base64
 import gzip
 import json
 import pathlib
+import random
 import subprocess
 import sys
 import time
@@ -41,7 +42,7 @@ from ampybus.kafka import (
     to_positive,
 )
 from ampybus.kafka.publish import produced_ms
-from ampybus.kafka.wire import dead_letter, decode_pairs
+from ampybus.kafka.wire import dead_letter, decode_pairs, text_record_size, to_kafka
 from ampybus.pb.ampy.bars.v1 import bars_pb2
 from kafka_driver import envelope_of, load_vectors, read_keys
 from kafka_support import (
@@ -118,6 +119,46 @@ def test_murmur2_and_partition_for_are_javas() -> None:
     assert partition_for(b"x", 0) == partition_for(b"x", -3) == 0
 
 
+def _murmur2_line_by_line(data: bytes) -> int:
+    """Java's ``Utils.murmur2`` transcribed statement by statement (byte
+    reads, one mask per step): the reference of the package's faster form."""
+    m, mask = 0x5BD1E995, 0xFFFFFFFF
+    length = len(data)
+    h = (0x9747B28C ^ length) & mask
+    for i in range(length // 4):
+        i4 = i * 4
+        k = data[i4] | data[i4 + 1] << 8 | data[i4 + 2] << 16 | data[i4 + 3] << 24
+        k = (k * m) & mask
+        k ^= k >> 24
+        k = (k * m) & mask
+        h = (h * m) & mask
+        h ^= k
+    tail = length % 4
+    end = length - tail
+    if tail == 3:
+        h ^= data[end + 2] << 16
+    if tail >= 2:
+        h ^= data[end + 1] << 8
+    if tail >= 1:
+        h ^= data[end]
+        h = (h * m) & mask
+    h ^= h >> 13
+    h = (h * m) & mask
+    h ^= h >> 15
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def test_murmur2_agrees_with_a_line_by_line_transcription() -> None:
+    """Every length up to 300 bytes (all four tails, the precompiled word
+    readers and past them), random bytes, high bits set."""
+    rng = random.Random(13)
+    for length in range(301):
+        for _ in range(4):
+            data = bytes(rng.getrandbits(8) for _ in range(length))
+            assert murmur2(data) == _murmur2_line_by_line(data), data.hex()
+        assert murmur2(b"\xff" * length) == _murmur2_line_by_line(b"\xff" * length)
+
+
 def test_key_subtopic_follows_the_shared_vectors() -> None:
     """tests/vectors/kafka/key-subtopics.tsv: the subtopic each record key
     names, or none (``-``), the rule every runtime's consumer routes by."""
@@ -157,6 +198,33 @@ def test_header_mapping_and_record_size() -> None:
     ]
     assert dead_letter([("a", b"1")], "r") == [("a", b"1"), ("dlq_reason", b"r")]
     assert record_size(b"k", b"vv", [("ab", b"xyz"), ("n", None)]) == 82 + 1 + 2 + 15 + 11
+    # The publishers measure the envelope pairs without encoding them: the
+    # same size as the encoded headers, ASCII or not.
+    env = Envelope.build(
+        BARS_V1_BARS,
+        bars("AAPL"),
+        producer="prodücer-日本@1",
+        source="sourcé 🎉",
+        run_id="r",
+        dedupe_key="dédupe ✓",
+    )
+    cases: List[List[Tuple[str, str]]] = [
+        [],
+        [("ab", "xyz"), ("n", "")],
+        env.encode().headers,
+        tampered("AAPL", {}).headers,
+        [("naïve", "v"), ("x", "\u00ff"), ("y", "\U0001f389" * 3), ("z", "\u0800")],
+    ]
+    for pairs in cases:
+        for key, value in ((b"", b""), (b"XNAS.AAPL XNAS.AAPL", b"\x00" * 1000)):
+            want = record_size(key, value, to_kafka(pairs))
+            assert text_record_size(key, value, pairs) == want, pairs
+    # Text with no UTF-8 form is refused by both, as before anything is sent.
+    for unencodable in ([("a", "ok"), ("b", "\ud800")], [("\udfff", "v")]):
+        with pytest.raises(UnicodeEncodeError):
+            record_size(b"", b"", to_kafka(unencodable))
+        with pytest.raises(UnicodeEncodeError):
+            text_record_size(b"", b"", unencodable)
     stamp = "2025-09-05T19:31:01.250Z"
     want = int(datetime(2025, 9, 5, 19, 31, 1, 250000, timezone.utc).timestamp() * 1000)
     assert produced_ms(stamp) == want
@@ -279,6 +347,89 @@ def test_one_vector_per_topic_round_trips_byte_identical(addr: str) -> None:
         return total
 
     assert run(go()) == len(TOPICS) + 2
+
+
+def test_both_produce_paths_write_the_same_record_byte_for_byte(addr: str) -> None:
+    """Header values go to confluent-kafka as ``str`` (it writes their UTF-8
+    bytes): the broker holds exactly ``to_kafka(record.headers)``, non-ASCII
+    values included, the key, Java's partition, the value and the
+    timestamp, whether the record went out on publish_envelopes' path
+    without an await (partition count cached) or through the awaited
+    Bus.produce (publish_envelope, publish_record, a bus with no count yet)."""
+    symbols = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "IBM"]
+
+    async def go() -> None:
+        bus = await Bus.connect(addr, ENV)
+        publisher = bus.publisher(
+            BARS_V1_BARS, producer="prodücer-日本@1", source="sourcé 🎉", run_id="rün ✓"
+        )
+        envelopes = [publisher.envelope(bars(s), dedupe_key=f"dédupe {s} ✓") for s in symbols]
+        # A fresh bus: the first record awaits the partition count, the
+        # rest are queued without an await.
+        fast = await publisher.publish_envelopes(envelopes)
+        # The awaited path, one record at a time, and an encoded record.
+        slow = [await publisher.publish_envelope(e) for e in envelopes]
+        relayed = await publisher.publish_record(
+            envelopes[0].topic.topic_for(envelopes[0].payload, ENV), envelopes[0].encode()
+        )
+        await bus.close()
+        assert [p.message_id for p in fast] == [p.message_id for p in slow]
+        assert relayed.message_id == fast[0].message_id
+        by_id: Dict[str, List[Any]] = {}
+        for m in read_all(addr, BARS):
+            ids = [v for k, v in headers(m) if k == "message_id"]
+            assert len(ids) == 1
+            by_id.setdefault(ids[0].decode(), []).append(m)
+        for e, f, s in zip(envelopes, fast, slow):
+            record = e.encode()
+            key = e.topic.route(e.payload, ENV).kafka_key.encode("utf-8")
+            held = by_id[e.headers.message_id]
+            assert len(held) == (3 if e is envelopes[0] else 2)
+            assert {(m.partition(), m.offset()) for m in held} >= {
+                (f.partition, f.offset),
+                (s.partition, s.offset),
+            }
+            for m in held:
+                # The raw client's list as received: (str, bytes) in order.
+                assert m.headers() == to_kafka(record.headers)
+                assert m.key() == key
+                assert m.partition() == partition_for(key, 6)
+                assert m.value() == record.payload
+                assert m.timestamp()[1] == produced_ms(e.headers.produced_at)
+        assert any(b"\xc3\xbc" in v for _, v in to_kafka(envelopes[0].encode().headers))
+
+    run(go())
+
+
+def test_a_stale_partition_count_is_refreshed_and_the_record_sent_once_more(addr: str) -> None:
+    """A cached count larger than the topic's (as after a topic was made
+    again with fewer partitions): records hashed past the last partition get
+    an unknown-partition report, the count is read again and each is sent
+    once more, to Java's partition of the real count; on both produce paths,
+    every report in order."""
+    symbols = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "IBM", "ORCL", "INTC"]
+
+    async def go() -> None:
+        bus = await Bus.connect(addr, ENV)
+        publisher = bus.publisher(BARS_V1_BARS, producer="stale@1")
+        assert await bus.partitions(BARS) == 6
+        keys = [f"XNAS.{s} XNAS.{s}".encode() for s in symbols]
+        assert any(partition_for(k, 24) >= 6 for k in keys)
+        bus._partitions[BARS] = 24  # pyright: ignore[reportPrivateUsage]
+        envelopes = [publisher.envelope(bars(s)) for s in symbols]
+        fast = await publisher.publish_envelopes(envelopes)
+        assert await bus.partitions(BARS) == 6
+        bus._partitions[BARS] = 24  # pyright: ignore[reportPrivateUsage]
+        slow = [await publisher.publish_envelope(e) for e in envelopes]
+        await bus.close()
+        for published in (fast, slow):
+            assert [p.message_id for p in published] == [e.headers.message_id for e in envelopes]
+            assert [p.partition for p in published] == [partition_for(k, 6) for k in keys]
+        held = read_all(addr, BARS)
+        assert len(held) == 2 * len(symbols)
+        assert all(m.partition() == partition_for(m.key() or b"", 6) for m in held)
+
+    run(go())
 
 
 def test_sibling_topics_on_one_kafka_topic_are_kept_apart(addr: str) -> None:

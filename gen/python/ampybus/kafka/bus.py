@@ -35,6 +35,7 @@ from .metrics import Observer
 from .partition import partition_for
 from .provision import DEFAULT_TIMEOUT, ProvisionReport, TopicPlan, plans, provision
 from .publish import Publisher
+from .wire import OutHeaders
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "Bus"]
 
@@ -327,13 +328,14 @@ class Bus:
         kafka_topic: str,
         key: bytes,
         value: bytes,
-        headers: Sequence[Tuple[str, Optional[bytes]]],
+        headers: OutHeaders,
         timestamp_ms: int,
     ) -> asyncio.Future[Delivered]:
         """Queues a record on the partition :func:`partition_for` names and
         returns the future of its delivery report (see :meth:`settle`). The
         one produce path of the package: publishers, dead letters and the
-        matrix driver's ``produce-keys`` all use it."""
+        matrix driver's ``produce-keys`` all use it. A ``str`` header value
+        is sent as its UTF-8 bytes."""
         n = self._partitions.get(kafka_topic)
         if n is None:
             n = await self.partitions(kafka_topic)
@@ -345,13 +347,31 @@ class Bus:
             )
         return future
 
+    def _produce_now(
+        self,
+        kafka_topic: str,
+        key: bytes,
+        value: bytes,
+        headers: OutHeaders,
+        timestamp_ms: int,
+    ) -> Optional[asyncio.Future[Delivered]]:
+        """:meth:`produce` when it need not wait, without a coroutine: the
+        partition count is cached and librdkafka's queue has room. ``None``
+        (nothing queued) otherwise: call :meth:`produce`."""
+        n = self._partitions.get(kafka_topic)
+        if n is None:
+            return None
+        return self._producer.send(
+            kafka_topic, partition_for(key, n), key, value, headers, timestamp_ms
+        )
+
     async def settle(
         self,
         future: asyncio.Future[Delivered],
         kafka_topic: str,
         key: bytes,
         value: bytes,
-        headers: Sequence[Tuple[str, Optional[bytes]]],
+        headers: OutHeaders,
         timestamp_ms: int,
     ) -> Delivered:
         """Awaits a delivery report; on unknown-topic or unknown-partition the

@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, cast
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, cast
 
 import confluent_kafka
 from confluent_kafka import KafkaException, Message
 
 from .errors import KafkaError
-from .wire import RawHeaders
+from .wire import OutHeaders, RawHeaders
 
 __all__ = [
     "AsyncProducer",
@@ -110,12 +110,13 @@ class AsyncProducer:
         partition: int,
         key: bytes,
         value: bytes,
-        headers: Optional[Sequence[Tuple[str, Optional[bytes]]]],
+        headers: Optional[OutHeaders],
         timestamp_ms: int,
     ) -> Optional[asyncio.Future[Delivered]]:
         """Queues one record for an explicit partition; the future resolves
         with its delivery report. ``None`` when librdkafka's queue is full
-        (wait a moment and send again)."""
+        (wait a moment and send again). A ``str`` header value is sent as its
+        UTF-8 bytes (confluent-kafka encodes it)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Delivered] = loop.create_future()
 
@@ -127,6 +128,9 @@ class AsyncProducer:
                 result = Delivered(partition, -1, f"{err.name()}: {err.str()}", err.code())
             self._done.setdefault(loop, []).append((future, result))
 
+        # A list is handed over as is (confluent-kafka reads it during the
+        # call and keeps nothing).
+        listed = headers if isinstance(headers, list) else list(headers) if headers else None
         try:
             self._producer.produce(
                 topic,
@@ -135,7 +139,7 @@ class AsyncProducer:
                 partition=partition,
                 on_delivery=report,
                 timestamp=timestamp_ms,
-                headers=list(headers) if headers else None,
+                headers=listed or None,
             )
         except BufferError:
             return None
@@ -150,7 +154,7 @@ class AsyncProducer:
         partition: int,
         key: bytes,
         value: bytes,
-        headers: Optional[Sequence[Tuple[str, Optional[bytes]]]],
+        headers: Optional[OutHeaders],
         timestamp_ms: int,
     ) -> asyncio.Future[Delivered]:
         """:meth:`send`, waiting while librdkafka's queue is full."""

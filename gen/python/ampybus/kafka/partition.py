@@ -11,7 +11,8 @@ the partition itself with :func:`partition_for`.
 
 from __future__ import annotations
 
-from typing import Optional
+import struct
+from typing import Callable, Optional, Tuple
 
 __all__ = ["key_subtopic", "murmur2", "partition_for", "to_positive"]
 
@@ -24,26 +25,33 @@ def murmur2(data: bytes) -> int:
     """Java's ``Utils.murmur2``: a signed 32-bit hash of ``data``."""
     length = len(data)
     h = (_SEED ^ length) & _MASK
-    end = length - length % 4
-    for i in range(0, end, 4):
-        k = data[i] | data[i + 1] << 8 | data[i + 2] << 16 | data[i + 3] << 24
+    words = length >> 2
+    # The little-endian 4-byte words in one call; each round's two masks in
+    # one ((a & m) ^ (b & m) is (a ^ b) & m).
+    for k in (_WORDS[words] if words < len(_WORDS) else _words(words))(data):
         k = (k * _M) & _MASK
-        k ^= k >> 24
-        k = (k * _M) & _MASK
-        h = (h * _M) & _MASK
-        h ^= k
-    tail = length % 4
-    if tail == 3:
-        h ^= data[end + 2] << 16
-    if tail >= 2:
-        h ^= data[end + 1] << 8
-    if tail >= 1:
-        h ^= data[end]
-        h = (h * _M) & _MASK
+        h = ((h * _M) ^ ((k ^ (k >> 24)) * _M)) & _MASK
+    tail = length & 3
+    if tail:
+        end = words << 2
+        if tail == 3:
+            h ^= data[end + 2] << 16
+        if tail >= 2:
+            h ^= data[end + 1] << 8
+        h = ((h ^ data[end]) * _M) & _MASK
     h ^= h >> 13
     h = (h * _M) & _MASK
     h ^= h >> 15
     return h - (1 << 32) if h & 0x80000000 else h
+
+
+def _words(count: int) -> Callable[[bytes], Tuple[int, ...]]:
+    """Reads the first ``count`` little-endian unsigned 32-bit words."""
+    return struct.Struct(f"<{count}I").unpack_from
+
+
+# Readers of the short keys (up to 255 bytes), made once.
+_WORDS = [_words(count) for count in range(64)]
 
 
 def to_positive(x: int) -> int:

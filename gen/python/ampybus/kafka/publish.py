@@ -20,7 +20,7 @@ from ..headers import MESSAGE_ID, PARTITION_KEY, PRODUCED_AT, BlobPointer
 from ..routing import Subject, Topic
 from .client import Delivered
 from .errors import KafkaError
-from .wire import record_size, to_kafka
+from .wire import text_record_size
 
 if TYPE_CHECKING:
     from .bus import Bus
@@ -138,12 +138,12 @@ class Publisher(Generic[M]):
     async def publish_envelope(self, envelope: Envelope[M]) -> Published:
         """Publishes a built envelope under the Kafka topic and key its
         payload routes to."""
-        return (await self._settle_all([await self._queue(envelope, None)]))[0]
+        return (await self._settle_all([await self._send(self._prepare(envelope, None))]))[0]
 
     async def publish_pointer(self, envelope: Envelope[M], blob: BlobPointer) -> Published:
         """Publishes the pointer record of a payload kept in object storage
         (``Envelope.encode_pointer``); store the blob first."""
-        return (await self._settle_all([await self._queue(envelope, blob)]))[0]
+        return (await self._settle_all([await self._send(self._prepare(envelope, blob))]))[0]
 
     async def publish_all(self, payloads: Iterable[M]) -> List[Published]:
         """Publishes every payload: all are sent, then every report awaited.
@@ -155,9 +155,19 @@ class Publisher(Generic[M]):
 
     async def publish_envelopes(self, envelopes: Iterable[Envelope[M]]) -> List[Published]:
         """:meth:`publish_all` for built envelopes."""
-        prepared = [self._prepare(e, None) for e in envelopes]
-        queued = [await self._send(p) for p in prepared]
-        return await self._settle_all(queued)
+        prepare = self._prepare
+        prepared = [prepare(e, None) for e in envelopes]
+        # Queued in order; without an await while the partition count is
+        # cached and librdkafka's queue has room (as Bus.produce, which
+        # then does not suspend either), else through Bus.produce.
+        produce_now = self._bus._produce_now  # pyright: ignore[reportPrivateUsage]
+        for p in prepared:
+            future = produce_now(p.kafka_topic, p.key, p.value, p.headers, p.timestamp_ms)
+            if future is None:
+                await self._send(p)
+            else:
+                p.future = future
+        return await self._settle_all(prepared)
 
     def _prepare(self, envelope: Envelope[M], blob: Optional[BlobPointer]) -> _Prepared:
         if envelope.topic.id != self._topic.id:
@@ -171,13 +181,28 @@ class Publisher(Generic[M]):
             record = envelope.encode() if blob is None else envelope.encode_pointer(blob)
         except BusError as e:
             raise KafkaError.from_envelope(e) from e
-        return self._check(subject, record)
+        # The encoded record's headers are these fields (always written),
+        # so they are read here instead of searched for in its pairs; its
+        # pair list is the record's own, used by nothing else.
+        h = envelope.headers
+        return self._check(
+            subject, record.headers, record.payload, h.partition_key, h.message_id, h.produced_at
+        )
 
-    def _check(self, subject: Subject, record: Record) -> _Prepared:
-        """The key, headers and size pre-check of an encoded record."""
-        key = subject.kafka_key(record.header(PARTITION_KEY) or "").encode("utf-8")
-        headers = to_kafka(record.headers)
-        size = record_size(key, record.payload, headers)
+    def _check(
+        self,
+        subject: Subject,
+        headers: List[Tuple[str, str]],
+        value: bytes,
+        partition_key: str,
+        message_id: str,
+        produced_at: str,
+    ) -> _Prepared:
+        """The key, headers and size pre-check of an encoded record. The
+        header values are sent as ``str`` (the producer writes their UTF-8
+        bytes), as :func:`~.wire.to_kafka` would encode them."""
+        key = subject.kafka_key(partition_key).encode("utf-8")
+        size = text_record_size(key, value, headers)
         if size > self._max_message_bytes:
             raise KafkaError(
                 "too_large",
@@ -186,9 +211,7 @@ class Publisher(Generic[M]):
                 "the payload in object storage and publish a blob pointer "
                 "(Envelope.to_blob, Publisher.publish_pointer)",
             )
-        message_id = record.header(MESSAGE_ID) or ""
-        ts = produced_ms(record.header(PRODUCED_AT) or "1970-01-01T00:00:00Z")
-        return _Prepared(subject, message_id, key, record.payload, headers, ts)
+        return _Prepared(subject, message_id, key, value, headers, produced_ms(produced_at))
 
     async def publish_record(self, subject: Subject, record: Record) -> Published:
         """Publishes an encoded record as is (relays, tests that need exact
@@ -200,23 +223,31 @@ class Publisher(Generic[M]):
                 "config",
                 f"subject `{subject}` is not a subject of topic `{t.id}` in env `{self._bus.env}`",
             )
-        return (await self._settle_all([await self._send(self._check(subject, record))]))[0]
-
-    async def _queue(self, envelope: Envelope[M], blob: Optional[BlobPointer]) -> _Queued:
-        return await self._send(self._prepare(envelope, blob))
-
-    async def _send(self, p: _Prepared) -> _Queued:
-        future = await self._bus.produce(
-            p.subject.kafka_topic, p.key, p.value, p.headers, p.timestamp_ms
+        prepared = self._check(
+            subject,
+            # A copy: the caller's record may change while this one is in
+            # flight (a resend sends these pairs again).
+            list(record.headers),
+            record.payload,
+            record.header(PARTITION_KEY) or "",
+            record.header(MESSAGE_ID) or "",
+            record.header(PRODUCED_AT) or "1970-01-01T00:00:00Z",
         )
-        return _Queued(p, future)
+        return (await self._settle_all([await self._send(prepared)]))[0]
 
-    async def _settle_all(self, queued: List[_Queued]) -> List[Published]:
+    async def _send(self, p: _Prepared) -> _Prepared:
+        p.future = await self._bus.produce(p.kafka_topic, p.key, p.value, p.headers, p.timestamp_ms)
+        return p
+
+    async def _settle_all(self, queued: List[_Prepared]) -> List[Published]:
         out: List[Published] = []
         failure: Optional[BaseException] = None
-        for q in queued:
-            p = q.prepared
-            report = await q.future
+        produced = self._bus.observer.produced
+        topic_id = self._topic.id
+        producer = self._producer
+        for p in queued:
+            assert p.future is not None
+            report = await p.future
             if report.error is not None:
                 # Unknown partition (a topic that grew) is sent once more;
                 # everything else becomes a KafkaError kind.
@@ -224,12 +255,12 @@ class Publisher(Generic[M]):
                 done.set_result(report)
                 try:
                     report = await self._bus.settle(
-                        done, p.subject.kafka_topic, p.key, p.value, p.headers, p.timestamp_ms
+                        done, p.kafka_topic, p.key, p.value, p.headers, p.timestamp_ms
                     )
                 except KafkaError as e:
                     failure = failure or e
                     continue
-            self._bus.observer.produced(self._topic.id, self._producer)
+            produced(topic_id, producer)
             out.append(self._published(p, report))
         if failure is not None:
             raise failure
@@ -240,23 +271,42 @@ class Publisher(Generic[M]):
         return Published(
             subject=p.subject,
             message_id=p.message_id,
-            topic=p.subject.kafka_topic,
+            topic=p.kafka_topic,
             partition=report.partition,
             offset=report.offset,
         )
 
 
-@dataclasses.dataclass(frozen=True)
 class _Prepared:
-    subject: Subject
-    message_id: str
-    key: bytes
-    value: bytes
-    headers: List[Tuple[str, bytes]]
-    timestamp_ms: int
+    """A checked record on its way (a plain class: one is made per record),
+    and once queued the future of its delivery report."""
 
+    __slots__ = (
+        "future",
+        "headers",
+        "kafka_topic",
+        "key",
+        "message_id",
+        "subject",
+        "timestamp_ms",
+        "value",
+    )
 
-@dataclasses.dataclass(frozen=True)
-class _Queued:
-    prepared: _Prepared
-    future: asyncio.Future[Delivered]
+    def __init__(
+        self,
+        subject: Subject,
+        message_id: str,
+        key: bytes,
+        value: bytes,
+        headers: List[Tuple[str, str]],
+        timestamp_ms: int,
+    ) -> None:
+        self.subject = subject
+        self.kafka_topic = subject.kafka_topic
+        self.message_id = message_id
+        self.key = key
+        self.value = value
+        #: Sent as is: ``str`` values go out as their UTF-8 bytes.
+        self.headers = headers
+        self.timestamp_ms = timestamp_ms
+        self.future: Optional[asyncio.Future[Delivered]] = None

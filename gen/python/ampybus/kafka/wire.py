@@ -10,7 +10,8 @@ match names exactly (case-sensitive).
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, cast
+from itertools import chain
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union, cast
 
 from ..errors import HeaderError
 from ..headers import DLQ_REASON, KNOWN_ORDER, Headers
@@ -18,17 +19,24 @@ from ..envelope import sanitize_reason
 
 __all__ = [
     "RECORD_OVERHEAD",
+    "OutHeaders",
     "RawHeaders",
     "dead_letter",
     "decode_pairs",
     "quick_headers",
     "record_size",
+    "text_record_size",
     "to_kafka",
 ]
 
 #: Received record headers as the client gives them: name, value or ``None``
 #: (Kafka allows a null value), in received order.
 RawHeaders = List[Tuple[str, Optional[bytes]]]
+
+#: Record headers as the producer takes them: a ``str`` value is sent as its
+#: UTF-8 bytes (confluent-kafka encodes it), ``bytes`` as is, ``None`` as a
+#: null value.
+OutHeaders = Sequence[Tuple[str, Union[str, bytes, None]]]
 
 #: Bytes a record costs in a batch besides its key, value and headers: the
 #: batch header (61) and the record's own framing at its widest (21).
@@ -137,3 +145,13 @@ def record_size(key: bytes, value: bytes, headers: Sequence[Tuple[str, Optional[
     n = RECORD_OVERHEAD + len(key) + len(value) + 10 * len(headers)
     n += len(names) if names.isascii() else len(names.encode("utf-8"))
     return n + sum([len(v) for _, v in headers if v is not None])
+
+
+def text_record_size(key: bytes, value: bytes, pairs: Sequence[Tuple[str, str]]) -> int:
+    """:func:`record_size` of ``to_kafka(pairs)``, from the envelope pairs as
+    they are: names and values joined and measured once, in UTF-8 bytes, so
+    no value is encoded for the measure (the producer encodes ``str`` values
+    itself). Raises what ``to_kafka`` raises on text that has no UTF-8 form."""
+    text = "".join(chain.from_iterable(pairs))
+    n = RECORD_OVERHEAD + len(key) + len(value) + 10 * len(pairs)
+    return n + (len(text) if text.isascii() else len(text.encode("utf-8")))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import gzip
 import json
 import pathlib
@@ -35,6 +36,7 @@ from ampybus.kafka import (
     HandlerError,
     KafkaError,
     Metrics,
+    Published,
     key_subtopic,
     murmur2,
     partition_for,
@@ -230,6 +232,29 @@ def test_header_mapping_and_record_size() -> None:
     assert produced_ms(stamp) == want
     assert produced_ms("2025-09-05T19:31:01Z") == want - 250
     assert produced_ms("2025-09-05T19:31:01.123456789Z") % 1000 == 123
+
+
+def test_published_is_a_plain_frozen_dataclass() -> None:
+    """Published fills its fields without the frozen dataclass's setattr
+    per field: the same value as every dataclass way of making one."""
+    sub = subject("AAPL")
+    p = Published(subject=sub, message_id="m", topic="t", partition=1, offset=2)
+    assert p == Published(sub, "m", "t", 1, 2)
+    assert hash(p) == hash(Published(sub, "m", "t", 1, 2))
+    assert dataclasses.astuple(p) == (sub, "m", "t", 1, 2)
+    assert [f.name for f in dataclasses.fields(p)] == [
+        "subject",
+        "message_id",
+        "topic",
+        "partition",
+        "offset",
+    ]
+    assert (
+        repr(p) == f"Published(subject={sub!r}, message_id='m', topic='t', partition=1, offset=2)"
+    )
+    assert dataclasses.replace(p, offset=3) == Published(sub, "m", "t", 1, 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.offset = 4  # type: ignore[misc]
 
 
 def test_the_core_package_and_nats_do_not_import_confluent_kafka() -> None:

@@ -41,6 +41,19 @@ class Published:
     partition: int
     offset: int
 
+    # As DeliveryInfo's (handling.py): one of these is made per record, so
+    # the fields go into the instance dict directly, not through the frozen
+    # dataclass's object.__setattr__ (same fields, same result).
+    def __init__(
+        self, subject: Subject, message_id: str, topic: str, partition: int, offset: int
+    ) -> None:
+        fields = self.__dict__
+        fields["subject"] = subject
+        fields["message_id"] = message_id
+        fields["topic"] = topic
+        fields["partition"] = partition
+        fields["offset"] = offset
+
 
 _LAST_SECOND: List[Tuple[str, int]] = [("", 0)]
 
@@ -268,13 +281,7 @@ class Publisher(Generic[M]):
 
     @staticmethod
     def _published(p: _Prepared, report: Delivered) -> Published:
-        return Published(
-            subject=p.subject,
-            message_id=p.message_id,
-            topic=p.kafka_topic,
-            partition=report.partition,
-            offset=report.offset,
-        )
+        return Published(p.subject, p.message_id, p.kafka_topic, report.partition, report.offset)
 
 
 class _Prepared:

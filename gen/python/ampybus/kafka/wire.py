@@ -43,6 +43,11 @@ OutHeaders = Sequence[Tuple[str, Union[str, bytes, None]]]
 RECORD_OVERHEAD = 61 + 21
 
 
+# The cast's type, built once (a subscript in the call would build it per
+# record).
+_BytePairs = List[Tuple[str, bytes]]
+
+
 def quick_headers(raw: object) -> Optional[Tuple[Headers, List[Tuple[str, str]]]]:
     """``Headers.from_pairs(decode_pairs(raw))`` and the pairs, for the common
     record, in one pass over the client's header list; ``None`` when unsure
@@ -55,7 +60,7 @@ def quick_headers(raw: object) -> Optional[Tuple[Headers, List[Tuple[str, str]]]
     if type(raw) is not list:
         return None
     # As typed only once the decode below has held for every value.
-    listed = cast("List[Tuple[str, bytes]]", raw)
+    listed = cast(_BytePairs, raw)
     try:
         by_name = {name: bytes.decode(value, "utf-8") for name, value in listed}
     except (TypeError, UnicodeDecodeError):

@@ -84,6 +84,12 @@ struct TopicView {
     configs: Vec<String>,
 }
 
+/// Whether the registry asks for the Kafka transport in Python: whether
+/// [`generate`] writes anything, and so whether its templates are compiled.
+pub fn enabled(model: &Model) -> bool {
+    model.python_transports.contains(&Transport::Kafka)
+}
+
 /// Adds `{dir}/kafka/*.py` when the registry asks for the Kafka transport.
 pub fn generate(
     model: &Model,
@@ -93,7 +99,7 @@ pub fn generate(
     dir: &str,
     files: &mut Files,
 ) -> Result<(), Diagnostics> {
-    if !model.python_transports.contains(&Transport::Kafka) {
+    if !enabled(model) {
         return Ok(());
     }
     let topics = model

@@ -252,9 +252,8 @@ fn payload_name_problem(
 pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
     // Only the templates this run renders are compiled: compiling the
     // transports' was a fifth of a small registry's generation.
-    let uses = |t| project.transport.python_transports.contains(&t);
-    let nats_templates = if uses(crate::registry::Transport::Nats) { nats::TEMPLATES } else { &[] };
-    let kafka_templates = if uses(crate::registry::Transport::Kafka) { kafka::TEMPLATES } else { &[] };
+    let nats_templates = if nats::enabled(&project.transport) { nats::TEMPLATES } else { &[] };
+    let kafka_templates = if kafka::enabled(&project.transport) { kafka::TEMPLATES } else { &[] };
     let templates: Vec<(&str, &str)> =
         TEMPLATES.iter().chain(nats_templates).chain(kafka_templates).chain(dist::TEMPLATES).copied().collect();
     let engine = Engine::new(&templates)?;

@@ -86,6 +86,12 @@ struct StreamView {
     dead_letters: &'static str,
 }
 
+/// Whether the registry asks for the NATS transport in Python: whether
+/// [`generate`] writes anything, and so whether its templates are compiled.
+pub fn enabled(model: &Model) -> bool {
+    model.python_transports.contains(&Transport::Nats)
+}
+
 /// Adds `{dir}/nats/*.py` when the registry asks for the NATS transport.
 pub fn generate(
     model: &Model,
@@ -95,7 +101,7 @@ pub fn generate(
     dir: &str,
     files: &mut Files,
 ) -> Result<(), Diagnostics> {
-    if !model.python_transports.contains(&Transport::Nats) {
+    if !enabled(model) {
         return Ok(());
     }
     let view = layout_view(model, header, package);

@@ -126,10 +126,12 @@ pub struct DlqTopic {
     call_args: String,
 }
 
-/// Names Python code inside a generated method may not take as parameters
-/// or locals: its own, and the module names its body refers to (a
-/// parameter named `Subject` would shadow the class it builds).
-const RESERVED: &[&str] = &["self", "env", "payload", "Env", "Subject", "_new_subject", "_r", "_k", "_e", "RouteError"];
+/// Names Python code inside a generated method may not take as parameters.
+/// The module names a method's body refers to (`Env`, `Subject`, `_r`,
+/// `_new_subject`, the heads constants) need no entry: placeholders are
+/// lower_snake_case starting with a letter (`registry::bad_name`), so none
+/// can be spelled like them.
+const RESERVED: &[&str] = &["self", "env", "payload"];
 
 /// Past this many characters `partition_key`'s return is wrapped in
 /// parentheses, as the formatter would.
@@ -311,8 +313,7 @@ pub fn payload_topic(
 
     // Subject builder arguments: the placeholders that are key fields.
     let heads = globals.ident(&format!("{fn_prefix}_heads"));
-    let taken: Vec<&str> = RESERVED.iter().copied().chain([heads.as_str()]).collect();
-    let mut args = Names::with(&taken);
+    let mut args = Names::with(RESERVED);
     let params: Vec<(String, String, Leaf)> = t
         .topic
         .subtopic
@@ -334,7 +335,7 @@ pub fn payload_topic(
     head.params = params.iter().map(|(_, arg, leaf)| Param { arg: arg.clone(), ty: param_type(leaf) }).collect();
 
     // Locals of `route`/`partition_key`: `v_<field>`, safe by the prefix.
-    let mut locals = Names::with(&taken);
+    let mut locals = Names::with(RESERVED);
     let vars: Vec<(String, String)> =
         resolved.fields.iter().map(|f| (f.name.clone(), locals.ident(&format!("v_{}", f.name)))).collect();
     let var = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();

@@ -336,16 +336,17 @@ class Bus:
         one produce path of the package: publishers, dead letters and the
         matrix driver's ``produce-keys`` all use it. A ``str`` header value
         is sent as its UTF-8 bytes."""
+        future = self._produce_now(kafka_topic, key, value, headers, timestamp_ms)
+        if future is not None:
+            return future
+        # The partition count is not cached yet, or librdkafka's queue is
+        # full: read the count, then send as soon as the queue has room.
         n = self._partitions.get(kafka_topic)
         if n is None:
             n = await self.partitions(kafka_topic)
-        partition = partition_for(key, n)
-        future = self._producer.send(kafka_topic, partition, key, value, headers, timestamp_ms)
-        if future is None:
-            future = await self._producer.send_waiting(
-                kafka_topic, partition, key, value, headers, timestamp_ms
-            )
-        return future
+        return await self._producer.send_waiting(
+            kafka_topic, partition_for(key, n), key, value, headers, timestamp_ms
+        )
 
     def _produce_now(
         self,

@@ -17,8 +17,15 @@
 //! positions differ), the whole tree compiles to the same descriptors, and
 //! a passing run prints nothing that depends on positions, so the recorded
 //! output is still the answer. The entry is then updated to the new bytes.
-//! Any other change (a declaration, the registry, the lock) runs the check
-//! in full.
+//!
+//! When one proto file changed and only gained top-level declarations,
+//! [`ampygen::protos::additions::prove`] decides whether the full run
+//! would print the same thing: nothing else may spell the new names, and
+//! the file must compile with its imports alone. It reads the last run's
+//! outline of every file and the tree's package-scope names from a second
+//! file beside the entry (`names-*.json`), which is only read then.
+//! Any other change (a declaration changed or removed, several files, the
+//! registry, the lock) runs the check in full.
 //!
 //! Correctness comes first: an entry is only used when its checksum, its
 //! version and every input match; anything else (a corrupt, truncated or
@@ -27,9 +34,11 @@
 //! diagnostics always come from a real run. The directory holds nothing
 //! else and is safe to delete at any time; never commit it.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use ampygen::ownership::file_hash;
+use ampygen::protos::additions::{self, Outline};
 use ampygen::Project;
 use serde_json::{json, Value};
 
@@ -37,11 +46,13 @@ use serde_json::{json, Value};
 pub const CACHE_DIR_ENV: &str = "AMPYGEN_CACHE_DIR";
 
 /// Entry format; an entry of another format is ignored.
-const FORMAT: &str = "ampygen-check-cache 2";
+const FORMAT: &str = "ampygen-check-cache 3";
 
 /// One run's identity: where its entry lives.
 pub struct Key {
     path: PathBuf,
+    /// The entry's second file: outlines and package-scope names.
+    names: PathBuf,
     registry: PathBuf,
 }
 
@@ -68,8 +79,13 @@ impl Key {
             format,
         ]);
         let hash = file_hash(name.to_string().as_bytes());
-        let file = format!("check-{}.json", &hash["sha256:".len()..][..32]);
-        Some(Key { path: PathBuf::from(dir).join(file), registry: registry.to_path_buf() })
+        let id = &hash["sha256:".len()..][..32];
+        let dir = PathBuf::from(dir);
+        Some(Key {
+            path: dir.join(format!("check-{id}.json")),
+            names: dir.join(format!("names-{id}.json")),
+            registry: registry.to_path_buf(),
+        })
     }
 
     /// The recorded output, when the entry is intact and every input is
@@ -78,24 +94,18 @@ impl Key {
         if ampygen::commit::journal_path(&self.registry).exists() {
             return None;
         }
-        let text = std::fs::read_to_string(&self.path).ok()?;
-        let outer: Value = serde_json::from_str(&text).ok()?;
-        let inner = outer.get("entry")?.as_str()?;
-        if outer.get("sum")?.as_str()? != file_hash(inner.as_bytes()) {
-            return None;
-        }
-        let mut entry: Value = serde_json::from_str(inner).ok()?;
-        if entry.get("format")?.as_str()? != FORMAT {
-            return None;
-        }
-        // Files whose bytes changed: (index in `files`, new bytes).
+        let mut entry = read_sealed(&self.path)?;
+        // Files whose bytes changed: (index in `files`, new bytes); every
+        // file's bytes are kept for an addition's proof.
         let mut changed = Vec::new();
+        let mut texts = Vec::new();
         for (i, file) in entry.get("files")?.as_array()?.iter().enumerate() {
             let (path, hash) = (file.get(0)?.as_str()?, file.get(1)?.as_str()?);
             let bytes = std::fs::read(path).ok()?;
             if file_hash(&bytes) != hash {
-                changed.push((i, bytes));
+                changed.push(i);
             }
+            texts.push(bytes);
         }
         for path in entry.get("absent")?.as_array()? {
             if Path::new(path.as_str()?).exists() {
@@ -112,21 +122,93 @@ impl Key {
             return None;
         }
         if !changed.is_empty() {
-            let files = entry.get_mut("files")?.as_array_mut()?;
-            for (i, bytes) in changed {
+            let mut added = None;
+            let sole = changed.len() == 1;
+            for &i in &changed {
                 // Only a proto file carries a name and fingerprint; a changed
                 // registry or lock is always a miss.
-                let file = files.get_mut(i)?.as_array_mut()?;
-                let (name, fingerprint) = (file.get(2)?.as_str()?, file.get(3)?.as_str()?);
-                let hash = file_hash(&bytes);
-                if ampygen::protos::fingerprint_source(name, bytes)?.as_str() != fingerprint {
+                let file = entry.get("files")?.get(i)?.as_array()?;
+                let (name, fingerprint) = (file.get(2)?.as_str()?.to_owned(), file.get(3)?.as_str()?);
+                let hash = file_hash(&texts[i]);
+                let now = ampygen::protos::fingerprint_source(&name, texts[i].clone());
+                let fingerprint = if now.as_deref() == Some(fingerprint) {
+                    fingerprint.to_owned()
+                } else if sole && i >= 2 {
+                    let proven = self.prove_addition(&entry, &texts, i, &name)?;
+                    let fingerprint = proven.outline.fingerprint();
+                    added = Some((name.clone(), proven));
+                    fingerprint
+                } else {
                     return None;
-                }
+                };
+                let file = entry.get_mut("files")?.as_array_mut()?.get_mut(i)?.as_array_mut()?;
                 file[1] = json!(hash);
+                file[3] = json!(fingerprint);
+            }
+            if let Some((name, proven)) = added {
+                let mut names = self.read_names(&entry)?;
+                names.outlines.insert(name, proven.outline);
+                names.scope.extend(proven.added);
+                entry["names"] = json!(self.write_names(&names)?);
             }
             self.write(&entry);
         }
         entry.get("stdout")?.as_str().map(str::to_owned)
+    }
+
+    /// Proves that file `i` of the entry (`name`, now `texts[i]`) only
+    /// gained declarations a full run would not notice.
+    fn prove_addition(&self, entry: &Value, texts: &[Vec<u8>], i: usize, name: &str) -> Option<additions::Proven> {
+        let names = self.read_names(entry)?;
+        let outline = names.outlines.get(name)?;
+        let scope: HashSet<String> = names.scope.iter().cloned().collect();
+        let text = std::str::from_utf8(&texts[i]).ok()?;
+        let mut by_name = HashMap::new();
+        for (j, file) in entry.get("files")?.as_array()?.iter().enumerate().skip(2) {
+            if j != i {
+                by_name.insert(file.get(2)?.as_str()?.to_owned(), String::from_utf8(texts[j].clone()).ok()?);
+            }
+        }
+        let before = additions::Before { outline, scope: &scope };
+        additions::prove(name, text, &before, by_name, &names.bundled)
+    }
+
+    /// The entry's outlines and names, when intact and the entry's own
+    /// (the entry records the file's hash).
+    fn read_names(&self, entry: &Value) -> Option<Names> {
+        let bytes = std::fs::read(&self.names).ok()?;
+        if entry.get("names")?.as_str()? != file_hash(&bytes) {
+            return None;
+        }
+        let inner: Value = serde_json::from_slice(&bytes).ok()?;
+        if inner.get("format")?.as_str()? != FORMAT {
+            return None;
+        }
+        let outlines = inner
+            .get("outlines")?
+            .as_object()?
+            .iter()
+            .map(|(name, o)| {
+                let decls =
+                    o.get(1)?.as_array()?.iter().map(|d| d.as_str().map(str::to_owned)).collect::<Option<_>>()?;
+                Some((name.clone(), Outline { frame: o.get(0)?.as_str()?.to_owned(), decls }))
+            })
+            .collect::<Option<_>>()?;
+        let strings = |key: &str| -> Option<Vec<String>> {
+            inner.get(key)?.as_array()?.iter().map(|s| s.as_str().map(str::to_owned)).collect()
+        };
+        let scope = strings("scope")?.into_iter().collect();
+        Some(Names { outlines, scope, bundled: strings("bundled")? })
+    }
+
+    /// Writes `names` (stage and rename); returns its hash, which the
+    /// entry records to pair the two files.
+    fn write_names(&self, names: &Names) -> Option<String> {
+        let outlines: serde_json::Map<String, Value> =
+            names.outlines.iter().map(|(n, o)| (n.clone(), json!([o.frame, o.decls]))).collect();
+        let text = json!({ "format": FORMAT, "outlines": outlines, "scope": names.scope, "bundled": names.bundled })
+            .to_string();
+        write_atomic(&self.names, text.as_bytes()).then(|| file_hash(text.as_bytes()))
     }
 
     /// Records a passing run's output and inputs. Failing to write only
@@ -136,28 +218,128 @@ impl Key {
         if ampygen::commit::journal_path(&self.registry).exists() {
             return;
         }
-        if let Some(entry) = entry(project, lock, stdout) {
-            self.write(&entry);
+        let Some(mut entry) = entry(project, lock, stdout) else { return };
+        let names = names_json(project);
+        if !write_atomic(&self.names, names.as_bytes()) {
+            return;
         }
+        entry["names"] = json!(file_hash(names.as_bytes()));
+        self.write(&entry);
     }
 
     /// Writes `entry` atomically (stage and rename), with its checksum.
     fn write(&self, entry: &Value) {
-        let inner = entry.to_string();
-        let outer = json!({ "sum": file_hash(inner.as_bytes()), "entry": inner });
-        let Some(dir) = self.path.parent() else { return };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        let _ = std::fs::write(
-            dir.join("CACHEDIR.TAG"),
-            "Signature: 8a477f597d28d172789f06886806bc55\n# ampygen's check cache; safe to delete.\n",
-        );
-        let tmp = dir.join(format!(".{}.{}.tmp", std::process::id(), self.path.display().to_string().len()));
-        if std::fs::write(&tmp, outer.to_string()).is_ok() && std::fs::rename(&tmp, &self.path).is_err() {
-            let _ = std::fs::remove_file(&tmp);
+        seal_and_write(&self.path, entry);
+    }
+}
+
+/// What an addition's proof needs from the last passing run, kept apart
+/// from the entry so that a plain hit does not read it.
+struct Names {
+    /// Each proto file's outline, by import name.
+    outlines: BTreeMap<String, Outline>,
+    /// [`additions::package_scope_names`] of the whole tree.
+    scope: BTreeSet<String>,
+    /// The well-known types the tree read from protox's bundled copies.
+    bundled: Vec<String>,
+}
+
+/// The [`Names`] of a passing run as JSON, written directly: this is on
+/// the path of every cold check, and a `Value` tree of some 30,000
+/// strings at 1,000 protos costs a few percent of the run.
+fn names_json(project: &Project) -> String {
+    fn string(out: &mut String, s: &str) {
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+        } else {
+            // serde_json escapes; writing to a String cannot fail.
+            out.push_str(&serde_json::to_string(s).unwrap_or_default());
         }
     }
+    let compiled = &project.compiled;
+    let mut out = String::with_capacity(64 * 1024);
+    out.push_str("{\"format\":");
+    string(&mut out, FORMAT);
+    out.push_str(",\"outlines\":{");
+    let mut first = true;
+    for (name, outline) in compiled.files.iter().filter_map(|(n, f)| Some((n, f.outline.as_ref()?))) {
+        if !std::mem::take(&mut first) {
+            out.push(',');
+        }
+        string(&mut out, name);
+        out.push_str(":[");
+        string(&mut out, &outline.frame);
+        out.push_str(",[");
+        for (i, d) in outline.decls.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            string(&mut out, d);
+        }
+        out.push_str("]]");
+    }
+    out.push_str("},\"scope\":[");
+    let mut first = true;
+    additions::package_scope_names(compiled.pool.files(), &mut |name| {
+        if !std::mem::take(&mut first) {
+            out.push(',');
+        }
+        string(&mut out, name);
+    });
+    out.push_str("],\"bundled\":[");
+    for (i, name) in compiled.files.iter().filter(|(_, f)| f.path.is_none()).map(|(n, _)| n).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        string(&mut out, name);
+    }
+    out.push_str("]}");
+    out
+}
+
+/// The inner value of a sealed file (`{"sum", "entry"}`), when its
+/// checksum and format match.
+fn read_sealed(path: &Path) -> Option<Value> {
+    read_sealed_text(&std::fs::read_to_string(path).ok()?)
+}
+
+fn read_sealed_text(text: &str) -> Option<Value> {
+    let outer: Value = serde_json::from_str(text).ok()?;
+    let inner = outer.get("entry")?.as_str()?;
+    if outer.get("sum")?.as_str()? != file_hash(inner.as_bytes()) {
+        return None;
+    }
+    let value: Value = serde_json::from_str(inner).ok()?;
+    (value.get("format")?.as_str()? == FORMAT).then_some(value)
+}
+
+/// Writes `value` to `path` atomically with its checksum. Failing to
+/// write only loses the cache.
+fn seal_and_write(path: &Path, value: &Value) {
+    let inner = value.to_string();
+    let outer = json!({ "sum": file_hash(inner.as_bytes()), "entry": inner });
+    write_atomic(path, outer.to_string().as_bytes());
+}
+
+/// Writes `bytes` to `path` (stage and rename), in a directory marked as
+/// a cache; whether it was written.
+fn write_atomic(path: &Path, bytes: &[u8]) -> bool {
+    let Some(dir) = path.parent() else { return false };
+    if std::fs::create_dir_all(dir).is_err() {
+        return false;
+    }
+    let _ = std::fs::write(
+        dir.join("CACHEDIR.TAG"),
+        "Signature: 8a477f597d28d172789f06886806bc55\n# ampygen's check cache; safe to delete.\n",
+    );
+    let tmp = dir.join(format!(".{}.{}.tmp", std::process::id(), path.display().to_string().len()));
+    if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, path).is_ok() {
+        return true;
+    }
+    let _ = std::fs::remove_file(&tmp);
+    false
 }
 
 /// The entry of a passing run: its inputs by content, the paths that must
@@ -165,7 +347,10 @@ impl Key {
 fn entry(project: &Project, lock: &str, stdout: &str) -> Option<Value> {
     let registry = &project.registry_path;
     let base = registry.parent().unwrap_or(Path::new(""));
-    let roots: Vec<PathBuf> = project.registry.protos.include.iter().map(|r| base.join(&r.value)).collect();
+    // Normalized as compilation normalizes them, so that the root a file
+    // was read from gives the very path it was recorded under.
+    let roots: Vec<PathBuf> =
+        project.registry.protos.include.iter().map(|r| ampygen::protos::normalize(&base.join(&r.value))).collect();
     // The texts the run read, not a second read: a file edited meanwhile
     // must not be recorded as checked.
     let mut files = vec![
@@ -180,7 +365,7 @@ fn entry(project: &Project, lock: &str, stdout: &str) -> Option<Value> {
         let found = file.path.as_ref();
         for root in &roots {
             let candidate = root.join(name);
-            if found.is_some_and(|f| same_file(f, &candidate)) {
+            if found.is_some_and(|f| *f == candidate || same_file(f, &candidate)) {
                 break;
             }
             if candidate.exists() {
@@ -190,7 +375,7 @@ fn entry(project: &Project, lock: &str, stdout: &str) -> Option<Value> {
         }
         if let Some(path) = found {
             let hash = file_hash(file.source.text().as_bytes());
-            files.push(json!([path.display().to_string(), hash, name, file.fingerprint.as_deref()?]));
+            files.push(json!([path.display().to_string(), hash, name, file.outline.as_ref()?.fingerprint()]));
         }
     }
     let watched: Vec<String> = project.compiled.watched.iter().map(|r| r.display().to_string()).collect();

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::{ampygen, default_layout, scratch};
@@ -90,7 +91,7 @@ fn a_warm_check_replays_and_any_change_or_damage_is_a_miss() {
     let damaged = [
         b"not json".to_vec(),
         text.as_bytes()[..text.len() / 2].to_vec(),
-        text.replace("ampygen-check-cache 2", "ampygen-check-cache 9").into_bytes(),
+        text.replace("ampygen-check-cache 3", "ampygen-check-cache 9").into_bytes(),
         serde_json::json!({ "sum": "sha256:00", "entry": inner }).to_string().into_bytes(),
     ];
     for bytes in damaged {
@@ -122,10 +123,33 @@ fn a_warm_check_replays_and_any_change_or_damage_is_a_miss() {
     assert!(updated.contains(&ampygen::ownership::file_hash(relaid.as_bytes())));
     assert!(check(dir.path(), registry, cache.path(), "human").0.contains("schemas MATCH"));
 
-    // A declaration that changes (here an unused message, which the check
+    // A new message that nothing else can name is proven invisible to the
+    // rest of the tree, and replayed.
+    std::fs::write(&bars, format!("{original}\nmessage Unused {{ int32 a = 1; }}\n")).expect("edit");
+    assert!(check(dir.path(), registry, cache.path(), "human").0.contains("schemas MATCH"));
+    // The proof reads the entry's second file; damaged or replaced by
+    // another run's, it is not trusted, and the next addition runs in full.
+    let names = cache.path().join(entry.file_name().expect("name").to_string_lossy().replace("check-", "names-"));
+    let kept = std::fs::read(&names).expect("names file");
+    let bumped =
+        String::from_utf8(kept.clone()).expect("utf-8").replacen("ampy.bars.v1.Unused", "ampy.bars.v1.Unusee", 1);
+    for damaged in [b"{}".to_vec(), kept[..kept.len() / 2].to_vec(), bumped.into_bytes()] {
+        assert!(damaged != kept, "the damage changes the file");
+        std::fs::write(&names, &damaged).expect("damage");
+        mark(&entry);
+        std::fs::write(
+            &bars,
+            format!("{original}\nmessage Unused {{ int32 a = 1; }}\nmessage Unused2 {{ int32 a = 1; }}\n"),
+        )
+        .expect("edit");
+        assert_eq!(check(dir.path(), registry, cache.path(), "human"), cold);
+        std::fs::write(&bars, format!("{original}\nmessage Unused {{ int32 a = 1; }}\n")).expect("edit");
+        assert_eq!(check(dir.path(), registry, cache.path(), "human"), cold);
+    }
+    // A declaration that changes (here a file option, which the check
     // still passes) is a miss: the full run prints the real output and
     // records it in place of the marked entry.
-    std::fs::write(&bars, format!("{original}\nmessage Unused {{ int32 a = 1; }}\n")).expect("edit");
+    std::fs::write(&bars, format!("{original}\noption java_package = \"zz.bars\";\n")).expect("edit");
     assert_eq!(check(dir.path(), registry, cache.path(), "human"), cold);
     assert!(!std::fs::read_to_string(&entry).expect("entry").contains("MATCH"));
     std::fs::write(&bars, &original).expect("restore");
@@ -233,4 +257,191 @@ fn a_pattern_registry_misses_when_a_proto_file_appears_under_its_roots() {
     let out = check(dir.path(), registry, cache.path(), "human");
     assert_eq!(out.2, 2, "{out:?}");
     assert!(!out.0.contains("MATCH"), "{out:?}");
+}
+
+/// The package and top-level message and enum names of a proto text
+/// (the fixtures declare them at the start of a line).
+fn outline(text: &str) -> (String, Vec<String>) {
+    let package =
+        text.lines().find_map(|l| l.strip_prefix("package ")?.strip_suffix(';').map(str::to_owned)).unwrap_or_default();
+    let names = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("message ").or_else(|| l.strip_prefix("enum ")))
+        .filter_map(|l| l.split(|c: char| !c.is_alphanumeric() && c != '_').next().map(str::to_owned))
+        .collect();
+    (package, names)
+}
+
+/// Declarations to add to a file: some only a full run can judge
+/// (duplicates, shadowing, keywords, options, a type chain too long, a
+/// type that is not imported, a new import or extension), some that must
+/// replay (`true`). `own` are the file's top-level names, `elsewhere`
+/// (package, name) of other files' top-level declarations.
+fn additions(package: &str, own: &[String], elsewhere: &[(String, String)]) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = [
+        ("message ZzFresh { int32 a = 1; }", true),
+        ("enum ZzColor { ZZ_COLOR_UNSPECIFIED = 0; ZZ_COLOR_RED = 1; }", true),
+        (
+            "message ZzNested { message Inner { int32 x = 1; } Inner i = 1; map<string, ZzNested> m = 2; \
+             oneof o { int32 p = 3; string q = 4; } repeated ZzColor2 c = 5; }\nenum ZzColor2 { ZZ_COLOR2_ZERO = 0; }",
+            true,
+        ),
+        ("message ZzTime { google.protobuf.Timestamp at = 1; }", false),
+        ("message ZzTime { google.protobuf.Timestamp at = 1; }\nimport \"google/protobuf/timestamp.proto\";", false),
+        ("message def { int32 a = 1; }", false),
+        ("enum None { NONE_ZERO = 0; }", false),
+        ("message ZzOpt { option deprecated = true; int32 a = 1; }", false),
+        ("message ZzField { int32 a = 1 [deprecated = true]; }", false),
+        ("message ZzBad { int32 a = 1; int32 b = 1; }", false),
+        ("message ZzUnknown { NoSuchType a = 1; }", false),
+        ("message ZzFresh { int32 a = 1; }\nmessage ZzFresh { int32 a = 1; }", false),
+        (
+            "extend google.protobuf.MessageOptions { int32 zz_ext = 50001; }\nimport \"google/protobuf/descriptor.proto\";",
+            false,
+        ),
+    ]
+    .into_iter()
+    .map(|(d, r)| (d.to_owned(), r))
+    .collect();
+    // Past the Rust backend's type-chain bound (100 singular fields).
+    let chain: String = (0..105).map(|i| format!("message ZzChain{i} {{ ZzChain{} next = 1; }}\n", i + 1)).collect();
+    out.push((format!("{chain}message ZzChain105 {{ int32 end = 1; }}"), false));
+    for name in own.iter().take(3) {
+        out.push((format!("message {name} {{ int32 a = 1; }}"), false));
+        out.push((format!("message ZzUses{name} {{ {name} a = 1; }}"), false));
+        out.push((format!("enum ZzE{name} {{ {name} = 0; }}"), false));
+    }
+    for (other_package, name) in elsewhere.iter().take(3) {
+        // The same name in this package (shadowing what may refer to it),
+        // and references to the other file, which this one may not import.
+        out.push((format!("message {name} {{ int32 a = 1; }}"), false));
+        out.push((format!("message ZzRef{name} {{ .{other_package}.{name} a = 1; }}"), false));
+        out.push((format!("message ZzRel{name} {{ {name} a = 1; }}"), false));
+    }
+    if let Some(first) = package.split('.').next().filter(|f| !f.is_empty()) {
+        // A name that is a package prefix of the tree.
+        out.push((format!("message {first} {{ int32 a = 1; }}"), false));
+    }
+    out
+}
+
+#[test]
+fn an_added_declaration_replays_exactly_what_a_cold_run_prints_on_every_passing_fixture() {
+    let hostile = scratch();
+    common::copy_dir(Path::new("tests/hostile"), hostile.path());
+    let default = default_layout();
+    let fixtures = [(default.path(), "registry/ampy.yaml", true), (hostile.path(), "hostile.yaml", false)];
+    let (mut replayed, mut compared) = (0, 0);
+    for (dir, registry, fresh_must_replay) in fixtures {
+        let registry = Path::new(registry);
+        let files = protos(dir);
+        let texts: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).expect("proto")).collect();
+        let declared: Vec<(String, String)> = texts
+            .iter()
+            .flat_map(|t| {
+                let (package, names) = outline(t);
+                names.into_iter().map(move |n| (package.clone(), n))
+            })
+            .collect();
+        // A passing, marked entry for the tree as it is, saved to be put
+        // back before each edit.
+        let cache = scratch();
+        let base = check(dir, registry, cache.path(), "human");
+        assert_eq!(base.2, 0, "{base:?}");
+        let [entry] = entries(cache.path()).try_into().expect("one entry");
+        mark(&entry);
+        let saved: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(cache.path())
+            .expect("cache")
+            .map(|e| e.expect("entry").path())
+            .map(|p| (p.clone(), std::fs::read(&p).expect("read")))
+            .collect();
+        // Files at the start, the middle and the end of the tree.
+        let n = files.len();
+        let picked: BTreeSet<usize> = [0, n / 3, 2 * n / 3, n - 1].into_iter().collect();
+        for i in picked {
+            let (file, text) = (&files[i], &texts[i]);
+            let (package, own) = outline(text);
+            let elsewhere: Vec<(String, String)> = declared.iter().filter(|(p, _)| *p != package).cloned().collect();
+            for (k, (decl, must_replay)) in additions(&package, &own, &elsewhere).into_iter().enumerate() {
+                // Appended, or inserted before the first declaration.
+                let edited = if k % 2 == 0 {
+                    format!("{text}\n{decl}\n")
+                } else {
+                    let at = text.find("\nmessage ").or_else(|| text.find("\nenum ")).map_or(text.len(), |i| i + 1);
+                    format!("{}{decl}\n{}", &text[..at], &text[at..])
+                };
+                std::fs::write(file, &edited).expect("edit");
+                let warm = check(dir, registry, cache.path(), "human");
+                let cold = check(dir, registry, scratch().path(), "human");
+                let hit = warm.0.contains("schemas MATCH");
+                let shown = (warm.0.replace("schemas MATCH", "schemas match"), warm.1.clone(), warm.2);
+                let what = format!("{}: adding {decl:?} to {}", registry.display(), file.display());
+                assert_eq!(shown, cold, "{what}");
+                assert!(!(must_replay && fresh_must_replay) || hit, "{what} was not replayed: {warm:?}");
+                replayed += usize::from(hit);
+                compared += 1;
+                std::fs::write(file, text).expect("restore");
+                for entry in entries(cache.path()) {
+                    std::fs::remove_file(entry).expect("remove");
+                }
+                for (path, bytes) in &saved {
+                    std::fs::write(path, bytes).expect("put back");
+                }
+            }
+        }
+    }
+    eprintln!("{compared} edits compared with a cold run, {replayed} replayed");
+    assert!(replayed >= 6 && replayed < compared, "{replayed} of {compared} replayed");
+}
+
+#[test]
+fn an_added_declaration_another_file_could_see_is_checked_in_full() {
+    // Two more files in the bars package, compiled before `bars.proto`:
+    // `extra.proto`, which the edits add to, and `shadow.proto`, which
+    // `extra.proto` does not import and which declares a message named
+    // like the `common` package.
+    let dir = default_layout();
+    let registry_path = dir.path().join("registry/ampy.yaml");
+    let text = std::fs::read_to_string(&registry_path).expect("registry");
+    let listed = text.replace(
+        "    - ampy/bars/v1/bars.proto\n",
+        "    - ampy/bars/v1/shadow.proto\n    - ampy/bars/v1/extra.proto\n    - ampy/bars/v1/bars.proto\n",
+    );
+    assert_ne!(listed, text);
+    std::fs::write(&registry_path, listed).expect("registry");
+    let bars = dir.path().join("proto/ampy/bars/v1");
+    let extra = "syntax = \"proto3\";\npackage ampy.bars.v1;\nimport \"ampy/common/v1/common.proto\";\n\
+                 message BarExtra { .ampy.common.v1.Decimal x = 1; }\n";
+    std::fs::write(bars.join("extra.proto"), extra).expect("extra");
+    std::fs::write(
+        bars.join("shadow.proto"),
+        "syntax = \"proto3\";\npackage ampy.bars.v1;\nmessage common { int32 a = 1; }\n",
+    )
+    .expect("shadow");
+    let registry = Path::new("registry/ampy.yaml");
+    let cache = scratch();
+    let base = check(dir.path(), registry, cache.path(), "human");
+    assert_eq!(base.2, 0, "{base:?}");
+    let cases = [
+        // bars.proto, compiled later, names `ampy.common.v1.Meta`: a
+        // message `ampy` in its package would be found first.
+        ("message ampy { int32 a = 1; }", false),
+        // `common` is the package to `extra.proto` alone, and the message
+        // of `shadow.proto` in the whole tree.
+        ("message ZzUses { common.v1.Decimal d = 1; }", false),
+        ("message ZzQualified { .ampy.common.v1.Decimal d = 1; }", true),
+        ("message ZzOwn { BarExtra e = 1; }", true),
+    ];
+    for (decl, replays) in cases {
+        let [entry] = entries(cache.path()).try_into().expect("one entry");
+        mark(&entry);
+        std::fs::write(bars.join("extra.proto"), format!("{extra}{decl}\n")).expect("edit");
+        let warm = check(dir.path(), registry, cache.path(), "human");
+        let cold = check(dir.path(), registry, scratch().path(), "human");
+        assert_eq!(warm.0.contains("schemas MATCH"), replays, "{decl}: {warm:?}");
+        assert_eq!((warm.0.replace("schemas MATCH", "schemas match"), warm.1, warm.2), cold, "{decl}");
+        assert_eq!(cold.2 == 0, replays, "{decl}: {cold:?}");
+        std::fs::write(bars.join("extra.proto"), extra).expect("restore");
+        assert_eq!(check(dir.path(), registry, cache.path(), "human").2, 0);
+    }
 }

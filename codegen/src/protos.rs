@@ -21,7 +21,9 @@ use crate::diag::{Diagnostic, Diagnostics, Label, Source};
 use crate::limits;
 use crate::registry::{Registry, Spanned};
 
+pub mod additions;
 mod glob;
+pub use additions::Outline;
 pub use glob::{is_pattern, Pattern};
 
 /// A proto file that was read during compilation.
@@ -31,9 +33,10 @@ pub struct ProtoFile {
     /// Path on disk as the user would type it; `None` for the well-known
     /// types bundled with protox.
     pub path: Option<PathBuf>,
-    /// [`fingerprint`] of the file as parsed (before names resolve);
-    /// `None` for the well-known types and for files read another way.
-    pub fingerprint: Option<String>,
+    /// [`Outline`] of the file as parsed (before names resolve), whose
+    /// [`Outline::fingerprint`] is the file's [`fingerprint`]; `None` for
+    /// the well-known types and for files read another way.
+    pub outline: Option<Outline>,
     /// The file's source info (positions and comments), kept here rather
     /// than in the descriptor pool: building the pool with it costs about
     /// a tenth of a check's CPU and a third of its memory, and only
@@ -259,11 +262,11 @@ impl FileResolver for Recording {
             ));
         }
         let parsed = File::from_source(name, source.text());
-        let fingerprint = parsed.as_ref().ok().map(|f| fingerprint(f.file_descriptor_proto()));
+        let outline = parsed.as_ref().ok().map(|f| additions::outline(f.file_descriptor_proto()));
         let mut file = match parsed {
             Ok(file) => file,
             Err(e) => {
-                self.record(name, source, Some(path), fingerprint, Detached::InPool);
+                self.record(name, source, Some(path), outline, Detached::InPool);
                 return Err(e);
             }
         };
@@ -280,7 +283,7 @@ impl FileResolver for Recording {
             }
             file = File::from_file_descriptor_proto(proto);
         }
-        self.record(name, source, Some(path), fingerprint, source_info);
+        self.record(name, source, Some(path), outline, source_info);
         if let Some(top) = self.path.borrow_mut().last_mut() {
             top.1 = file.file_descriptor_proto().dependency.clone();
         }
@@ -303,10 +306,10 @@ impl Recording {
         name: &str,
         source: Arc<Source>,
         path: Option<PathBuf>,
-        fingerprint: Option<String>,
+        outline: Option<Outline>,
         source_info: Detached,
     ) {
-        self.seen.borrow_mut().insert(name.to_owned(), ProtoFile { source, path, fingerprint, source_info });
+        self.seen.borrow_mut().insert(name.to_owned(), ProtoFile { source, path, outline, source_info });
     }
 
     fn stop(&self, d: Diagnostic) -> protox::Error {
@@ -400,49 +403,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// findings are the only output that shows positions). The result cache
 /// uses it to let a comment or formatting edit recompile one file only.
 pub fn fingerprint(file: &prost_reflect::prost_types::FileDescriptorProto) -> String {
-    use prost_reflect::prost::Message;
-    // Destructured without `..`: a field prost-types adds is a compile
-    // error here, never silently left out of the digest.
-    let prost_reflect::prost_types::FileDescriptorProto {
-        name,
-        package,
-        dependency,
-        public_dependency,
-        weak_dependency,
-        message_type,
-        enum_type,
-        service,
-        extension,
-        options,
-        source_code_info: _,
-        syntax,
-    } = file;
-    fn text(buf: &mut Vec<u8>, tag: u8, value: &str) {
-        buf.push(tag);
-        buf.extend_from_slice(&(value.len() as u64).to_le_bytes());
-        buf.extend_from_slice(value.as_bytes());
-    }
-    fn message<M: Message>(buf: &mut Vec<u8>, tag: u8, m: &M) {
-        buf.push(tag);
-        // Writing to a Vec cannot fail.
-        let _ = m.encode_length_delimited(buf);
-    }
-    let mut buf = Vec::with_capacity(4096);
-    text(&mut buf, 1, name.as_deref().unwrap_or("\0"));
-    text(&mut buf, 2, package.as_deref().unwrap_or("\0"));
-    text(&mut buf, 12, syntax.as_deref().unwrap_or("\0"));
-    text(&mut buf, 14, &format!("{public_dependency:?}|{weak_dependency:?}"));
-    for d in dependency {
-        text(&mut buf, 3, d);
-    }
-    message_type.iter().for_each(|m| message(&mut buf, 4, m));
-    enum_type.iter().for_each(|e| message(&mut buf, 5, e));
-    service.iter().for_each(|s| message(&mut buf, 6, s));
-    extension.iter().for_each(|x| message(&mut buf, 7, x));
-    if let Some(o) = options {
-        message(&mut buf, 8, o);
-    }
-    crate::commit::sha256(&buf)
+    additions::outline(file).fingerprint()
 }
 
 /// The [`fingerprint`] of proto file `name` with content `bytes`, after

@@ -216,7 +216,7 @@ fn compile(
         if let Some((display, text)) = files.get(file.name()) {
             seen.insert(
                 file.name().to_owned(),
-                ProtoFile { source: Source::new(display.clone(), text.clone()), path: None, fingerprint: None, source_info: Default::default() },
+                ProtoFile { source: Source::new(display.clone(), text.clone()), path: None, outline: None, source_info: Default::default() },
             );
         }
     }

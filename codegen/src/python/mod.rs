@@ -13,7 +13,7 @@ mod keys;
 pub(crate) mod names;
 mod nats;
 mod pb;
-mod stub;
+pub(crate) mod stub;
 mod topics;
 
 use std::collections::{BTreeMap, BTreeSet};

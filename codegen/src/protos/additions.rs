@@ -431,3 +431,43 @@ impl FileResolver for Overlay {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_skips_comments_and_compares_without_case_or_underscores() {
+        let names = [normalize("Zz_Fresh")];
+        assert!(mentions("message A { zzfresh b = 1; }", &names));
+        assert!(mentions("option go_package = \"x/ZZ_FRESH\";", &names), "strings count");
+        assert!(!mentions("// ZzFresh\n/* zz_fresh */ message A {}", &names), "comments do not");
+        assert!(!mentions("message ZzFreshly {}", &names), "whole identifiers only");
+        assert!(!mentions("/* unclosed ZzFresh", &names));
+    }
+
+    #[test]
+    fn insertions_are_the_new_entries_around_an_unchanged_order() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(insertions(&s(&["a", "b"]), &s(&["x", "a", "y", "b", "z"])), Some(vec![0, 2, 4]));
+        assert_eq!(insertions(&s(&["a", "b"]), &s(&["a", "b"])), Some(vec![]));
+        assert_eq!(insertions(&s(&["a", "b"]), &s(&["b", "a"])), None, "reordered");
+        assert_eq!(insertions(&s(&["a", "b"]), &s(&["a"])), None, "removed");
+    }
+
+    #[test]
+    fn a_name_resolves_alike_only_where_both_trees_agree_at_every_package_scope() {
+        let mini: BTreeSet<String> = ["a", "a.b", "a.common"].iter().map(|s| s.to_string()).collect();
+        let whole: HashSet<String> = ["a", "a.b", "a.common", "a.b.common"].iter().map(|s| s.to_string()).collect();
+        let none = HashSet::new();
+        // `common` is the package `a.common` to the file alone, and a
+        // symbol `a.b.common` of another file in the whole tree.
+        assert!(!resolves_alike("common.X", "a.b", &mini, &whole, &none));
+        assert!(resolves_alike(".a.common.X", "a.b", &mini, &whole, &none), "fully qualified");
+        assert!(resolves_alike("Other", "a.b", &mini, &whole, &none), "found at no scope in either");
+        let added: HashSet<&str> = ["a.b.New"].into_iter().collect();
+        let mut mini_new = mini.clone();
+        mini_new.insert("a.b.New".into());
+        assert!(resolves_alike("New", "a.b", &mini_new, &whole, &added), "a new declaration of the file");
+    }
+}

@@ -38,13 +38,17 @@ pub const KILL_AT_STEP_ENV: &str = "AMPYGEN_TEST_KILL_AT_STEP";
 /// two changes and check what a reader sees. Without the variable this is
 /// one relaxed load.
 pub fn step() {
-    static KILL_AT: OnceLock<Option<u64>> = OnceLock::new();
     static STEPS: AtomicU64 = AtomicU64::new(0);
-    let kill_at = KILL_AT.get_or_init(|| std::env::var(KILL_AT_STEP_ENV).ok().and_then(|v| v.parse().ok()));
-    let Some(k) = *kill_at else { return };
+    let Some(k) = kill_at() else { return };
     if STEPS.fetch_add(1, Ordering::SeqCst) + 1 == k {
         kill_self();
     }
+}
+
+/// The step [`step`] stops at, when a crash test set one.
+fn kill_at() -> Option<u64> {
+    static KILL_AT: OnceLock<Option<u64>> = OnceLock::new();
+    *KILL_AT.get_or_init(|| std::env::var(KILL_AT_STEP_ENV).ok().and_then(|v| v.parse().ok()))
 }
 
 #[cfg(unix)]
@@ -67,7 +71,8 @@ fn kill_self() -> ! {
 /// by [`is_temp_name`] and never collides with another file.
 pub fn temp_path(target: &Path) -> PathBuf {
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    target.with_file_name(format!(".{name}.ampygen-{}.tmp", std::process::id()))
+    static PID: OnceLock<u32> = OnceLock::new();
+    target.with_file_name(format!(".{name}.ampygen-{}.tmp", PID.get_or_init(std::process::id)))
 }
 
 /// Whether `name` is exactly the name of an ampygen temporary:
@@ -110,13 +115,15 @@ pub fn remove_temps(dir: &Path, targets: Option<&[String]>) -> usize {
 }
 
 /// Writes `contents` to the temporary of `target` and returns its path.
-/// The write is split in two halves with a [`step`] between them, so the
-/// crash tests also stop ampygen with a half-written temporary.
+/// Under a crash test the write is split in two halves with a [`step`]
+/// between them, so the tests also stop ampygen with a half-written
+/// temporary; otherwise it is one write (one system call per file saved,
+/// thousands per `generate` of a large registry).
 pub(crate) fn stage(target: &Path, contents: &[u8], sync: bool) -> std::io::Result<PathBuf> {
     let tmp = temp_path(target);
     step();
     let mut file = std::fs::File::create(&tmp)?;
-    let half = contents.len() / 2;
+    let half = if kill_at().is_some() { contents.len() / 2 } else { 0 };
     step();
     let written = file.write_all(&contents[..half]).and_then(|()| {
         step();

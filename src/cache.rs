@@ -34,7 +34,7 @@
 //! diagnostics always come from a real run. The directory holds nothing
 //! else and is safe to delete at any time; never commit it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use ampygen::ownership::file_hash;
@@ -161,7 +161,6 @@ impl Key {
     fn prove_addition(&self, entry: &Value, texts: &[Vec<u8>], i: usize, name: &str) -> Option<additions::Proven> {
         let names = self.read_names(entry)?;
         let outline = names.outlines.get(name)?;
-        let scope: HashSet<String> = names.scope.iter().cloned().collect();
         let text = std::str::from_utf8(&texts[i]).ok()?;
         let mut by_name = HashMap::new();
         for (j, file) in entry.get("files")?.as_array()?.iter().enumerate().skip(2) {
@@ -169,7 +168,7 @@ impl Key {
                 by_name.insert(file.get(2)?.as_str()?.to_owned(), String::from_utf8(texts[j].clone()).ok()?);
             }
         }
-        let before = additions::Before { outline, scope: &scope };
+        let before = additions::Before { outline, scope: &names.scope };
         additions::prove(name, text, &before, by_name, &names.bundled)
     }
 
@@ -204,10 +203,11 @@ impl Key {
     /// Writes `names` (stage and rename); returns its hash, which the
     /// entry records to pair the two files.
     fn write_names(&self, names: &Names) -> Option<String> {
-        let outlines: serde_json::Map<String, Value> =
-            names.outlines.iter().map(|(n, o)| (n.clone(), json!([o.frame, o.decls]))).collect();
-        let text = json!({ "format": FORMAT, "outlines": outlines, "scope": names.scope, "bundled": names.bundled })
-            .to_string();
+        let text = names_text(
+            names.outlines.iter().map(|(n, o)| (n.as_str(), o)),
+            |each: Visit<'_>| names.scope.iter().for_each(|n| each(n)),
+            names.bundled.iter().map(String::as_str),
+        );
         write_atomic(&self.names, text.as_bytes()).then(|| file_hash(text.as_bytes()))
     }
 
@@ -219,7 +219,12 @@ impl Key {
             return;
         }
         let Some(mut entry) = entry(project, lock, stdout) else { return };
-        let names = names_json(project);
+        let compiled = &project.compiled;
+        let names = names_text(
+            compiled.files.iter().filter_map(|(n, f)| Some((n.as_str(), f.outline.as_ref()?))),
+            |each: Visit<'_>| additions::package_scope_names(compiled.pool.files(), each),
+            compiled.files.iter().filter(|(_, f)| f.path.is_none()).map(|(n, _)| n.as_str()),
+        );
         if !write_atomic(&self.names, names.as_bytes()) {
             return;
         }
@@ -244,10 +249,18 @@ struct Names {
     bundled: Vec<String>,
 }
 
-/// The [`Names`] of a passing run as JSON, written directly: this is on
-/// the path of every cold check, and a `Value` tree of some 30,000
-/// strings at 1,000 protos costs a few percent of the run.
-fn names_json(project: &Project) -> String {
+/// What [`names_text`]'s `scope` hands each name to.
+type Visit<'a> = &'a mut dyn FnMut(&str);
+
+/// [`Names`] as JSON, written directly: storing them is on the path of
+/// every cold check, and a `Value` tree of some 30,000 strings at 1,000
+/// protos costs a few percent of the run. `scope` hands each name to its
+/// argument.
+fn names_text<'a>(
+    outlines: impl Iterator<Item = (&'a str, &'a Outline)>,
+    scope: impl FnOnce(Visit<'_>),
+    bundled: impl Iterator<Item = &'a str>,
+) -> String {
     fn string(out: &mut String, s: &str) {
         if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
             out.push('"');
@@ -258,44 +271,42 @@ fn names_json(project: &Project) -> String {
             out.push_str(&serde_json::to_string(s).unwrap_or_default());
         }
     }
-    let compiled = &project.compiled;
+    fn list<'s>(out: &mut String, items: impl Iterator<Item = &'s str>) {
+        out.push('[');
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            string(out, item);
+        }
+        out.push(']');
+    }
     let mut out = String::with_capacity(64 * 1024);
     out.push_str("{\"format\":");
     string(&mut out, FORMAT);
     out.push_str(",\"outlines\":{");
-    let mut first = true;
-    for (name, outline) in compiled.files.iter().filter_map(|(n, f)| Some((n, f.outline.as_ref()?))) {
-        if !std::mem::take(&mut first) {
+    for (i, (name, outline)) in outlines.enumerate() {
+        if i > 0 {
             out.push(',');
         }
         string(&mut out, name);
         out.push_str(":[");
         string(&mut out, &outline.frame);
-        out.push_str(",[");
-        for (i, d) in outline.decls.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            string(&mut out, d);
-        }
-        out.push_str("]]");
+        out.push(',');
+        list(&mut out, outline.decls.iter().map(String::as_str));
+        out.push(']');
     }
     out.push_str("},\"scope\":[");
     let mut first = true;
-    additions::package_scope_names(compiled.pool.files(), &mut |name| {
+    scope(&mut |name| {
         if !std::mem::take(&mut first) {
             out.push(',');
         }
         string(&mut out, name);
     });
-    out.push_str("],\"bundled\":[");
-    for (i, name) in compiled.files.iter().filter(|(_, f)| f.path.is_none()).map(|(n, _)| n).enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        string(&mut out, name);
-    }
-    out.push_str("]}");
+    out.push_str("],\"bundled\":");
+    list(&mut out, bundled);
+    out.push('}');
     out
 }
 

@@ -207,7 +207,7 @@ pub struct Before<'a> {
     /// The edited file's outline then.
     pub outline: &'a Outline,
     /// [`package_scope_names`] of the whole tree then.
-    pub scope: &'a HashSet<String>,
+    pub scope: &'a BTreeSet<String>,
 }
 
 /// What [`prove`] found: the edit only adds what nothing else can see.
@@ -360,7 +360,7 @@ fn resolves_alike(
     written: &str,
     package: &str,
     mini: &BTreeSet<String>,
-    whole: &HashSet<String>,
+    whole: &BTreeSet<String>,
     added: &HashSet<&str>,
 ) -> bool {
     if written.starts_with('.') {
@@ -458,7 +458,7 @@ mod tests {
     #[test]
     fn a_name_resolves_alike_only_where_both_trees_agree_at_every_package_scope() {
         let mini: BTreeSet<String> = ["a", "a.b", "a.common"].iter().map(|s| s.to_string()).collect();
-        let whole: HashSet<String> = ["a", "a.b", "a.common", "a.b.common"].iter().map(|s| s.to_string()).collect();
+        let whole: BTreeSet<String> = ["a", "a.b", "a.common", "a.b.common"].iter().map(|s| s.to_string()).collect();
         let none = HashSet::new();
         // `common` is the package `a.common` to the file alone, and a
         // symbol `a.b.common` of another file in the whole tree.

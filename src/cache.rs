@@ -18,14 +18,15 @@
 //! a passing run prints nothing that depends on positions, so the recorded
 //! output is still the answer. The entry is then updated to the new bytes.
 //!
-//! When one proto file changed and only gained top-level declarations,
-//! [`ampygen::protos::additions::prove`] decides whether the full run
-//! would print the same thing: nothing else may spell the new names, and
-//! the file must compile with its imports alone. It reads the last run's
-//! outline of every file and the tree's package-scope names from a second
-//! file beside the entry (`names-*.json`), which is only read then.
-//! Any other change (a declaration changed or removed, several files, the
-//! registry, the lock) runs the check in full.
+//! When one proto file changed in its top-level declarations,
+//! [`ampygen::protos::edits::prove`] decides whether the full run
+//! would print the same thing: nothing else (no other file, the registry,
+//! the lock) may spell a name the added, changed or removed declarations
+//! hold, and the file must compile with its imports alone. It reads the
+//! last run's outline of every file and the tree's package-scope names
+//! from a second file beside the entry (`names-*.json`), which is only
+//! read then. Any other change (a file's imports or options, several
+//! files, the registry, the lock) runs the check in full.
 //!
 //! Correctness comes first: an entry is only used when its checksum, its
 //! version and every input match; anything else (a corrupt, truncated or
@@ -38,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use ampygen::ownership::file_hash;
-use ampygen::protos::additions::{self, Outline};
+use ampygen::protos::edits::{self, Decl, Outline};
 use ampygen::Project;
 use serde_json::{json, Value};
 
@@ -134,7 +135,7 @@ impl Key {
                 let fingerprint = if now.as_deref() == Some(fingerprint) {
                     fingerprint.to_owned()
                 } else if sole && i >= 2 {
-                    let proven = self.prove_addition(&entry, &texts, i, &name)?;
+                    let proven = self.prove_edit(&entry, &texts, i, &name)?;
                     let fingerprint = proven.outline.fingerprint();
                     added = Some((name.clone(), proven));
                     fingerprint
@@ -156,9 +157,11 @@ impl Key {
         entry.get("stdout")?.as_str().map(str::to_owned)
     }
 
-    /// Proves that file `i` of the entry (`name`, now `texts[i]`) only
-    /// gained declarations a full run would not notice.
-    fn prove_addition(&self, entry: &Value, texts: &[Vec<u8>], i: usize, name: &str) -> Option<additions::Proven> {
+    /// Proves that file `i` of the entry (`name`, now `texts[i]`) changed
+    /// only in declarations a full run would not notice. `texts` holds
+    /// every input of the entry as read now: the registry and the lock
+    /// first, then the proto files.
+    fn prove_edit(&self, entry: &Value, texts: &[Vec<u8>], i: usize, name: &str) -> Option<edits::Proven> {
         let names = self.read_names(entry)?;
         let outline = names.outlines.get(name)?;
         let text = std::str::from_utf8(&texts[i]).ok()?;
@@ -168,8 +171,9 @@ impl Key {
                 by_name.insert(file.get(2)?.as_str()?.to_owned(), String::from_utf8(texts[j].clone()).ok()?);
             }
         }
-        let before = additions::Before { outline, scope: &names.scope };
-        additions::prove(name, text, &before, by_name, &names.bundled)
+        let before = edits::Before { outline, scope: &names.scope };
+        let also = [std::str::from_utf8(texts.first()?).ok()?, std::str::from_utf8(texts.get(1)?).ok()?];
+        edits::prove(name, text, &before, by_name, &also, &names.bundled)
     }
 
     /// The entry's outlines and names, when intact and the entry's own
@@ -188,8 +192,14 @@ impl Key {
             .as_object()?
             .iter()
             .map(|(name, o)| {
-                let decls =
-                    o.get(1)?.as_array()?.iter().map(|d| d.as_str().map(str::to_owned)).collect::<Option<_>>()?;
+                let decls = o
+                    .get(1)?
+                    .as_array()?
+                    .iter()
+                    .map(|d| {
+                        Some(Decl { digest: d.get(0)?.as_str()?.to_owned(), name: d.get(1)?.as_str()?.to_owned() })
+                    })
+                    .collect::<Option<_>>()?;
                 Some((name.clone(), Outline { frame: o.get(0)?.as_str()?.to_owned(), decls }))
             })
             .collect::<Option<_>>()?;
@@ -222,7 +232,7 @@ impl Key {
         let compiled = &project.compiled;
         let names = names_text(
             compiled.files.iter().filter_map(|(n, f)| Some((n.as_str(), f.outline.as_ref()?))),
-            |each: Visit<'_>| additions::package_scope_names(compiled.pool.files(), each),
+            |each: Visit<'_>| edits::package_scope_names(compiled.pool.files(), each),
             compiled.files.iter().filter(|(_, f)| f.path.is_none()).map(|(n, _)| n.as_str()),
         );
         if !write_atomic(&self.names, names.as_bytes()) {
@@ -243,7 +253,7 @@ impl Key {
 struct Names {
     /// Each proto file's outline, by import name.
     outlines: BTreeMap<String, Outline>,
-    /// [`additions::package_scope_names`] of the whole tree.
+    /// [`edits::package_scope_names`] of the whole tree.
     scope: BTreeSet<String>,
     /// The well-known types the tree read from protox's bundled copies.
     bundled: Vec<String>,
@@ -292,9 +302,14 @@ fn names_text<'a>(
         string(&mut out, name);
         out.push_str(":[");
         string(&mut out, &outline.frame);
-        out.push(',');
-        list(&mut out, outline.decls.iter().map(String::as_str));
-        out.push(']');
+        out.push_str(",[");
+        for (j, d) in outline.decls.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            list(&mut out, [d.digest.as_str(), d.name.as_str()].into_iter());
+        }
+        out.push_str("]]");
     }
     out.push_str("},\"scope\":[");
     let mut first = true;

@@ -325,8 +325,46 @@ fn additions(package: &str, own: &[String], elsewhere: &[(String, String)]) -> V
     out
 }
 
+/// The byte range of top-level declaration `message NAME` (or `enum`) in
+/// `text`, through its closing brace; the fixtures put `{` on its line.
+fn declaration(text: &str, kind: &str, name: &str) -> Option<std::ops::Range<usize>> {
+    let head = format!("{kind} {name} {{");
+    let start = if text.starts_with(&head) { 0 } else { text.find(&format!("\n{head}"))? + 1 };
+    let mut depth = 0;
+    for (i, c) in text[start..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(start..start + i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `text` with a field added to top-level message `name` (or a value to
+/// enum `name`), or without the declaration.
+fn changed(text: &str, name: &str, remove: bool) -> Option<String> {
+    let (range, added) = match declaration(text, "message", name) {
+        Some(r) => (r, "int32 zz_added = 9999;"),
+        None => (declaration(text, "enum", name)?, "ZZ_ADDED_VALUE = 9999;"),
+    };
+    let replacement = if remove {
+        String::new()
+    } else {
+        let decl = &text[range.clone()];
+        let open = decl.find('{')? + 1;
+        format!("{} {added} {}", &decl[..open], &decl[open..])
+    };
+    Some(format!("{}{replacement}{}", &text[..range.start], &text[range.end..]))
+}
+
 #[test]
-fn an_added_declaration_replays_exactly_what_a_cold_run_prints_on_every_passing_fixture() {
+fn a_declaration_edit_replays_exactly_what_a_cold_run_prints_on_every_passing_fixture() {
     let hostile = scratch();
     common::copy_dir(Path::new("tests/hostile"), hostile.path());
     let default = default_layout();
@@ -362,6 +400,7 @@ fn an_added_declaration_replays_exactly_what_a_cold_run_prints_on_every_passing_
             let (file, text) = (&files[i], &texts[i]);
             let (package, own) = outline(text);
             let elsewhere: Vec<(String, String)> = declared.iter().filter(|(p, _)| *p != package).cloned().collect();
+            let mut edits: Vec<(String, String, bool)> = Vec::new();
             for (k, (decl, must_replay)) in additions(&package, &own, &elsewhere).into_iter().enumerate() {
                 // Appended, or inserted before the first declaration.
                 let edited = if k % 2 == 0 {
@@ -370,12 +409,25 @@ fn an_added_declaration_replays_exactly_what_a_cold_run_prints_on_every_passing_
                     let at = text.find("\nmessage ").or_else(|| text.find("\nenum ")).map_or(text.len(), |i| i + 1);
                     format!("{}{decl}\n{}", &text[..at], &text[at..])
                 };
+                edits.push((format!("adding {decl:?}"), edited, must_replay));
+            }
+            // Each top-level declaration of the file with a field or value
+            // more, and without it: a full run judges what refers to it.
+            for name in &own {
+                for remove in [false, true] {
+                    if let Some(edited) = changed(text, name, remove) {
+                        let what = if remove { "removing" } else { "adding a field or value to" };
+                        edits.push((format!("{what} `{name}`"), edited, false));
+                    }
+                }
+            }
+            for (decl, edited, must_replay) in edits {
                 std::fs::write(file, &edited).expect("edit");
                 let warm = check(dir, registry, cache.path(), "human");
                 let cold = check(dir, registry, scratch().path(), "human");
                 let hit = warm.0.contains("schemas MATCH");
                 let shown = (warm.0.replace("schemas MATCH", "schemas match"), warm.1.clone(), warm.2);
-                let what = format!("{}: adding {decl:?} to {}", registry.display(), file.display());
+                let what = format!("{}: {decl} in {}", registry.display(), file.display());
                 assert_eq!(shown, cold, "{what}");
                 assert!(!(must_replay && fresh_must_replay) || hit, "{what} was not replayed: {warm:?}");
                 replayed += usize::from(hit);
@@ -395,9 +447,9 @@ fn an_added_declaration_replays_exactly_what_a_cold_run_prints_on_every_passing_
 }
 
 #[test]
-fn an_added_declaration_another_file_could_see_is_checked_in_full() {
+fn a_declaration_another_file_could_see_is_checked_in_full() {
     // Two more files in the bars package, compiled before `bars.proto`:
-    // `extra.proto`, which the edits add to, and `shadow.proto`, which
+    // `extra.proto`, which the edits change, and `shadow.proto`, which
     // `extra.proto` does not import and which declares a message named
     // like the `common` package.
     let dir = default_layout();
@@ -411,7 +463,7 @@ fn an_added_declaration_another_file_could_see_is_checked_in_full() {
     std::fs::write(&registry_path, listed).expect("registry");
     let bars = dir.path().join("proto/ampy/bars/v1");
     let extra = "syntax = \"proto3\";\npackage ampy.bars.v1;\nimport \"ampy/common/v1/common.proto\";\n\
-                 message BarExtra { .ampy.common.v1.Decimal x = 1; }\n";
+                 message BarExtra { .ampy.common.v1.Decimal x = 1; }\nmessage BarUser { BarExtra e = 1; }\n";
     std::fs::write(bars.join("extra.proto"), extra).expect("extra");
     std::fs::write(
         bars.join("shadow.proto"),
@@ -422,26 +474,44 @@ fn an_added_declaration_another_file_could_see_is_checked_in_full() {
     let cache = scratch();
     let base = check(dir.path(), registry, cache.path(), "human");
     assert_eq!(base.2, 0, "{base:?}");
+    let add = |decl: &str| format!("{extra}{decl}\n");
     let cases = [
         // bars.proto, compiled later, names `ampy.common.v1.Meta`: a
         // message `ampy` in its package would be found first.
-        ("message ampy { int32 a = 1; }", false),
+        ("a message named like a package", add("message ampy { int32 a = 1; }"), false, false),
         // `common` is the package to `extra.proto` alone, and the message
         // of `shadow.proto` in the whole tree.
-        ("message ZzUses { common.v1.Decimal d = 1; }", false),
-        ("message ZzQualified { .ampy.common.v1.Decimal d = 1; }", true),
-        ("message ZzOwn { BarExtra e = 1; }", true),
+        ("a name another file hides", add("message ZzUses { common.v1.Decimal d = 1; }"), false, false),
+        ("a fully qualified name", add("message ZzQualified { .ampy.common.v1.Decimal d = 1; }"), true, true),
+        ("a name of the file", add("message ZzOwn { BarExtra e = 1; }"), true, true),
+        // BarUser is named by nothing, BarExtra by BarUser.
+        ("a field more in BarUser", extra.replace("BarExtra e = 1;", "BarExtra e = 1; string note = 2;"), true, true),
+        ("BarUser removed", extra.replace("message BarUser { BarExtra e = 1; }\n", ""), true, true),
+        ("a field more in BarExtra", extra.replace("x = 1; }", "x = 1; int32 y = 2; }"), false, true),
+        ("BarExtra removed", extra.replace("message BarExtra { .ampy.common.v1.Decimal x = 1; }\n", ""), false, false),
+        ("a field renamed in BarUser", extra.replace("BarExtra e = 1;", "BarExtra f = 1;"), true, true),
     ];
-    for (decl, replays) in cases {
+    for (what, edited, replays, passes) in cases {
         let [entry] = entries(cache.path()).try_into().expect("one entry");
         mark(&entry);
-        std::fs::write(bars.join("extra.proto"), format!("{extra}{decl}\n")).expect("edit");
+        assert_ne!(edited, extra, "{what}");
+        std::fs::write(bars.join("extra.proto"), &edited).expect("edit");
         let warm = check(dir.path(), registry, cache.path(), "human");
         let cold = check(dir.path(), registry, scratch().path(), "human");
-        assert_eq!(warm.0.contains("schemas MATCH"), replays, "{decl}: {warm:?}");
-        assert_eq!((warm.0.replace("schemas MATCH", "schemas match"), warm.1, warm.2), cold, "{decl}");
-        assert_eq!(cold.2 == 0, replays, "{decl}: {cold:?}");
+        assert_eq!(warm.0.contains("schemas MATCH"), replays, "{what}: {warm:?}");
+        assert_eq!((warm.0.replace("schemas MATCH", "schemas match"), warm.1, warm.2), cold, "{what}");
+        assert_eq!(cold.2 == 0, passes, "{what}: {cold:?}");
         std::fs::write(bars.join("extra.proto"), extra).expect("restore");
         assert_eq!(check(dir.path(), registry, cache.path(), "human").2, 0);
     }
+    // A payload of the registry removed from its file: the registry
+    // names it, so the edit is checked in full (and fails).
+    let bars_proto = std::fs::read_to_string(bars.join("bars.proto")).expect("bars");
+    let payload = changed(&bars_proto, "BarBatch", true).expect("bars.proto declares BarBatch");
+    let [entry] = entries(cache.path()).try_into().expect("one entry");
+    mark(&entry);
+    std::fs::write(bars.join("bars.proto"), payload).expect("edit");
+    let warm = check(dir.path(), registry, cache.path(), "human");
+    assert_eq!(warm, check(dir.path(), registry, scratch().path(), "human"));
+    assert_ne!(warm.2, 0, "{warm:?}");
 }

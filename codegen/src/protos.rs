@@ -21,9 +21,9 @@ use crate::diag::{Diagnostic, Diagnostics, Label, Source};
 use crate::limits;
 use crate::registry::{Registry, Spanned};
 
-pub mod additions;
+pub mod edits;
 mod glob;
-pub use additions::Outline;
+pub use edits::Outline;
 pub use glob::{is_pattern, Pattern};
 
 /// A proto file that was read during compilation.
@@ -262,7 +262,7 @@ impl FileResolver for Recording {
             ));
         }
         let parsed = File::from_source(name, source.text());
-        let outline = parsed.as_ref().ok().map(|f| additions::outline(f.file_descriptor_proto()));
+        let outline = parsed.as_ref().ok().map(|f| edits::outline(f.file_descriptor_proto()));
         let mut file = match parsed {
             Ok(file) => file,
             Err(e) => {
@@ -403,7 +403,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// findings are the only output that shows positions). The result cache
 /// uses it to let a comment or formatting edit recompile one file only.
 pub fn fingerprint(file: &prost_reflect::prost_types::FileDescriptorProto) -> String {
-    additions::outline(file).fingerprint()
+    edits::outline(file).fingerprint()
 }
 
 /// The [`fingerprint`] of proto file `name` with content `bytes`, after

@@ -1,31 +1,34 @@
-//! Telling an edit that only adds declarations no other file can see.
+//! Telling an edit to declarations that no other file can see.
 //!
-//! The check cache ([`crate::protos::fingerprint`]) replays a passing run
-//! when a file's edit leaves its declarations unchanged. This module lets
-//! it also replay an edit that adds top-level messages or enums, when it
-//! can prove the full run would print the same thing:
+//! The check cache replays a passing run when a file's edit leaves its
+//! declarations unchanged ([`crate::protos::fingerprint`]). This module
+//! lets it also replay an edit that adds, changes or removes top-level
+//! messages (or adds enums) that nothing else names, when it can prove
+//! the full run would print the same thing:
 //!
-//! - everything the file declared before is still declared, byte for byte
-//!   ([`Outline`]: the file's frame (package, imports, options, services,
-//!   extensions) and one digest per top-level declaration);
-//! - no other file, and no old part of this one, spells any name the new
-//!   declarations bring into package scope, so no existing reference can
-//!   resolve to them and no payload, key or lock can reach them;
-//! - none of those names is already a package-scope symbol anywhere;
-//! - the new declarations carry no options and no extensions (whose names
-//!   resolve through scopes this check does not model);
-//! - each type the new declarations name resolves, at every package
-//!   scope, against exactly the symbols it would see in the whole tree;
+//! - the file's frame (package, imports, options, services, extensions)
+//!   is unchanged, and so is every other top-level declaration, in the
+//!   same order ([`Outline`]: one digest per declaration);
+//! - no other file, no old part of this one, and neither the registry
+//!   nor the lock spells any name a touched or removed declaration holds
+//!   in package scope, so no reference, payload, key or lock entry
+//!   reaches them, and no existing reference can start resolving to them;
+//! - none of the names an added declaration brings is declared already;
+//! - the touched declarations carry no options and no extensions (whose
+//!   names resolve through scopes this check does not model);
+//! - each type they name resolves, at every package scope, against
+//!   exactly the symbols it would see in the whole tree;
 //! - the file compiles with only its imports (which the whole tree would
 //!   compile identically, by the points above), and passes the one rule
 //!   `check` applies to each declaration of every file (Python's keyword
 //!   refusal).
 //!
-//! Anything else is "not proven", and the cache runs the check in full.
-//! The proof is conservative: names are compared case-insensitively and
-//! without underscores, and a mention in a string counts, so an edit is
-//! sometimes checked in full when it did not need to be, never replayed
-//! when it did.
+//! A changed or removed enum is never proven: the outline does not keep
+//! its old values' names, which other files may use. Anything else that
+//! is not proven runs the check in full. The proof is conservative: names
+//! are compared case-insensitively and without underscores, and a
+//! mention in a string counts, so an edit is sometimes checked in full
+//! when it did not need to be, never replayed when it should not be.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -38,14 +41,24 @@ use crate::limits;
 
 /// A digest of what a file declares, split into its frame and one digest
 /// per top-level message and enum, in declaration order. Two files with
-/// equal frames whose declarations differ only by insertions are the
-/// subject of [`prove`].
+/// equal frames whose declarations differ only where nothing else looks
+/// are the subject of [`prove`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outline {
     /// Digest of everything but the top-level messages and enums.
     pub frame: String,
-    /// `m` or `e` and a digest, per top-level message then enum.
-    pub decls: Vec<String>,
+    /// Each top-level message, then each enum.
+    pub decls: Vec<Decl>,
+}
+
+/// One top-level declaration of an [`Outline`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decl {
+    /// `m` (message) or `e` (enum) and 32 hex digits of the digest of
+    /// the whole declaration, its name included.
+    pub digest: String,
+    /// Its name, without the package.
+    pub name: String,
 }
 
 impl Outline {
@@ -55,7 +68,7 @@ impl Outline {
         text.push_str(&self.frame);
         for d in &self.decls {
             text.push('\n');
-            text.push_str(d);
+            text.push_str(&d.digest);
         }
         crate::commit::sha256(text.as_bytes())
     }
@@ -104,17 +117,17 @@ pub fn outline(file: &FileDescriptorProto) -> Outline {
     }
     let frame = crate::commit::sha256(&buf);
     let mut decls = Vec::with_capacity(message_type.len() + enum_type.len());
-    let mut digest = |kind: char, bytes: &[u8]| {
+    let mut digest = |kind: char, bytes: &[u8], name: &str| {
         let mut d = String::with_capacity(33);
         d.push(kind);
         d.push_str(&crate::commit::sha256(bytes)[..32]);
-        decls.push(d);
+        decls.push(Decl { digest: d, name: name.to_owned() });
     };
     for m in message_type {
-        digest('m', &m.encode_to_vec());
+        digest('m', &m.encode_to_vec(), m.name());
     }
     for e in enum_type {
-        digest('e', &e.encode_to_vec());
+        digest('e', &e.encode_to_vec(), e.name());
     }
     Outline { frame, decls }
 }
@@ -210,25 +223,28 @@ pub struct Before<'a> {
     pub scope: &'a BTreeSet<String>,
 }
 
-/// What [`prove`] found: the edit only adds what nothing else can see.
+/// What [`prove`] found: the edit touches only what nothing else sees.
 #[derive(Debug)]
 pub struct Proven {
     /// The file's outline now.
     pub outline: Outline,
-    /// The package-scope names the new declarations add.
+    /// The package-scope names the added or changed declarations hold.
     pub added: Vec<String>,
 }
 
 /// Proves that file `name`, now `text`, differs from what `before`
-/// records only by new top-level declarations that leave a full check's
-/// result unchanged (see the module docs). `others` holds every other
-/// file of the tree by import name, with the text the last run read;
-/// `bundled` names the well-known types it took from protox's copies.
+/// records only in top-level declarations that nothing else names, so
+/// that a full check's result is unchanged (see the module docs).
+/// `others` holds every other proto file of the tree by import name, with
+/// the text the last run read; `also` the other texts it read (the
+/// registry, the lock file); `bundled` names the well-known types it took
+/// from protox's copies.
 pub fn prove(
     name: &str,
     text: &str,
     before: &Before<'_>,
     others: HashMap<String, String>,
+    also: &[&str],
     bundled: &[String],
 ) -> Option<Proven> {
     if limits::too_deep(text, limits::MAX_NESTING).is_some() {
@@ -240,45 +256,50 @@ pub fn prove(
     if now.frame != before.outline.frame {
         return None;
     }
-    let added = insertions(&before.outline.decls, &now.decls)?;
-    if added.is_empty() {
-        return None;
-    }
+    let Diff { touched, removed } = diff(&before.outline.decls, &now.decls)?;
     let package = proto.package();
     let full = |n: &str| if package.is_empty() { n.to_owned() } else { format!("{package}.{n}") };
     let messages = proto.message_type.len();
-    let (mut names, mut refs) = (Vec::new(), Vec::new());
-    let mut spans = Vec::new();
-    for &i in &added {
+    // Names the touched declarations hold now (new ones must be free) and
+    // every name to be unmentioned elsewhere.
+    let (mut held, mut refs, mut spans) = (Vec::new(), Vec::new(), Vec::new());
+    for &i in &touched {
         if i < messages {
             let m = &proto.message_type[i];
-            names.push(m.name().to_owned());
+            held.push(m.name().to_owned());
             walk_message(m, &mut refs)?;
             spans.push(vec![4, i as i32]);
         } else {
             let e = &proto.enum_type[i - messages];
-            names.push(e.name().to_owned());
-            names.extend(e.value.iter().map(|v| v.name().to_owned()));
+            held.push(e.name().to_owned());
+            held.extend(e.value.iter().map(|v| v.name().to_owned()));
             plain_enum(e)?;
             spans.push(vec![5, (i - messages) as i32]);
         }
     }
-    let added_full: Vec<String> = names.iter().map(|n| full(n)).collect();
-    if names.iter().any(|n| n.is_empty()) || added_full.iter().any(|n| before.scope.contains(n)) {
+    let declared_before: HashSet<&str> = before.outline.decls.iter().map(|d| d.name.as_str()).collect();
+    let added: Vec<String> = held.iter().map(|n| full(n)).collect();
+    let fresh = held.iter().zip(&added).filter(|(n, _)| !declared_before.contains(n.as_str()));
+    if held.iter().any(|n| n.is_empty()) || fresh.into_iter().any(|(_, f)| before.scope.contains(f)) {
         return None;
     }
-    let normalized: Vec<String> = names.iter().map(|n| normalize(n)).collect();
+    let mut names: Vec<String> = held.iter().chain(&removed).map(|n| normalize(n)).collect();
+    names.sort();
+    names.dedup();
     let rest = without_spans(text, proto, &spans)?;
-    if mentions(&rest, &normalized) || others.values().any(|t| mentions(t, &normalized)) {
+    if mentions(&rest, &names)
+        || others.values().any(|t| mentions(t, &names))
+        || also.iter().any(|t| mentions(t, &names))
+    {
         return None;
     }
     let google = GoogleFileResolver::new();
     for b in bundled {
-        if mentions(google.open_file(b).ok()?.source()?, &normalized) {
+        if mentions(google.open_file(b).ok()?.source()?, &names) {
             return None;
         }
     }
-    // The file with only its imports: every reference of the new
+    // The file with only its imports: every reference of the touched
     // declarations must see, at each package scope, what the whole tree
     // holds there.
     let overlay = Overlay { name: name.to_owned(), text: text.to_owned(), others, google };
@@ -290,7 +311,7 @@ pub fn prove(
     package_scope_names(pool.files(), &mut |n| {
         mini.insert(n.to_owned());
     });
-    let added_set: HashSet<&str> = added_full.iter().map(String::as_str).collect();
+    let added_set: HashSet<&str> = added.iter().map(String::as_str).collect();
     for written in &refs {
         if !resolves_alike(written, package, &mini, before.scope, &added_set) {
             return None;
@@ -300,22 +321,48 @@ pub fn prove(
     if !crate::python::stub::keyword_names(&pool.get_file_by_name(name)?).is_empty() {
         return None;
     }
-    Some(Proven { outline: now, added: added_full })
+    Some(Proven { outline: now, added })
 }
 
-/// Indices in `new` of the entries not matched when `old` is read as a
-/// subsequence of `new`; `None` when it is not one.
-fn insertions(old: &[String], new: &[String]) -> Option<Vec<usize>> {
-    let mut added = Vec::new();
-    let mut old = old.iter().peekable();
-    for (i, d) in new.iter().enumerate() {
-        if old.peek() == Some(&d) {
-            old.next();
-        } else {
-            added.push(i);
+/// How a file's declarations changed.
+#[derive(Debug, PartialEq, Eq)]
+struct Diff {
+    /// Indices in the new outline of the declarations added or changed.
+    touched: Vec<usize>,
+    /// Names of the messages no longer declared.
+    removed: Vec<String>,
+}
+
+/// The declarations of `new` not in `old` (by digest), and the messages of
+/// `old` gone from `new`; `None` when nothing changed, when a name is
+/// declared twice, or when an enum changed or went away (its old values'
+/// names, which other files may have used, are not recorded).
+fn diff(old: &[Decl], new: &[Decl]) -> Option<Diff> {
+    let digests: HashSet<&str> = new.iter().map(|d| d.digest.as_str()).collect();
+    let names: HashSet<&str> = new.iter().map(|d| d.name.as_str()).collect();
+    if names.len() != new.len() {
+        return None;
+    }
+    let kept: HashSet<&str> = old.iter().map(|d| d.digest.as_str()).collect();
+    // What stays keeps its order (descriptor order is not observable in a
+    // passing check, but nothing is taken for granted).
+    let stays = |list: &[Decl], other: &HashSet<&str>| -> Vec<String> {
+        list.iter().filter(|d| other.contains(d.digest.as_str())).map(|d| d.digest.clone()).collect()
+    };
+    if stays(old, &digests) != stays(new, &kept) {
+        return None;
+    }
+    let touched: Vec<usize> = (0..new.len()).filter(|i| !kept.contains(new[*i].digest.as_str())).collect();
+    let mut removed = Vec::new();
+    for d in old.iter().filter(|d| !digests.contains(d.digest.as_str())) {
+        if d.digest.starts_with('e') {
+            return None;
+        }
+        if !names.contains(d.name.as_str()) {
+            removed.push(d.name.clone());
         }
     }
-    old.next().is_none().then_some(added)
+    (!touched.is_empty() || !removed.is_empty()).then_some(Diff { touched, removed })
 }
 
 /// Collects the types the fields of `m` name, and
@@ -447,12 +494,20 @@ mod tests {
     }
 
     #[test]
-    fn insertions_are_the_new_entries_around_an_unchanged_order() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(insertions(&s(&["a", "b"]), &s(&["x", "a", "y", "b", "z"])), Some(vec![0, 2, 4]));
-        assert_eq!(insertions(&s(&["a", "b"]), &s(&["a", "b"])), Some(vec![]));
-        assert_eq!(insertions(&s(&["a", "b"]), &s(&["b", "a"])), None, "reordered");
-        assert_eq!(insertions(&s(&["a", "b"]), &s(&["a"])), None, "removed");
+    fn a_diff_names_what_was_added_changed_or_removed() {
+        let d = |digest: &str, name: &str| Decl { digest: digest.to_owned(), name: name.to_owned() };
+        let old = [d("m1", "A"), d("m2", "B"), d("e3", "E")];
+        // B changed, C added, nothing removed.
+        let new = [d("m1", "A"), d("m9", "B"), d("e3", "E"), d("m4", "C")];
+        assert_eq!(diff(&old, &new), Some(Diff { touched: vec![1, 3], removed: vec![] }));
+        // A removed.
+        let new = [d("m2", "B"), d("e3", "E")];
+        assert_eq!(diff(&old, &new), Some(Diff { touched: vec![], removed: vec!["A".into()] }));
+        assert_eq!(diff(&old, &[d("m2", "B"), d("m1", "A"), d("e3", "E"), d("m4", "C")]), None, "reordered");
+        assert_eq!(diff(&old, &old), None, "nothing changed");
+        assert_eq!(diff(&old, &[d("m1", "A"), d("m2", "B"), d("e8", "E")]), None, "an enum changed");
+        assert_eq!(diff(&old, &[d("m1", "A"), d("m2", "B")]), None, "an enum removed");
+        assert_eq!(diff(&old, &[d("m1", "A"), d("m2", "B"), d("e3", "E"), d("m7", "A")]), None, "A twice");
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl Key {
         }
         let mut entry = read_sealed(&self.path)?;
         // Files whose bytes changed: (index in `files`, new bytes); every
-        // file's bytes are kept for an addition's proof.
+        // file's bytes are kept for an edit's proof.
         let mut changed = Vec::new();
         let mut texts = Vec::new();
         for (i, file) in entry.get("files")?.as_array()?.iter().enumerate() {
@@ -248,7 +248,7 @@ impl Key {
     }
 }
 
-/// What an addition's proof needs from the last passing run, kept apart
+/// What an edit's proof needs from the last passing run, kept apart
 /// from the entry so that a plain hit does not read it.
 struct Names {
     /// Each proto file's outline, by import name.

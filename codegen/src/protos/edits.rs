@@ -397,12 +397,13 @@ fn plain_enum(e: &EnumDescriptorProto) -> Option<()> {
     (e.options.is_none() && e.value.iter().all(|v| v.options.is_none())).then_some(())
 }
 
-/// Whether `written`, named inside a new declaration, meets the same symbols at
-/// every package scope in the file's import closure (`mini`) as in the
-/// whole tree (`whole` plus the new declarations `added`). Scopes inside
-/// the new declarations hold nothing from other files (their names are
-/// new), so only package scopes can differ. A fully qualified name finds
-/// the one symbol of that name, which the closure holds if it compiled.
+/// Whether `written`, named inside a touched declaration, meets the same
+/// symbols at every package scope in the file's import closure (`mini`)
+/// as in the whole tree (`whole` plus the touched declarations' names
+/// `added`). Scopes inside the touched declarations hold nothing from
+/// other files (no other file names them), so only package scopes can
+/// differ. A fully qualified name finds the one symbol of that name,
+/// which the closure holds if it compiled.
 fn resolves_alike(
     written: &str,
     package: &str,

@@ -131,11 +131,14 @@ impl Key {
                 let file = entry.get("files")?.get(i)?.as_array()?;
                 let (name, fingerprint) = (file.get(2)?.as_str()?.to_owned(), file.get(3)?.as_str()?);
                 let hash = file_hash(&texts[i]);
-                let now = ampygen::protos::fingerprint_source(&name, texts[i].clone());
-                let fingerprint = if now.as_deref() == Some(fingerprint) {
-                    fingerprint.to_owned()
+                // Parsed once, for the fingerprint and for the proof.
+                let parsed = edits::parse(&name, texts[i].clone())?;
+                let now = parsed.outline.fingerprint();
+                let fingerprint = if now == fingerprint {
+                    now
                 } else if sole && i >= 2 {
-                    let proven = self.prove_edit(&entry, &texts, i, &name)?;
+                    // The only changed file: the texts are not needed after.
+                    let proven = self.prove_edit(&entry, std::mem::take(&mut texts), i, &parsed)?;
                     let fingerprint = proven.outline.fingerprint();
                     added = Some((name.clone(), proven));
                     fingerprint
@@ -157,23 +160,30 @@ impl Key {
         entry.get("stdout")?.as_str().map(str::to_owned)
     }
 
-    /// Proves that file `i` of the entry (`name`, now `texts[i]`) changed
-    /// only in declarations a full run would not notice. `texts` holds
-    /// every input of the entry as read now: the registry and the lock
-    /// first, then the proto files.
-    fn prove_edit(&self, entry: &Value, texts: &[Vec<u8>], i: usize, name: &str) -> Option<edits::Proven> {
+    /// Proves that file `i` of the entry, now `parsed`, changed only in
+    /// declarations a full run would not notice. `texts` holds every input
+    /// of the entry as read now: the registry and the lock first, then the
+    /// proto files.
+    fn prove_edit(
+        &self,
+        entry: &Value,
+        texts: Vec<Vec<u8>>,
+        i: usize,
+        parsed: &edits::Parsed,
+    ) -> Option<edits::Proven> {
         let names = self.read_names(entry)?;
-        let outline = names.outlines.get(name)?;
-        let text = std::str::from_utf8(&texts[i]).ok()?;
+        let outline = names.outlines.get(&parsed.name)?;
+        let mut texts = texts.into_iter().map(String::from_utf8);
+        let registry = texts.next()?.ok()?;
+        let lock = texts.next()?.ok()?;
         let mut by_name = HashMap::new();
-        for (j, file) in entry.get("files")?.as_array()?.iter().enumerate().skip(2) {
-            if j != i {
-                by_name.insert(file.get(2)?.as_str()?.to_owned(), String::from_utf8(texts[j].clone()).ok()?);
+        for (j, (file, text)) in entry.get("files")?.as_array()?.iter().skip(2).zip(texts).enumerate() {
+            if j + 2 != i {
+                by_name.insert(file.get(2)?.as_str()?.to_owned(), text.ok()?);
             }
         }
         let before = edits::Before { outline, scope: &names.scope };
-        let also = [std::str::from_utf8(texts.first()?).ok()?, std::str::from_utf8(texts.get(1)?).ok()?];
-        edits::prove(name, text, &before, by_name, &also, &names.bundled)
+        edits::prove(parsed, &before, by_name, &[&registry, &lock], &names.bundled)
     }
 
     /// The entry's outlines and names, when intact and the entry's own

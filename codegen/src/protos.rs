@@ -406,17 +406,6 @@ pub fn fingerprint(file: &prost_reflect::prost_types::FileDescriptorProto) -> St
     edits::outline(file).fingerprint()
 }
 
-/// The [`fingerprint`] of proto file `name` with content `bytes`, after
-/// the checks compilation makes before parsing (UTF-8, nesting limit);
-/// `None` when any of them, or parsing, fails.
-pub fn fingerprint_source(name: &str, bytes: Vec<u8>) -> Option<String> {
-    let text = String::from_utf8(bytes).ok()?;
-    if limits::too_deep(&text, limits::MAX_NESTING).is_some() {
-        return None;
-    }
-    File::from_source(name, &text).ok().map(|f| fingerprint(f.file_descriptor_proto()))
-}
-
 /// Compiles the registry's proto files. `base` is the registry file's
 /// directory, which include roots are relative to. Include roots must stay
 /// inside [`boundary`] unless marked `outside: true`. Patterns in

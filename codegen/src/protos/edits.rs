@@ -215,6 +215,29 @@ fn same_normalized(token: &[u8], name: &[u8]) -> bool {
     rest.next().is_none()
 }
 
+/// A proto file's text parsed on its own, with its [`Outline`].
+pub struct Parsed {
+    /// The import name.
+    pub name: String,
+    pub text: String,
+    file: File,
+    pub outline: Outline,
+}
+
+/// Parses proto file `name` with content `bytes` alone, after the checks
+/// compilation makes before parsing (UTF-8, nesting limit); `None` when
+/// any of them, or parsing, fails. Its outline's fingerprint is the
+/// file's [`crate::protos::fingerprint`].
+pub fn parse(name: &str, bytes: Vec<u8>) -> Option<Parsed> {
+    let text = String::from_utf8(bytes).ok()?;
+    if limits::too_deep(&text, limits::MAX_NESTING).is_some() {
+        return None;
+    }
+    let file = File::from_source(name, &text).ok()?;
+    let outline = outline(file.file_descriptor_proto());
+    Some(Parsed { name: name.to_owned(), text, file, outline })
+}
+
 /// What the last passing run knew about the tree, besides the files.
 pub struct Before<'a> {
     /// The edited file's outline then.
@@ -232,7 +255,7 @@ pub struct Proven {
     pub added: Vec<String>,
 }
 
-/// Proves that file `name`, now `text`, differs from what `before`
+/// Proves that a file, now `parsed`, differs from what `before`
 /// records only in top-level declarations that nothing else names, so
 /// that a full check's result is unchanged (see the module docs).
 /// `others` holds every other proto file of the tree by import name, with
@@ -240,19 +263,14 @@ pub struct Proven {
 /// registry, the lock file); `bundled` names the well-known types it took
 /// from protox's copies.
 pub fn prove(
-    name: &str,
-    text: &str,
+    parsed: &Parsed,
     before: &Before<'_>,
     others: HashMap<String, String>,
     also: &[&str],
     bundled: &[String],
 ) -> Option<Proven> {
-    if limits::too_deep(text, limits::MAX_NESTING).is_some() {
-        return None;
-    }
-    let parsed = File::from_source(name, text).ok()?;
-    let proto = parsed.file_descriptor_proto();
-    let now = outline(proto);
+    let (name, text, now) = (parsed.name.as_str(), parsed.text.as_str(), &parsed.outline);
+    let proto = parsed.file.file_descriptor_proto();
     if now.frame != before.outline.frame {
         return None;
     }
@@ -321,7 +339,7 @@ pub fn prove(
     if !crate::python::stub::keyword_names(&pool.get_file_by_name(name)?).is_empty() {
         return None;
     }
-    Some(Proven { outline: now, added })
+    Some(Proven { outline: now.clone(), added })
 }
 
 /// How a file's declarations changed.

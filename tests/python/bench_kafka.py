@@ -27,7 +27,12 @@ What each side does, per record:
   with the same bytes: ``consume(500)``, read the message id and schema
   headers, check the schema name, parse the payload into ``NewsItem``,
   store the offset (auto-commit of stored offsets on both sides).
-- latency: the same two consumers, in another process.
+- consume, floor: the raw consumer plus only what any typed async API
+  costs per record: a ``DeliveryInfo`` and a ``Delivery`` built and an
+  ``async`` handler awaited, no checks. Its ratio to raw is the least a
+  layer with a per-record async handler can reach in Python; the typed
+  side's ratio over it is what the contract's checks and the layer add.
+- latency: the typed and raw consumers, in another process.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union, cast
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
 from ampybus import NEWS_V1_RAW, Env, Envelope
-from ampybus.kafka import Bus, Delivery, Metrics, Observer
+from ampybus.kafka import Bus, Delivery, DeliveryInfo, Metrics, Observer
 from ampybus.pb.ampy.news.v1 import news_pb2
 from kafka_support import fresh_topics
 
@@ -103,13 +108,27 @@ def per_record(seconds: float, count: int) -> float:
     return seconds / max(count, 1)
 
 
-def report(what: str, typed: float, raw: float) -> None:
+def report(what: str, typed: float, raw: float, side: str = "typed") -> None:
     print(
-        f"{what:<30} typed {typed * 1e6:8.1f} µs/record ({1 / typed:7.0f}/s)   "
+        f"{what:<30} {side} {typed * 1e6:8.1f} µs/record ({1 / typed:7.0f}/s)   "
         f"raw confluent-kafka {raw * 1e6:8.1f} µs/record ({1 / raw:7.0f}/s)   "
-        f"typed/raw {typed / raw:.2f}x",
+        f"{side}/raw {typed / raw:.2f}x",
         flush=True,
     )
+
+
+async def floor_handler(d: Delivery[news_pb2.NewsItem]) -> None:
+    """The floor side's handler: does nothing (the typed side's only counts)."""
+
+
+async def floor_handle(m: Message) -> None:
+    """:func:`raw_handle`, then what a typed async API adds at the least:
+    the delivery objects and an awaited handler (no checks)."""
+    _, item = raw_handle(m)
+    info = DeliveryInfo(
+        m.topic() or TOPIC, m.partition() or 0, m.offset() or 0, m.timestamp()[1], "", TOPIC, 0
+    )
+    await floor_handler(Delivery(cast(Any, None), item, None, info, [], m.value() or b""))
 
 
 def raw_produce(producer: Producer, records: List[RawRecord]) -> None:
@@ -201,9 +220,20 @@ async def throughput(addr: str, n: int) -> None:
         }
     )
     plain.subscribe([TOPIC])
+    floor = Consumer(
+        {
+            "bootstrap.servers": addr,
+            "group.id": "bench-floor-" + uuid.uuid4().hex,
+            "enable.auto.commit": True,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    floor.subscribe([TOPIC])
     buffered: List[Message] = []
-    typed_rounds, raw_rounds = [], []
-    typed_cpu, raw_cpu = [], []
+    floor_buffered: List[Message] = []
+    typed_rounds, raw_rounds, floor_rounds = [], [], []
+    typed_cpu, raw_cpu, floor_cpu = [], [], []
     for _ in range(total // size):
         taken = 0
         stop.clear()
@@ -223,12 +253,26 @@ async def throughput(addr: str, n: int) -> None:
             got += 1
         raw_rounds.append(per_record(time.perf_counter() - t, got))
         raw_cpu.append(per_record(time.process_time() - cpu, got))
+        got = 0
+        t, cpu = time.perf_counter(), time.process_time()
+        while got < size:
+            if not floor_buffered:
+                floor_buffered = [m for m in floor.consume(500, 1.0) if m.error() is None]
+                continue
+            m = floor_buffered.pop(0)
+            await floor_handle(m)
+            floor.store_offsets(message=m)
+            got += 1
+        floor_rounds.append(per_record(time.perf_counter() - t, got))
+        floor_cpu.append(per_record(time.process_time() - cpu, got))
     await consumer.close()
     plain.close()
-    report(
-        "consume, decode + store", statistics.median(typed_rounds), statistics.median(raw_rounds)
-    )
-    report("consume CPU", statistics.median(typed_cpu), statistics.median(raw_cpu))
+    floor.close()
+    raw_wall, raw_cpu_median = statistics.median(raw_rounds), statistics.median(raw_cpu)
+    report("consume, decode + store", statistics.median(typed_rounds), raw_wall)
+    report("consume CPU", statistics.median(typed_cpu), raw_cpu_median)
+    report("consume, floor (no checks)", statistics.median(floor_rounds), raw_wall, "floor")
+    report("consume CPU, floor", statistics.median(floor_cpu), raw_cpu_median, "floor")
     await bus.close()
 
 

@@ -1011,6 +1011,7 @@ def test_the_benchmark_runs(addr: str) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert sum("typed/raw" in line for line in lines) == 4, out.stdout
+    assert sum("floor/raw" in line for line in lines) == 2, out.stdout
     latency = [line for line in lines if "produce -> first delivery" in line]
     assert len(latency) == 2 and all("p99" in line for line in latency), out.stdout
 

@@ -300,7 +300,14 @@ async def latency_consumer(addr: str, total: int, raw: bool) -> None:
         print("ready", flush=True)
         deadline = time.monotonic() + limit
         while len(seen) < total and time.monotonic() < deadline:
-            for m in c.consume(100, 0.05):
+            # The first record as soon as it is there, then what is already
+            # fetched (as the typed consumer's ``take``): ``consume(100,
+            # 0.05)`` alone would hold each batch until it had 100 records or
+            # 50 ms had passed.
+            first = c.poll(0.05)
+            if first is None:
+                continue
+            for m in [first, *c.consume(99, 0)]:
                 if m.error() is not None:
                     continue
                 message_id, _ = raw_handle(m)

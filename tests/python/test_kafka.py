@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from ampybus import BARS_V1_BARS, TICKS_V1_QUOTE, TICKS_V1_TRADE, TOPICS, Env, Envelope, Record
 from ampybus.errors import HeaderError
@@ -43,6 +43,7 @@ from ampybus.kafka import (
     record_size,
     to_positive,
 )
+from ampybus.kafka.client import take
 from ampybus.kafka.publish import produced_ms
 from ampybus.kafka.wire import dead_letter, decode_pairs, text_record_size, to_kafka
 from ampybus.pb.ampy.bars.v1 import bars_pb2
@@ -1014,6 +1015,44 @@ def test_the_benchmark_runs(addr: str) -> None:
     assert sum("floor/raw" in line for line in lines) == 2, out.stdout
     latency = [line for line in lines if "produce -> first delivery" in line]
     assert len(latency) == 2 and all("p99" in line for line in latency), out.stdout
+
+
+def test_a_record_on_a_quiet_topic_does_not_wait_for_a_full_batch(addr: str) -> None:
+    """The consumers fetch with ``client.take``: it returns as soon as one
+    record is there, then takes only what is already fetched.
+    ``Consumer.consume(256, wait)`` alone holds a lone record until ``wait``
+    has passed (measured: the whole wait, with confluent-kafka 2.16), so a
+    record on a topic slower than the batch would wait up to the member's
+    half-second poll before its handler ran. The wait here is 20 s, so
+    only a call that returns early passes."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": addr,
+            "group.id": "ampy-test-take-" + str(time.time_ns()),
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        consumer.assign([TopicPartition(BARS, 0, 0)])
+        assert take(consumer, 256, 0.2) == []
+        producer = Producer({"bootstrap.servers": addr})
+        producer.produce(BARS, b"one", b"k", partition=0)
+        assert producer.flush(10) == 0
+        start = time.monotonic()
+        got = take(consumer, 256, 20.0)
+        took = time.monotonic() - start
+        assert [m.value() for m in got if m.error() is None] == [b"one"]
+        assert took < 10.0, f"take waited {took:.1f} s for a batch that could not fill"
+        for i in range(5):
+            producer.produce(BARS, b"more %d" % i, b"k", partition=0)
+        assert producer.flush(10) == 0
+        more: List[bytes] = []
+        deadline = time.monotonic() + 20.0
+        while len(more) < 5 and time.monotonic() < deadline:
+            more += [m.value() or b"" for m in take(consumer, 3, 1.0) if m.error() is None]
+        assert more == [b"more %d" % i for i in range(5)]
+    finally:
+        consumer.close()
 
 
 def test_a_member_joining_mid_run_loses_nothing(addr: str) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "client_error",
     "partition_count",
     "received_headers",
+    "take",
 ]
 
 T = TypeVar("T")
@@ -222,6 +223,25 @@ def received_headers(msg: Message) -> RawHeaders:
     for name, value in pairs:
         out.append((name, value.encode("utf-8") if isinstance(value, str) else value))
     return out
+
+
+def take(consumer: confluent_kafka.Consumer, most: int, wait: float) -> List[Message]:
+    """Up to ``most`` fetched records (and client events): waits up to
+    ``wait`` seconds for the first, then takes only what is already fetched.
+
+    ``Consumer.consume(most, wait)`` alone returns only once it holds
+    ``most`` records or ``wait`` has passed: on a topic slower than ``most``
+    records per ``wait``, every record would sit out the rest of the wait
+    (up to half a second) before its handler ran. Blocking call: run it on
+    the consumer's :class:`Worker`."""
+    first = consumer.poll(wait)
+    if first is None:
+        return []
+    if most <= 1:
+        return [first]
+    rest = consumer.consume(most - 1, 0)
+    rest.insert(0, first)
+    return rest
 
 
 class Worker:

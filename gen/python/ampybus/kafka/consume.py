@@ -20,7 +20,7 @@ from confluent_kafka import KafkaException, TopicPartition
 from google.protobuf.message import Message
 
 from ..routing import Topic
-from .client import Worker, client_error
+from .client import Worker, client_error, take
 from .errors import KafkaError
 from .handling import (
     Delivery,
@@ -182,7 +182,7 @@ async def replay(
         ) from e
     try:
         while active:
-            msgs = await worker.call(consumer.consume, 256, 1.0)
+            msgs = await worker.call(take, consumer, 256, 1.0)
             for m in msgs:
                 err = m.error()
                 if err is not None:

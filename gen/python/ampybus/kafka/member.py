@@ -21,7 +21,7 @@ from confluent_kafka import KafkaException, TopicPartition
 
 from ..headers import PARTITION_KEY
 from ..routing import Topic
-from .client import NO_OFFSET, Worker, client_error
+from .client import NO_OFFSET, Worker, client_error, take
 from .errors import KafkaError
 from .handling import Handler, Rules, RunStats
 from .wire import RawHeaders, dead_letter
@@ -307,7 +307,7 @@ class Member:
                 return None
             if self._polling is None:
                 self._polling = asyncio.ensure_future(
-                    self._worker.call(self.consumer.consume, self._batch, min(max(left, 0.0), 0.5))
+                    self._worker.call(take, self.consumer, self._batch, min(max(left, 0.0), 0.5))
                 )
             try:
                 msgs = await asyncio.shield(self._polling)

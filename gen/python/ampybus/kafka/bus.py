@@ -241,7 +241,9 @@ class Bus:
         service's name, like a NATS durable): a new group starts at the
         ``earliest`` record (or ``latest``); an existing one resumes at its
         committed offsets. ``max_deliveries`` and ``nak_backoff`` (seconds
-        between in-process retries) default to the topic's QoS tier."""
+        between in-process retries) default to the topic's QoS tier.
+        ``batch`` is the most records taken from the client per fetch; a
+        fetch hands on what has arrived and never waits for it to fill."""
         if not group:
             raise KafkaError("config", "a consumer group needs a name")
         if start not in ("earliest", "latest"):

@@ -96,15 +96,16 @@ impl Key {
             return None;
         }
         let mut entry = read_sealed(&self.path)?;
-        // Files whose bytes changed: (index in `files`, new bytes); every
-        // file's bytes are kept for an edit's proof.
+        // Files whose bytes changed: (index in `files`, hash of the new
+        // bytes); every file's bytes are kept for an edit's proof.
         let mut changed = Vec::new();
         let mut texts = Vec::new();
         for (i, file) in entry.get("files")?.as_array()?.iter().enumerate() {
             let (path, hash) = (file.get(0)?.as_str()?, file.get(1)?.as_str()?);
             let bytes = std::fs::read(path).ok()?;
-            if file_hash(&bytes) != hash {
-                changed.push(i);
+            let now = file_hash(&bytes);
+            if now != hash {
+                changed.push((i, now));
             }
             texts.push(bytes);
         }
@@ -125,14 +126,14 @@ impl Key {
         if !changed.is_empty() {
             let mut added = None;
             let sole = changed.len() == 1;
-            for &i in &changed {
+            for (i, hash) in changed {
                 // Only a proto file carries a name and fingerprint; a changed
                 // registry or lock is always a miss.
                 let file = entry.get("files")?.get(i)?.as_array()?;
                 let (name, fingerprint) = (file.get(2)?.as_str()?.to_owned(), file.get(3)?.as_str()?);
-                let hash = file_hash(&texts[i]);
-                // Parsed once, for the fingerprint and for the proof.
-                let parsed = edits::parse(&name, texts[i].clone())?;
+                // Parsed once, for the fingerprint and for the proof (which
+                // reads every file's text but this one's).
+                let parsed = edits::parse(&name, std::mem::take(&mut texts[i]))?;
                 let now = parsed.outline.fingerprint();
                 let fingerprint = if now == fingerprint {
                     now

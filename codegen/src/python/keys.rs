@@ -7,9 +7,9 @@
 //! Paths are resolved at generation time, so nothing reflects at run time.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use prost_reflect::{FieldDescriptor, Kind};
-use serde::Serialize;
 
 use super::names::{docstring, is_attr, py_str};
 use crate::registry::resolve::{Leaf, ResolvedPath};
@@ -77,8 +77,7 @@ fn is_message(f: &FieldDescriptor) -> bool {
 
 /// A module-level function `def {name}(p: {payload}) -> str` returning the
 /// written value of one key field. The function's shape lives in
-/// `key_function.py.hbs`; the path walk is computed here, as lines.
-#[derive(Serialize)]
+/// [`KeyFunction::print`]; the path walk is computed here, as lines.
 pub struct KeyFunction {
     name: String,
     payload: String,
@@ -96,6 +95,27 @@ pub struct KeyFunction {
     fast: Vec<String>,
     /// The walk of the path, as indented statements.
     body: Vec<String>,
+}
+
+impl KeyFunction {
+    /// The function's Python source, ending with its line break.
+    pub fn print(&self, out: &mut String) {
+        let KeyFunction { name, payload, doc, value_type, field, path, fans_out, writer, fast, body } = self;
+        let _ = writeln!(out, "def {name}(p: {payload}) -> str:\n    \"\"\"{doc}\"\"\"");
+        for l in fast {
+            out.push_str(l);
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "    acc: _k.Agree[{value_type}] = _k.Agree(\n        {field},\n        {path},\n        {fans_out},\n        {writer},\n    )"
+        );
+        for l in body {
+            out.push_str(l);
+            out.push('\n');
+        }
+        out.push_str("    return acc.write(acc.finish())\n");
+    }
 }
 
 /// Statements returning a string key's value before the accumulator is

@@ -5,7 +5,9 @@
 //! The runtime modules are fixed text (templates with only the header);
 //! `topics.py`, `schema.py` and the payload modules are computed from the
 //! project. Everything that ends up in Python source is named and escaped
-//! here (`names`), so templates only print.
+//! here (`names`), so templates only print; the per-topic code of
+//! `topics.py`, most of a large registry's output, is printed by
+//! `topics::print` instead of a template, for speed.
 
 mod dist;
 mod kafka;
@@ -40,12 +42,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("text", include_str!("../../templates/python/text.py.hbs")),
     ("topics", include_str!("../../templates/python/topics.py.hbs")),
     ("wire", include_str!("../../templates/python/wire.py.hbs")),
-    // Partials of `topics`.
-    ("topic", include_str!("../../templates/python/topic.py.hbs")),
-    ("dlq_topic", include_str!("../../templates/python/dlq_topic.py.hbs")),
-    ("topic_head", include_str!("../../templates/python/topic_head.py.hbs")),
-    ("subject_body", include_str!("../../templates/python/subject_body.py.hbs")),
-    ("key_function", include_str!("../../templates/python/key_function.py.hbs")),
 ];
 
 /// The fixed runtime modules, by file name and template.
@@ -95,6 +91,20 @@ struct EnumEntry {
     name: String,
 }
 
+/// A topic's entry in `TOPICS` or `DLQ_TOPICS`: its id as a literal and
+/// its instance.
+#[derive(Serialize)]
+struct TopicEntry {
+    id: String,
+    const_name: String,
+}
+
+impl TopicEntry {
+    fn of(h: &topics::ClassHead) -> TopicEntry {
+        TopicEntry { id: h.id.clone(), const_name: h.const_name.clone() }
+    }
+}
+
 #[derive(Serialize)]
 struct PayloadView {
     fqdn: String,
@@ -115,8 +125,10 @@ struct ModuleView<'a> {
     namespace: String,
     imports: Vec<String>,
     enum_tables: Vec<EnumTableView>,
-    topics: Vec<topics::PayloadTopic>,
-    dlq_topics: Vec<topics::DlqTopic>,
+    /// The code of every topic ([`topics::topics_code`]).
+    topics_code: String,
+    topics: Vec<TopicEntry>,
+    dlq_topics: Vec<TopicEntry>,
     payloads: Vec<PayloadView>,
     /// `__all__` entries of `topics.py`, as literals.
     exports: Vec<String>,
@@ -426,8 +438,9 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         uses_keys: topic_views.iter().any(|t| !t.functions.is_empty()),
         uses_route_error: uses_dedupe,
         enum_tables,
-        topics: topic_views,
-        dlq_topics: dlq_views,
+        topics_code: topics::topics_code(&topic_views, &dlq_views),
+        topics: topic_views.iter().map(|t| TopicEntry::of(&t.head)).collect(),
+        dlq_topics: dlq_views.iter().map(|t| TopicEntry::of(&t.head)).collect(),
         payloads: payloads
             .into_values()
             .map(|p| PayloadView { topics: py_str(&p.topic_ids.join(", ")), ..p })

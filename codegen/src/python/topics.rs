@@ -1,12 +1,13 @@
 //! The per-topic views of `topics.py`: every identifier, literal, parameter
 //! list and token expression of a topic class, computed from the resolved
-//! registry. The Python shape of the classes lives in the templates
-//! (`topic.py.hbs`, `dlq_topic.py.hbs`, `topic_head.py.hbs`), which only
-//! print these views.
+//! registry. The Python shape of the classes lives in [`print`], which only
+//! prints these views.
+
+mod print;
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+pub use print::topics_code;
 
 use super::keys::{field_function, EnumTables, KeyFunction};
 use super::names::{camel, docstring, py_fstring, py_str, upper_snake, FPart, Names};
@@ -15,7 +16,6 @@ use crate::registry::{Delivery, Registry, TopicRef};
 use crate::template::{Part, Token};
 
 /// What every topic class starts with: names, docstring and constants.
-#[derive(Serialize)]
 pub struct ClassHead {
     pub class_name: String,
     pub const_name: String,
@@ -38,34 +38,29 @@ pub struct ClassHead {
     pattern_tokens: Vec<String>,
 }
 
-#[derive(Serialize)]
 struct Constant {
     name: &'static str,
     value: String,
 }
 
-#[derive(Serialize)]
 pub struct Param {
     arg: String,
-    #[serde(rename = "type")]
     ty: &'static str,
 }
 
 /// A key field read in `route`/`partition_key`: local, key function and
 /// whether the key text uses it (subtopic-only fields are still evaluated,
 /// in order, so errors match `route`).
-#[derive(Serialize)]
 struct Read {
     var: String,
     func: String,
     in_key: bool,
 }
 
-/// How `subject` and `route` build a subject inline (`subject_body.py.hbs`):
+/// How `subject` and `route` build a subject inline ([`print`]):
 /// each placeholder's text, checked as a token, then the head looked up by
 /// env, then the object made without `Subject.__init__`. No call but the
 /// checks' slow path: this is the hot path a publisher takes per record.
-#[derive(Serialize)]
 struct SubjectBody {
     /// Each placeholder's field name (a literal) and its text's local, in
     /// subtopic order: `isalnum()` accepts a token outright, anything else
@@ -86,7 +81,6 @@ struct SubjectBody {
     var: String,
 }
 
-#[derive(Serialize)]
 struct Check {
     field: String,
     value: String,
@@ -95,9 +89,7 @@ struct Check {
 }
 
 /// A payload topic: its class and the key functions it calls.
-#[derive(Serialize)]
 pub struct PayloadTopic {
-    #[serde(flatten)]
     pub head: ClassHead,
     /// The module constant of the heads by env (`_bars_v1_bars_heads`).
     heads: String,
@@ -118,9 +110,7 @@ pub struct PayloadTopic {
 }
 
 /// A dlq topic: subjects by source domain and dead letters.
-#[derive(Serialize)]
 pub struct DlqTopic {
-    #[serde(flatten)]
     pub head: ClassHead,
     /// The subject parameters passed on by `dead_letter` (`, source_domain`).
     call_args: String,

@@ -91,7 +91,8 @@ const UNINTERPRETED_OPTION: i32 = 999;
 /// A file's locations in protox's order, split into those the pool keeps
 /// (options') and the rest.
 fn split(locations: Vec<Location>) -> (Vec<Location>, DetachedInfo) {
-    let mut detached = DetachedInfo { locations: Vec::new(), kept_at: Vec::new() };
+    // Nearly every location is detached; only options' are kept.
+    let mut detached = DetachedInfo { locations: Vec::with_capacity(locations.len()), kept_at: Vec::new() };
     let mut kept = Vec::new();
     for (i, location) in locations.into_iter().enumerate() {
         if location.path.contains(&UNINTERPRETED_OPTION) {

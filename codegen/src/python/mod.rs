@@ -41,6 +41,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("schema", include_str!("../../templates/python/schema.py.hbs")),
     ("text", include_str!("../../templates/python/text.py.hbs")),
     ("topics", include_str!("../../templates/python/topics.py.hbs")),
+    ("topics_index", include_str!("../../templates/python/topics_index.py.hbs")),
     ("wire", include_str!("../../templates/python/wire.py.hbs")),
 ];
 
@@ -125,8 +126,6 @@ struct ModuleView<'a> {
     namespace: String,
     imports: Vec<String>,
     enum_tables: Vec<EnumTableView>,
-    /// The code of every topic ([`topics::topics_code`]).
-    topics_code: String,
     topics: Vec<TopicEntry>,
     dlq_topics: Vec<TopicEntry>,
     payloads: Vec<PayloadView>,
@@ -438,7 +437,6 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         uses_keys: topic_views.iter().any(|t| !t.functions.is_empty()),
         uses_route_error: uses_dedupe,
         enum_tables,
-        topics_code: topics::topics_code(&topic_views, &dlq_views),
         topics: topic_views.iter().map(|t| TopicEntry::of(&t.head)).collect(),
         dlq_topics: dlq_views.iter().map(|t| TopicEntry::of(&t.head)).collect(),
         payloads: payloads
@@ -450,7 +448,12 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         uses_typing: typing.join(", "),
     };
     let module = Engine::context(&module)?;
-    files.insert(format!("{dir}/topics.py"), engine.render_context("topics", &module)?);
+    // The module's head, the topics' code, the `TOPICS` tables: the code,
+    // most of the file, is printed in place ([`topics::print`]).
+    let mut topics_py = engine.render_context("topics", &module)?;
+    topics::topics_code(&topic_views, &dlq_views, &mut topics_py);
+    topics_py.push_str(&engine.render_context("topics_index", &module)?);
+    files.insert(format!("{dir}/topics.py"), topics_py);
     files.insert(format!("{dir}/schema.py"), engine.render_context("schema", &module)?);
     files.insert(format!("{dir}/__init__.py"), engine.render_context("init", &module)?);
     Ok(files)

@@ -15,13 +15,13 @@ use super::{ClassHead, DlqTopic, PayloadTopic, SubjectBody};
 /// Bytes of Python per topic, about: the capacity reserved up front.
 const TOPIC_BYTES: usize = 4096;
 
-/// The code of every topic, in the module's order: key functions, heads
-/// constants, payload topic classes, dlq topic classes. Each block ends
-/// with the two blank lines that separate top-level definitions.
-pub fn topics_code(topics: &[PayloadTopic], dlq: &[DlqTopic]) -> String {
-    let mut out = String::with_capacity((topics.len() + dlq.len()) * TOPIC_BYTES);
+/// Appends the code of every topic, in the module's order: key functions,
+/// heads constants, payload topic classes, dlq topic classes. Each block
+/// ends with the two blank lines that separate top-level definitions.
+pub fn topics_code(topics: &[PayloadTopic], dlq: &[DlqTopic], out: &mut String) {
+    out.reserve((topics.len() + dlq.len()) * TOPIC_BYTES);
     for f in topics.iter().flat_map(|t| &t.functions) {
-        f.print(&mut out);
+        f.print(out);
         out.push_str("\n\n");
     }
     for t in topics {
@@ -31,14 +31,13 @@ pub fn topics_code(topics: &[PayloadTopic], dlq: &[DlqTopic]) -> String {
         out.push_str("\n\n");
     }
     for t in topics {
-        payload_class(t, &mut out);
-        instance(&t.head, &mut out);
+        payload_class(t, out);
+        instance(&t.head, out);
     }
     for t in dlq {
-        dlq_class(t, &mut out);
-        instance(&t.head, &mut out);
+        dlq_class(t, out);
+        instance(&t.head, out);
     }
-    out
 }
 
 /// `CONST = Class()` between blank-line pairs, after a class.

@@ -475,7 +475,7 @@ fn generate(project: &Project, printer: &Printer, lang: &str, out: &std::path::P
             Err(d) => diags.extend(d),
         }
     }
-    let plans = if diags.has_errors() { Err(diags) } else { ampygen::ownership::plan(&targets, force) };
+    let plans = if diags.has_errors() { Err(diags) } else { ampygen::ownership::plan(targets, force) };
     let plans = match plans {
         Ok(p) => p,
         Err(diags) => {

@@ -248,6 +248,81 @@ fn kill_generate(lang: &str, stride: u64) -> usize {
     kills
 }
 
+/// Kills `generate --lang python` at every `stride`-th step while it fills
+/// new directories: into an empty `out`, and into an `out` whose payload
+/// modules (`ampybus/pb`) were deleted, so that run also replaces files
+/// in existing directories. A new directory is built under a temporary
+/// name and renamed whole, so after any kill every generated path holds
+/// nothing or its complete new content: no directory is half filled.
+/// Returns the kills.
+fn kill_generate_new_dirs(stride: u64) -> usize {
+    let args = ["generate", "--lang", "python", "--out", "out"];
+    let done = default_layout();
+    assert!(matches!(run(done.path(), &args, None), Outcome::Finished));
+    let want = tree(&done.path().join("out"));
+    let mut kills = 0;
+    for partial in [false, true] {
+        let template = default_layout();
+        if partial {
+            common::copy_dir(&done.path().join("out"), &template.path().join("out"));
+            std::fs::remove_dir_all(template.path().join("out/ampybus/pb")).expect("remove pb");
+        }
+        let before = if partial { tree(&template.path().join("out")) } else { BTreeMap::new() };
+        for k in (1..).step_by(stride as usize) {
+            let dir = common::scratch();
+            common::copy_dir(template.path(), dir.path());
+            let out = dir.path().join("out");
+            if let Outcome::Finished = run(dir.path(), &args, Some(k)) {
+                assert!(k > 10, "generate finished after only {k} steps");
+                assert_eq!(tree(&out), want);
+                break;
+            }
+            kills += 1;
+            let seen = if out.exists() { tree(&out) } else { BTreeMap::new() };
+            let mut new_dirs = std::collections::BTreeSet::new();
+            for (rel, bytes) in seen {
+                // Files inside a temporary directory are not visible yet.
+                let mut parts = rel.iter().map(|p| p.to_string_lossy().into_owned());
+                if let Some(temp) = parts.position(|p| ampygen::output::is_temp_name(&p, None)) {
+                    if temp + 1 < rel.iter().count() {
+                        continue;
+                    }
+                }
+                let name = rel.file_name().unwrap().to_string_lossy().into_owned();
+                if ampygen::output::is_temp_name(&name, None) || name == ".ampygen-manifest" {
+                    continue;
+                }
+                assert!(
+                    want.get(&rel) == Some(&bytes) || before.get(&rel) == Some(&bytes),
+                    "kill at {k}: {} is neither old nor new",
+                    rel.display()
+                );
+                // The topmost directory of its path that did not exist.
+                let existed = |d: &Path| d.as_os_str().is_empty() || before.keys().any(|r| r.starts_with(d));
+                if let Some(d) = rel.ancestors().skip(1).filter(|d| !existed(d)).last() {
+                    new_dirs.insert(d.to_path_buf());
+                }
+            }
+            // A directory that appeared holds every file it will hold.
+            for d in new_dirs {
+                let now = tree(&out.join(&d)).len();
+                let total = want.keys().filter(|r| r.starts_with(&d)).count();
+                assert_eq!(now, total, "kill at {k}: {} is only partly filled", d.display());
+            }
+            assert!(matches!(run(dir.path(), &args, None), Outcome::Finished));
+            assert_eq!(tree(&out), want, "kill at {k}: the rerun must leave exactly the new tree, no temporaries");
+        }
+    }
+    kills
+}
+
+#[test]
+fn generate_into_new_directories_survives_a_kill_at_every_step() {
+    let kills = kill_generate_new_dirs(3);
+    eprintln!("generate into new directories: {kills} kills");
+    assert!(kills >= 50, "only {kills} kills");
+}
+
 #[test]
 fn generate_survives_a_kill_at_every_step() {
     // Every step for Rust (16 files); every 5th for Python (70 files),

@@ -2,7 +2,8 @@
 //!
 //! Every file ampygen replaces is staged as a temporary next to its
 //! target (`.NAME.ampygen-PID.tmp`) and renamed over it, so a reader or a
-//! kill never sees a half-written file; unchanged files are not touched
+//! kill never sees a half-written file (a new directory is staged whole
+//! the same way, see [`crate::ownership::apply`]); unchanged files are not touched
 //! at all, which keeps mtimes (and cargo rebuilds) quiet. The two commands
 //! that write build on these primitives: [`crate::commit`] makes `lock`'s
 //! registry and lock file one unit, [`crate::ownership`] decides which
@@ -93,25 +94,52 @@ pub fn is_temp_name(name: &str, target: Option<&str>) -> bool {
 /// name ([`is_temp_name`]), of one of `targets` when given. Returns how
 /// many were removed; a missing directory has none.
 pub fn remove_temps(dir: &Path, targets: Option<&[String]>) -> usize {
+    remove_temporaries(dir, targets, &[])
+}
+
+/// [`remove_temps`], and also the temporary directories of `dirs` (see
+/// [`crate::ownership`]: a new directory is built under a temporary name),
+/// with everything in them; a link is never one.
+pub fn remove_temporaries(dir: &Path, files: Option<&[String]>, dirs: &[String]) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    let mut removed = 0;
-    let mut names: Vec<(String, PathBuf)> = entries
+    let matches = |name: &str, targets: &[String]| targets.iter().any(|t| is_temp_name(name, Some(t)));
+    let mut found: Vec<(PathBuf, bool)> = entries
         .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
-        .filter(|(name, _)| match targets {
-            None => is_temp_name(name, None),
-            Some(ts) => ts.iter().any(|t| is_temp_name(name, Some(t))),
+        .filter_map(|e| {
+            let kind = e.file_type().ok()?;
+            let name = e.file_name().into_string().ok()?;
+            let file = kind.is_file()
+                && match files {
+                    None => is_temp_name(&name, None),
+                    Some(ts) => matches(&name, ts),
+                };
+            let folder = kind.is_dir() && matches(&name, dirs);
+            (file || folder).then(|| (e.path(), folder))
         })
         .collect();
-    names.sort();
-    for (_, path) in names {
+    found.sort();
+    let mut removed = 0;
+    for (path, folder) in found {
         step();
-        if std::fs::remove_file(&path).is_ok() {
+        let gone = if folder { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        if gone.is_ok() {
             removed += 1;
         }
     }
     removed
+}
+
+/// Writes `contents` to a new file at `path`, which no reader can see yet
+/// (it is inside a temporary directory). Split in two under a crash test,
+/// as [`stage`] is.
+pub(crate) fn write_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    step();
+    let mut file = std::fs::File::create(path)?;
+    let half = if kill_at().is_some() { contents.len() / 2 } else { 0 };
+    step();
+    file.write_all(&contents[..half])?;
+    step();
+    file.write_all(&contents[half..])
 }
 
 /// Writes `contents` to the temporary of `target` and returns its path.
@@ -245,5 +273,24 @@ mod tests {
             std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         left.sort();
         assert_eq!(left, [".a.ampygen-1.tmp.bak", ".c.ampygen-3.tmp", "a.ampygen-1.tmp", "keep"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn remove_temporaries_takes_temporary_directories_of_named_targets_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for name in [".pb.ampygen-7.tmp/x/y", ".other.ampygen-7.tmp/z", "pb/keep", "elsewhere/inside"] {
+            std::fs::create_dir_all(d.join(name).parent().unwrap()).unwrap();
+            std::fs::write(d.join(name), "x").unwrap();
+        }
+        // A link named like a temporary is neither followed nor removed.
+        std::os::unix::fs::symlink(d.join("elsewhere"), d.join(".pb.ampygen-8.tmp")).unwrap();
+        assert_eq!(remove_temporaries(d, Some(&[]), &["pb".to_owned()]), 1);
+        let mut left: Vec<String> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, [".other.ampygen-7.tmp", ".pb.ampygen-8.tmp", "elsewhere", "pb"]);
+        assert!(d.join("elsewhere/inside").exists() && d.join("pb/keep").exists());
     }
 }

@@ -180,26 +180,33 @@ pub enum Blocked {
 
 /// Looks at `base/rel` without following any symbolic link below `base`.
 pub fn inspect(base: &Path, rel: &str) -> Slot {
+    probe(base, rel).0
+}
+
+/// [`inspect`], and for a missing file the number of its directories
+/// (below `base`) that exist.
+fn probe(base: &Path, rel: &str) -> (Slot, usize) {
     let parts: Vec<&str> = rel.split('/').collect();
     let mut path = base.to_path_buf();
     for (i, part) in parts.iter().enumerate() {
         path.push(part);
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Slot::Missing,
-            Err(e) => return Slot::Blocked(Blocked::Unreadable(path, e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Slot::Missing, i),
+            Err(e) => return (Slot::Blocked(Blocked::Unreadable(path, e.to_string())), i),
         };
         let last = i + 1 == parts.len();
         if meta.file_type().is_symlink() {
-            return Slot::Blocked(Blocked::Link(path));
+            return (Slot::Blocked(Blocked::Link(path)), i);
         }
         if last != meta.is_file() || (!last && !meta.is_dir()) {
-            return Slot::Blocked(Blocked::NotAFile(path));
+            return (Slot::Blocked(Blocked::NotAFile(path)), i);
         }
     }
+    let found = parts.len() - 1;
     match std::fs::read(&path) {
-        Ok(bytes) => Slot::File(bytes),
-        Err(e) => Slot::Blocked(Blocked::Unreadable(path, e.to_string())),
+        Ok(bytes) => (Slot::File(bytes), found),
+        Err(e) => (Slot::Blocked(Blocked::Unreadable(path, e.to_string())), found),
     }
 }
 
@@ -220,8 +227,12 @@ pub struct DirPlan {
     old: Manifest,
     old_text: Option<String>,
     new: Manifest,
-    /// Files whose content changes, relative.
+    /// Files whose content changes, relative, in path order.
     pub writes: Vec<(String, Vec<u8>)>,
+    /// The new directories that writes go into, each the topmost one
+    /// missing on its path, relative and in path order: each is built
+    /// under a temporary name and renamed into place whole.
+    fresh: Vec<String>,
     pub unchanged: usize,
     /// Listed in the old manifest, no longer generated, still ours.
     pub stale: Vec<String>,
@@ -233,7 +244,7 @@ pub struct DirPlan {
 /// file where a generated one goes, a link, an unreadable manifest) is an
 /// error diagnostic; with `force`, hand-written files and foreign
 /// manifests are replaced, but links and directories still block.
-pub fn plan(targets: &[Target], force: bool) -> Result<Vec<DirPlan>, Diagnostics> {
+pub fn plan(targets: Vec<Target>, force: bool) -> Result<Vec<DirPlan>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut plans = Vec::new();
     for t in targets {
@@ -258,7 +269,9 @@ pub fn plan(targets: &[Target], force: bool) -> Result<Vec<DirPlan>, Diagnostics
         };
         let new = Manifest::of(&t.files);
         let (mut writes, mut unchanged, mut stale, mut kept) = (Vec::new(), 0, Vec::new(), Vec::new());
-        for (rel, text) in &t.files {
+        let mut fresh: Vec<String> = Vec::new();
+        for (rel, text) in t.files {
+            let rel = &rel;
             if !valid_rel(rel) || rel == MANIFEST {
                 diags.push(Diagnostic::error(
                     "generate::internal",
@@ -267,10 +280,19 @@ pub fn plan(targets: &[Target], force: bool) -> Result<Vec<DirPlan>, Diagnostics
                 continue;
             }
             let ours = |bytes: &[u8]| force || old.entries.contains_key(rel) || has_header(bytes);
-            match inspect(&t.dir, rel) {
-                Slot::Missing => writes.push((rel.clone(), text.clone().into_bytes())),
+            let (slot, found) = probe(&t.dir, rel);
+            match slot {
+                Slot::Missing => {
+                    if found + 1 < rel.split('/').count() {
+                        let root = rel.split('/').take(found + 1).collect::<Vec<_>>().join("/");
+                        if fresh.last() != Some(&root) {
+                            fresh.push(root);
+                        }
+                    }
+                    writes.push((rel.clone(), text.into_bytes()))
+                }
                 Slot::File(bytes) if bytes == text.as_bytes() => unchanged += 1,
-                Slot::File(bytes) if ours(&bytes) => writes.push((rel.clone(), text.clone().into_bytes())),
+                Slot::File(bytes) if ours(&bytes) => writes.push((rel.clone(), text.into_bytes())),
                 Slot::File(_) => diags.push(
                     Diagnostic::error(
                         "generate::not_ours",
@@ -284,12 +306,12 @@ pub fn plan(targets: &[Target], force: bool) -> Result<Vec<DirPlan>, Diagnostics
                 ),
                 Slot::Blocked(Blocked::Link(link)) if force && link == join(&t.dir, rel) => {
                     // Replacing the link itself (never its target) is safe.
-                    writes.push((rel.clone(), text.clone().into_bytes()));
+                    writes.push((rel.clone(), text.into_bytes()));
                 }
                 Slot::Blocked(b) => diags.push(blocked(&b, &t.dir)),
             }
         }
-        for (rel, hashes) in old.entries.iter().filter(|(r, _)| !t.files.contains_key(*r)) {
+        for (rel, hashes) in old.entries.iter().filter(|(r, _)| !new.entries.contains_key(*r)) {
             match inspect(&t.dir, rel) {
                 Slot::Missing => {}
                 Slot::File(bytes) if has_header(&bytes) || hashes.contains(&file_hash(&bytes)) => {
@@ -302,7 +324,7 @@ pub fn plan(targets: &[Target], force: bool) -> Result<Vec<DirPlan>, Diagnostics
                 Slot::Blocked(_) => kept.push((rel.clone(), "it is not a regular file".to_owned())),
             }
         }
-        let plan = DirPlan { dir: t.dir.clone(), old, old_text, new, writes, unchanged, stale, kept };
+        let plan = DirPlan { dir: t.dir.clone(), old, old_text, new, writes, fresh, unchanged, stale, kept };
         plans.push(plan);
     }
     if diags.has_errors() {
@@ -356,9 +378,15 @@ pub struct Applied {
 
 /// Carries out a plan: temporaries of killed runs removed; if anything
 /// changes, first a manifest listing old and new files (so a kill mid-run
-/// leaves every file it may have touched listed), then the files staged
-/// and renamed one by one, then stale files removed (and directories they
-/// leave empty), and last the new manifest.
+/// leaves every file it may have touched listed), then the files written,
+/// then stale files removed (and directories they leave empty), and last
+/// the new manifest.
+///
+/// A file in an existing directory is staged and renamed over its target.
+/// Files in a directory that does not exist yet (a first run, a new
+/// domain) are written straight into a temporary copy of that directory,
+/// which is renamed into place whole ([`write_fresh`]): just as atomic for
+/// a reader, without a temporary and a rename per file.
 pub fn apply(plan: &DirPlan) -> std::io::Result<Applied> {
     let mut done = Applied::default();
     std::fs::create_dir_all(&plan.dir)?;
@@ -375,17 +403,19 @@ pub fn apply(plan: &DirPlan) -> std::io::Result<Applied> {
     }
     // Each directory is created once per run, not once per file in it.
     let mut made: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
-    for (rel, bytes) in &plan.writes {
-        let target = join(&plan.dir, rel);
-        if let Some(parent) = target.parent().filter(|p| !made.contains(*p)) {
-            std::fs::create_dir_all(parent)?;
-            made.insert(parent.to_path_buf());
-        }
-        let tmp = output::stage(&target, bytes, false)?;
-        output::install(&tmp, &target)?;
-        done.written += 1;
+    let mut writes = &plan.writes[..];
+    for root in &plan.fresh {
+        let prefix = format!("{root}/");
+        let start = writes.iter().position(|(rel, _)| rel.starts_with(&prefix)).unwrap_or(writes.len());
+        let (before, rest) = writes.split_at(start);
+        done.written += write_each(&plan.dir, before, &mut made)?;
+        let end = rest.iter().position(|(rel, _)| !rel.starts_with(&prefix)).unwrap_or(rest.len());
+        done.written += write_fresh(&plan.dir, root, &rest[..end])?;
+        writes = &rest[end..];
     }
+    done.written += write_each(&plan.dir, writes, &mut made)?;
     for rel in &plan.stale {
+
         // Looked at again: it must still be a regular file reached without
         // a link, inside the output directory.
         let Slot::File(_) = inspect(&plan.dir, rel) else { continue };
@@ -409,6 +439,55 @@ pub fn apply(plan: &DirPlan) -> std::io::Result<Applied> {
     Ok(done)
 }
 
+/// Stages each file next to its target and renames it over the target.
+fn write_each(dir: &Path, writes: &[(String, Vec<u8>)], made: &mut BTreeSet<PathBuf>) -> std::io::Result<usize> {
+    for (rel, bytes) in writes {
+        let target = join(dir, rel);
+        if let Some(parent) = target.parent().filter(|p| !made.contains(*p)) {
+            std::fs::create_dir_all(parent)?;
+            made.insert(parent.to_path_buf());
+        }
+        let tmp = output::stage(&target, bytes, false)?;
+        output::install(&tmp, &target)?;
+    }
+    Ok(writes.len())
+}
+
+/// Writes the files under the new directory `root` (relative to `dir`)
+/// into its temporary (`output::temp_path`), then renames the temporary
+/// to `root`: readers see no directory, or all of it. The rename fails,
+/// and nothing is replaced, if something took the name meanwhile (unless
+/// it is an empty directory). A failure removes the temporary; one a kill
+/// leaves behind, the next run removes ([`remove_leftovers`]).
+fn write_fresh(dir: &Path, root: &str, writes: &[(String, Vec<u8>)]) -> std::io::Result<usize> {
+    let target = join(dir, root);
+    let tmp = output::temp_path(&target);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    output::step();
+    std::fs::create_dir(&tmp)?;
+    let result = (|| {
+        let mut made = BTreeSet::from([tmp.clone()]);
+        for (rel, bytes) in writes {
+            let path = join(&tmp, &rel[root.len() + 1..]);
+            if let Some(parent) = path.parent().filter(|p| !made.contains(*p)) {
+                output::step();
+                std::fs::create_dir_all(parent)?;
+                made.insert(parent.to_path_buf());
+            }
+            output::write_new(&path, bytes)?;
+        }
+        output::step();
+        std::fs::rename(&tmp, &target)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    Ok(writes.len())
+}
+
 /// Whether `path`, with every link resolved, is inside `dir`.
 fn inside(path: &Path, dir: &Path) -> bool {
     match (std::fs::canonicalize(path), std::fs::canonicalize(dir)) {
@@ -427,24 +506,33 @@ fn write_manifest(dir: &Path, text: &str, sync: bool) -> std::io::Result<()> {
 /// manifests name (old or new), by their exact names. Directories reached
 /// through a link are skipped.
 fn remove_leftovers(plan: &DirPlan) -> usize {
-    let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    by_dir.entry(String::new()).or_default().push(MANIFEST.to_owned());
+    // By parent directory: the names of files that may have temporaries,
+    // and of directories that may have temporary copies ([`write_fresh`]).
+    let mut by_dir: BTreeMap<&str, (Vec<String>, BTreeSet<String>)> = BTreeMap::new();
+    by_dir.entry("").or_default().0.push(MANIFEST.to_owned());
     for rel in plan.old.entries.keys().chain(plan.new.entries.keys()) {
         let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
-        by_dir.entry(parent.to_owned()).or_default().push(name.to_owned());
+        by_dir.entry(parent).or_default().0.push(name.to_owned());
+        let mut at = 0;
+        while let Some(slash) = rel[at..].find('/') {
+            let up = if at == 0 { "" } else { &rel[..at - 1] };
+            by_dir.entry(up).or_default().1.insert(rel[at..at + slash].to_owned());
+            at += slash + 1;
+        }
     }
     let mut removed = 0;
-    for (parent, names) in by_dir {
+    for (parent, (files, dirs)) in by_dir {
         let dir = if parent.is_empty() {
             plan.dir.clone()
         } else {
             // The directory itself must be reached without a link.
-            match std::fs::symlink_metadata(join(&plan.dir, &parent)) {
-                Ok(_) if no_link_below(&plan.dir, &parent) => join(&plan.dir, &parent),
+            match std::fs::symlink_metadata(join(&plan.dir, parent)) {
+                Ok(_) if no_link_below(&plan.dir, parent) => join(&plan.dir, parent),
                 _ => continue,
             }
         };
-        removed += output::remove_temps(&dir, Some(&names));
+        let dirs: Vec<String> = dirs.into_iter().collect();
+        removed += output::remove_temporaries(&dir, Some(&files), &dirs);
     }
     removed
 }

@@ -207,24 +207,43 @@ fn generate_layout(lang: &str) -> (tempfile::TempDir, BTreeMap<PathBuf, Vec<u8>>
     (dir, want)
 }
 
-/// Kills `generate` at steps 1, 1 + stride, 1 + 2 stride, … until a run
-/// completes. Returns the kills.
+/// Runs `generate` (`args`) on fresh copies of `template`, killed at steps
+/// 1, 1 + stride, 1 + 2 stride, … until a run completes, which must leave
+/// `want` in `out`. After each kill, `seen(k, out)` checks what a reader
+/// finds; then a clean rerun must leave exactly `want`. Returns the kills.
+fn kill_each_step(
+    template: &Path,
+    args: &[&str],
+    stride: u64,
+    want: &BTreeMap<PathBuf, Vec<u8>>,
+    mut seen: impl FnMut(u64, &Path),
+) -> usize {
+    let mut kills = 0;
+    for k in (1..).step_by(stride as usize) {
+        let dir = common::scratch();
+        common::copy_dir(template, dir.path());
+        let out = dir.path().join("out");
+        if let Outcome::Finished = run(dir.path(), args, Some(k)) {
+            assert!(k > 10, "generate finished after only {k} steps");
+            assert_eq!(&tree(&out), want);
+            break;
+        }
+        kills += 1;
+        seen(k, &out);
+        assert!(matches!(run(dir.path(), args, None), Outcome::Finished));
+        assert_eq!(&tree(&out), want, "kill at {k}: the rerun must leave exactly the new tree, no temporaries");
+    }
+    kills
+}
+
+/// Kills `generate` at every `stride`-th step over an older generation.
+/// Returns the kills.
 fn kill_generate(lang: &str, stride: u64) -> usize {
     let args = ["generate", "--lang", lang, "--out", "out"];
     let (template, want) = generate_layout(lang);
     let old = tree(&template.path().join("out"));
-    let mut kills = 0;
-    for k in (1..).step_by(stride as usize) {
-        let dir = common::scratch();
-        common::copy_dir(template.path(), dir.path());
-        let out = dir.path().join("out");
-        if let Outcome::Finished = run(dir.path(), &args, Some(k)) {
-            assert!(k > 10, "generate finished after only {k} steps");
-            assert_eq!(tree(&out), want);
-            break;
-        }
-        kills += 1;
-        for (rel, bytes) in tree(&out) {
+    kill_each_step(template.path(), &args, stride, &want, |k, out| {
+        for (rel, bytes) in tree(out) {
             let name = rel.file_name().unwrap().to_string_lossy().into_owned();
             if ampygen::output::is_temp_name(&name, None) {
                 continue;
@@ -241,11 +260,8 @@ fn kill_generate(lang: &str, stride: u64) -> usize {
                 rel.display()
             );
         }
-        assert_eq!(tree(&out).get(Path::new("MINE.md")).map(Vec::as_slice), Some(&b"hand-written\n"[..]));
-        assert!(matches!(run(dir.path(), &args, None), Outcome::Finished));
-        assert_eq!(tree(&out), want, "kill at {k}: the rerun must leave exactly the new tree, no temporaries");
-    }
-    kills
+        assert_eq!(tree(out).get(Path::new("MINE.md")).map(Vec::as_slice), Some(&b"hand-written\n"[..]));
+    })
 }
 
 /// Kills `generate --lang python` at every `stride`-th step while it fills
@@ -268,17 +284,8 @@ fn kill_generate_new_dirs(stride: u64) -> usize {
             std::fs::remove_dir_all(template.path().join("out/ampybus/pb")).expect("remove pb");
         }
         let before = if partial { tree(&template.path().join("out")) } else { BTreeMap::new() };
-        for k in (1..).step_by(stride as usize) {
-            let dir = common::scratch();
-            common::copy_dir(template.path(), dir.path());
-            let out = dir.path().join("out");
-            if let Outcome::Finished = run(dir.path(), &args, Some(k)) {
-                assert!(k > 10, "generate finished after only {k} steps");
-                assert_eq!(tree(&out), want);
-                break;
-            }
-            kills += 1;
-            let seen = if out.exists() { tree(&out) } else { BTreeMap::new() };
+        kills += kill_each_step(template.path(), &args, stride, &want, |k, out| {
+            let seen = if out.exists() { tree(out) } else { BTreeMap::new() };
             let mut new_dirs = std::collections::BTreeSet::new();
             for (rel, bytes) in seen {
                 // Files inside a temporary directory are not visible yet.
@@ -309,9 +316,7 @@ fn kill_generate_new_dirs(stride: u64) -> usize {
                 let total = want.keys().filter(|r| r.starts_with(&d)).count();
                 assert_eq!(now, total, "kill at {k}: {} is only partly filled", d.display());
             }
-            assert!(matches!(run(dir.path(), &args, None), Outcome::Finished));
-            assert_eq!(tree(&out), want, "kill at {k}: the rerun must leave exactly the new tree, no temporaries");
-        }
+        });
     }
     kills
 }

@@ -280,10 +280,13 @@ pub fn plan(targets: Vec<Target>, force: bool) -> Result<Vec<DirPlan>, Diagnosti
                 continue;
             }
             let ours = |bytes: &[u8]| force || old.entries.contains_key(rel) || has_header(bytes);
-            let (slot, found) = probe(&t.dir, rel);
+            // Below a directory already found missing, so is every file:
+            // one lookup per new directory, not one per file in it.
+            let under_fresh = fresh.last().is_some_and(|root| rel.strip_prefix(root.as_str()).is_some_and(|r| r.starts_with('/')));
+            let (slot, found) = if under_fresh { (Slot::Missing, usize::MAX) } else { probe(&t.dir, rel) };
             match slot {
                 Slot::Missing => {
-                    if found + 1 < rel.split('/').count() {
+                    if found.saturating_add(1) < rel.split('/').count() {
                         let root = rel.split('/').take(found + 1).collect::<Vec<_>>().join("/");
                         if fresh.last() != Some(&root) {
                             fresh.push(root);
@@ -520,8 +523,16 @@ fn remove_leftovers(plan: &DirPlan) -> usize {
             at += slash + 1;
         }
     }
+    // Directories this run creates do not exist yet, so hold nothing.
+    let fresh: BTreeSet<&str> = plan.fresh.iter().map(String::as_str).collect();
+    let new_dir = |d: &str| {
+        fresh.contains(d) || d.match_indices('/').any(|(at, _)| fresh.contains(&d[..at]))
+    };
     let mut removed = 0;
     for (parent, (files, dirs)) in by_dir {
+        if new_dir(parent) {
+            continue;
+        }
         let dir = if parent.is_empty() {
             plan.dir.clone()
         } else {

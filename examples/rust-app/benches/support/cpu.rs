@@ -2,13 +2,17 @@
 //! included): on a loaded machine a steadier figure of what each side
 //! costs than wall time.
 
-/// User plus system CPU time of this process so far, in seconds.
+/// User plus system CPU time of this process so far, in seconds, from the
+/// scheduler's nanosecond accounting (`CLOCK_PROCESS_CPUTIME_ID`, which
+/// counts threads that have exited too). `/proc/self/stat`'s ticks, read
+/// before, are 10 ms apart: on a 10,000-record round of 5 µs each that was
+/// ±20% of the figure.
 pub fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after `(comm)`, which may contain spaces, start with the
-    // state; utime and stime are the 12th and 13th of them.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0.0;
+    }
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }

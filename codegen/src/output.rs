@@ -129,6 +129,7 @@ pub fn remove_temporaries(dir: &Path, files: Option<&[String]>, dirs: &[String])
     removed
 }
 
+#[cfg(feature = "gate")]
 /// Writes `contents` to a new file at `path`, which no reader can see yet
 /// (it is inside a temporary directory). Split in two under a crash test,
 /// as [`stage`] is.

@@ -23,6 +23,7 @@ use crate::registry::{Registry, Spanned};
 
 pub mod edits;
 mod glob;
+mod locations;
 pub use edits::Outline;
 pub use glob::{is_pattern, Pattern};
 
@@ -79,7 +80,7 @@ pub enum SourceInfo {
 /// them.
 #[derive(Clone, Debug)]
 pub struct DetachedInfo {
-    pub locations: Vec<Location>,
+    pub locations: locations::Locations,
     /// Where the pool's locations (in their order) sat among all of them,
     /// to hand plugins the list in protox's order.
     pub kept_at: Vec<usize>,
@@ -92,7 +93,8 @@ const UNINTERPRETED_OPTION: i32 = 999;
 /// (options') and the rest.
 fn split(locations: Vec<Location>) -> (Vec<Location>, DetachedInfo) {
     // Nearly every location is detached; only options' are kept.
-    let mut detached = DetachedInfo { locations: Vec::with_capacity(locations.len()), kept_at: Vec::new() };
+    let mut detached =
+        DetachedInfo { locations: locations::Locations::with_capacity(locations.len()), kept_at: Vec::new() };
     let mut kept = Vec::new();
     for (i, location) in locations.into_iter().enumerate() {
         if location.path.contains(&UNINTERPRETED_OPTION) {
@@ -154,8 +156,8 @@ impl Compiled {
         let mut slots = detached.kept_at.iter().peekable();
         let mut location = Vec::with_capacity(total);
         for i in 0..total {
-            let next = if slots.next_if(|&&k| k == i).is_some() { kept.next() } else { rest.next() };
-            location.extend(next.cloned());
+            let next = if slots.next_if(|&&k| k == i).is_some() { kept.next().cloned() } else { rest.next() };
+            location.extend(next);
         }
         Some(SourceCodeInfo { location })
     }
@@ -175,9 +177,11 @@ impl Compiled {
         // Option paths are only in the pool and the rest only here, so
         // the two never hold the same path.
         let pooled = file.file_descriptor_proto().source_code_info.as_ref().map(|i| &i.location[..]);
-        let detached = self.detached(file.name()).map(|d| &d.locations[..]);
-        let found = [pooled, detached].into_iter().flatten().flatten().find(|l| l.path == path)?;
-        Some((source, span_in(source, found)?))
+        let found = match pooled.into_iter().flatten().find(|l| l.path == path) {
+            Some(l) => l.clone(),
+            None => self.detached(file.name())?.locations.find(path)?,
+        };
+        Some((source, span_in(source, &found)?))
     }
 }
 

@@ -288,15 +288,11 @@ fn kill_generate_new_dirs(stride: u64) -> usize {
             let seen = if out.exists() { tree(out) } else { BTreeMap::new() };
             let mut new_dirs = std::collections::BTreeSet::new();
             for (rel, bytes) in seen {
-                // Files inside a temporary directory are not visible yet.
-                let mut parts = rel.iter().map(|p| p.to_string_lossy().into_owned());
-                if let Some(temp) = parts.position(|p| ampygen::output::is_temp_name(&p, None)) {
-                    if temp + 1 < rel.iter().count() {
-                        continue;
-                    }
-                }
-                let name = rel.file_name().unwrap().to_string_lossy().into_owned();
-                if ampygen::output::is_temp_name(&name, None) || name == ".ampygen-manifest" {
+                // Temporaries, and files inside a temporary directory, are
+                // not visible yet.
+                if rel.iter().any(|p| ampygen::output::is_temp_name(&p.to_string_lossy(), None))
+                    || rel == Path::new(".ampygen-manifest")
+                {
                     continue;
                 }
                 assert!(

@@ -129,36 +129,28 @@ pub fn remove_temporaries(dir: &Path, files: Option<&[String]>, dirs: &[String])
     removed
 }
 
-#[cfg(feature = "gate")]
-/// Writes `contents` to a new file at `path`, which no reader can see yet
-/// (it is inside a temporary directory). Split in two under a crash test,
-/// as [`stage`] is.
-pub(crate) fn write_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+/// Creates `path` and writes `contents` to it, for a file no reader can
+/// see yet (a temporary, or a file inside a temporary directory). Under a
+/// crash test the write is split in two halves with a [`step`] between
+/// them, so the tests also stop ampygen with a half-written file;
+/// otherwise it is one write (one system call per file saved, thousands
+/// per `generate` of a large registry).
+pub(crate) fn write_new(path: &Path, contents: &[u8]) -> std::io::Result<std::fs::File> {
     step();
     let mut file = std::fs::File::create(path)?;
     let half = if kill_at().is_some() { contents.len() / 2 } else { 0 };
     step();
     file.write_all(&contents[..half])?;
     step();
-    file.write_all(&contents[half..])
+    file.write_all(&contents[half..])?;
+    Ok(file)
 }
 
-/// Writes `contents` to the temporary of `target` and returns its path.
-/// Under a crash test the write is split in two halves with a [`step`]
-/// between them, so the tests also stop ampygen with a half-written
-/// temporary; otherwise it is one write (one system call per file saved,
-/// thousands per `generate` of a large registry).
+/// Writes `contents` to the temporary of `target` ([`write_new`]), synced
+/// when `sync`, and returns its path; a failure removes it.
 pub(crate) fn stage(target: &Path, contents: &[u8], sync: bool) -> std::io::Result<PathBuf> {
     let tmp = temp_path(target);
-    step();
-    let mut file = std::fs::File::create(&tmp)?;
-    let half = if kill_at().is_some() { contents.len() / 2 } else { 0 };
-    step();
-    let written = file.write_all(&contents[..half]).and_then(|()| {
-        step();
-        file.write_all(&contents[half..])
-    });
-    let synced = written.and_then(|()| {
+    let synced = write_new(&tmp, contents).and_then(|file| {
         if sync {
             step();
             file.sync_all()

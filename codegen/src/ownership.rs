@@ -282,15 +282,18 @@ pub fn plan(targets: Vec<Target>, force: bool) -> Result<Vec<DirPlan>, Diagnosti
             let ours = |bytes: &[u8]| force || old.entries.contains_key(rel) || has_header(bytes);
             // Below a directory already found missing, so is every file:
             // one lookup per new directory, not one per file in it.
-            let under_fresh = fresh.last().is_some_and(|root| rel.strip_prefix(root.as_str()).is_some_and(|r| r.starts_with('/')));
-            let (slot, found) = if under_fresh { (Slot::Missing, usize::MAX) } else { probe(&t.dir, rel) };
+            let (slot, found) = match fresh.last() {
+                Some(root) if is_below(rel, root) => (Slot::Missing, None),
+                _ => {
+                    let (slot, found) = probe(&t.dir, rel);
+                    (slot, Some(found))
+                }
+            };
             match slot {
                 Slot::Missing => {
-                    if found.saturating_add(1) < rel.split('/').count() {
-                        let root = rel.split('/').take(found + 1).collect::<Vec<_>>().join("/");
-                        if fresh.last() != Some(&root) {
-                            fresh.push(root);
-                        }
+                    // The topmost missing directory on a newly probed path.
+                    if let Some(found) = found.filter(|f| f + 1 < rel.split('/').count()) {
+                        fresh.push(rel.split('/').take(found + 1).collect::<Vec<_>>().join("/"));
                     }
                     writes.push((rel.clone(), text.into_bytes()))
                 }
@@ -408,17 +411,15 @@ pub fn apply(plan: &DirPlan) -> std::io::Result<Applied> {
     let mut made: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
     let mut writes = &plan.writes[..];
     for root in &plan.fresh {
-        let prefix = format!("{root}/");
-        let start = writes.iter().position(|(rel, _)| rel.starts_with(&prefix)).unwrap_or(writes.len());
+        let start = writes.iter().position(|(rel, _)| is_below(rel, root)).unwrap_or(writes.len());
         let (before, rest) = writes.split_at(start);
         done.written += write_each(&plan.dir, before, &mut made)?;
-        let end = rest.iter().position(|(rel, _)| !rel.starts_with(&prefix)).unwrap_or(rest.len());
+        let end = rest.iter().position(|(rel, _)| !is_below(rel, root)).unwrap_or(rest.len());
         done.written += write_fresh(&plan.dir, root, &rest[..end])?;
         writes = &rest[end..];
     }
     done.written += write_each(&plan.dir, writes, &mut made)?;
     for rel in &plan.stale {
-
         // Looked at again: it must still be a regular file reached without
         // a link, inside the output directory.
         let Slot::File(_) = inspect(&plan.dir, rel) else { continue };
@@ -440,6 +441,11 @@ pub fn apply(plan: &DirPlan) -> std::io::Result<Applied> {
     }
     write_manifest(&plan.dir, &final_text, true)?;
     Ok(done)
+}
+
+/// Whether the relative path `rel` lies inside the relative directory `dir`.
+fn is_below(rel: &str, dir: &str) -> bool {
+    rel.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
 }
 
 /// Stages each file next to its target and renames it over the target.
@@ -525,9 +531,7 @@ fn remove_leftovers(plan: &DirPlan) -> usize {
     }
     // Directories this run creates do not exist yet, so hold nothing.
     let fresh: BTreeSet<&str> = plan.fresh.iter().map(String::as_str).collect();
-    let new_dir = |d: &str| {
-        fresh.contains(d) || d.match_indices('/').any(|(at, _)| fresh.contains(&d[..at]))
-    };
+    let new_dir = |d: &str| fresh.contains(d) || d.match_indices('/').any(|(at, _)| fresh.contains(&d[..at]));
     let mut removed = 0;
     for (parent, (files, dirs)) in by_dir {
         if new_dir(parent) {

@@ -148,3 +148,31 @@ def test_the_tests_run_against_the_installed_wheel() -> None:
     assert installed == source
     for name in sorted(source):
         assert (site / name).read_bytes() == (GEN / name).read_bytes(), name
+
+
+def test_payload_directories_are_namespace_packages() -> None:
+    """Below `ampybus/pb` the directories follow the proto paths with no
+    `__init__.py` (docs/python.md, "Payload modules"), and every payload
+    module imports by its dotted name from wherever the package is: the
+    installed wheel under run.sh, gen/python otherwise."""
+    import importlib
+
+    import ampybus.pb
+
+    root = pathlib.Path(str(ampybus.pb.__file__)).parent
+    assert [p.relative_to(root) for p in root.rglob("__init__.py")] == [pathlib.Path("__init__.py")]
+    found = sorted(root.rglob("*_pb2.py"))
+    protos = sorted((ROOT / "proto").rglob("*.proto"))
+    assert len(found) == len(protos) > 10, (found, protos)
+    names = []
+    for path in found:
+        rel = path.relative_to(root)
+        module = importlib.import_module("ampybus.pb." + ".".join(rel.with_suffix("").parts))
+        assert (
+            module.__file__ is not None
+            and pathlib.Path(module.__file__).resolve() == path.resolve()
+        )
+        proto = str(rel.parent / rel.name.replace("_pb2.py", ".proto"))
+        assert module.DESCRIPTOR.name == proto, (module.DESCRIPTOR.name, proto)
+        names.append(proto)
+    assert names == [str(p.relative_to(ROOT / "proto")) for p in protos]

@@ -289,16 +289,12 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
     let pool = &project.compiled.pool;
     let (modules, problems) = modules(project, &package);
     diags.extend(problems);
-    let mut packages: BTreeSet<String> = BTreeSet::new();
+    let mut root_doc = None;
     for f in pool.files() {
         let Some(m) = modules.get(f.name()).filter(|m| m.ours) else { continue };
         let rel = m.module.replace('.', "/");
-        // Every directory between the package and the module needs an
-        // `__init__.py`.
-        let mut parts: Vec<&str> = rel.split('/').collect();
-        parts.pop();
-        for i in package.split('.').count() + 1..=parts.len() {
-            packages.insert(parts[..i].join("/"));
+        if root_doc.is_none() {
+            root_doc = Some(pb::root_doc(&package, &m.module, f.name()));
         }
         let mut deps = Vec::new();
         let mut stub_imports = BTreeMap::new();
@@ -323,9 +319,13 @@ pub fn generate(project: &Project) -> Result<Files, Diagnostics> {
         };
         files.insert(format!("{rel}.pyi"), stub::pb2_pyi(&header, &f, project.compiled.source_info(&f).as_ref(), &names));
     }
-    for p in &packages {
-        let doc = format!("\"\"\"Payload modules under `{}`.\"\"\"\n", p.replace('/', "."));
-        files.insert(format!("{p}/__init__.py"), format!("# {header}\n{doc}"));
+    // `pb` is a regular package; the directories below it mirror the proto
+    // paths and are namespace packages (PEP 420), as protoc leaves them:
+    // an `__init__.py` in each would double the files a run creates, and
+    // creating files is most of what generation costs on a real disk
+    // (docs/python.md, "Payload modules").
+    if let Some(doc) = root_doc {
+        files.insert(format!("{dir}/pb/__init__.py"), format!("# {header}\n{doc}"));
     }
 
     // Topics and schemas.

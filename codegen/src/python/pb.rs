@@ -57,6 +57,25 @@ pub fn module_for(package: &str, external: Option<&str>, file: &str) -> Result<P
     }
 }
 
+/// The docstring of `{package}/pb/__init__.py`, the one regular package
+/// of the payload tree: it says how the namespace packages below it are
+/// imported and type-checked, which is all that differs from protoc's tree.
+/// `module` and `file` are one payload module and its proto file, as the
+/// example.
+pub fn root_doc(package: &str, module: &str, file: &str) -> String {
+    format!(
+        "\"\"\"Payload modules: a `_pb2` module and its stub for each proto file, at the\n\
+         file's path under `{package}.pb` (`{module}` for\n\
+         `{file}`).\n\
+         \n\
+         The directories below this package are namespace packages (PEP 420), as in\n\
+         protoc's output: import the modules by name. mypy and pyright resolve them from\n\
+         the package directory; mypy given one stub by path needs `explicit_package_bases`.\n\
+         \"\"\"\n",
+        file = file.escape_debug()
+    )
+}
+
 /// The `_pb2.py` text of `file`.
 pub fn pb2_py(header: &str, package: &str, file: &FileDescriptor, module: &str, deps: &[(String, String)]) -> String {
     let mut proto = file.file_descriptor_proto().clone();

@@ -452,18 +452,24 @@ fn generate(project: &Project, printer: &Printer, lang: &str, out: &std::path::P
     let mut targets = Vec::new();
     let mut diags = Diagnostics::new();
     // Languages are independent; generating them side by side overlaps the
-    // protoc-gen-go subprocess with the Rust and Python renderers.
-    let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = langs
-            .iter()
-            .map(|(l, _)| {
-                std::thread::Builder::new()
-                    .stack_size(STACK_BYTES)
-                    .spawn_scoped(scope, move || ampygen::generate::generate(project, *l))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.map_err(|_| ()).and_then(|h| h.join().map_err(|_| ()))).collect()
-    });
+    // protoc-gen-go subprocess with the Rust and Python renderers. One
+    // language runs on this thread: a thread of its own would only move
+    // the output between two allocator heaps.
+    let results: Vec<_> = if let [(l, _)] = langs.as_slice() {
+        vec![Ok(ampygen::generate::generate(project, *l))]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = langs
+                .iter()
+                .map(|(l, _)| {
+                    std::thread::Builder::new()
+                        .stack_size(STACK_BYTES)
+                        .spawn_scoped(scope, move || ampygen::generate::generate(project, *l))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.map_err(|_| ()).and_then(|h| h.join().map_err(|_| ()))).collect()
+        })
+    };
     for ((_, dir), result) in langs.iter().zip(results) {
         let Ok(result) = result else {
             diags

@@ -4,6 +4,8 @@
 
 use std::marker::PhantomData;
 
+use rdkafka::message::OwnedHeaders;
+
 use super::headers::{record_size, to_kafka};
 use super::{settle, Bus, Error, ErrorKind, Outgoing};
 use crate::envelope::{BlobPointer, Envelope, Record};
@@ -87,12 +89,18 @@ pub struct Publisher<T> {
     _topic: PhantomData<fn() -> T>,
 }
 
-/// A record ready for the producer: topic, key, value, headers, time.
+/// A record ready for the producer: key, value, headers in the client's
+/// form, time. The envelope's header strings are dropped once converted,
+/// so a batch holds one copy of each record's headers, not two.
 struct Prepared {
     subject: Subject,
     message_id: MessageId,
     key: String,
-    record: Record,
+    payload: Vec<u8>,
+    /// Taken by the first send, as the payload is dropped after it in a
+    /// batch: a resend of a batch's record prepares it again from its
+    /// envelope.
+    headers: Option<OwnedHeaders>,
     timestamp_ms: Option<i64>,
 }
 
@@ -137,16 +145,24 @@ where
         }
         let n = self.bus.partition_count(&self.topic, false).await?;
         let mut queued = Vec::with_capacity(prepared.len());
-        for p in &prepared {
+        for p in &mut prepared {
             queued.push(self.bus.enqueue(self.outgoing(p, n)).await);
+            // The producer copied it. Freed now, its memory serves the
+            // next record's copy; freed after the batch, the payloads
+            // coalesce into one free block per record, and glibc's
+            // allocator walks its caches at each.
+            p.payload = Vec::new();
         }
         let mut out = Vec::with_capacity(prepared.len());
-        for (p, q) in prepared.into_iter().zip(queued) {
+        for ((p, q), envelope) in prepared.into_iter().zip(queued).zip(envelopes) {
             let (partition, offset) = match settle(&self.topic, q).await {
                 Ok(r) => r,
                 // A stale partition count: this one through the
                 // refreshing path, the rest as they were.
-                Err((_, true)) => self.send_one(&p).await?,
+                Err((_, true)) => {
+                    let mut again = self.prepare(p.subject.clone(), p.message_id, envelope.encode()?)?;
+                    self.send_one(&mut again).await?
+                }
                 Err((e, false)) => return Err(e),
             };
             out.push(self.published(p, partition, offset));
@@ -191,8 +207,8 @@ where
     }
 
     async fn send(&self, subject: Subject, message_id: MessageId, record: Record) -> Result<Published, Error> {
-        let p = self.prepare(subject, message_id, record)?;
-        let (partition, offset) = self.send_one(&p).await?;
+        let mut p = self.prepare(subject, message_id, record)?;
+        let (partition, offset) = self.send_one(&mut p).await?;
         Ok(self.published(p, partition, offset))
     }
 }
@@ -217,23 +233,23 @@ impl<T: Topic> Publisher<T> {
             .header(names::PRODUCED_AT)
             .and_then(crate::headers::parse_produced_at)
             .map(|(s, n)| s * 1000 + i64::from(n / 1_000_000));
-        Ok(Prepared { subject, message_id, key, record, timestamp_ms })
+        let headers = Some(to_kafka(record.headers.iter().map(|(k, v)| (*k, v.as_str()))));
+        Ok(Prepared { subject, message_id, key, payload: record.payload, headers, timestamp_ms })
     }
 
-    fn outgoing<'a>(&'a self, p: &'a Prepared, partitions: i32) -> Outgoing<'a> {
+    fn outgoing<'a>(&'a self, p: &'a mut Prepared, partitions: i32) -> Outgoing<'a> {
         Outgoing {
             topic: &self.topic,
             key: p.key.as_bytes(),
-            value: &p.record.payload,
-            headers: Some(to_kafka(p.record.headers.iter().map(|(k, v)| (*k, v.as_str())))),
+            value: &p.payload,
+            headers: p.headers.take(),
             timestamp_ms: p.timestamp_ms,
             partition: super::partition_for(p.key.as_bytes(), partitions),
         }
     }
 
-    async fn send_one(&self, p: &Prepared) -> Result<(i32, i64), Error> {
-        let headers = to_kafka(p.record.headers.iter().map(|(k, v)| (*k, v.as_str())));
-        self.bus.produce(&self.topic, p.key.as_bytes(), &p.record.payload, Some(headers), p.timestamp_ms).await
+    async fn send_one(&self, p: &mut Prepared) -> Result<(i32, i64), Error> {
+        self.bus.produce(&self.topic, p.key.as_bytes(), &p.payload, p.headers.take(), p.timestamp_ms).await
     }
 
     fn published(&self, p: Prepared, partition: i32, offset: i64) -> Published {

@@ -26,7 +26,7 @@ mod replay;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use crate::handler::{Body, HandlerError};
 pub use crate::metrics::{Metrics, NoObserver, Observer};
@@ -53,6 +53,28 @@ use crate::transport::{Layout, Stream, Tier};
 /// How long a metadata request (partition counts, reachability) may take.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a topic's partition count is used before it is read again,
+/// unless the client config's `topic.metadata.refresh.interval.ms` says
+/// otherwise: librdkafka's default, and Java's `metadata.max.age.ms`, so a
+/// grown topic is followed within the window a Java producer follows it in.
+pub const DEFAULT_METADATA_MAX_AGE: Duration = Duration::from_secs(300);
+
+/// The age after which a cached partition count is read again: the
+/// client's own metadata refresh interval. librdkafka's -1 (never
+/// refresh) keeps a count until a refusal.
+fn metadata_max_age(config: &ClientConfig) -> Result<Duration, Error> {
+    const KEY: &str = "topic.metadata.refresh.interval.ms";
+    let Some(text) = config.get(KEY) else { return Ok(DEFAULT_METADATA_MAX_AGE) };
+    match text.trim().parse::<i64>() {
+        Ok(ms) if ms < 0 => Ok(Duration::MAX),
+        Ok(ms) => Ok(Duration::from_millis(ms.unsigned_abs())),
+        Err(_) => Err(Error::new(
+            ErrorKind::Config,
+            format!("`{KEY}` is `{text}`: give a number of milliseconds (-1: never refresh)"),
+        )),
+    }
+}
+
 /// One env of the bus on a Kafka cluster: an idempotent producer, the
 /// client settings consumers start from, the registry's layout and where
 /// measurements go. Cheap to clone; clones share the producer.
@@ -60,8 +82,10 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Bus {
     config: Arc<ClientConfig>,
     producer: FutureProducer,
-    /// Partition counts by Kafka topic, from cluster metadata.
-    partitions: Arc<Mutex<BTreeMap<String, i32>>>,
+    /// Partition counts by Kafka topic, from cluster metadata, with when
+    /// they were read.
+    partitions: Arc<Mutex<BTreeMap<String, (i32, Instant)>>>,
+    metadata_max_age: Duration,
     layout: &'static Layout,
     env: &'static str,
     env_value: crate::runtime::TypedEnv,
@@ -105,6 +129,7 @@ impl Bus {
         env_value: E,
     ) -> Result<Bus, Error> {
         let env = crate::topic::checked_name(&env_value).map_err(|e| Error::new(ErrorKind::Config, e.to_string()))?;
+        let metadata_max_age = metadata_max_age(&config)?;
         if layout.streams_for(env).next().is_none() {
             return Err(Error::new(
                 ErrorKind::Config,
@@ -131,6 +156,7 @@ impl Bus {
             config: Arc::new(config),
             producer,
             partitions: Arc::default(),
+            metadata_max_age,
             layout,
             env,
             env_value: crate::runtime::TypedEnv::new(env_value),
@@ -231,15 +257,23 @@ impl Bus {
         Ok((topic, sub.join(".")))
     }
 
-    /// The partition count of `topic`, from cluster metadata, cached;
-    /// `refresh` asks the cluster again (after an unknown-partition
-    /// answer). A topic the cluster does not have is `no_topic`.
+    /// The partition count of `topic`, from cluster metadata, cached as
+    /// long as the client keeps its metadata
+    /// (`topic.metadata.refresh.interval.ms`, [`DEFAULT_METADATA_MAX_AGE`]):
+    /// a grown topic is followed within that time, as by a Java producer;
+    /// `refresh` asks the cluster again (after an
+    /// unknown-partition answer). A topic the cluster does not have is
+    /// `no_topic`.
     pub async fn partition_count(&self, topic: &str, refresh: bool) -> Result<i32, Error> {
         if !refresh {
-            if let Some(n) = self.partitions.lock().ok().and_then(|m| m.get(topic).copied()) {
-                return Ok(n);
+            let cached = self.partitions.lock().ok().and_then(|m| m.get(topic).copied());
+            if let Some((n, read)) = cached {
+                if read.elapsed() < self.metadata_max_age {
+                    return Ok(n);
+                }
             }
         }
+        let read = Instant::now();
         let producer = self.producer.clone();
         let name = topic.to_owned();
         let metadata = blocking(move || producer.client().fetch_metadata(Some(&name), METADATA_TIMEOUT))
@@ -257,7 +291,7 @@ impl Bus {
             ));
         }
         if let Ok(mut m) = self.partitions.lock() {
-            m.insert(topic.to_owned(), n);
+            m.insert(topic.to_owned(), (n, read));
         }
         Ok(n)
     }
@@ -294,7 +328,9 @@ impl Bus {
     }
 
     /// Hands a record to the producer's queue (waiting while it is full).
-    async fn enqueue(&self, out: Outgoing<'_>) -> Result<DeliveryFuture, Error> {
+    /// The error's flag is [`settle`]'s: librdkafka refuses a partition
+    /// its own metadata no longer has before queueing the record.
+    async fn enqueue(&self, out: Outgoing<'_>) -> Result<DeliveryFuture, (Error, bool)> {
         let mut record = FutureRecord::to(out.topic).key(out.key).payload(out.value).partition(out.partition);
         record.headers = out.headers;
         record.timestamp = out.timestamp_ms;
@@ -305,7 +341,7 @@ impl Bus {
                     record = r;
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
-                Err((e, _)) => return Err(produce_error(out.topic, e).0),
+                Err((e, _)) => return Err(produce_error(out.topic, e)),
             }
         }
     }
@@ -323,8 +359,8 @@ pub(crate) struct Outgoing<'a> {
 
 /// Awaits a delivery report. The error's flag says the partition count
 /// may be stale (worth one metadata refresh and a resend).
-async fn settle(topic: &str, queued: Result<DeliveryFuture, Error>) -> Result<(i32, i64), (Error, bool)> {
-    let report = queued.map_err(|e| (e, false))?.await.map_err(|_| {
+async fn settle(topic: &str, queued: Result<DeliveryFuture, (Error, bool)>) -> Result<(i32, i64), (Error, bool)> {
+    let report = queued?.await.map_err(|_| {
         (Error::new(ErrorKind::Timeout, format!("the producer closed before reporting a record to `{topic}`")), false)
     })?;
     match report {
@@ -376,4 +412,27 @@ async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> 
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::with_source(ErrorKind::Consume, "a Kafka client call did not finish", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn age(value: Option<&str>) -> Result<Duration, Error> {
+        let mut config = ClientConfig::new();
+        if let Some(v) = value {
+            config.set("topic.metadata.refresh.interval.ms", v);
+        }
+        metadata_max_age(&config)
+    }
+
+    #[test]
+    fn the_partition_count_ages_with_the_clients_metadata_refresh_interval() {
+        assert_eq!(age(None).unwrap(), DEFAULT_METADATA_MAX_AGE);
+        assert_eq!(age(Some("250")).unwrap(), Duration::from_millis(250));
+        assert_eq!(age(Some("-1")).unwrap(), Duration::MAX);
+        let e = age(Some("soon")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("milliseconds"), "{e}");
+    }
 }

@@ -375,6 +375,81 @@ fn a_record_over_max_message_bytes_is_refused_before_sending() {
     });
 }
 
+/// A bars symbol whose Kafka key lands on different partitions over `a`
+/// and over `b` partitions, one of them past the first two, with that key.
+fn moving_symbol(a: i32, b: i32) -> (&'static str, String) {
+    ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "IBM", "ORCL", "INTC"]
+        .into_iter()
+        .map(|s| (s, bars_subject(s).kafka_key(&format!("XNAS.{s}"))))
+        .find(|(_, k)| {
+            let (a, b) = (partition_for(k.as_bytes(), a), partition_for(k.as_bytes(), b));
+            a != b && a.max(b) >= 2
+        })
+        .unwrap()
+}
+
+/// A bus whose client re-reads metadata every `ms` milliseconds.
+async fn metadata_every(broker: &Broker, ms: u32) -> Bus {
+    let mut config = ampy_bus::kafka::rdkafka::ClientConfig::new();
+    config.set("bootstrap.servers", &broker.bootstrap).set("topic.metadata.refresh.interval.ms", ms.to_string());
+    Bus::with_config(config, &transport::LAYOUT, Env::Dev).await.unwrap()
+}
+
+#[test]
+fn a_topic_that_grows_is_followed_once_the_metadata_is_older_than_its_refresh_interval() {
+    let Some(broker) = Broker::get("grows") else { return };
+    rt().block_on(async {
+        broker.fresh_topics(&[BARS, DLQ], 3).await;
+        let (symbol, key) = moving_symbol(3, 6);
+        let quick = metadata_every(&broker, 500).await;
+        // The default age (5 minutes, Java's metadata.max.age.ms).
+        let slow = bus(&broker, None).await;
+        let quick = quick.publisher::<topics::bars::v1::Bars>().producer("grows@1").build().unwrap();
+        let slow = slow.publisher::<topics::bars::v1::Bars>().producer("grows@1").build().unwrap();
+        let three = partition_for(key.as_bytes(), 3);
+        let six = partition_for(key.as_bytes(), 6);
+        assert_eq!(quick.publish(bars(symbol)).await.unwrap().partition, three);
+        assert_eq!(slow.publish(bars(symbol)).await.unwrap().partition, three);
+        broker.grow(BARS, 6).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let after = quick.publish_all([bars(symbol), bars(symbol)]).await.unwrap();
+        assert_eq!(after.iter().map(|p| p.partition).collect::<Vec<_>>(), [six, six]);
+        assert_eq!(quick.publish(bars(symbol)).await.unwrap().partition, six);
+        // Within its age the count is kept, as a Java producer keeps it.
+        assert_eq!(slow.publish(bars(symbol)).await.unwrap().partition, three);
+        let held = broker.read_all(BARS, 6);
+        let on = |p: i32| held.iter().filter(|m| m.partition() == p).count();
+        assert_eq!((on(three), on(six), held.len()), (3, 3, 6));
+    });
+}
+
+#[test]
+fn a_topic_made_again_with_fewer_partitions_is_followed_on_the_first_refusal() {
+    let Some(broker) = Broker::get("shrinks") else { return };
+    rt().block_on(async {
+        let (symbol, key) = moving_symbol(6, 2);
+        let (bus, reported) = bars_setup(&broker, None).await;
+        // A client that re-reads metadata on its own every 100 ms: it
+        // refuses the stale partition before queueing the record.
+        let own = metadata_every(&broker, 100).await;
+        let refused = own.publisher::<topics::bars::v1::Bars>().producer("shrinks@1").build().unwrap();
+        for p in [&reported, &refused] {
+            assert_eq!(p.publish(bars(symbol)).await.unwrap().partition, partition_for(key.as_bytes(), 6));
+        }
+        assert_eq!(bus.partition_count(BARS, false).await.unwrap(), 6);
+        broker.fresh_topics(&[BARS], 2).await;
+        let two = partition_for(key.as_bytes(), 2);
+        // The broker's refusal comes in the delivery report.
+        assert_eq!(reported.publish(bars(symbol)).await.unwrap().partition, two);
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let batch = refused.publish_all([bars(symbol), bars(symbol)]).await.unwrap();
+        assert_eq!(batch.iter().map(|p| p.partition).collect::<Vec<_>>(), [two, two]);
+        assert_eq!(refused.publish(bars(symbol)).await.unwrap().partition, two);
+        let held = broker.read_all(BARS, 4);
+        assert_eq!(held.iter().map(|m| m.partition()).collect::<Vec<_>>(), [two; 4]);
+    });
+}
+
 #[test]
 fn a_consumer_stopped_before_finishing_a_record_gets_it_again_after_restart() {
     let Some(broker) = Broker::get("redelivery") else { return };

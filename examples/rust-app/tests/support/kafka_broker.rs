@@ -12,7 +12,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ampy_bus::kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use ampy_bus::kafka::rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use ampy_bus::kafka::rdkafka::client::DefaultClientContext;
 use ampy_bus::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
 use ampy_bus::kafka::rdkafka::message::OwnedMessage;
@@ -67,29 +67,44 @@ impl Broker {
             let _ = admin.delete_topics(topics, &opts).await;
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-        // Wait until every partition has a leader.
-        let consumer: BaseConsumer = self.config().create().unwrap();
         for t in topics {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
-                let ready = consumer
-                    .fetch_metadata(Some(t), Duration::from_secs(5))
-                    .ok()
-                    .and_then(|m| {
-                        m.topics().first().map(|x| {
-                            x.error().is_none()
-                                && x.partitions().len() == partitions as usize
-                                && x.partitions().iter().all(|p| p.leader() >= 0)
-                        })
-                    })
-                    .unwrap_or(false);
-                if ready {
-                    break;
-                }
-                assert!(Instant::now() < deadline, "topic {t} has no leaders");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            self.wait_for_leaders(t, partitions).await;
         }
+    }
+
+    /// Waits until `topic` has `partitions` partitions, each with a leader.
+    async fn wait_for_leaders(&self, t: &str, partitions: i32) {
+        let consumer: BaseConsumer = self.config().create().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = consumer
+                .fetch_metadata(Some(t), Duration::from_secs(5))
+                .ok()
+                .and_then(|m| {
+                    m.topics().first().map(|x| {
+                        x.error().is_none()
+                            && x.partitions().len() == partitions as usize
+                            && x.partitions().iter().all(|p| p.leader() >= 0)
+                    })
+                })
+                .unwrap_or(false);
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "topic {t} has no leaders");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Grows `topic` to `partitions` and waits until every new partition
+    /// has a leader.
+    #[allow(dead_code)]
+    pub async fn grow(&self, topic: &str, partitions: i32) {
+        let admin: AdminClient<DefaultClientContext> = self.config().create().unwrap();
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = admin.create_partitions(&[NewPartitions::new(topic, partitions as usize)], &opts).await.unwrap();
+        assert!(results.iter().all(|r| r.is_ok()), "cannot grow {topic}: {results:?}");
+        self.wait_for_leaders(topic, partitions).await;
     }
 
     /// Every record of `topic` (all partitions, from the start), waiting

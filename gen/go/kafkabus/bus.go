@@ -24,7 +24,7 @@ const DefaultMaxMessageBytes = 1048588
 
 // Bus is one env of the bus on Kafka: a producer client (idempotent, acks
 // from all in-sync replicas, no compression, records placed by
-// PartitionFor), an admin client for metadata, and where measurements go.
+// PartitionFor over the client's metadata), an admin client for metadata, and where measurements go.
 // Consumers open their own group clients with the same options. Safe for
 // concurrent use.
 type Bus struct {
@@ -71,7 +71,7 @@ func Connect(bootstrap string, env core.Env, opts ...kgo.Opt) (*Bus, error) {
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.ProducerBatchMaxBytes(DefaultMaxMessageBytes),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RecordPartitioner(javaPartitioner()),
 	}, opts...)
 	cl, err := kgo.NewClient(all...)
 	if err != nil {

@@ -64,6 +64,19 @@ func PartitionFor(key []byte, partitions int32) int32 {
 	return ToPositive(Murmur2(key)) % max(partitions, 1)
 }
 
+// javaPartitioner places every record by PartitionFor over the partition
+// count in the client's own metadata, the count Java's default partitioner
+// uses: a grown topic is followed when the client's metadata is next
+// refreshed (kgo.MetadataMaxAge, 5 minutes by default, Java's
+// metadata.max.age.ms), and a record the broker refused as on an unknown
+// partition is placed again after the refresh that refusal causes.
+// Consistent: a key goes to its partition even while it has no leader.
+func javaPartitioner() kgo.Partitioner {
+	return kgo.BasicConsistentPartitioner(func(string) func(*kgo.Record, int) int {
+		return func(r *kgo.Record, n int) int { return int(PartitionFor(r.Key, int32(n))) }
+	})
+}
+
 // KeySubtopic is the subtopic a record key names: keys are
 // "{subtopic} {partition key}", so the text before the first space (a
 // slice of key, not a copy). ok is false, and sub nil, when the key is

@@ -229,8 +229,8 @@ type outRecord struct {
 
 // ProduceKeyed produces one record through the publishers' own path: the
 // size check against maxBytes (0: DefaultMaxMessageBytes), the partition
-// from PartitionFor and the topic's partition count, the delivery report
-// awaited. For relays, tools and the partition parity tests; typed code
+// from PartitionFor over the topic's partition count in the client's
+// metadata, the delivery report awaited. For relays, tools and the partition parity tests; typed code
 // uses a Publisher.
 func (b *Bus) ProduceKeyed(ctx context.Context, topic string, key, value []byte, headers []core.HeaderPair, maxBytes int) (Published, error) {
 	if maxBytes <= 0 {
@@ -239,16 +239,16 @@ func (b *Bus) ProduceKeyed(ctx context.Context, topic string, key, value []byte,
 	return b.produce(ctx, &outRecord{topic: topic, key: key, value: value, headers: headers, maxBytes: maxBytes}, "", "")
 }
 
-// placement remembers the partition count of the last topic a burst
-// placed a record on, so that a burst reads it (under the bus's lock) once
-// per topic rather than once per record.
+// placement remembers the last topic a burst checked the existence of, so
+// that a burst asks (under the bus's lock) once per topic rather than once
+// per record. The client's partitioner places the records.
 type placement struct {
 	topic   string
-	n       int32
 	refresh bool
 }
 
-// kgoRecord checks the size and places the record.
+// kgoRecord checks the size and that the topic exists: a missing topic is
+// KindNoTopic at once, not after the client's retries.
 func (b *Bus) kgoRecord(ctx context.Context, r *outRecord, at *placement) (*kgo.Record, error) {
 	if size := RecordSize(r.key, r.value, r.headers); size > r.maxBytes {
 		return nil, newError(KindTooLarge, fmt.Sprintf(
@@ -256,20 +256,18 @@ func (b *Bus) kgoRecord(ctx context.Context, r *outRecord, at *placement) (*kgo.
 				"store the payload in object storage and publish a blob pointer (Envelope.ToBlob, Publisher.PublishPointer)",
 			size, r.maxBytes), nil)
 	}
-	if at.n == 0 || at.topic != r.topic {
-		n, err := b.Partitions(ctx, r.topic, at.refresh)
-		if err != nil {
+	if at.topic != r.topic {
+		if _, err := b.Partitions(ctx, r.topic, at.refresh); err != nil {
 			return nil, err
 		}
-		at.topic, at.n = r.topic, n
+		at.topic = r.topic
 	}
-	return &kgo.Record{Topic: r.topic, Key: r.key, Value: r.value, Headers: toKafka(r.headers), Timestamp: r.timestamp,
-		Partition: PartitionFor(r.key, at.n)}, nil
+	return &kgo.Record{Topic: r.topic, Key: r.key, Value: r.value, Headers: toKafka(r.headers), Timestamp: r.timestamp}, nil
 }
 
-// produce sends one record and awaits its report; an unknown topic or
-// partition reads the partition count again once (the topic may have
-// grown or been created since).
+// produce sends one record and awaits its report; a record refused for
+// an unknown topic, partition or topic id is sent once more, placed by the
+// metadata that refusal refreshed (the topic may have been made again).
 func (b *Bus) produce(ctx context.Context, r *outRecord, topicID, producer string) (Published, error) {
 	out, err := b.produceAll(ctx, []*outRecord{r}, topicID, producer)
 	if err != nil {
@@ -309,13 +307,22 @@ func (b *Bus) produceAll(ctx context.Context, rs []*outRecord, topicID, producer
 			}
 		}
 		retry := false
-		for _, err := range errs {
-			if err != nil && errors.Is(err, kerr.UnknownTopicOrPartition) {
+		var remade []string
+		for i, err := range errs {
+			if err != nil && (errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, kerr.UnknownTopicID)) {
 				retry = true
+				if errors.Is(err, kerr.UnknownTopicID) {
+					remade = append(remade, rs[i].topic)
+				}
 			}
 		}
 		if !retry {
 			break
+		}
+		if len(remade) > 0 {
+			// The topic was deleted and made again: the client produces to
+			// the old topic id until the topic leaves its producer state.
+			b.cl.PurgeTopicsFromProducing(remade...)
 		}
 	}
 	for i, err := range errs {
@@ -335,7 +342,7 @@ func produceError(topic string, err error) *Error {
 		errors.Is(err, kgo.ErrRecordRetries):
 		return newError(KindTimeout, fmt.Sprintf("no delivery report for a record of `%s`; it may or may not be stored, "+
 			"and publishing the same envelope again is safe", topic), err)
-	case errors.Is(err, kerr.UnknownTopicOrPartition):
+	case errors.Is(err, kerr.UnknownTopicOrPartition), errors.Is(err, kerr.UnknownTopicID):
 		return newError(KindNoTopic, fmt.Sprintf("the Kafka topic `%s` does not exist: provision the env", topic), err)
 	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
 		return newError(KindTooLarge, fmt.Sprintf("the broker refused a record of `%s` as too large: publish a blob pointer", topic), err)

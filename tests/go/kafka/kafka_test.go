@@ -69,6 +69,12 @@ func admin(t testing.TB) *kadm.Client {
 // asynchronously: creating it again is retried until the old one is gone.
 func recreate(t testing.TB, adm *kadm.Client, topics ...string) {
 	t.Helper()
+	recreateWith(t, adm, partitions, topics...)
+}
+
+// recreateWith is recreate with n partitions.
+func recreateWith(t testing.TB, adm *kadm.Client, n int32, topics ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if _, err := adm.DeleteTopics(ctx, topics...); err != nil {
@@ -76,7 +82,7 @@ func recreate(t testing.TB, adm *kadm.Client, topics ...string) {
 	}
 	for _, topic := range topics {
 		for {
-			res, err := adm.CreateTopic(ctx, partitions, 1, nil, topic)
+			res, err := adm.CreateTopic(ctx, n, 1, nil, topic)
 			if err == nil && res.Err == nil {
 				break
 			}
@@ -89,13 +95,18 @@ func recreate(t testing.TB, adm *kadm.Client, topics ...string) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	// Wait until the metadata names every partition (fresh metadata: kadm
-	// otherwise answers from a cache up to 5 s old, which may still hold
-	// the deleted topic).
+	waitPartitions(ctx, t, adm, n, topics...)
+}
+
+// waitPartitions waits until the metadata names n partitions of each topic
+// (fresh metadata: kadm otherwise answers from a cache up to 5 s old, which
+// may still hold a deleted topic).
+func waitPartitions(ctx context.Context, t testing.TB, adm *kadm.Client, n int32, topics ...string) {
+	t.Helper()
 	for _, topic := range topics {
 		for {
 			tds, err := adm.ListTopics(kadm.WithAuthorizedOps(ctx), topic)
-			if err == nil && tds[topic].Err == nil && len(tds[topic].Partitions) == partitions {
+			if err == nil && tds[topic].Err == nil && len(tds[topic].Partitions) == int(n) {
 				break
 			}
 			if ctx.Err() != nil {

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence
 import pytest
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.cimpl import NewTopic
+from confluent_kafka.cimpl import NewPartitions, NewTopic
 
 from ampybus import Env
 from ampybus.kafka import LAYOUT
@@ -100,6 +100,20 @@ def create_topics(addr: str, names: Sequence[str], partitions: int = 6) -> None:
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"topics {names} have no leaders")
+        time.sleep(0.1)
+
+
+def grow(addr: str, name: str, total: int) -> None:
+    """Grows a topic to ``total`` partitions and waits for their leaders."""
+    a = admin(addr)
+    for f in a.create_partitions([NewPartitions(name, total)]).values():
+        f.result()
+    deadline = time.monotonic() + 30
+    while True:
+        md = a.list_topics(name, timeout=10).topics[name]
+        if len(md.partitions) == total and all(p.leader >= 0 for p in md.partitions.values()):
+            return
+        assert time.monotonic() < deadline, f"{name} did not grow"
         time.sleep(0.1)
 
 

@@ -56,6 +56,7 @@ from kafka_support import (
     drop_topics,
     end_offsets,
     fresh_topics,
+    grow,
     headers,
     read_all,
 )
@@ -68,6 +69,7 @@ KEYS = ROOT / "tests" / "vectors" / "kafka"
 IDLE = 2.0
 BARS = f"ampy.{ENV.value}.bars.v1"
 DLQ = f"ampy.{ENV.value}.dlq.v1"
+SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "IBM", "ORCL", "INTC"]
 BarsDelivery = Delivery[bars_pb2.BarBatch]
 
 
@@ -433,7 +435,7 @@ def test_a_stale_partition_count_is_refreshed_and_the_record_sent_once_more(addr
     an unknown-partition report, the count is read again and each is sent
     once more, to Java's partition of the real count; on both produce paths,
     every report in order."""
-    symbols = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "IBM", "ORCL", "INTC"]
+    symbols = SYMBOLS
 
     async def go() -> None:
         bus = await Bus.connect(addr, ENV)
@@ -441,11 +443,11 @@ def test_a_stale_partition_count_is_refreshed_and_the_record_sent_once_more(addr
         assert await bus.partitions(BARS) == 6
         keys = [f"XNAS.{s} XNAS.{s}".encode() for s in symbols]
         assert any(partition_for(k, 24) >= 6 for k in keys)
-        bus._partitions[BARS] = 24  # pyright: ignore[reportPrivateUsage]
+        bus._partitions[BARS] = (24, time.monotonic())  # pyright: ignore[reportPrivateUsage]
         envelopes = [publisher.envelope(bars(s)) for s in symbols]
         fast = await publisher.publish_envelopes(envelopes)
         assert await bus.partitions(BARS) == 6
-        bus._partitions[BARS] = 24  # pyright: ignore[reportPrivateUsage]
+        bus._partitions[BARS] = (24, time.monotonic())  # pyright: ignore[reportPrivateUsage]
         slow = [await publisher.publish_envelope(e) for e in envelopes]
         await bus.close()
         for published in (fast, slow):
@@ -456,6 +458,87 @@ def test_a_stale_partition_count_is_refreshed_and_the_record_sent_once_more(addr
         assert all(m.partition() == partition_for(m.key() or b"", 6) for m in held)
 
     run(go())
+
+
+def moving_symbol(a: int, b: int) -> Tuple[str, bytes]:
+    """A bars symbol whose Kafka key lands on different partitions over
+    ``a`` and over ``b`` partitions, one of them past the first two."""
+    for s in SYMBOLS:
+        key = subject(s).kafka_key(f"XNAS.{s}").encode()
+        pa, pb = partition_for(key, a), partition_for(key, b)
+        if pa != pb and max(pa, pb) >= 2:
+            return s, key
+    raise AssertionError("no symbol moves")
+
+
+def test_a_topic_that_grows_is_followed_once_the_metadata_is_older_than_its_refresh_interval(
+    addr: str,
+) -> None:
+    """The cached partition count ages like the client's metadata
+    (``topic.metadata.refresh.interval.ms``): past it, records go by the
+    grown count; within it (the default 5 minutes) by the old one, as from a
+    Java producer. On both produce paths."""
+    drop_topics(addr, [BARS, DLQ])
+    create_topics(addr, [BARS, DLQ], 3)
+    symbol, key = moving_symbol(3, 6)
+    three, six = partition_for(key, 3), partition_for(key, 6)
+
+    async def go() -> None:
+        quick = await Bus.connect(addr, ENV, config={"topic.metadata.refresh.interval.ms": 500})
+        slow = await Bus.connect(addr, ENV)
+        pq = quick.publisher(BARS_V1_BARS, producer="grows@1")
+        ps = slow.publisher(BARS_V1_BARS, producer="grows@1")
+        assert (await pq.publish(bars(symbol))).partition == three
+        assert (await ps.publish(bars(symbol))).partition == three
+        grow(addr, BARS, 6)
+        await asyncio.sleep(0.7)
+        batch = await pq.publish_envelopes([pq.envelope(bars(symbol)) for _ in range(2)])
+        assert [p.partition for p in batch] == [six, six]
+        assert (await pq.publish(bars(symbol))).partition == six
+        assert (await ps.publish(bars(symbol))).partition == three
+        await quick.close()
+        await slow.close()
+
+    run(go())
+    held = [m.partition() for m in read_all(addr, BARS)]
+    assert (held.count(three), held.count(six), len(held)) == (3, 3, 6)
+
+
+def test_a_topic_made_again_with_fewer_partitions_is_followed_on_the_first_refusal(
+    addr: str,
+) -> None:
+    """A bus that cached 6 partitions, the topic deleted and made with 2:
+    the broker's refusal (in the delivery report), and the client's own
+    (its metadata refreshed first, before queueing), each re-read the count
+    and send the record once more, to Java's partition of 2."""
+    symbol, key = moving_symbol(6, 2)
+    two = partition_for(key, 2)
+
+    async def go() -> None:
+        reported_bus = await Bus.connect(addr, ENV)
+        own_bus = await Bus.connect(addr, ENV, config={"topic.metadata.refresh.interval.ms": 100})
+        reported = reported_bus.publisher(BARS_V1_BARS, producer="shrinks@1")
+        refused = own_bus.publisher(BARS_V1_BARS, producer="shrinks@1")
+        for p in (reported, refused):
+            assert (await p.publish(bars(symbol))).partition == partition_for(key, 6)
+        drop_topics(addr, [BARS])
+        create_topics(addr, [BARS], 2)
+        assert (await reported.publish(bars(symbol))).partition == two
+        await asyncio.sleep(1.0)
+        batch = await refused.publish_envelopes([refused.envelope(bars(symbol)) for _ in range(2)])
+        assert [p.partition for p in batch] == [two, two]
+        assert (await refused.publish(bars(symbol))).partition == two
+        await reported_bus.close()
+        await own_bus.close()
+
+    run(go())
+    assert [m.partition() for m in read_all(addr, BARS)] == [two] * 4
+
+
+def test_the_metadata_refresh_interval_must_be_milliseconds() -> None:
+    with pytest.raises(KafkaError) as e:
+        Bus("127.0.0.1:9", ENV, config={"topic.metadata.refresh.interval.ms": "soon"})
+    assert e.value.kind == "config" and "milliseconds" in e.value.message
 
 
 def test_sibling_topics_on_one_kafka_topic_are_kept_apart(addr: str) -> None:

@@ -21,7 +21,7 @@ Go runtimes, is docs/kafka.md::
     await group.run()
 """
 
-from .bus import DEFAULT_MAX_MESSAGE_BYTES, Bus
+from .bus import DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_METADATA_MAX_AGE, Bus
 from .client import Delivered
 from .consume import (
     JOIN_WAIT,
@@ -53,6 +53,7 @@ from .wire import record_size
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
+    "DEFAULT_METADATA_MAX_AGE",
     "HEADERS",
     "JOIN_WAIT",
     "KINDS",

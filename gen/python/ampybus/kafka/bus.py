@@ -37,13 +37,36 @@ from .provision import DEFAULT_TIMEOUT, ProvisionReport, TopicPlan, plans, provi
 from .publish import Publisher
 from .wire import OutHeaders
 
-__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "Bus"]
+__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "DEFAULT_METADATA_MAX_AGE", "Bus"]
 
 M = TypeVar("M", bound=Message)
 
 #: Kafka's broker default ``message.max.bytes``: the size pre-check's bound
 #: unless the publisher is given the topic's own ``max.message.bytes``.
 DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
+
+#: Seconds a topic's partition count is used before it is read again, unless
+#: the client config's ``topic.metadata.refresh.interval.ms`` says otherwise:
+#: librdkafka's default, and Java's ``metadata.max.age.ms``, so a grown topic
+#: is followed within the window a Java producer follows it in.
+DEFAULT_METADATA_MAX_AGE = 300.0
+
+
+def metadata_max_age(config: Mapping[str, Any]) -> float:
+    """Seconds after which a cached partition count is read again: the
+    client's own metadata refresh interval. librdkafka's -1 (never refresh)
+    keeps a count until a refusal."""
+    key = "topic.metadata.refresh.interval.ms"
+    value = config.get(key)
+    if value is None:
+        return DEFAULT_METADATA_MAX_AGE
+    try:
+        ms = int(str(value).strip())
+    except ValueError:
+        raise KafkaError(
+            "config", f"`{key}` is `{value}`: give a number of milliseconds (-1: never refresh)"
+        ) from None
+    return float("inf") if ms < 0 else ms / 1000
 
 
 class Bus:
@@ -88,7 +111,10 @@ class Bus:
         self._max_message_bytes = max_message_bytes
         self._metadata_timeout = metadata_timeout
         self._delivery_timeout_ms = delivery_timeout_ms
-        self._partitions: Dict[str, int] = {}
+        # Partition counts by Kafka topic, with when (time.monotonic) each
+        # was read.
+        self._partitions: Dict[str, Tuple[int, float]] = {}
+        self._metadata_max_age = metadata_max_age(self._extra)
         producer_config = self.client_config()
         producer_config.update(
             {
@@ -306,11 +332,16 @@ class Bus:
 
     async def partitions(self, kafka_topic: str, *, refresh: bool = False) -> int:
         """The partition count of a Kafka topic from the cluster metadata,
-        cached; ``no_topic`` when the broker does not have it."""
+        cached as long as the client keeps its metadata
+        (``topic.metadata.refresh.interval.ms``, :data:`DEFAULT_METADATA_MAX_AGE`):
+        a grown topic is followed within that time, as by a Java producer.
+        ``refresh`` reads it again; ``no_topic`` when the broker does not
+        have the topic."""
         if not refresh:
-            n = self._partitions.get(kafka_topic)
-            if n is not None:
-                return n
+            cached = self._partitions.get(kafka_topic)
+            if cached is not None and time.monotonic() - cached[1] < self._metadata_max_age:
+                return cached[0]
+        read = time.monotonic()
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(
             None, partition_count, self._producer.raw, kafka_topic, self._metadata_timeout
@@ -322,7 +353,7 @@ class Bus:
                 f"Kafka topic `{kafka_topic}` does not exist: provision the env "
                 f"(`ampygen provision kafka --env {self._env}`)",
             )
-        self._partitions[kafka_topic] = found
+        self._partitions[kafka_topic] = (found, read)
         return found
 
     async def produce(
@@ -341,11 +372,9 @@ class Bus:
         future = self._produce_now(kafka_topic, key, value, headers, timestamp_ms)
         if future is not None:
             return future
-        # The partition count is not cached yet, or librdkafka's queue is
-        # full: read the count, then send as soon as the queue has room.
-        n = self._partitions.get(kafka_topic)
-        if n is None:
-            n = await self.partitions(kafka_topic)
+        # The partition count is not cached yet or has aged, or librdkafka's
+        # queue is full: read the count, then send as soon as the queue has room.
+        n = await self.partitions(kafka_topic)
         return await self._producer.send_waiting(
             kafka_topic, partition_for(key, n), key, value, headers, timestamp_ms
         )
@@ -361,11 +390,11 @@ class Bus:
         """:meth:`produce` when it need not wait, without a coroutine: the
         partition count is cached and librdkafka's queue has room. ``None``
         (nothing queued) otherwise: call :meth:`produce`."""
-        n = self._partitions.get(kafka_topic)
-        if n is None:
+        cached = self._partitions.get(kafka_topic)
+        if cached is None or time.monotonic() - cached[1] >= self._metadata_max_age:
             return None
         return self._producer.send(
-            kafka_topic, partition_for(key, n), key, value, headers, timestamp_ms
+            kafka_topic, partition_for(key, cached[0]), key, value, headers, timestamp_ms
         )
 
     async def settle(

@@ -79,6 +79,16 @@ impl<T: Schema + prost::Message> Envelope<T> {
     /// `content_encoding` and blob headers are decided here, not copied
     /// from [`Headers`]: they describe these bytes.
     pub fn encode(&self) -> Result<Record, EnvelopeError> {
+        let (payload, encoding) = self.encode_payload()?;
+        let mut headers = Vec::with_capacity(crate::headers::names::ALL.len());
+        self.headers.write_pairs(&mut headers, encoding, None);
+        Ok(Record { headers, payload })
+    }
+
+    /// [`Envelope::encode`] up to the headers: the checks, the payload
+    /// bytes and their `content_encoding`. The headers are then
+    /// `self.headers.visit_pairs(encoding, None, …)`.
+    pub(crate) fn encode_payload(&self) -> Result<(Vec<u8>, Option<ContentEncoding>), EnvelopeError> {
         self.headers.validate()?;
         T::verify(&self.headers)?;
         let raw = self.payload.encode_to_vec();
@@ -87,9 +97,7 @@ impl<T: Schema + prost::Message> Envelope<T> {
         if payload.len() > MAX_PAYLOAD {
             return Err(EnvelopeError::TooLarge { size: payload.len(), limit: MAX_PAYLOAD });
         }
-        let mut headers = Vec::with_capacity(crate::headers::names::ALL.len());
-        self.headers.write_pairs(&mut headers, encoding, None);
-        Ok(Record { headers, payload })
+        Ok((payload, encoding))
     }
 
     /// The bytes to store for the blob pointer pattern (the plain protobuf

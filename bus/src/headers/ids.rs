@@ -84,9 +84,10 @@ impl MessageId {
     }
 }
 
-impl fmt::Display for MessageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = [0u8; 36];
+impl MessageId {
+    /// The canonical text into `out`, without allocating: a producer
+    /// writes one per record.
+    pub(crate) fn encode<'b>(&self, out: &'b mut [u8; 36]) -> &'b str {
         let mut j = 0;
         for (i, b) in self.0.iter().enumerate() {
             if matches!(i, 4 | 6 | 8 | 10) {
@@ -97,8 +98,13 @@ impl fmt::Display for MessageId {
             out[j + 1] = HEX[usize::from(b & 0xF)];
             j += 2;
         }
-        // Only ASCII hex digits and hyphens were written.
-        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+        ascii(out)
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.encode(&mut [0u8; 36]))
     }
 }
 
@@ -209,9 +215,22 @@ impl TraceParent {
     }
 }
 
+impl TraceParent {
+    /// `00-{trace-id}-{parent-id}-{flags}` into `out`, without allocating.
+    pub(crate) fn encode<'b>(&self, out: &'b mut [u8; 55]) -> &'b str {
+        out[..3].copy_from_slice(b"00-");
+        hex_into(&self.trace_id, &mut out[3..35]);
+        out[35] = b'-';
+        hex_into(&self.span_id, &mut out[36..52]);
+        out[52] = b'-';
+        hex_into(&[self.flags], &mut out[53..]);
+        ascii(out)
+    }
+}
+
 impl fmt::Display for TraceParent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "00-{}-{}-{:02x}", hex(&self.trace_id), hex(&self.span_id), self.flags)
+        f.write_str(self.encode(&mut [0u8; 55]))
     }
 }
 
@@ -286,6 +305,19 @@ impl FromStr for ContentEncoding {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Lowercase hex of `bytes` into `out` (twice as long).
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xF)];
+    }
+}
+
+/// Text written by this module: ASCII hex digits and punctuation only.
+fn ascii(out: &[u8]) -> &str {
+    std::str::from_utf8(out).unwrap_or_default()
+}
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -375,5 +407,20 @@ mod tests {
         let id: MessageId = "0190f5a4-7b1c-7d2e-8f00-0123456789ab".parse().unwrap();
         assert_eq!(id.to_string(), "0190f5a4-7b1c-7d2e-8f00-0123456789ab");
         assert_eq!(id.timestamp_ms(), 0x0190_f5a4_7b1c);
+    }
+
+    #[test]
+    fn traceparent_text_is_the_w3c_form_and_parses_back() {
+        let mut r = [0u8; 24];
+        for seed in 0..64u8 {
+            for (i, b) in r.iter_mut().enumerate() {
+                *b = seed.wrapping_mul(37).wrapping_add(i as u8 * 11);
+            }
+            let t = TraceParent { flags: seed, ..TraceParent::from_random(&r) };
+            let text = t.to_string();
+            let spelled = format!("00-{}-{}-{:02x}", hex(&t.trace_id), hex(&t.span_id), t.flags);
+            assert_eq!(text, spelled);
+            assert_eq!(text.parse::<TraceParent>(), Ok(t));
+        }
     }
 }

@@ -237,36 +237,48 @@ impl Headers {
         encoding: Option<ContentEncoding>,
         blob: Option<&BlobPointer>,
     ) {
+        self.visit_pairs(encoding, blob, |k, v| out.push((k, v.to_owned())));
+    }
+
+    /// [`Headers::write_pairs`] handing each pair to `f` instead, the
+    /// per-record values formatted on the stack: a Kafka producer copies
+    /// them into the client's headers and keeps no `String`.
+    pub(crate) fn visit_pairs(
+        &self,
+        encoding: Option<ContentEncoding>,
+        blob: Option<&BlobPointer>,
+        mut f: impl FnMut(&'static str, &str),
+    ) {
         use names::*;
-        out.push((MESSAGE_ID, self.message_id.to_string()));
-        out.push((SCHEMA_FQDN, self.schema_fqdn.to_string()));
-        out.push((SCHEMA_VERSION, self.schema_version.to_string()));
-        out.push((names::CONTENT_TYPE, self.content_type.to_string()));
-        out.push((PRODUCED_AT, self.produced_at.clone()));
-        out.push((PRODUCER, self.producer.clone()));
-        out.push((SOURCE, self.source.clone()));
-        out.push((RUN_ID, self.run_id.clone()));
-        out.push((TRACEPARENT, self.traceparent.to_string()));
-        out.push((PARTITION_KEY, self.partition_key.clone()));
+        f(MESSAGE_ID, self.message_id.encode(&mut [0; 36]));
+        f(SCHEMA_FQDN, &self.schema_fqdn);
+        f(SCHEMA_VERSION, &self.schema_version);
+        f(names::CONTENT_TYPE, &self.content_type);
+        f(PRODUCED_AT, &self.produced_at);
+        f(PRODUCER, &self.producer);
+        f(SOURCE, &self.source);
+        f(RUN_ID, &self.run_id);
+        f(TRACEPARENT, self.traceparent.encode(&mut [0; 55]));
+        f(PARTITION_KEY, &self.partition_key);
         if let Some(e) = encoding {
-            out.push((CONTENT_ENCODING, e.as_str().to_owned()));
+            f(CONTENT_ENCODING, e.as_str());
         }
         if let Some(v) = &self.dedupe_key {
-            out.push((DEDUPE_KEY, v.clone()));
+            f(DEDUPE_KEY, v);
         }
         if let Some(v) = self.retry_count {
-            out.push((RETRY_COUNT, v.to_string()));
+            f(RETRY_COUNT, &v.to_string());
         }
         if let Some(v) = &self.dlq_reason {
-            out.push((DLQ_REASON, v.clone()));
+            f(DLQ_REASON, v);
         }
         if let Some(v) = &self.schema_hash {
-            out.push((names::SCHEMA_HASH, v.to_string()));
+            f(names::SCHEMA_HASH, v);
         }
         if let Some(b) = blob {
-            out.push((BLOB_REF, b.blob_ref.clone()));
-            out.push((BLOB_HASH, b.blob_hash.clone()));
-            out.push((BLOB_SIZE, b.blob_size.to_string()));
+            f(BLOB_REF, &b.blob_ref);
+            f(BLOB_HASH, &b.blob_hash);
+            f(BLOB_SIZE, &b.blob_size.to_string());
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 
-use rdkafka::message::OwnedHeaders;
+use rdkafka::message::{Header, OwnedHeaders};
 
 use super::headers::{record_size, to_kafka};
 use super::{settle, Bus, Error, ErrorKind, Outgoing};
@@ -17,6 +17,11 @@ use crate::topic::{Subject, Topic};
 /// Kafka's broker default `max.message.bytes` (1 MiB + 12 bytes of batch
 /// overhead): the bound records are checked against before sending.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
+
+/// The record timestamp of a `produced_at` value, in milliseconds.
+fn timestamp_ms(produced_at: &str) -> Option<i64> {
+    crate::headers::parse_produced_at(produced_at).map(|(s, n)| s * 1000 + i64::from(n / 1_000_000))
+}
 
 /// What the broker acknowledged.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,7 +146,7 @@ where
         let mut prepared = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
             let subject = T::topic_for(&envelope.payload, self.bus.env_of::<T>()?)?;
-            prepared.push(self.prepare(subject, envelope.headers.message_id, envelope.encode()?)?);
+            prepared.push(self.prepare_envelope(subject, envelope)?);
         }
         let n = self.bus.partition_count(&self.topic, false).await?;
         let mut queued = Vec::with_capacity(prepared.len());
@@ -160,7 +165,7 @@ where
                 // A stale partition count: this one through the
                 // refreshing path, the rest as they were.
                 Err((_, true)) => {
-                    let mut again = self.prepare(p.subject.clone(), p.message_id, envelope.encode()?)?;
+                    let mut again = self.prepare_envelope(p.subject.clone(), envelope)?;
                     self.send_one(&mut again).await?
                 }
                 Err((e, false)) => return Err(e),
@@ -174,8 +179,30 @@ where
     /// payload routes to.
     pub async fn publish_envelope(&self, envelope: &Envelope<T::Payload>) -> Result<Published, Error> {
         let subject = T::topic_for(&envelope.payload, self.bus.env_of::<T>()?)?;
-        let record = envelope.encode()?;
-        self.send(subject, envelope.headers.message_id, record).await
+        let mut p = self.prepare_envelope(subject, envelope)?;
+        let (partition, offset) = self.send_one(&mut p).await?;
+        Ok(self.published(p, partition, offset))
+    }
+
+    /// The record of an envelope, prepared: [`Envelope::encode`] with its
+    /// headers written straight into the client's form, so no `String` is
+    /// made per header value.
+    fn prepare_envelope(&self, subject: Subject, envelope: &Envelope<T::Payload>) -> Result<Prepared, Error> {
+        let (payload, encoding) = envelope.encode_payload()?;
+        let h = &envelope.headers;
+        let key = subject.kafka_key(&h.partition_key);
+        let mut headers = Some(OwnedHeaders::new_with_capacity(names::ALL.len()));
+        let mut sizes = [("", 0); names::ALL.len()];
+        let mut count = 0;
+        h.visit_pairs(encoding, None, |k, v| {
+            headers = headers.take().map(|o| o.insert(Header { key: k, value: Some(v.as_bytes()) }));
+            sizes[count] = (k, v.len());
+            count += 1;
+        });
+        let size = record_size(key.as_bytes(), &payload, sizes[..count].iter().copied());
+        self.check_size(size)?;
+        let timestamp_ms = timestamp_ms(&h.produced_at);
+        Ok(Prepared { subject, message_id: h.message_id, key, payload, headers, timestamp_ms })
     }
 
     /// Publishes the pointer record of a payload stored in object storage
@@ -218,6 +245,14 @@ impl<T: Topic> Publisher<T> {
     fn prepare(&self, subject: Subject, message_id: MessageId, record: Record) -> Result<Prepared, Error> {
         let key = subject.kafka_key(record.header(names::PARTITION_KEY).unwrap_or(""));
         let size = record_size(key.as_bytes(), &record.payload, record.headers.iter().map(|(k, v)| (*k, v.len())));
+        self.check_size(size)?;
+        let timestamp_ms = record.header(names::PRODUCED_AT).and_then(timestamp_ms);
+        let headers = Some(to_kafka(record.headers.iter().map(|(k, v)| (*k, v.as_str()))));
+        Ok(Prepared { subject, message_id, key, payload: record.payload, headers, timestamp_ms })
+    }
+
+    /// The size pre-check: a record over the topic's bound is never sent.
+    fn check_size(&self, size: usize) -> Result<(), Error> {
         if size > self.max_message_bytes {
             return Err(Error::new(
                 ErrorKind::TooLarge,
@@ -229,12 +264,7 @@ impl<T: Topic> Publisher<T> {
                 ),
             ));
         }
-        let timestamp_ms = record
-            .header(names::PRODUCED_AT)
-            .and_then(crate::headers::parse_produced_at)
-            .map(|(s, n)| s * 1000 + i64::from(n / 1_000_000));
-        let headers = Some(to_kafka(record.headers.iter().map(|(k, v)| (*k, v.as_str()))));
-        Ok(Prepared { subject, message_id, key, payload: record.payload, headers, timestamp_ms })
+        Ok(())
     }
 
     fn outgoing<'a>(&'a self, p: &'a mut Prepared, partitions: i32) -> Outgoing<'a> {

@@ -184,6 +184,7 @@ pub const RUNTIME_NAMES: &[&str] = &[
     "formatFloat",
     "fromKafka",
     "histogram",
+    "javaPartitioner",
     "lagKey",
     "member",
     "newMember",

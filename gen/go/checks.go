@@ -202,17 +202,24 @@ func semverProblem(s string) string {
 	return ""
 }
 
-// fqdnProblem checks a protobuf full name: identifiers joined by `.`.
+// fqdnProblem checks a protobuf full name: identifiers joined by `.`. One
+// pass over the bytes: every record carries one, producing and consuming.
 func fqdnProblem(s string) string {
-	for id := range strings.SplitSeq(s, ".") {
-		ok := id != "" && (isASCIIAlpha(id[0]) || id[0] == '_')
-		for i := 1; ok && i < len(id); i++ {
-			c := id[i]
-			ok = isASCIIAlpha(c) || c >= '0' && c <= '9' || c == '_'
+	const bad = "is not a fully qualified protobuf message name (`ampy.bars.v1.BarBatch`)"
+	first := true // at the first byte of an identifier
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.' && !first:
+			first = true
+		case isASCIIAlpha(c) || c == '_':
+			first = false
+		case c >= '0' && c <= '9' && !first:
+		default:
+			return bad
 		}
-		if !ok {
-			return "is not a fully qualified protobuf message name (`ampy.bars.v1.BarBatch`)"
-		}
+	}
+	if first {
+		return bad
 	}
 	return ""
 }

@@ -193,7 +193,11 @@ func invalidHeader(name, value, reason string) *HeaderError {
 
 // Validate checks every rule of the contract's headers. HeadersFromPairs
 // runs it too; call it after editing fields by hand.
-func (h *Headers) Validate() error {
+func (h *Headers) Validate() error { return h.validate(false) }
+
+// validate is Validate; parsed skips the message id and traceparent checks
+// HeadersFromPairs has just made, in input order, on these same values.
+func (h *Headers) validate(parsed bool) error {
 	required := func(name, value string) error {
 		if r := textProblem(value); r != "" {
 			if value == "" {
@@ -217,8 +221,10 @@ func (h *Headers) Validate() error {
 		}
 		return invalidHeader(name, value, r)
 	}
-	if err := formatted(HeaderMessageID, h.MessageID, messageIDProblem); err != nil {
-		return err
+	if !parsed {
+		if err := formatted(HeaderMessageID, h.MessageID, messageIDProblem); err != nil {
+			return err
+		}
 	}
 	if err := formatted(HeaderSchemaFQDN, h.SchemaFQDN, fqdnProblem); err != nil {
 		return err
@@ -241,8 +247,10 @@ func (h *Headers) Validate() error {
 			return err
 		}
 	}
-	if err := formatted(HeaderTraceParent, h.TraceParent, traceParentProblem); err != nil {
-		return err
+	if !parsed {
+		if err := formatted(HeaderTraceParent, h.TraceParent, traceParentProblem); err != nil {
+			return err
+		}
 	}
 	if err := required(HeaderPartitionKey, h.PartitionKey); err != nil {
 		return err
@@ -452,7 +460,7 @@ func HeadersFromPairs(pairs []HeaderPair) (Headers, error) {
 	default:
 		return Headers{}, missingHeader(HeaderBlobSize)
 	}
-	if err := h.Validate(); err != nil {
+	if err := h.validate(true); err != nil {
 		return Headers{}, err
 	}
 	return h, nil

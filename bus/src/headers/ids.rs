@@ -88,15 +88,16 @@ impl MessageId {
     /// The canonical text into `out`, without allocating: a producer
     /// writes one per record.
     pub(crate) fn encode<'b>(&self, out: &'b mut [u8; 36]) -> &'b str {
-        let mut j = 0;
-        for (i, b) in self.0.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                out[j] = b'-';
-                j += 1;
+        // Groups of 4, 2, 2, 2 and 6 bytes, joined by hyphens.
+        let (mut from, mut at) = (0, 0);
+        for to in [4, 6, 8, 10, 16] {
+            if from > 0 {
+                out[at] = b'-';
+                at += 1;
             }
-            out[j] = HEX[usize::from(b >> 4)];
-            out[j + 1] = HEX[usize::from(b & 0xF)];
-            j += 2;
+            let len = 2 * (to - from);
+            hex_into(&self.0[from..to], &mut out[at..at + len]);
+            (from, at) = (to, at + len);
         }
         ascii(out)
     }
@@ -320,12 +321,9 @@ fn ascii(out: &[u8]) -> &str {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xF)]));
-    }
-    s
+    let mut out = vec![0; bytes.len() * 2];
+    hex_into(bytes, &mut out);
+    ascii(&out).to_owned()
 }
 
 fn lower_hex(c: u8) -> Result<u8, &'static str> {

@@ -179,9 +179,7 @@ where
     /// payload routes to.
     pub async fn publish_envelope(&self, envelope: &Envelope<T::Payload>) -> Result<Published, Error> {
         let subject = T::topic_for(&envelope.payload, self.bus.env_of::<T>()?)?;
-        let mut p = self.prepare_envelope(subject, envelope)?;
-        let (partition, offset) = self.send_one(&mut p).await?;
-        Ok(self.published(p, partition, offset))
+        self.send(self.prepare_envelope(subject, envelope)?).await
     }
 
     /// The record of an envelope, prepared: [`Envelope::encode`] with its
@@ -214,7 +212,7 @@ where
     ) -> Result<Published, Error> {
         let subject = T::topic_for(&envelope.payload, self.bus.env_of::<T>()?)?;
         let record = envelope.encode_pointer(blob)?;
-        self.send(subject, envelope.headers.message_id, record).await
+        self.send(self.prepare(subject, envelope.headers.message_id, record)?).await
     }
 
     /// Publishes an encoded record under `subject` as is: for relays and
@@ -230,11 +228,10 @@ where
             .header(names::MESSAGE_ID)
             .and_then(|v| v.parse::<MessageId>().ok())
             .ok_or_else(|| Error::new(ErrorKind::Envelope, "the record has no valid message_id header"))?;
-        self.send(subject, id, record.clone()).await
+        self.send(self.prepare(subject, id, record.clone())?).await
     }
 
-    async fn send(&self, subject: Subject, message_id: MessageId, record: Record) -> Result<Published, Error> {
-        let mut p = self.prepare(subject, message_id, record)?;
+    async fn send(&self, mut p: Prepared) -> Result<Published, Error> {
         let (partition, offset) = self.send_one(&mut p).await?;
         Ok(self.published(p, partition, offset))
     }

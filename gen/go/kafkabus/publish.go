@@ -309,11 +309,12 @@ func (b *Bus) produceAll(ctx context.Context, rs []*outRecord, topicID, producer
 		retry := false
 		var remade []string
 		for i, err := range errs {
-			if err != nil && (errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, kerr.UnknownTopicID)) {
+			switch {
+			case errors.Is(err, kerr.UnknownTopicID):
 				retry = true
-				if errors.Is(err, kerr.UnknownTopicID) {
-					remade = append(remade, rs[i].topic)
-				}
+				remade = append(remade, rs[i].topic)
+			case errors.Is(err, kerr.UnknownTopicOrPartition):
+				retry = true
 			}
 		}
 		if !retry {

@@ -89,6 +89,21 @@ def create_topics(addr: str, names: Sequence[str], partitions: int = 6) -> None:
         todo = left
         if todo:
             time.sleep(0.2)
+    _wait_for_leaders(a, names, partitions, deadline)
+
+
+def grow(addr: str, name: str, total: int) -> None:
+    """Grows a topic to ``total`` partitions and waits for their leaders."""
+    a = admin(addr)
+    for f in a.create_partitions([NewPartitions(name, total)]).values():
+        f.result()
+    _wait_for_leaders(a, [name], total, time.monotonic() + 30)
+
+
+def _wait_for_leaders(
+    a: AdminClient, names: Sequence[str], partitions: int, deadline: float
+) -> None:
+    """Waits until each topic has ``partitions`` partitions, each with a leader."""
     while True:
         md = a.list_topics(timeout=10).topics
         if all(
@@ -100,20 +115,6 @@ def create_topics(addr: str, names: Sequence[str], partitions: int = 6) -> None:
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"topics {names} have no leaders")
-        time.sleep(0.1)
-
-
-def grow(addr: str, name: str, total: int) -> None:
-    """Grows a topic to ``total`` partitions and waits for their leaders."""
-    a = admin(addr)
-    for f in a.create_partitions([NewPartitions(name, total)]).values():
-        f.result()
-    deadline = time.monotonic() + 30
-    while True:
-        md = a.list_topics(name, timeout=10).topics[name]
-        if len(md.partitions) == total and all(p.leader >= 0 for p in md.partitions.values()):
-            return
-        assert time.monotonic() < deadline, f"{name} did not grow"
         time.sleep(0.1)
 
 
